@@ -1,0 +1,27 @@
+// The configuration file's contract. Every binary validates the whole file against this schema,
+// so a section added for one binary is accepted (and type-checked) by all of them.
+#include "common/config/schema.h"
+
+namespace cdc::config {
+
+ConfigSchema ProjectSchema() {
+  ConfigSchema schema;
+  schema.sections.push_back(KeySpec::Section("pipeline", {
+      // Logical name of this pipeline: appears in events' source.name and in metrics.
+      KeySpec::String("name").Required(),
+  }));
+  schema.sections.push_back(KeySpec::Section("log", {
+      KeySpec::Enum("level", {"trace", "debug", "info", "warn", "error"}).Default("info"),
+      KeySpec::Enum("format", {"json", "text"}).Default("text"),
+  }));
+  schema.sections.push_back(KeySpec::Section("kafka", {
+      KeySpec::String("bootstrap_servers").Default("127.0.0.1:9092"),
+      KeySpec::Enum("format", {"avro", "json"}).Default("avro"),
+      KeySpec::String("topic_prefix").Default("cdc"),
+      // Passed to librdkafka unchanged (security.protocol, ssl.*, sasl.*, ...).
+      KeySpec::StringMap("properties").Default("{}"),
+  }));
+  return schema;
+}
+
+}  // namespace cdc::config

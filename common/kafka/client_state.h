@@ -1,0 +1,41 @@
+// State shared by the producer and consumer wrappers for librdkafka's error and log callbacks:
+// the fatal-error latch and the last client-level error. Thread-safe (callbacks arrive on
+// librdkafka threads).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include <librdkafka/rdkafka.h>
+
+#include "common/log.h"
+
+namespace cdc::kafka {
+
+class ClientState {
+ public:
+  ClientState(std::string role, Logger logger) : role_(std::move(role)), logger_(std::move(logger)) {}
+
+  // Body of an error_cb: latches fatal errors (with librdkafka's original cause), records and
+  // logs the others.
+  void OnError(rd_kafka_t* rk, int err, const char* reason);
+  // Body of a log_cb.
+  void OnLog(int syslog_level, const char* facility, const char* message) const;
+  // Records a transient error seen outside the error callback (e.g. a consume error).
+  void RecordClientError(const std::string& error);
+  // Throws FatalError once a fatal error was latched.
+  void ThrowIfFatal() const;
+  std::string LastClientError() const;
+  const Logger& logger() const { return logger_; }
+
+ private:
+  const std::string role_;
+  const Logger logger_;
+  std::atomic<bool> fatal_{false};
+  mutable std::mutex mutex_;
+  std::string fatal_message_;
+  std::string last_client_error_;
+};
+
+}  // namespace cdc::kafka

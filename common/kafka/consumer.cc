@@ -1,0 +1,170 @@
+#include "common/kafka/consumer.h"
+
+#include <cstring>
+
+namespace cdc::kafka {
+namespace {
+
+void CheckError(rd_kafka_error_t* error, const std::string& context) {
+  if (error == nullptr) return;
+  const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  const std::string message = rd_kafka_error_string(error);
+  rd_kafka_error_destroy(error);
+  ThrowError(ClassifyKafkaError(code), rd_kafka_err2name(code), context + ": " + message);
+}
+
+void CheckErr(rd_kafka_resp_err_t err, const std::string& context) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) ThrowKafkaError(err, context);
+}
+
+}  // namespace
+
+Consumer::Consumer(const KafkaSettings& settings, const std::string& group_id,
+                   RebalanceListener* listener, Logger logger,
+                   const std::map<std::string, std::string>& overrides)
+    : listener_(listener), state_("consumer", std::move(logger)) {
+  std::map<std::string, std::string> defaults = {
+      {"auto.offset.reset", "earliest"},
+      {"partition.assignment.strategy", "range,roundrobin"},
+      {"enable.partition.eof", "false"},
+  };
+  for (const auto& [key, value] : overrides) defaults[key] = value;
+  ConfPtr conf = BuildConf(settings, defaults,
+                           {{"group.id", group_id},
+                            {"enable.auto.commit", "false"},
+                            {"enable.auto.offset.store", "false"}});
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Consumer::OnRebalanceCallback);
+  rd_kafka_conf_set_error_cb(conf.get(), &Consumer::OnErrorCallback);
+  rd_kafka_conf_set_log_cb(conf.get(), &Consumer::OnLogCallback);
+  state_.logger().Debug("kafka consumer configuration", {{"conf", RedactedConfDump(conf.get())}});
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof(errstr));
+  if (rk == nullptr) throw FatalError("KAFKA", std::string("cannot create consumer: ") + errstr);
+  conf.release();
+  handle_.reset(rk);
+  rd_kafka_poll_set_consumer(handle_.get());
+}
+
+Consumer::~Consumer() {
+  try {
+    Close();
+  } catch (const std::exception& e) {
+    state_.logger().Warn("consumer close failed", {{"error", e.what()}});
+  }
+}
+
+void Consumer::OnRebalanceCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<Consumer*>(opaque)->Rebalance(err, partitions);
+}
+
+void Consumer::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<TopicPartition> assigned = FromPartitionList(partitions);
+    if (listener_ != nullptr) listener_->OnAssign(assigned);
+    PartitionListPtr list = ToPartitionList(assigned);
+    state_.logger().Info("partitions assigned", {{"count", assigned.size()}});
+    if (cooperative) {
+      CheckError(rd_kafka_incremental_assign(handle_.get(), list.get()), "incremental assign");
+    } else {
+      CheckErr(rd_kafka_assign(handle_.get(), list.get()), "assign");
+    }
+    return;
+  }
+  const std::vector<TopicPartition> revoked = FromPartitionList(partitions);
+  state_.logger().Info("partitions revoked", {{"count", revoked.size()},
+                                      {"reason", rd_kafka_err2name(err)}});
+  if (listener_ != nullptr) listener_->OnRevoke(revoked);
+  if (cooperative) {
+    CheckError(rd_kafka_incremental_unassign(handle_.get(), partitions), "incremental unassign");
+  } else {
+    CheckErr(rd_kafka_assign(handle_.get(), nullptr), "unassign");
+  }
+}
+
+void Consumer::OnErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  static_cast<Consumer*>(opaque)->state_.OnError(rk, err, reason);
+}
+
+void Consumer::OnLogCallback(const rd_kafka_t* rk, int level, const char* facility,
+                             const char* buf) {
+  if (auto* self = static_cast<Consumer*>(rd_kafka_opaque(rk))) {
+    self->state_.OnLog(level, facility, buf);
+  }
+}
+
+void Consumer::Subscribe(const std::vector<std::string>& topics) {
+  std::vector<TopicPartition> list;
+  for (const std::string& topic : topics) list.push_back({topic, RD_KAFKA_PARTITION_UA});
+  PartitionListPtr partitions = ToPartitionList(list);
+  CheckErr(rd_kafka_subscribe(handle_.get(), partitions.get()), "subscribe");
+}
+
+std::optional<Message> Consumer::Poll(std::chrono::milliseconds timeout) {
+  state_.ThrowIfFatal();
+  rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_.get(), static_cast<int>(timeout.count()));
+  state_.ThrowIfFatal();
+  if (raw == nullptr) return std::nullopt;
+  Message message(raw);
+  if (raw->err == RD_KAFKA_RESP_ERR_NO_ERROR) return message;
+  const rd_kafka_resp_err_t err = raw->err;
+  if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
+  const std::string text = rd_kafka_message_errstr(raw);
+  const RetryClass retry_class = ClassifyKafkaError(err);
+  if (retry_class == RetryClass::kTransient) {
+    state_.RecordClientError(std::string(rd_kafka_err2name(err)) + ": " + text);
+    return std::nullopt;
+  }
+  ThrowError(retry_class, rd_kafka_err2name(err), "consume: " + text);
+}
+
+void Consumer::Commit(const std::vector<TopicPartition>& offsets) {
+  if (offsets.empty()) return;
+  PartitionListPtr list = ToPartitionList(offsets);
+  CheckErr(rd_kafka_commit(handle_.get(), list.get(), 0), "commit");
+  for (int i = 0; i < list->cnt; ++i) CheckErr(list->elems[i].err, "commit");
+}
+
+std::vector<TopicPartition> Consumer::Committed(const std::vector<TopicPartition>& partitions,
+                                                std::chrono::milliseconds timeout) {
+  PartitionListPtr list = ToPartitionList(partitions);
+  CheckErr(rd_kafka_committed(handle_.get(), list.get(), static_cast<int>(timeout.count())),
+           "committed");
+  return FromPartitionList(list.get());
+}
+
+void Consumer::Pause(const std::vector<TopicPartition>& partitions) {
+  PartitionListPtr list = ToPartitionList(partitions);
+  CheckErr(rd_kafka_pause_partitions(handle_.get(), list.get()), "pause");
+}
+
+void Consumer::Resume(const std::vector<TopicPartition>& partitions) {
+  PartitionListPtr list = ToPartitionList(partitions);
+  CheckErr(rd_kafka_resume_partitions(handle_.get(), list.get()), "resume");
+}
+
+void Consumer::Seek(const TopicPartition& partition, std::chrono::milliseconds timeout) {
+  PartitionListPtr list = ToPartitionList({partition});
+  CheckError(rd_kafka_seek_partitions(handle_.get(), list.get(), static_cast<int>(timeout.count())),
+             "seek");
+  CheckErr(list->elems[0].err, "seek " + partition.topic);
+}
+
+std::vector<TopicPartition> Consumer::Assignment() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  CheckErr(rd_kafka_assignment(handle_.get(), &raw), "assignment");
+  PartitionListPtr list(raw);
+  return FromPartitionList(list.get());
+}
+
+std::string Consumer::LastClientError() const { return state_.LastClientError(); }
+
+void Consumer::Close() {
+  if (closed_ || !handle_) return;
+  closed_ = true;
+  CheckErr(rd_kafka_consumer_close(handle_.get()), "close");
+}
+
+}  // namespace cdc::kafka

@@ -1,0 +1,75 @@
+// The Kafka consumer: a group member with manual offsets (enable.auto.commit=false,
+// enable.auto.offset.store=false). The pipeline decides where each assigned partition starts
+// (RebalanceListener::OnAssign may set offsets, e.g. from PostgreSQL) and commits explicitly.
+// Handles both eager and cooperative rebalance protocols.
+// Thread-safety: one thread drives the consumer (Poll and every other call); listener callbacks
+// run on that thread inside Poll().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/kafka/client_state.h"
+#include "common/kafka/message.h"
+#include "common/kafka/settings.h"
+#include "common/log.h"
+
+namespace cdc::kafka {
+
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  // Partitions about to be assigned. Each starts at kOffsetStored (the group's committed offset,
+  // else auto.offset.reset); set `offset` to start elsewhere.
+  virtual void OnAssign(std::vector<TopicPartition>& partitions) { (void)partitions; }
+  // Partitions being taken away (finish or abandon their work before returning).
+  virtual void OnRevoke(const std::vector<TopicPartition>& partitions) { (void)partitions; }
+};
+
+class Consumer {
+ public:
+  // `listener` (optional) must outlive the consumer.
+  Consumer(const KafkaSettings& settings, const std::string& group_id, RebalanceListener* listener,
+           Logger logger, const std::map<std::string, std::string>& overrides = {});
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // Topics; an entry starting with '^' is a regular expression.
+  void Subscribe(const std::vector<std::string>& topics);
+  // The next message, or nullopt after `timeout`. Partition-EOF and transient client errors are
+  // logged and yield nullopt (librdkafka recovers by itself); fatal errors throw FatalError;
+  // a consume error bound to a topic/partition throws its class.
+  std::optional<Message> Poll(std::chrono::milliseconds timeout);
+  // Commits `offsets` (each the next offset to read) synchronously. Throws on failure.
+  void Commit(const std::vector<TopicPartition>& offsets);
+  // The group's committed offsets for `partitions` (offset < 0 when none).
+  std::vector<TopicPartition> Committed(const std::vector<TopicPartition>& partitions,
+                                        std::chrono::milliseconds timeout);
+  void Pause(const std::vector<TopicPartition>& partitions);
+  void Resume(const std::vector<TopicPartition>& partitions);
+  // Moves an assigned partition's fetch position to `partition.offset`.
+  void Seek(const TopicPartition& partition, std::chrono::milliseconds timeout);
+  std::vector<TopicPartition> Assignment() const;
+  std::string LastClientError() const;
+  // Leaves the group (revoking partitions through the listener). Idempotent.
+  void Close();
+
+ private:
+  static void OnRebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static void OnErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static void OnLogCallback(const rd_kafka_t* rk, int level, const char* facility, const char* buf);
+  void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+
+  RebalanceListener* const listener_;
+  ClientState state_;
+  bool closed_ = false;
+  HandlePtr handle_;  // last: destroyed first
+};
+
+}  // namespace cdc::kafka

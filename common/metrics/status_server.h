@@ -1,0 +1,53 @@
+// The embeddable HTTP endpoint of the producer and consumer: GET /metrics (Prometheus text
+// 0.0.4), /health (200 while the process runs) and /ready (200 or 503 with the reason from the
+// readiness callback). Runs its own thread pool; Start() binds synchronously so a bad address is
+// reported at start-up, Stop() (or the destructor) joins.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/host_port.h"
+#include "common/log.h"
+#include "common/metrics/registry.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace cdc::metrics {
+
+struct Readiness {
+  bool ready = false;
+  std::string reason;  // why not ready; empty when ready
+};
+
+class StatusServer {
+ public:
+  using ReadinessCheck = std::function<Readiness()>;
+
+  // `registry` must outlive the server. `readiness` is called from server threads.
+  StatusServer(const Registry& registry, ReadinessCheck readiness, Logger logger);
+  ~StatusServer();
+  StatusServer(const StatusServer&) = delete;
+  StatusServer& operator=(const StatusServer&) = delete;
+
+  // Binds `listen` (port 0 = any free port) and starts serving. Throws FatalError (code "LISTEN")
+  // when the address cannot be bound.
+  void Start(const HostPort& listen);
+  // The bound port (after Start).
+  uint16_t port() const { return port_; }
+  void Stop();
+
+ private:
+  const Registry& registry_;
+  const ReadinessCheck readiness_;
+  const Logger logger_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace cdc::metrics

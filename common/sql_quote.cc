@@ -1,0 +1,93 @@
+#include "common/sql_quote.h"
+
+#include "common/error.h"
+
+namespace cdc {
+namespace {
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + len > text.size()) return false;
+    uint32_t cp = c & (0xFF >> (len + 1));
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+[[noreturn]] void Reject(SqlDialect dialect, std::string_view name, std::string_view why) {
+  std::string shown;
+  for (char c : name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+  throw PermanentError("IDENTIFIER", std::string(SqlDialectName(dialect)) +
+                                         " identifier \"" + shown + "\" " + std::string(why));
+}
+
+}  // namespace
+
+std::string_view SqlDialectName(SqlDialect dialect) {
+  switch (dialect) {
+    case SqlDialect::kPostgres:
+      return "postgres";
+    case SqlDialect::kOracle:
+      return "oracle";
+    case SqlDialect::kSqlite:
+      return "sqlite";
+  }
+  return "unknown";
+}
+
+std::string QuoteIdentifier(SqlDialect dialect, std::string_view name) {
+  if (name.empty()) Reject(dialect, name, "is empty");
+  if (name.find('\0') != std::string_view::npos) Reject(dialect, name, "contains NUL");
+  if (!IsValidUtf8(name)) Reject(dialect, name, "is not valid UTF-8");
+  if (dialect == SqlDialect::kPostgres && name.size() > 63) {
+    Reject(dialect, name, "is longer than 63 bytes (PostgreSQL would truncate it)");
+  }
+  if (dialect == SqlDialect::kOracle) {
+    if (name.find('"') != std::string_view::npos) {
+      Reject(dialect, name, "contains a double quote, which Oracle cannot quote");
+    }
+    if (name.size() > 128) Reject(dialect, name, "is longer than 128 bytes");
+  }
+  std::string out;
+  out.reserve(name.size() + 2);
+  out += '"';
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string QuoteQualified(SqlDialect dialect, const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& part : parts) {
+    if (!out.empty()) out += '.';
+    out += QuoteIdentifier(dialect, part);
+  }
+  return out;
+}
+
+}  // namespace cdc

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that the build, the tests and the quickstart need.
+# Idempotent: prints nothing and exits 0 quickly when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  unixodbc unixodbc-dev libsqliteodbc odbc-postgresql
+  libpqxx-dev librdkafka-dev libavro-dev
+  libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcpp-httplib-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql kcat
+  python3 python3-confluent-kafka python3-avro python3-psycopg2
+  wrk curl procps iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or: sudo $0)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${#missing[@]} package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The postgresql package starts a system cluster on 5432 under systemd-less machines only
+# sometimes; tests and quickstart run their own clusters, so nothing else is needed here.
+echo "install-deps: done"
