@@ -113,8 +113,12 @@ class Validator {
     }
     for (const KeySpec& spec : specs) {
       const YAML::Node value = map[spec.name];
-      if (spec.required && (!value.IsDefined() || value.IsNull())) {
+      const bool absent = !value.IsDefined() || value.IsNull();
+      if (spec.required && absent) {
         problems_.push_back(prefix + spec.name + ": required key is missing");
+      } else if (absent && spec.type == ValueType::kSection) {
+        // An absent section still has to supply its required keys.
+        Section(YAML::Node(YAML::NodeType::Map), spec.children, prefix + spec.name + ".");
       }
     }
   }
@@ -263,11 +267,12 @@ void EmitValue(YAML::Emitter& out, const YAML::Node& value, const KeySpec& spec)
 void EmitSection(YAML::Emitter& out, const YAML::Node& map, const std::vector<KeySpec>& specs) {
   out << YAML::BeginMap;
   for (const KeySpec& spec : specs) {
-    YAML::Node value = map.IsMap() ? map[spec.name] : YAML::Node();
-    if ((!value.IsDefined() || value.IsNull()) && spec.default_value) {
-      value = YAML::Load(*spec.default_value);
-    }
-    if ((!value.IsDefined() || value.IsNull()) && spec.type != ValueType::kSection) continue;
+    YAML::Node configured = map.IsMap() ? map[spec.name] : YAML::Node();
+    const bool present = configured.IsDefined() && !configured.IsNull();
+    if (!present && !spec.default_value && spec.type != ValueType::kSection) continue;
+    const YAML::Node value = present              ? configured
+                             : spec.default_value ? YAML::Load(*spec.default_value)
+                                                  : YAML::Node(YAML::NodeType::Map);
     out << YAML::Key << spec.name << YAML::Value;
     EmitValue(out, value, spec);
   }
@@ -389,15 +394,22 @@ const KeySpec& ConfigView::SpecFor(std::string_view path,
 }
 
 std::optional<YAML::Node> ConfigView::Lookup(std::string_view path, const KeySpec& spec) const {
-  YAML::Node node = node_;
+  // yaml-cpp handles share nodes: walk with fresh handles (never assign through one), and only
+  // through const access, which never inserts.
+  std::optional<YAML::Node> current(node_);
   std::string_view rest = path;
-  while (!rest.empty() && node.IsDefined() && node.IsMap()) {
+  while (!rest.empty() && current && current->IsMap()) {
     const size_t dot = rest.find('.');
-    const YAML::Node& parent = node;  // const access: never inserts
-    node.reset(parent[std::string(rest.substr(0, dot))]);
+    const YAML::Node& parent = *current;
+    YAML::Node child = parent[std::string(rest.substr(0, dot))];
+    if (!child.IsDefined()) {
+      current.reset();
+      break;
+    }
+    current.emplace(child);
     rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
   }
-  if (rest.empty() && node.IsDefined() && !node.IsNull()) return node;
+  if (rest.empty() && current && !current->IsNull()) return current;
   if (spec.default_value) return YAML::Load(*spec.default_value);
   return std::nullopt;
 }

@@ -1,5 +1,6 @@
 #include "common/metrics/registry.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <regex>
@@ -68,8 +69,9 @@ std::string FormatSampleValue(double value) {
     return std::to_string(static_cast<int64_t>(value));
   }
   char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%.17g", value);
-  return buffer;
+  // Shortest representation that reads back to the same double (0.1, not 0.10000000000000001).
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
 }
 
 std::vector<double> DefaultLatencyBuckets() {

@@ -1,0 +1,47 @@
+// A cdc-devbroker child process for integration tests, on a free fixed port, with its
+// fault-injection control wrapped in methods.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/harness/process.h"
+
+namespace cdc::testing {
+
+class DevBroker {
+ public:
+  // Extra arguments are appended (e.g. {"--topic", "orders:4"}). Retries on port collisions.
+  explicit DevBroker(std::vector<std::string> extra_args = {}, int brokers = 1);
+  ~DevBroker();
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  uint16_t port() const { return port_; }
+
+  void BrokerDown(int broker_id) const;
+  void BrokerUp(int broker_id) const;
+  void SetRtt(int broker_id, int rtt_ms) const;
+  void PushErrors(const std::string& api, const std::string& error, int count) const;
+  void CreateTopic(const std::string& name, int partitions) const;
+  // Raw control call; returns the HTTP status and body.
+  int Control(const std::string& method, const std::string& path, std::string* body) const;
+
+  // Stops the broker with SIGTERM and returns its exit status.
+  int Stop();
+
+ private:
+  void Expect200(const std::string& path) const;
+
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Process> process_;
+  std::string bootstrap_;
+  std::string control_host_;
+  int control_port_ = 0;
+  uint16_t port_ = 0;
+};
+
+// Path of the built cdc-devbroker executable.
+std::string DevBrokerPath();
+
+}  // namespace cdc::testing
