@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/http_tuning.h"
 
 namespace cdc::metrics {
 namespace {
@@ -22,9 +23,7 @@ StatusServer::~StatusServer() { Stop(); }
 
 void StatusServer::Start(const HostPort& listen) {
   server_ = std::make_unique<httplib::Server>();
-  server_->set_tcp_nodelay(true);
-  server_->set_keep_alive_max_count(100000);
-  server_->new_task_queue = [] { return new httplib::ThreadPool(4); };
+  TuneHttpServer(*server_, 4);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -49,24 +48,11 @@ void StatusServer::Start(const HostPort& listen) {
       JsonReply(res, 404, {{"error", {{"code", "NOT_FOUND"}, {"message", "no such endpoint"}}}});
     }
   });
-  if (listen.port == 0) {
-    const int port = server_->bind_to_any_port(listen.host);
-    if (port < 0) throw FatalError("LISTEN", "cannot listen on " + listen.ToString());
-    port_ = static_cast<uint16_t>(port);
-  } else {
-    if (!server_->bind_to_port(listen.host, listen.port)) {
-      throw FatalError("LISTEN", "cannot listen on " + listen.ToString());
-    }
-    port_ = listen.port;
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  port_ = StartHttpServer(*server_, listen, thread_);
   logger_.Info("status endpoint listening",
                {{"address", listen.host + ":" + std::to_string(port_)}});
 }
 
-void StatusServer::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+void StatusServer::Stop() { StopHttpServer(server_.get(), thread_); }
 
 }  // namespace cdc::metrics

@@ -44,9 +44,14 @@ void Check(SQLRETURN rc, const Handle& handle, std::string_view context) {
                                      sizeof(text), &length))) {
       break;
     }
-    if (sqlstate.empty()) sqlstate = reinterpret_cast<const char*>(state);
+    // The first record that is not a warning (class 01) names the error.
+    const std::string record_state = reinterpret_cast<const char*>(state);
+    if (sqlstate.empty() && record_state.rfind("01", 0) != 0) sqlstate = record_state;
     if (!message.empty()) message += "; ";
     message += reinterpret_cast<const char*>(text);
+  }
+  if (sqlstate.empty() && message.find("Can't open lib") != std::string::npos) {
+    sqlstate = "IM003";  // ODBC: driver could not be loaded (unixODBC only warns 01000)
   }
   if (sqlstate.empty()) sqlstate = "HY000";
   if (message.empty()) message = "ODBC call failed (rc=" + std::to_string(rc) + ")";

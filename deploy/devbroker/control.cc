@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/http_tuning.h"
 
 namespace cdc::devbroker {
 namespace {
@@ -75,14 +76,11 @@ ControlServer::ControlServer(rd_kafka_mock_cluster_t* cluster, int broker_count,
                              std::string bootstrap)
     : cluster_(cluster), broker_count_(broker_count), bootstrap_(std::move(bootstrap)) {}
 
-ControlServer::~ControlServer() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+ControlServer::~ControlServer() { StopHttpServer(server_.get(), thread_); }
 
 uint16_t ControlServer::Start(const HostPort& listen) {
   server_ = std::make_unique<httplib::Server>();
-  server_->set_tcp_nodelay(true);
+  TuneHttpServer(*server_, 2);
 
   server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, {{"bootstrap", bootstrap_}, {"brokers", broker_count_}});
@@ -141,15 +139,7 @@ uint16_t ControlServer::Start(const HostPort& listen) {
     }
   });
 
-  int port = listen.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(listen.host);
-  } else if (!server_->bind_to_port(listen.host, port)) {
-    port = -1;
-  }
-  if (port < 0) throw FatalError("LISTEN", "cannot listen on " + listen.ToString());
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  return static_cast<uint16_t>(port);
+  return StartHttpServer(*server_, listen, thread_);
 }
 
 }  // namespace cdc::devbroker

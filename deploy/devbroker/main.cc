@@ -137,13 +137,16 @@ int main(int argc, char** argv) {
   rd_kafka_mock_cluster_t* cluster = nullptr;
   {
     cdc::devbroker::FixedPortScope fixed_port(listen.port);
-    cluster = rd_kafka_mock_cluster_new(rk, brokers);
-    if (listen.port != 0 && (cluster == nullptr || !fixed_port.applied())) {
+    if (!fixed_port.ok()) {
       std::cerr << "cdc-devbroker: cannot listen on " << listen.ToString() << ": "
-                << (fixed_port.bind_errno() != 0 ? std::strerror(fixed_port.bind_errno())
-                                                 : "mock cluster did not bind")
-                << "\n";
-      if (cluster != nullptr) rd_kafka_mock_cluster_destroy(cluster);
+                << std::strerror(fixed_port.bind_errno()) << "\n";
+      rd_kafka_destroy(rk);
+      return 1;
+    }
+    cluster = rd_kafka_mock_cluster_new(rk, brokers);
+    if (cluster != nullptr && listen.port != 0 && !fixed_port.applied()) {
+      std::cerr << "cdc-devbroker: the mock cluster did not use " << listen.ToString() << "\n";
+      rd_kafka_mock_cluster_destroy(cluster);
       rd_kafka_destroy(rk);
       return 1;
     }

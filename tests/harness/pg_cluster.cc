@@ -64,7 +64,7 @@ std::string PgCluster::AsPostgres(const std::string& command) const {
 void PgCluster::Start() {
   const std::string options = "-p " + std::to_string(port_) + " -k " + socket_dir_ +
                               " -c listen_addresses=127.0.0.1 -c fsync=off"
-                              " -c synchronous_commit=off -c full_page_writes=off"
+                              " -c full_page_writes=off"
                               " -c max_connections=200";
   std::string output;
   if (RunShell(AsPostgres(bin_dir_ + "/pg_ctl -D " + ShellQuote(data_dir_) + " -l " +
