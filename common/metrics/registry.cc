@@ -3,20 +3,28 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <regex>
 #include <stdexcept>
 
 namespace cdc::metrics {
 namespace {
 
-bool ValidMetricName(const std::string& name) {
-  static const std::regex kPattern("[a-zA-Z_:][a-zA-Z0-9_:]*");
-  return std::regex_match(name, kPattern);
+// [a-zA-Z_:][a-zA-Z0-9_:]* (metric names) or [a-zA-Z_][a-zA-Z0-9_]* (label names).
+bool ValidName(const std::string& name, bool allow_colon) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                        (allow_colon && c == ':');
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
 }
 
+bool ValidMetricName(const std::string& name) { return ValidName(name, true); }
+
 bool ValidLabelName(const std::string& name) {
-  static const std::regex kPattern("[a-zA-Z_][a-zA-Z0-9_]*");
-  return std::regex_match(name, kPattern) && name.rfind("__", 0) != 0 && name != "le";
+  return ValidName(name, false) && name.rfind("__", 0) != 0 && name != "le";
 }
 
 std::string EscapeHelp(const std::string& help) {

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# THE test command (README, .ci/run): install dependencies -> configure -> build -> run every ctest
+# label (unit, integration, slow) -> print a summary. Exits non-zero on any failure.
+#
+#   tests/run.sh                              # RelWithDebInfo build in ./build
+#   tests/run.sh --sanitize address,undefined # ASan/UBSan build in ./build-asan
+#   tests/run.sh --label unit                 # one label only
+#   CDC_TEST_JOBS=4 tests/run.sh              # ctest parallelism (default: cores + 1)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+sanitize=""
+labels=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sanitize) sanitize="$2"; shift 2 ;;
+    --label) labels+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "tests/run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ ${#labels[@]} -eq 0 ]] && labels=(unit integration slow)
+
+if [[ -n "$sanitize" ]]; then
+  build="${CDC_BUILD_DIR:-$root/build-$(echo "$sanitize" | tr ',' '-' | sed 's/address/asan/;s/undefined/ubsan/;s/thread/tsan/')}"
+else
+  build="${CDC_BUILD_DIR:-$root/build}"
+fi
+cores=$(nproc)
+jobs="${CDC_TEST_JOBS:-$((cores + 1))}"
+started=$(date +%s)
+
+echo "==> dependencies"
+bash "$root/deploy/install-deps.sh"
+
+echo "==> configure ($build${sanitize:+, sanitize=$sanitize})"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCDC_SANITIZE="$sanitize" \
+  -DCDC_BUILD_TESTS=ON -DCDC_BUILD_BENCH=ON >"$build.configure.log" 2>&1 \
+  || { cat "$build.configure.log"; exit 1; }
+
+echo "==> build"
+cmake --build "$build" -j "$cores" 2>&1 | grep -E "error|warning|Error" || true
+cmake --build "$build" -j "$cores" >/dev/null  # fails loudly if the first pass did
+
+if [[ -n "$sanitize" ]]; then
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
+fi
+
+echo "==> tests (labels: ${labels[*]}; $jobs in parallel)"
+status=0
+summary=()
+total_passed=0
+total_failed=0
+for label in "${labels[@]}"; do
+  log="$build/ctest-$label.log"
+  set +e
+  (cd "$build" && ctest -L "^${label}\$" -j "$jobs" --output-on-failure \
+    --timeout 300 --no-tests=error) >"$log" 2>&1
+  rc=$?
+  set -e
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1 || true)
+  total=$(echo "$line" | sed -nE 's/.*out of ([0-9]+).*/\1/p')
+  failed=$(echo "$line" | sed -nE 's/.* ([0-9]+) tests? failed.*/\1/p')
+  total=${total:-0}; failed=${failed:-0}
+  if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+  total_passed=$((total_passed + total - failed))
+  total_failed=$((total_failed + failed))
+  summary+=("$(printf '%-12s %4d tests, %3d failed' "$label" "$total" "$failed")")
+  if [[ $rc -ne 0 ]]; then
+    status=1
+    echo "---- $label: failures (full log: $log)"
+    sed -n '/The following tests FAILED/,$p' "$log" || true
+    { grep -B2 -A25 -E "\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Failure$" "$log" || true; } | head -200
+  fi
+done
+
+echo "==> summary ($(( $(date +%s) - started ))s${sanitize:+, sanitize=$sanitize})"
+printf '  %s\n' "${summary[@]}"
+echo "$total_passed passed, $total_failed failed"
+exit $status
