@@ -47,9 +47,9 @@ class Backoff {
 // backoff delay; anything else propagates at once. When the deadline passes or `stop` is
 // requested, the last TransientError is rethrown. `on_retry` (optional) sees each retried error
 // and the delay chosen.
-void RetryTransient(const std::function<void()>& operation, const BackoffPolicy& policy,
-                    Clock& clock, std::stop_token stop,
-                    const std::function<void(const TransientError&, Clock::Duration)>& on_retry =
-                        nullptr);
+void RetryTransient(
+    const std::function<void()>& operation, const BackoffPolicy& policy, Clock& clock,
+    std::stop_token stop,
+    const std::function<void(const TransientError&, Clock::Duration)>& on_retry = nullptr);
 
 }  // namespace cdc

@@ -8,8 +8,8 @@ namespace cdc {
 
 HostPort ParseHostPort(std::string_view text) {
   auto fail = [&]() -> HostPort {
-    throw PermanentError("ADDRESS",
-                         "expected HOST:PORT with a port 0-65535, got \"" + std::string(text) + "\"");
+    throw PermanentError(
+        "ADDRESS", "expected HOST:PORT with a port 0-65535, got \"" + std::string(text) + "\"");
   };
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return fail();

@@ -1,10 +1,9 @@
 #include "common/http_tuning.h"
 
+#include <httplib.h>
 #include <sys/socket.h>
 
 #include <chrono>
-
-#include <httplib.h>
 
 #include "common/error.h"
 
@@ -13,7 +12,9 @@ namespace cdc {
 void TuneHttpServer(httplib::Server& server, int threads) {
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1'000'000);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   server.set_socket_options([](socket_t sock) {
     const int one = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -1,11 +1,11 @@
 #include "common/log.h"
 
-#include <chrono>
-#include <ctime>
-
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
 
 #include "common/redact.h"
 
@@ -29,8 +29,8 @@ spdlog::level::level_enum ToSpd(LogLevel level) {
 }
 
 std::string JsonString(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void AppendIso8601(std::string& out, spdlog::log_clock::time_point tp) {

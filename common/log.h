@@ -5,15 +5,15 @@
 // reaches a log line never shows its password. Loggers are cheap to copy and thread-safe.
 #pragma once
 
+#include <spdlog/logger.h>
+#include <spdlog/sinks/sink.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <spdlog/logger.h>
-#include <spdlog/sinks/sink.h>
 
 namespace cdc {
 
@@ -29,7 +29,8 @@ struct LogField {
   LogField(std::string_view k, std::string_view v) : key(k), value(v) {}
   LogField(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
   LogField(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
-  template <typename T, typename = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>>
+  template <typename T,
+            typename = std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>>
   LogField(std::string_view k, T v) : key(k), value(static_cast<int64_t>(v)) {}
   LogField(std::string_view k, double v) : key(k), value(v) {}
   LogField(std::string_view k, bool v) : key(k), value(v) {}
@@ -44,11 +45,21 @@ class Logger {
  public:
   Logger(std::shared_ptr<spdlog::logger> logger, LogFormat format);
 
-  void Trace(std::string_view msg, LogFields fields = {}) const { Log(LogLevel::kTrace, msg, fields); }
-  void Debug(std::string_view msg, LogFields fields = {}) const { Log(LogLevel::kDebug, msg, fields); }
-  void Info(std::string_view msg, LogFields fields = {}) const { Log(LogLevel::kInfo, msg, fields); }
-  void Warn(std::string_view msg, LogFields fields = {}) const { Log(LogLevel::kWarn, msg, fields); }
-  void Error(std::string_view msg, LogFields fields = {}) const { Log(LogLevel::kError, msg, fields); }
+  void Trace(std::string_view msg, LogFields fields = {}) const {
+    Log(LogLevel::kTrace, msg, fields);
+  }
+  void Debug(std::string_view msg, LogFields fields = {}) const {
+    Log(LogLevel::kDebug, msg, fields);
+  }
+  void Info(std::string_view msg, LogFields fields = {}) const {
+    Log(LogLevel::kInfo, msg, fields);
+  }
+  void Warn(std::string_view msg, LogFields fields = {}) const {
+    Log(LogLevel::kWarn, msg, fields);
+  }
+  void Error(std::string_view msg, LogFields fields = {}) const {
+    Log(LogLevel::kError, msg, fields);
+  }
   void Log(LogLevel level, std::string_view msg, LogFields fields) const;
   bool Enabled(LogLevel level) const;
   const std::string& component() const { return logger_->name(); }

@@ -20,7 +20,7 @@ bool IsKeywordChar(char c) {
 
 // Keyword names (lower case) whose values are secrets in connection strings.
 constexpr std::array<std::string_view, 4> kSecretKeywords = {"pwd", "password", "passwd",
-                                                            "sslpassword"};
+                                                             "sslpassword"};
 
 // Redacts `user:password@` inside every `scheme://` URL.
 std::string RedactUrls(std::string_view text) {
@@ -66,8 +66,8 @@ std::string RedactKeywords(std::string_view text) {
     size_t key_start = i;
     while (key_start > 0 && IsKeywordChar(text[key_start - 1])) --key_start;
     const std::string_view key = std::string_view(lower).substr(key_start, i - key_start);
-    const bool secret = std::find(kSecretKeywords.begin(), kSecretKeywords.end(), key) !=
-                        kSecretKeywords.end();
+    const bool secret =
+        std::find(kSecretKeywords.begin(), kSecretKeywords.end(), key) != kSecretKeywords.end();
     size_t value_start = i + 1;
     while (value_start < text.size() && text[value_start] == ' ') ++value_start;
     size_t value_end = value_start;

@@ -39,8 +39,8 @@ bool IsValidUtf8(std::string_view text) {
 [[noreturn]] void Reject(SqlDialect dialect, std::string_view name, std::string_view why) {
   std::string shown;
   for (char c : name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
-  throw PermanentError("IDENTIFIER", std::string(SqlDialectName(dialect)) +
-                                         " identifier \"" + shown + "\" " + std::string(why));
+  throw PermanentError("IDENTIFIER", std::string(SqlDialectName(dialect)) + " identifier \"" +
+                                         shown + "\" " + std::string(why));
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git clang-format clang-tidy
   unixodbc unixodbc-dev libsqliteodbc odbc-postgresql
   libpqxx-dev librdkafka-dev libavro-dev
   libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcpp-httplib-dev

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run): install dependencies -> configure -> build -> run every ctest
-# label (unit, integration, slow) -> print a summary. Exits non-zero on any failure.
+# label (unit, integration, slow, lint) -> print a summary. Exits non-zero on any failure.
 #
 #   tests/run.sh                              # RelWithDebInfo build in ./build
 #   tests/run.sh --sanitize address,undefined # ASan/UBSan build in ./build-asan
@@ -19,7 +19,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "tests/run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#labels[@]} -eq 0 ]] && labels=(unit integration slow)
 
 if [[ -n "$sanitize" ]]; then
   build="${CDC_BUILD_DIR:-$root/build-$(echo "$sanitize" | tr ',' '-' | sed 's/address/asan/;s/undefined/ubsan/;s/thread/tsan/')}"
@@ -39,13 +38,20 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCDC_SANITIZE="$
   || { cat "$build.configure.log"; exit 1; }
 
 echo "==> build"
-cmake --build "$build" -j "$cores" 2>&1 | grep -E "error|warning|Error" || true
+cmake --build "$build" -j "$cores" 2>&1 | grep -E "(error|warning):|\*\*\*" || true
 cmake --build "$build" -j "$cores" >/dev/null  # fails loudly if the first pass did
 
 if [[ -n "$sanitize" ]]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
+fi
+
+if [[ ${#labels[@]} -eq 0 ]]; then
+  # Every label the build registered, fastest first.
+  mapfile -t labels < <(cd "$build" && ctest --print-labels | sed -n 's/^  //p' |
+    awk '{ order = ($0=="unit") ? 0 : ($0=="lint") ? 1 : ($0=="integration") ? 2 : 3; print order, $0 }' |
+    sort -n | cut -d' ' -f2)
 fi
 
 echo "==> tests (labels: ${labels[*]}; $jobs in parallel)"

@@ -255,8 +255,7 @@ void ApplyOverrides(YAML::Node root, const ConfigSchema& schema, const Environme
     for (const KeySpec& section : schema.sections) {
       const std::string prefix = OverrideVariableName(section.name, "");
       if (name.rfind(prefix, 0) == 0) {
-        problems.push_back(name + ": environment override names no key of section " +
-                           section.name);
+        problems.push_back(name + ": environment override names no key of section " + section.name);
       }
     }
   }
@@ -374,10 +373,10 @@ std::string Config::RedactedDump() const {
 // ---- ConfigView ----------------------------------------------------------------------------
 
 ConfigView::ConfigView(std::shared_ptr<const ConfigState> state, const KeySpec* item_spec,
-                       YAML::Node node, std::string prefix)
+                       const YAML::Node& node, std::string prefix)
     : state_(std::move(state)),
       item_spec_(item_spec),
-      node_(std::move(node)),
+      node_(node),  // YAML::Node is a shared handle: copying shares the node
       prefix_(std::move(prefix)) {}
 
 const KeySpec& ConfigView::SpecFor(std::string_view path,
@@ -419,9 +418,8 @@ void ConfigView::Missing(std::string_view path) const {
 }
 
 std::optional<std::string> ConfigView::FindString(std::string_view path) const {
-  const KeySpec& spec =
-      SpecFor(path, {ValueType::kString, ValueType::kEnum, ValueType::kInt, ValueType::kBool,
-                     ValueType::kDouble});
+  const KeySpec& spec = SpecFor(path, {ValueType::kString, ValueType::kEnum, ValueType::kInt,
+                                       ValueType::kBool, ValueType::kDouble});
   std::optional<YAML::Node> node = Lookup(path, spec);
   if (!node) return std::nullopt;
   return node->Scalar();

@@ -8,6 +8,8 @@
 // and safe to read from any thread.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -19,8 +21,6 @@
 #include "common/config/expand.h"
 #include "common/config/schema.h"
 #include "common/error.h"
-
-#include <yaml-cpp/yaml.h>
 
 namespace cdc::config {
 
@@ -57,8 +57,8 @@ class ConfigView {
   bool IsSet(std::string_view path) const;
 
  protected:
-  ConfigView(std::shared_ptr<const ConfigState> state, const KeySpec* item_spec, YAML::Node node,
-             std::string prefix);
+  ConfigView(std::shared_ptr<const ConfigState> state, const KeySpec* item_spec,
+             const YAML::Node& node, std::string prefix);
 
   std::shared_ptr<const ConfigState> state_;
 
@@ -70,7 +70,7 @@ class ConfigView {
 
   const KeySpec* item_spec_;  // null for the root view; the kList spec for list items
   YAML::Node node_;           // the map this view reads
-  std::string prefix_;  // "producer.tables[1]." for list items, for messages
+  std::string prefix_;        // "producer.tables[1]." for list items, for messages
 };
 
 class Config : public ConfigView {

@@ -50,7 +50,9 @@ std::string OverrideVariableName(std::string_view section, std::string_view key)
   std::string out = "CDC_";
   auto append = [&out](std::string_view part) {
     for (char c : part) {
-      out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out += (c == '.' || c == '-')
+                 ? '_'
+                 : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
   };
   append(section);

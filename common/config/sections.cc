@@ -6,21 +6,26 @@ namespace cdc::config {
 
 ConfigSchema ProjectSchema() {
   ConfigSchema schema;
-  schema.sections.push_back(KeySpec::Section("pipeline", {
-      // Logical name of this pipeline: appears in events' source.name and in metrics.
-      KeySpec::String("name").Required(),
-  }));
-  schema.sections.push_back(KeySpec::Section("log", {
-      KeySpec::Enum("level", {"trace", "debug", "info", "warn", "error"}).Default("info"),
-      KeySpec::Enum("format", {"json", "text"}).Default("text"),
-  }));
-  schema.sections.push_back(KeySpec::Section("kafka", {
-      KeySpec::String("bootstrap_servers").Default("127.0.0.1:9092"),
-      KeySpec::Enum("format", {"avro", "json"}).Default("avro"),
-      KeySpec::String("topic_prefix").Default("cdc"),
-      // Passed to librdkafka unchanged (security.protocol, ssl.*, sasl.*, ...).
-      KeySpec::StringMap("properties").Default("{}"),
-  }));
+  schema.sections.push_back(KeySpec::Section(
+      "pipeline",
+      {
+          // Logical name of this pipeline: appears in events' source.name and in metrics.
+          KeySpec::String("name").Required(),
+      }));
+  schema.sections.push_back(KeySpec::Section(
+      "log",
+      {
+          KeySpec::Enum("level", {"trace", "debug", "info", "warn", "error"}).Default("info"),
+          KeySpec::Enum("format", {"json", "text"}).Default("text"),
+      }));
+  schema.sections.push_back(KeySpec::Section(
+      "kafka", {
+                   KeySpec::String("bootstrap_servers").Default("127.0.0.1:9092"),
+                   KeySpec::Enum("format", {"avro", "json"}).Default("avro"),
+                   KeySpec::String("topic_prefix").Default("cdc"),
+                   // Passed to librdkafka unchanged (security.protocol, ssl.*, sasl.*, ...).
+                   KeySpec::StringMap("properties").Default("{}"),
+               }));
   return schema;
 }
 

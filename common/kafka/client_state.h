@@ -3,11 +3,11 @@
 // librdkafka threads).
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
 #include <mutex>
 #include <string>
-
-#include <librdkafka/rdkafka.h>
 
 #include "common/log.h"
 
@@ -15,7 +15,8 @@ namespace cdc::kafka {
 
 class ClientState {
  public:
-  ClientState(std::string role, Logger logger) : role_(std::move(role)), logger_(std::move(logger)) {}
+  ClientState(std::string role, Logger logger)
+      : role_(std::move(role)), logger_(std::move(logger)) {}
 
   // Body of an error_cb: latches fatal errors (with librdkafka's original cause), records and
   // logs the others.

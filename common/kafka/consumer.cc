@@ -41,7 +41,7 @@ Consumer::Consumer(const KafkaSettings& settings, const std::string& group_id,
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof(errstr));
   if (rk == nullptr) throw FatalError("KAFKA", std::string("cannot create consumer: ") + errstr);
-  conf.release();
+  static_cast<void>(conf.release());  // owned by the handle now
   handle_.reset(rk);
   rd_kafka_poll_set_consumer(handle_.get());
 }
@@ -60,7 +60,8 @@ void Consumer::OnRebalanceCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
 }
 
 void Consumer::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
+  const bool cooperative =
+      std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     std::vector<TopicPartition> assigned = FromPartitionList(partitions);
     if (listener_ != nullptr) listener_->OnAssign(assigned);
@@ -74,8 +75,8 @@ void Consumer::Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_
     return;
   }
   const std::vector<TopicPartition> revoked = FromPartitionList(partitions);
-  state_.logger().Info("partitions revoked", {{"count", revoked.size()},
-                                      {"reason", rd_kafka_err2name(err)}});
+  state_.logger().Info("partitions revoked",
+                       {{"count", revoked.size()}, {"reason", rd_kafka_err2name(err)}});
   if (listener_ != nullptr) listener_->OnRevoke(revoked);
   if (cooperative) {
     CheckError(rd_kafka_incremental_unassign(handle_.get(), partitions), "incremental unassign");
@@ -104,7 +105,8 @@ void Consumer::Subscribe(const std::vector<std::string>& topics) {
 
 std::optional<Message> Consumer::Poll(std::chrono::milliseconds timeout) {
   state_.ThrowIfFatal();
-  rd_kafka_message_t* raw = rd_kafka_consumer_poll(handle_.get(), static_cast<int>(timeout.count()));
+  rd_kafka_message_t* raw =
+      rd_kafka_consumer_poll(handle_.get(), static_cast<int>(timeout.count()));
   state_.ThrowIfFatal();
   if (raw == nullptr) return std::nullopt;
   Message message(raw);

@@ -25,8 +25,8 @@ std::vector<Header> Message::headers() const {
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        ++i) {
     Header header{name, std::nullopt};
     if (value != nullptr) header.value = std::string(static_cast<const char*>(value), size);

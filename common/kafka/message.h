@@ -1,14 +1,14 @@
 // Owning wrappers for consumed messages and the small value types the Kafka wrappers exchange.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <librdkafka/rdkafka.h>
 
 namespace cdc::kafka {
 

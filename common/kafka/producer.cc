@@ -15,10 +15,8 @@ Producer::Producer(const KafkaSettings& settings, DeliveryHandler& handler, Logg
                    const std::map<std::string, std::string>& overrides)
     : handler_(handler), state_("producer", std::move(logger)) {
   std::map<std::string, std::string> defaults = {
-      {"enable.idempotence", "true"},
-      {"acks", "all"},
-      {"partitioner", "murmur2_random"},
-      {"linger.ms", "5"},
+      {"enable.idempotence", "true"},    {"acks", "all"},
+      {"partitioner", "murmur2_random"}, {"linger.ms", "5"},
       {"message.timeout.ms", "300000"},
   };
   for (const auto& [key, value] : overrides) defaults[key] = value;
@@ -31,14 +29,15 @@ Producer::Producer(const KafkaSettings& settings, DeliveryHandler& handler, Logg
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr));
   if (rk == nullptr) throw FatalError("KAFKA", std::string("cannot create producer: ") + errstr);
-  conf.release();  // owned by the handle now
+  static_cast<void>(conf.release());  // owned by the handle now
   handle_.reset(rk);
 }
 
 Producer::~Producer() {
-  if (handle_ && rd_kafka_outq_len(handle_.get()) > 0) {
-    state_.logger().Warn("producer destroyed with messages in flight",
-                 {{"in_flight", rd_kafka_outq_len(handle_.get())}});
+  if (!handle_) return;
+  rd_kafka_flush(handle_.get(), static_cast<int>(kCloseFlushTimeout.count()));
+  if (const int left = rd_kafka_outq_len(handle_.get()); left > 0) {
+    state_.logger().Warn("producer closed with messages still in flight", {{"in_flight", left}});
   }
 }
 
@@ -91,9 +90,8 @@ void Producer::Produce(const OutgoingMessage& message, std::chrono::milliseconds
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_PARTITION(message.partition.value_or(RD_KAFKA_PARTITION_UA)),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
-        RD_KAFKA_V_HEADERS(headers.get()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_size),
+        RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_HEADERS(headers.get()),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(message.tag))),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -52,11 +52,15 @@ struct OutgoingMessage {
 
 class Producer {
  public:
-  // `handler` must outlive the producer. `overrides` are extra librdkafka defaults from the
-  // caller (the user's kafka.properties still win over them).
+  // `handler` must outlive the producer (the destructor still delivers reports to it).
+  // `overrides` are extra librdkafka defaults from the caller (the user's kafka.properties still
+  // win over them).
   Producer(const KafkaSettings& settings, DeliveryHandler& handler, Logger logger,
            const std::map<std::string, std::string>& overrides = {});
+  // Flushes for up to kCloseFlushTimeout before destroying the handle; what is still in flight
+  // then is logged (its delivery reports are failures with _PURGE_QUEUE / _DESTROY).
   ~Producer();
+  static constexpr std::chrono::milliseconds kCloseFlushTimeout{10'000};
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
 

@@ -29,7 +29,8 @@ ConfPtr BuildConf(const KafkaSettings& settings, const std::map<std::string, std
                   const std::map<std::string, std::string>& forced) {
   ConfPtr conf(rd_kafka_conf_new());
   std::vector<std::string> problems;
-  for (const auto& [key, value] : defaults) Set(conf.get(), key, value, "kafka (default " + key + ")", problems);
+  for (const auto& [key, value] : defaults)
+    Set(conf.get(), key, value, "kafka (default " + key + ")", problems);
   Set(conf.get(), "bootstrap.servers", settings.bootstrap_servers, "kafka.bootstrap_servers",
       problems);
   for (const auto& [key, value] : settings.properties) {
@@ -40,7 +41,8 @@ ConfPtr BuildConf(const KafkaSettings& settings, const std::map<std::string, std
     }
     Set(conf.get(), key, value, "kafka.properties." + key, problems);
   }
-  for (const auto& [key, value] : forced) Set(conf.get(), key, value, "kafka (" + key + ")", problems);
+  for (const auto& [key, value] : forced)
+    Set(conf.get(), key, value, "kafka (" + key + ")", problems);
   if (!problems.empty()) throw config::ConfigError(std::move(problems));
   return conf;
 }

@@ -2,11 +2,11 @@
 // classification, and redacted dumps. The only place rd_kafka_conf_t is touched.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <map>
 #include <memory>
 #include <string>
-
-#include <librdkafka/rdkafka.h>
 
 #include "common/config/config.h"
 #include "common/error.h"

@@ -13,8 +13,8 @@ bool ValidName(const std::string& name, bool allow_colon) {
   if (name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                        (allow_colon && c == ':');
+    const bool letter =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
     const bool digit = c >= '0' && c <= '9';
     if (!letter && !(digit && i > 0)) return false;
   }
@@ -30,9 +30,12 @@ bool ValidLabelName(const std::string& name) {
 std::string EscapeHelp(const std::string& help) {
   std::string out;
   for (char c : help) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -62,10 +65,14 @@ std::string EscapeLabelValue(const std::string& value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -121,9 +128,8 @@ Histogram::Snapshot Histogram::Take() const {
 template <typename M>
 M& Family<M>::WithLabels(const std::vector<std::string>& values) {
   if (values.size() != label_names_.size()) {
-    throw std::logic_error("metric " + name_ + ": expected " +
-                           std::to_string(label_names_.size()) + " label values, got " +
-                           std::to_string(values.size()));
+    throw std::logic_error("metric " + name_ + ": expected " + std::to_string(label_names_.size()) +
+                           " label values, got " + std::to_string(values.size()));
   }
   std::lock_guard lock(mutex_);
   auto& slot = children_[values];
@@ -218,8 +224,8 @@ std::string Registry::Render() const {
         entry.histogram->ForEach([&](const std::vector<std::string>& values, const Histogram& h) {
           const Histogram::Snapshot snap = h.Take();
           for (size_t i = 0; i <= snap.bounds.size(); ++i) {
-            const std::string le = i < snap.bounds.size() ? FormatSampleValue(snap.bounds[i])
-                                                           : std::string("+Inf");
+            const std::string le =
+                i < snap.bounds.size() ? FormatSampleValue(snap.bounds[i]) : std::string("+Inf");
             out += name + "_bucket" + LabelSet(entry.label_names, values, "le", le) + " " +
                    std::to_string(snap.cumulative[i]) + "\n";
           }

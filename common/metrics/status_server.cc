@@ -1,6 +1,7 @@
 #include "common/metrics/status_server.h"
 
 #include <httplib.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"

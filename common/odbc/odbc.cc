@@ -70,10 +70,9 @@ Environment::Environment() : handle_(SQL_HANDLE_ENV, SQL_NULL_HANDLE) {
 Connection::Connection(const Environment& environment, const std::string& connection_string)
     : handle_(SQL_HANDLE_DBC, environment.handle().get()) {
   std::string in = connection_string;
-  const SQLRETURN rc = SQLDriverConnect(handle_.get(), nullptr,
-                                        reinterpret_cast<SQLCHAR*>(in.data()),
-                                        static_cast<SQLSMALLINT>(in.size()), nullptr, 0, nullptr,
-                                        SQL_DRIVER_NOPROMPT);
+  const SQLRETURN rc = SQLDriverConnect(
+      handle_.get(), nullptr, reinterpret_cast<SQLCHAR*>(in.data()),
+      static_cast<SQLSMALLINT>(in.size()), nullptr, 0, nullptr, SQL_DRIVER_NOPROMPT);
   Check(rc, handle_, "connect to \"" + RedactSecrets(connection_string) + "\"");
   connected_ = true;
 }
@@ -91,14 +90,16 @@ std::string Connection::DbmsName() const {
 }
 
 void Connection::SetAutocommit(bool enabled) {
-  Check(SQLSetConnectAttr(handle_.get(), SQL_ATTR_AUTOCOMMIT,
-                          reinterpret_cast<SQLPOINTER>(enabled ? SQL_AUTOCOMMIT_ON
-                                                               : SQL_AUTOCOMMIT_OFF),
-                          SQL_IS_UINTEGER),
+  Check(SQLSetConnectAttr(
+            handle_.get(), SQL_ATTR_AUTOCOMMIT,
+            reinterpret_cast<SQLPOINTER>(enabled ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF),
+            SQL_IS_UINTEGER),
         handle_, "set autocommit");
 }
 
-void Connection::Commit() { Check(SQLEndTran(SQL_HANDLE_DBC, handle_.get(), SQL_COMMIT), handle_, "commit"); }
+void Connection::Commit() {
+  Check(SQLEndTran(SQL_HANDLE_DBC, handle_.get(), SQL_COMMIT), handle_, "commit");
+}
 
 void Connection::Rollback() {
   Check(SQLEndTran(SQL_HANDLE_DBC, handle_.get(), SQL_ROLLBACK), handle_, "rollback");
@@ -126,10 +127,10 @@ void Statement::BindText(SQLUSMALLINT index, std::optional<std::string> value) {
   p.indicator = value ? static_cast<SQLLEN>(value->size()) : SQL_NULL_DATA;
   if (value) p.text = std::move(*value);
   const SQLULEN column_size = std::max<SQLULEN>(p.text.size(), 1);
-  Check(SQLBindParameter(handle_.get(), index, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
-                         column_size, 0, p.text.data(), static_cast<SQLLEN>(p.text.size()),
-                         &p.indicator),
-        handle_, "bind text parameter " + std::to_string(index));
+  Check(
+      SQLBindParameter(handle_.get(), index, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, column_size,
+                       0, p.text.data(), static_cast<SQLLEN>(p.text.size()), &p.indicator),
+      handle_, "bind text parameter " + std::to_string(index));
 }
 
 void Statement::BindInt64(SQLUSMALLINT index, std::optional<int64_t> value) {
@@ -200,10 +201,10 @@ void Statement::PrepareBatch(RowBatch& batch, size_t max_rows, size_t max_value_
     column.width = std::clamp<size_t>(width, 64, max_value_bytes);
     column.data.resize(column.width * max_rows);
     column.indicators.resize(max_rows);
-    Check(SQLBindCol(handle_.get(), static_cast<SQLUSMALLINT>(c + 1), SQL_C_CHAR,
-                     column.data.data(), static_cast<SQLLEN>(column.width),
-                     column.indicators.data()),
-          handle_, "bind column " + columns[c].name);
+    Check(
+        SQLBindCol(handle_.get(), static_cast<SQLUSMALLINT>(c + 1), SQL_C_CHAR, column.data.data(),
+                   static_cast<SQLLEN>(column.width), column.indicators.data()),
+        handle_, "bind column " + columns[c].name);
   }
   Check(SQLSetStmtAttr(handle_.get(), SQL_ATTR_ROW_BIND_TYPE,
                        reinterpret_cast<SQLPOINTER>(SQL_BIND_BY_COLUMN), 0),

@@ -1,10 +1,10 @@
 #include "deploy/devbroker/control.h"
 
+#include <httplib.h>
+
 #include <charconv>
 #include <cstring>
 #include <map>
-
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -39,13 +39,27 @@ void ReplyResult(httplib::Response& res, rd_kafka_resp_err_t err) {
 
 int ApiKeyFromName(const std::string& name) {
   static const std::map<std::string, int> kApis = {
-      {"Produce", 0},         {"Fetch", 1},           {"ListOffsets", 2},
-      {"Metadata", 3},        {"OffsetCommit", 8},    {"OffsetFetch", 9},
-      {"FindCoordinator", 10}, {"JoinGroup", 11},      {"Heartbeat", 12},
-      {"LeaveGroup", 13},     {"SyncGroup", 14},      {"DescribeGroups", 15},
-      {"ListGroups", 16},     {"SaslHandshake", 17},  {"ApiVersions", 18},
-      {"CreateTopics", 19},   {"DeleteTopics", 20},   {"InitProducerId", 22},
-      {"AddPartitionsToTxn", 24}, {"AddOffsetsToTxn", 25}, {"EndTxn", 26},
+      {"Produce", 0},
+      {"Fetch", 1},
+      {"ListOffsets", 2},
+      {"Metadata", 3},
+      {"OffsetCommit", 8},
+      {"OffsetFetch", 9},
+      {"FindCoordinator", 10},
+      {"JoinGroup", 11},
+      {"Heartbeat", 12},
+      {"LeaveGroup", 13},
+      {"SyncGroup", 14},
+      {"DescribeGroups", 15},
+      {"ListGroups", 16},
+      {"SaslHandshake", 17},
+      {"ApiVersions", 18},
+      {"CreateTopics", 19},
+      {"DeleteTopics", 20},
+      {"InitProducerId", 22},
+      {"AddPartitionsToTxn", 24},
+      {"AddOffsetsToTxn", 25},
+      {"EndTxn", 26},
       {"TxnOffsetCommit", 28},
   };
   const auto found = kApis.find(name);
@@ -86,8 +100,8 @@ uint16_t ControlServer::Start(const HostPort& listen) {
     Reply(res, 200, {{"bootstrap", bootstrap_}, {"brokers", broker_count_}});
   });
 
-  server_->Post(R"(/brokers/(\d+)/(down|up|rtt))",
-                [this](const httplib::Request& req, httplib::Response& res) {
+  server_->Post(R"(/brokers/(\d+)/(down|up|rtt))", [this](const httplib::Request& req,
+                                                          httplib::Response& res) {
     long id = 0;
     if (!ParseNumber(req.matches[1], &id) || id < 1 || id > broker_count_) {
       return BadRequest(res, "BROKER", "broker id must be 1.." + std::to_string(broker_count_));
@@ -105,20 +119,22 @@ uint16_t ControlServer::Start(const HostPort& listen) {
 
   server_->Post("/errors", [this](const httplib::Request& req, httplib::Response& res) {
     const int api = ApiKeyFromName(req.get_param_value("api"));
-    if (api < 0) return BadRequest(res, "API", "unknown api \"" + req.get_param_value("api") + "\"");
+    if (api < 0)
+      return BadRequest(res, "API", "unknown api \"" + req.get_param_value("api") + "\"");
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!ErrorFromName(req.get_param_value("error"), &err)) {
       return BadRequest(res, "ERROR", "unknown error \"" + req.get_param_value("error") + "\"");
     }
     long count = 1;
-    if (req.has_param("count") && (!ParseNumber(req.get_param_value("count"), &count) ||
-                                   count < 1 || count > 100000)) {
+    if (req.has_param("count") &&
+        (!ParseNumber(req.get_param_value("count"), &count) || count < 1 || count > 100000)) {
       return BadRequest(res, "COUNT", "count must be 1..100000");
     }
     const std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count), err);
     rd_kafka_mock_push_request_errors_array(cluster_, static_cast<int16_t>(api), errors.size(),
                                             errors.data());
-    Reply(res, 200, {{"ok", true}, {"api", api}, {"error", rd_kafka_err2name(err)}, {"count", count}});
+    Reply(res, 200,
+          {{"ok", true}, {"api", api}, {"error", rd_kafka_err2name(err)}, {"count", count}});
   });
 
   server_->Post("/topics", [this](const httplib::Request& req, httplib::Response& res) {
@@ -129,8 +145,8 @@ uint16_t ControlServer::Start(const HostPort& listen) {
         partitions > 10000) {
       return BadRequest(res, "PARTITIONS", "partitions must be 1..10000");
     }
-    ReplyResult(res, rd_kafka_mock_topic_create(cluster_, name.c_str(),
-                                                static_cast<int>(partitions), 1));
+    ReplyResult(
+        res, rd_kafka_mock_topic_create(cluster_, name.c_str(), static_cast<int>(partitions), 1));
   });
 
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {

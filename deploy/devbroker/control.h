@@ -8,12 +8,12 @@
 // Bad requests get 400 with {"error":{"code":...,"message":...}}.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include "common/host_port.h"
 

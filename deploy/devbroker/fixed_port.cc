@@ -19,8 +19,8 @@ std::atomic<bool> g_applied{false};
 using BindFn = int (*)(int, const struct sockaddr*, socklen_t);
 
 BindFn RealBind() {
-  static const BindFn real = reinterpret_cast<BindFn>(dlsym(RTLD_NEXT, "bind"));
-  return real;
+  static const BindFn kRealBind = reinterpret_cast<BindFn>(dlsym(RTLD_NEXT, "bind"));
+  return kRealBind;
 }
 
 }  // namespace

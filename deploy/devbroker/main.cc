@@ -1,16 +1,16 @@
 // cdc-devbroker: runs librdkafka's mock Kafka cluster on loopback until SIGINT/SIGTERM.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <condition_variable>
-#include <mutex>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include "common/config/config.h"
 #include "common/error.h"
@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
   std::string log_level = "warn";
   app.add_option("--listen", listen_text, "HOST:PORT of the first broker (port 0 = any free port)")
       ->capture_default_str();
-  app.add_option("--brokers", brokers, "number of brokers")->check(CLI::Range(1, 16))->capture_default_str();
+  app.add_option("--brokers", brokers, "number of brokers")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
   app.add_option("--partitions", partitions, "partitions of --topic entries without a count")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
@@ -110,8 +112,8 @@ int main(int argc, char** argv) {
     listen = cdc::ParseHostPort(listen_text);
     control = cdc::ParseHostPort(control_text);
     if (listen.host != "127.0.0.1" && listen.host != "localhost") {
-      throw CLI::ValidationError("--listen", "the mock cluster only listens on 127.0.0.1, got \"" +
-                                                 listen.host + "\"");
+      throw CLI::ValidationError(
+          "--listen", "the mock cluster only listens on 127.0.0.1, got \"" + listen.host + "\"");
     }
     for (const std::string& text : topic_texts) topics.push_back(ParseTopic(text));
   } catch (const CLI::ParseError& e) {
@@ -171,7 +173,8 @@ int main(int argc, char** argv) {
     const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
     cdc::devbroker::ControlServer control_server(cluster, brokers, bootstrap);
     const uint16_t control_port = control_server.Start(control);
-    if (!bootstrap_file.empty()) WriteFileAtomically(bootstrap_file, "bootstrap=" + bootstrap + "\n");
+    if (!bootstrap_file.empty())
+      WriteFileAtomically(bootstrap_file, "bootstrap=" + bootstrap + "\n");
     std::cout << "bootstrap=" << bootstrap << "\n"
               << "control=" << control.host << ":" << control_port << "\n"
               << std::flush;

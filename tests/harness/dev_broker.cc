@@ -1,10 +1,9 @@
 #include "tests/harness/dev_broker.h"
 
+#include <httplib.h>
 #include <signal.h>
 
 #include <stdexcept>
-
-#include <httplib.h>
 
 namespace cdc::testing {
 
@@ -14,9 +13,13 @@ DevBroker::DevBroker(std::vector<std::string> extra_args, int brokers)
     : dir_(std::make_unique<TempDir>("cdc-broker")) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreePort();
-    std::vector<std::string> argv = {DevBrokerPath(), "--listen",
-                                     "127.0.0.1:" + std::to_string(port_), "--brokers",
-                                     std::to_string(brokers), "--control", "127.0.0.1:0"};
+    std::vector<std::string> argv = {DevBrokerPath(),
+                                     "--listen",
+                                     "127.0.0.1:" + std::to_string(port_),
+                                     "--brokers",
+                                     std::to_string(brokers),
+                                     "--control",
+                                     "127.0.0.1:0"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     process_ = std::make_unique<Process>(argv, dir_->File("stderr.log"));
     std::optional<std::string> first = process_->ReadLine(std::chrono::seconds(15));
@@ -44,8 +47,8 @@ int DevBroker::Control(const std::string& method, const std::string& path,
                        std::string* body) const {
   httplib::Client client(control_host_, control_port_);
   client.set_connection_timeout(5);
-  httplib::Result result = method == "GET" ? client.Get(path.c_str())
-                                           : client.Post(path.c_str(), "", "text/plain");
+  httplib::Result result =
+      method == "GET" ? client.Get(path.c_str()) : client.Post(path.c_str(), "", "text/plain");
   if (!result) throw std::runtime_error("dev broker control unreachable: " + path);
   if (body != nullptr) *body = result->body;
   return result->status;

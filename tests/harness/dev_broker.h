@@ -18,6 +18,7 @@ class DevBroker {
 
   const std::string& bootstrap() const { return bootstrap_; }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return process_->pid(); }
 
   void BrokerDown(int broker_id) const;
   void BrokerUp(int broker_id) const;

@@ -9,8 +9,8 @@ namespace cdc::testing {
 namespace {
 
 std::string FindBinDir() {
-  for (const char* candidate : {"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
-                                "/usr/lib/postgresql/17/bin"}) {
+  for (const char* candidate :
+       {"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"}) {
     if (std::filesystem::exists(std::string(candidate) + "/initdb")) return candidate;
   }
   throw std::runtime_error("PostgreSQL server binaries not found (apt-get install postgresql)");
@@ -31,10 +31,13 @@ PgCluster::PgCluster() : bin_dir_(FindBinDir()), dir_(std::make_unique<TempDir>(
   if (geteuid() == 0) {
     RunShell("chown postgres:postgres " + ShellQuote(dir_->path()));
   }
-  // The reaper stops the server and removes the directory if this process dies.
-  reaper_ = std::make_unique<Reaper>(bin_dir_ + "/pg_ctl -D " + ShellQuote(data_dir_) +
-                                     " -m immediate stop >/dev/null 2>&1; rm -rf " +
-                                     ShellQuote(dir_->path()));
+  // The reaper stops the server and removes the directory if this process dies: pg_ctl as the
+  // server's user, and SIGKILL to the postmaster (first line of postmaster.pid) if that fails.
+  const std::string pid_file = ShellQuote(data_dir_ + "/postmaster.pid");
+  reaper_ = std::make_unique<Reaper>(
+      AsPostgres(bin_dir_ + "/pg_ctl -D " + ShellQuote(data_dir_) + " -m immediate -w stop") +
+      " >/dev/null 2>&1 || { [ -f " + pid_file + " ] && kill -9 \"$(head -n 1 " + pid_file +
+      ")\"; }; rm -rf " + ShellQuote(dir_->path()));
   std::string output;
   if (RunShell(AsPostgres(bin_dir_ + "/initdb -D " + ShellQuote(data_dir_) +
                           " -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync"),
@@ -93,9 +96,9 @@ std::string PgCluster::OdbcConnectionString(const std::string& database) const {
 
 std::string PgCluster::Psql(const std::string& database, const std::string& sql) const {
   std::string output;
-  const int rc = RunShell("psql -X -q -At -v ON_ERROR_STOP=1 " + ShellQuote(Url(database)) +
-                              " -c " + ShellQuote(sql),
-                          &output);
+  const int rc = RunShell(
+      "psql -X -q -At -v ON_ERROR_STOP=1 " + ShellQuote(Url(database)) + " -c " + ShellQuote(sql),
+      &output);
   if (rc != 0) throw std::runtime_error("psql failed: " + output);
   while (!output.empty() && output.back() == '\n') output.pop_back();
   return output;

@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL 15 cluster for integration tests: initdb into a temp dir (as the
 // `postgres` user when running as root), a free port on 127.0.0.1, fsync off (commits still
-// reach the OS before they are acknowledged, so they survive a server crash, not a machine crash). Stopped and deleted
-// on destruction, and by a Reaper if the test process dies first.
+// reach the OS before they are acknowledged, so they survive a server crash, not a machine crash).
+// Stopped and deleted on destruction, and by a Reaper if the test process dies first.
 #pragma once
 
 #include <memory>
@@ -32,6 +32,7 @@ class PgCluster {
   void Start();  // start again on the same port and data directory
   bool running() const { return running_; }
   const std::string& log_path() const { return log_path_; }
+  const std::string& directory() const { return dir_->path(); }
 
  private:
   std::string AsPostgres(const std::string& command) const;

@@ -37,8 +37,8 @@ void ResetSignals() {
 
 TempDir::TempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" +
-                        prefix + "-XXXXXX";
+  std::string pattern =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + prefix + "-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = pattern;
 }
@@ -156,14 +156,18 @@ int Process::Stop(int signal, std::chrono::milliseconds timeout) {
 
 Reaper::Reaper(const std::string& cleanup_command) {
   int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  // Close-on-exec from the start: no other child may inherit the write end and keep the
+  // reaper waiting.
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ResetSignals();
     signal(SIGINT, SIG_IGN);  // survive the terminal's Ctrl-C long enough to clean up
     close(fds[1]);
-    // Close everything but the pipe, so we hold no other process's pipes open.
+    // Hold no other process's pipes open (ctest waits for the test's stdout to close).
+    const int devnull = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd <= 2; ++fd) dup2(devnull, fd);
     for (int fd = 3; fd < 1024; ++fd) {
       if (fd != fds[0]) close(fd);
     }
@@ -177,7 +181,6 @@ Reaper::Reaper(const std::string& cleanup_command) {
     _exit(127);
   }
   close(fds[0]);
-  fcntl(fds[1], F_SETFD, FD_CLOEXEC);  // no other child may keep the reaper waiting
   write_fd_ = fds[1];
 }
 

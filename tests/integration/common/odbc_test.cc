@@ -22,7 +22,8 @@ void InsertRows(Connection& connection, int count) {
     insert.BindInt64(1, i);
     insert.BindText(2, "item-" + std::to_string(i));
     insert.BindText(3, std::to_string(i) + ".25");
-    insert.BindText(4, i % 10 == 0 ? std::nullopt : std::optional<std::string>("n" + std::to_string(i)));
+    insert.BindText(
+        4, i % 10 == 0 ? std::nullopt : std::optional<std::string>("n" + std::to_string(i)));
     insert.Execute();
     EXPECT_EQ(insert.RowCount(), 1);
   }

@@ -2,10 +2,9 @@
 #include "common/metrics/status_server.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <atomic>
-
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -18,8 +17,12 @@ TEST(StatusServer, ServesMetricsHealthAndReadiness) {
   registry.AddCounter("cdc_test_total", "A test counter.").Get().Inc(7);
   Logging logging(LogFormat::kText, LogLevel::kWarn);
   std::atomic<bool> ready{false};
-  StatusServer server(registry, [&] { return Readiness{ready.load(), ready ? "" : "postgres down"}; },
-                      logging.Get("status"));
+  StatusServer server(
+      registry,
+      [&] {
+        return Readiness{ready.load(), ready ? "" : "postgres down"};
+      },
+      logging.Get("status"));
   server.Start(ParseHostPort("127.0.0.1:0"));
   ASSERT_GT(server.port(), 0);
   httplib::Client client("127.0.0.1", server.port());

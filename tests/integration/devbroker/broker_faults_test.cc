@@ -18,12 +18,14 @@ TEST(BrokerFaults, BrokerDownFailsDeliveryThenRecoversWhenUp) {
   CollectingHandler handler;
   kafka::Producer producer({broker.bootstrap(), {}}, handler, TestLogging().Get("producer"),
                            {{"message.timeout.ms", "3000"}, {"reconnect.backoff.max.ms", "200"}});
-  producer.Produce({"faults", std::string_view("k"), std::string_view("before"), {}, std::nullopt, 1});
+  producer.Produce(
+      {"faults", std::string_view("k"), std::string_view("before"), {}, std::nullopt, 1});
   ASSERT_TRUE(producer.Flush(seconds(20)));
   ASSERT_TRUE(handler.reports().at(0).ok());
 
   broker.BrokerDown(1);
-  producer.Produce({"faults", std::string_view("k"), std::string_view("while-down"), {}, std::nullopt, 2});
+  producer.Produce(
+      {"faults", std::string_view("k"), std::string_view("while-down"), {}, std::nullopt, 2});
   (void)producer.Flush(seconds(20));
   const auto reports = handler.reports();
   ASSERT_EQ(reports.size(), 2u);
@@ -33,7 +35,8 @@ TEST(BrokerFaults, BrokerDownFailsDeliveryThenRecoversWhenUp) {
   EXPECT_FALSE(producer.LastClientError().empty());  // e.g. _TRANSPORT / _ALL_BROKERS_DOWN
 
   broker.BrokerUp(1);
-  producer.Produce({"faults", std::string_view("k"), std::string_view("after"), {}, std::nullopt, 3});
+  producer.Produce(
+      {"faults", std::string_view("k"), std::string_view("after"), {}, std::nullopt, 3});
   ASSERT_TRUE(producer.Flush(seconds(30)));
   const auto final_reports = handler.reports();
   ASSERT_EQ(final_reports.size(), 3u);
@@ -55,7 +58,11 @@ TEST(BrokerFaults, InjectedProduceErrorsAreRetriedWithoutDuplicates) {
   kafka::Producer producer({broker.bootstrap(), {}}, handler, TestLogging().Get("producer"),
                            {{"retry.backoff.ms", "50"}});
   for (int i = 0; i < 5; ++i) {
-    producer.Produce({"retry", std::to_string(i), "v" + std::to_string(i), {}, std::nullopt,
+    producer.Produce({"retry",
+                      std::to_string(i),
+                      "v" + std::to_string(i),
+                      {},
+                      std::nullopt,
                       static_cast<uint64_t>(i)});
   }
   ASSERT_TRUE(producer.Flush(seconds(30)));
@@ -65,8 +72,9 @@ TEST(BrokerFaults, InjectedProduceErrorsAreRetriedWithoutDuplicates) {
                            {{"session.timeout.ms", "6000"}});
   consumer.Subscribe({"retry"});
   const auto consumed = ConsumeN(consumer, 6, seconds(20));  // ask for one more than exists
-  ASSERT_EQ(consumed.size(), 5u);  // each exactly once, in order
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(*consumed[static_cast<size_t>(i)].value, "v" + std::to_string(i));
+  ASSERT_EQ(consumed.size(), 5u);                            // each exactly once, in order
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(*consumed[static_cast<size_t>(i)].value, "v" + std::to_string(i));
 }
 
 TEST(BrokerFaults, RoundTripTimeSlowsButDoesNotBreakDelivery) {

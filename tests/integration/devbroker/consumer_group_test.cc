@@ -32,8 +32,10 @@ TEST(ConsumerGroup, TwoMembersSplitThePartitions) {
                                                         {"heartbeat.interval.ms", "300"}};
   RecordingListener a_listener;
   RecordingListener b_listener;
-  kafka::Consumer a({broker.bootstrap(), {}}, "grp", &a_listener, TestLogging().Get("a"), overrides);
-  kafka::Consumer b({broker.bootstrap(), {}}, "grp", &b_listener, TestLogging().Get("b"), overrides);
+  kafka::Consumer a({broker.bootstrap(), {}}, "grp", &a_listener, TestLogging().Get("a"),
+                    overrides);
+  kafka::Consumer b({broker.bootstrap(), {}}, "grp", &b_listener, TestLogging().Get("b"),
+                    overrides);
   a.Subscribe({"split"});
   b.Subscribe({"split"});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

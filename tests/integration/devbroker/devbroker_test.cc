@@ -1,8 +1,7 @@
 // cdc-devbroker as a process: its command line, fixed port, control endpoint, and kcat interop.
-#include <signal.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <map>
@@ -114,10 +113,11 @@ TEST(DevBroker, KcatProducesAndConsumesKeyedMessagesWithHeaders) {
                      " -P -t kc -K: -H source=test -H trace=abc"),
             0);
   std::string out;
-  ASSERT_EQ(RunShell("kcat -b " + b +
-                         " -C -t kc -o beginning -e -q -f '%k|%s|%h|%p|%o\\n' | sort -t'|' -k4,4 -k5,5n",
-                     &out),
-            0)
+  ASSERT_EQ(
+      RunShell("kcat -b " + b +
+                   " -C -t kc -o beginning -e -q -f '%k|%s|%h|%p|%o\\n' | sort -t'|' -k4,4 -k5,5n",
+               &out),
+      0)
       << out;
   std::istringstream lines(out);
   std::string line;

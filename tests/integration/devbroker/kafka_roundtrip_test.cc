@@ -12,9 +12,9 @@
 namespace cdc::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 kafka::KafkaSettings Settings(const DevBroker& broker) { return {broker.bootstrap(), {}}; }
 
@@ -27,8 +27,11 @@ TEST(KafkaRoundTrip, KeyedMessagesWithHeadersAndTombstones) {
   kafka::Producer producer(Settings(broker), handler, TestLogging().Get("producer"));
   const std::vector<std::string> keys = {"order-1", "order-2", "order-3", "order-1", "k", ""};
   for (size_t i = 0; i < keys.size(); ++i) {
-    producer.Produce({"orders", keys[i], "value-" + std::to_string(i),
-                      {{"cdc.op", std::string("c")}, {"null-header", std::nullopt}}, std::nullopt,
+    producer.Produce({"orders",
+                      keys[i],
+                      "value-" + std::to_string(i),
+                      {{"cdc.op", std::string("c")}, {"null-header", std::nullopt}},
+                      std::nullopt,
                       i + 1});
   }
   producer.Produce({"orders", std::string_view("order-2"), std::nullopt, {}, std::nullopt, 99});
@@ -131,8 +134,12 @@ TEST(KafkaRoundTrip, KcatReadsWhatWeProduce) {
   DevBroker broker({"--topic", "interop:2"});
   CollectingHandler handler;
   kafka::Producer producer(Settings(broker), handler, TestLogging().Get("producer"));
-  producer.Produce({"interop", std::string_view("key-a"), std::string_view("hello"),
-                    {{"h1", std::string("v1")}}, std::nullopt, 1});
+  producer.Produce({"interop",
+                    std::string_view("key-a"),
+                    std::string_view("hello"),
+                    {{"h1", std::string("v1")}},
+                    std::nullopt,
+                    1});
   ASSERT_TRUE(producer.Flush(seconds(30)));
   std::string out;
   ASSERT_EQ(RunShell("kcat -b " + broker.bootstrap() +

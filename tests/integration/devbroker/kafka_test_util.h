@@ -81,9 +81,15 @@ inline int32_t JavaPartition(const std::string& key, int32_t partitions) {
     h ^= k;
   }
   switch (length % 4) {
-    case 3: h ^= static_cast<uint32_t>(data[i + 2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<uint32_t>(data[i + 1]) << 8; [[fallthrough]];
-    case 1: h ^= data[i]; h *= m;
+    case 3:
+      h ^= static_cast<uint32_t>(data[i + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(data[i + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= data[i];
+      h *= m;
   }
   h ^= h >> 13;
   h *= m;

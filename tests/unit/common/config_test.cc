@@ -16,19 +16,21 @@ using ::testing::HasSubstr;
 // The project schema plus a test section that exercises every value type.
 ConfigSchema TestSchema() {
   ConfigSchema schema = ProjectSchema();
-  schema.sections.push_back(KeySpec::Section("demo", {
-      KeySpec::Int("batch_size", 1, 100000).Default("5000"),
-      KeySpec::Bool("purge").Default("false"),
-      KeySpec::Double("ratio").Default("0.5"),
-      KeySpec::StringList("topics").Default("[]"),
-      KeySpec::String("password").Secret(),
-      KeySpec::String("url"),
-      KeySpec::List("tables", {
-          KeySpec::String("name").Required(),
-          KeySpec::StringList("key"),
-          KeySpec::String("topic"),
-      }),
-  }));
+  schema.sections.push_back(
+      KeySpec::Section("demo", {
+                                   KeySpec::Int("batch_size", 1, 100000).Default("5000"),
+                                   KeySpec::Bool("purge").Default("false"),
+                                   KeySpec::Double("ratio").Default("0.5"),
+                                   KeySpec::StringList("topics").Default("[]"),
+                                   KeySpec::String("password").Secret(),
+                                   KeySpec::String("url"),
+                                   KeySpec::List("tables",
+                                                 {
+                                                     KeySpec::String("name").Required(),
+                                                     KeySpec::StringList("key"),
+                                                     KeySpec::String("topic"),
+                                                 }),
+                               }));
   return schema;
 }
 
@@ -131,13 +133,12 @@ demo:
 kafka:
   properties: [a]
 )");
-  EXPECT_THAT(problems,
-              ::testing::UnorderedElementsAre(
-                  "demo.batch_size: expected an integer, got \"lots\"",
-                  "demo.purge: expected a boolean (true|false), got \"maybe\"",
-                  "demo.ratio: expected a number, got a list",
-                  "demo.topics: expected a list of strings, got \"notalist\"",
-                  "kafka.properties: expected a map of key: value, got a list"));
+  EXPECT_THAT(problems, ::testing::UnorderedElementsAre(
+                            "demo.batch_size: expected an integer, got \"lots\"",
+                            "demo.purge: expected a boolean (true|false), got \"maybe\"",
+                            "demo.ratio: expected a number, got a list",
+                            "demo.topics: expected a list of strings, got \"notalist\"",
+                            "kafka.properties: expected a map of key: value, got a list"));
 }
 
 TEST(Config, IntegerOutOfRangeIsRejected) {
@@ -195,8 +196,8 @@ TEST(Config, EnvironmentOverridesWinOverTheFile) {
                               {"CDC_DEMO_BATCH_SIZE", "42"},
                               {"CDC_PIPELINE_NAME", "from-env"},
                               {"UNRELATED", "x"}};
-  const Config config = Config::Parse("pipeline: {name: x}\nkafka: {format: avro}\n",
-                                      TestSchema(), env);
+  const Config config =
+      Config::Parse("pipeline: {name: x}\nkafka: {format: avro}\n", TestSchema(), env);
   EXPECT_EQ(config.GetString("kafka.bootstrap_servers"), "k1:9092,k2:9092");
   EXPECT_EQ(config.GetString("kafka.format"), "json");
   EXPECT_THAT(config.GetStringList("demo.topics"), ElementsAre("a", "b", "c"));
@@ -208,8 +209,9 @@ TEST(Config, BadOverrideNamesTheVariable) {
   EXPECT_THAT(ProblemsOf(kMinimal, {{"CDC_KAFKA_FORMAT", "xml"}}),
               ElementsAre("kafka.format (from CDC_KAFKA_FORMAT): expected one of avro|json, got "
                           "\"xml\""));
-  EXPECT_THAT(ProblemsOf(kMinimal, {{"CDC_KAFKA_BOOTSTRP", "x"}}),
-              ElementsAre("CDC_KAFKA_BOOTSTRP: environment override names no key of section kafka"));
+  EXPECT_THAT(
+      ProblemsOf(kMinimal, {{"CDC_KAFKA_BOOTSTRP", "x"}}),
+      ElementsAre("CDC_KAFKA_BOOTSTRP: environment override names no key of section kafka"));
 }
 
 TEST(Config, RedactedDumpHidesEverySecret) {
@@ -275,11 +277,21 @@ TEST(Config, EveryProjectDefaultValidates) {
       const std::string path = section.name + "." + key.name;
       if (!key.default_value) continue;
       switch (key.type) {
-        case ValueType::kInt: EXPECT_NO_THROW(config.GetInt(path)) << path; break;
-        case ValueType::kBool: EXPECT_NO_THROW(config.GetBool(path)) << path; break;
-        case ValueType::kStringList: EXPECT_NO_THROW(config.GetStringList(path)) << path; break;
-        case ValueType::kStringMap: EXPECT_NO_THROW(config.GetStringMap(path)) << path; break;
-        default: EXPECT_NO_THROW(config.GetString(path)) << path; break;
+        case ValueType::kInt:
+          EXPECT_NO_THROW(config.GetInt(path)) << path;
+          break;
+        case ValueType::kBool:
+          EXPECT_NO_THROW(config.GetBool(path)) << path;
+          break;
+        case ValueType::kStringList:
+          EXPECT_NO_THROW(config.GetStringList(path)) << path;
+          break;
+        case ValueType::kStringMap:
+          EXPECT_NO_THROW(config.GetStringMap(path)) << path;
+          break;
+        default:
+          EXPECT_NO_THROW(config.GetString(path)) << path;
+          break;
       }
     }
   }

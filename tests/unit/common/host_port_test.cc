@@ -17,8 +17,8 @@ TEST(ParseHostPort, ParsesHostAndPort) {
 }
 
 TEST(ParseHostPort, RejectsMalformedAddresses) {
-  for (const char* bad : {"", "9092", ":9092", "host:", "host:65536", "host:-1", "host:9x",
-                          "[::1:80"}) {
+  for (const char* bad :
+       {"", "9092", ":9092", "host:", "host:65536", "host:-1", "host:9x", "[::1:80"}) {
     EXPECT_THROW(ParseHostPort(bad), PermanentError) << bad;
   }
 }

@@ -1,7 +1,7 @@
-#include "common/kafka/settings.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "common/kafka/settings.h"
 
 namespace cdc::kafka {
 namespace {
@@ -10,8 +10,8 @@ using ::testing::HasSubstr;
 
 TEST(BuildConf, AppliesDefaultsPropertiesAndForcedSettings) {
   KafkaSettings settings{"127.0.0.1:9092", {{"linger.ms", "50"}, {"client.id", "cdc-test"}}};
-  ConfPtr conf = BuildConf(settings, {{"linger.ms", "5"}, {"acks", "all"}},
-                           {{"enable.idempotence", "true"}});
+  ConfPtr conf =
+      BuildConf(settings, {{"linger.ms", "5"}, {"acks", "all"}}, {{"enable.idempotence", "true"}});
   const std::string dump = RedactedConfDump(conf.get());
   // librdkafka dumps aliases under their canonical names.
   EXPECT_THAT(dump, HasSubstr("metadata.broker.list=127.0.0.1:9092\n"));
@@ -44,8 +44,10 @@ TEST(BuildConf, ForcedSettingsCannotBeOverridden) {
 
 TEST(BuildConf, SecretsNeverAppearInErrorsOrDumps) {
   KafkaSettings good{"h:1",
-                     {{"security.protocol", "SASL_PLAINTEXT"}, {"sasl.mechanism", "PLAIN"},
-                      {"sasl.username", "cdc"}, {"sasl.password", "hunter2"}}};
+                     {{"security.protocol", "SASL_PLAINTEXT"},
+                      {"sasl.mechanism", "PLAIN"},
+                      {"sasl.username", "cdc"},
+                      {"sasl.password", "hunter2"}}};
   ConfPtr conf = BuildConf(good, {}, {});
   const std::string dump = RedactedConfDump(conf.get());
   EXPECT_EQ(dump.find("hunter2"), std::string::npos);

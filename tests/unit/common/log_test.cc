@@ -1,9 +1,9 @@
 #include "common/log.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/ostream_sink.h>
 #include <sstream>
 
 namespace cdc {
@@ -18,9 +18,9 @@ struct Captured {
 TEST(Logging, JsonLinesCarryTsLevelComponentMessageAndFields) {
   Captured out;
   Logging logging(LogFormat::kJson, LogLevel::kInfo, out.sink);
-  logging.Get("producer").Info("batch published",
-                               {{"table", "SHOP.ORDERS"}, {"rows", 5000}, {"rate", 1.5},
-                                {"full", true}});
+  logging.Get("producer")
+      .Info("batch published",
+            {{"table", "SHOP.ORDERS"}, {"rows", 5000}, {"rate", 1.5}, {"full", true}});
   const nlohmann::json line = nlohmann::json::parse(out.stream.str());
   EXPECT_EQ(line["level"], "info");
   EXPECT_EQ(line["component"], "producer");

@@ -1,5 +1,3 @@
-#include "common/metrics/registry.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +5,8 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+
+#include "common/metrics/registry.h"
 
 namespace cdc::metrics {
 namespace {
@@ -87,9 +87,7 @@ TEST(Registry, RendersCountersGaugesAndHistogramsThatParseBack) {
 
 TEST(Registry, EscapesLabelValuesAndHelp) {
   Registry registry;
-  registry.AddCounter("weird_total", "line1\nline2 \\ end", {"v"})
-      .WithLabels({"a\"b\\c\nd"})
-      .Inc();
+  registry.AddCounter("weird_total", "line1\nline2 \\ end", {"v"}).WithLabels({"a\"b\\c\nd"}).Inc();
   const std::string text = registry.Render();
   EXPECT_NE(text.find("weird_total{v=\"a\\\"b\\\\c\\nd\"} 1"), std::string::npos) << text;
   EXPECT_NE(text.find("# HELP weird_total line1\\nline2 \\\\ end"), std::string::npos) << text;

@@ -1,8 +1,7 @@
 #include "common/shutdown.h"
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <thread>

@@ -27,22 +27,22 @@ TEST_P(QuoteIdentifierTable, QuotesExactly) {
 
 INSTANTIATE_TEST_SUITE_P(
     Dialects, QuoteIdentifierTable,
-    ::testing::Values(
-        QuoteCase{SqlDialect::kPostgres, "orders", "\"orders\""},
-        QuoteCase{SqlDialect::kPostgres, "Orders", "\"Orders\""},             // mixed case kept
-        QuoteCase{SqlDialect::kPostgres, "select", "\"select\""},             // reserved word
-        QuoteCase{SqlDialect::kPostgres, "a\"b", "\"a\"\"b\""},               // embedded quote
-        QuoteCase{SqlDialect::kPostgres, "x; DROP TABLE t; --", "\"x; DROP TABLE t; --\""},
-        QuoteCase{SqlDialect::kPostgres, "order lines", "\"order lines\""},   // space
-        QuoteCase{SqlDialect::kPostgres, "größe_日本", "\"größe_日本\""},       // unicode
-        QuoteCase{SqlDialect::kPostgres, "\"", "\"\"\"\""},
-        QuoteCase{SqlDialect::kSqlite, "ORDER", "\"ORDER\""},
-        QuoteCase{SqlDialect::kSqlite, "a\"\"b", "\"a\"\"\"\"b\""},
-        QuoteCase{SqlDialect::kSqlite, "x'; --", "\"x'; --\""},
-        QuoteCase{SqlDialect::kOracle, "ORDERS", "\"ORDERS\""},
-        QuoteCase{SqlDialect::kOracle, "Mixed Case", "\"Mixed Case\""},
-        QuoteCase{SqlDialect::kOracle, "DATE", "\"DATE\""},
-        QuoteCase{SqlDialect::kOracle, "x;DROP", "\"x;DROP\""}));
+    ::testing::Values(QuoteCase{SqlDialect::kPostgres, "orders", "\"orders\""},
+                      QuoteCase{SqlDialect::kPostgres, "Orders", "\"Orders\""},  // mixed case kept
+                      QuoteCase{SqlDialect::kPostgres, "select", "\"select\""},  // reserved word
+                      QuoteCase{SqlDialect::kPostgres, "a\"b", "\"a\"\"b\""},    // embedded quote
+                      QuoteCase{SqlDialect::kPostgres, "x; DROP TABLE t; --",
+                                "\"x; DROP TABLE t; --\""},
+                      QuoteCase{SqlDialect::kPostgres, "order lines", "\"order lines\""},  // space
+                      QuoteCase{SqlDialect::kPostgres, "größe_日本", "\"größe_日本\""},  // unicode
+                      QuoteCase{SqlDialect::kPostgres, "\"", "\"\"\"\""},
+                      QuoteCase{SqlDialect::kSqlite, "ORDER", "\"ORDER\""},
+                      QuoteCase{SqlDialect::kSqlite, "a\"\"b", "\"a\"\"\"\"b\""},
+                      QuoteCase{SqlDialect::kSqlite, "x'; --", "\"x'; --\""},
+                      QuoteCase{SqlDialect::kOracle, "ORDERS", "\"ORDERS\""},
+                      QuoteCase{SqlDialect::kOracle, "Mixed Case", "\"Mixed Case\""},
+                      QuoteCase{SqlDialect::kOracle, "DATE", "\"DATE\""},
+                      QuoteCase{SqlDialect::kOracle, "x;DROP", "\"x;DROP\""}));
 
 TEST(QuoteIdentifier, RejectsNulInEveryDialect) {
   for (SqlDialect dialect : {SqlDialect::kPostgres, SqlDialect::kOracle, SqlDialect::kSqlite}) {
