@@ -3,7 +3,11 @@
 // reading what we wrote.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
+#include <sstream>
+
+#include "common/config/config.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
 #include "tests/harness/dev_broker.h"
@@ -172,6 +176,55 @@ TEST(KafkaRoundTrip, BadPropertyIsAConfigErrorNamingTheKey) {
   } catch (const config::ConfigError& e) {
     EXPECT_THAT(e.what(), HasSubstr("kafka.properties.linger.ms"));
   }
+}
+
+}  // namespace
+}  // namespace cdc::testing
+
+namespace cdc::testing {
+namespace {
+
+TEST(KafkaRoundTrip, DestroyingTheProducerFlushesWhatIsInFlight) {
+  DevBroker broker({"--topic", "close:1"});
+  CollectingHandler handler;
+  {
+    kafka::Producer producer({broker.bootstrap(), {}}, handler, TestLogging().Get("producer"),
+                             {{"linger.ms", "500"}});
+    for (int i = 0; i < 100; ++i) {
+      producer.Produce({"close", std::to_string(i), "v", {}, std::nullopt, 0});
+    }
+    EXPECT_GT(producer.InFlight(), 0);
+  }  // no Flush(): the destructor must deliver
+  EXPECT_EQ(handler.reports().size(), 100u);
+  kafka::Consumer consumer({broker.bootstrap(), {}}, "close", nullptr, TestLogging().Get("c"),
+                           {{"session.timeout.ms", "6000"}});
+  consumer.Subscribe({"close"});
+  EXPECT_EQ(ConsumeN(consumer, 100, std::chrono::seconds(30)).size(), 100u);
+}
+
+TEST(KafkaRoundTrip, ConfigPropertiesReachLibrdkafkaAndSecretsNeverReachTheLog) {
+  DevBroker broker;
+  const config::Config config = config::Config::Parse(
+      "pipeline: {name: t}\nkafka:\n  bootstrap_servers: \"${BOOT}\"\n  properties:\n"
+      "    client.id: from-config\n    sasl.username: cdc\n    sasl.password: hunter2\n",
+      config::ProjectSchema(), {{"BOOT", broker.bootstrap()}});
+  const kafka::KafkaSettings settings = kafka::KafkaSettings::FromConfig(config);
+  EXPECT_EQ(settings.bootstrap_servers, broker.bootstrap());
+  EXPECT_EQ(settings.properties.at("client.id"), "from-config");
+
+  std::ostringstream captured;
+  Logging logging(LogFormat::kJson, LogLevel::kDebug,
+                  std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  CollectingHandler handler;
+  {
+    kafka::Producer producer(settings, handler, logging.Get("producer"));
+    kafka::Consumer consumer(settings, "secrets", nullptr, logging.Get("consumer"));
+  }
+  logging.Flush();
+  const std::string log = captured.str();
+  EXPECT_NE(log.find("client.id=from-config"), std::string::npos);  // the config was logged...
+  EXPECT_NE(log.find("sasl.password=***"), std::string::npos);
+  EXPECT_EQ(log.find("hunter2"), std::string::npos);  // ...without the secret
 }
 
 }  // namespace
