@@ -106,12 +106,32 @@ Json SourceRecord() {
   throw PermanentError("SCHEMA", "not a cdc value schema: " + why);
 }
 
+// Checked member access for untrusted schema JSON (nlohmann's value() throws type_error).
+std::string StringMember(const nlohmann::json& object, const char* key, std::string fallback) {
+  if (!object.is_object()) return fallback;
+  const auto found = object.find(key);
+  if (found == object.end()) return fallback;
+  if (!found->is_string()) Fail(std::string("\"") + key + "\" must be a string");
+  return found->get<std::string>();
+}
+
+int IntMember(const nlohmann::json& object, const char* key, int fallback) {
+  if (!object.is_object()) return fallback;
+  const auto found = object.find(key);
+  if (found == object.end()) return fallback;
+  if (!found->is_number_integer() || found->get<int64_t>() < 0 ||
+      found->get<int64_t>() > 1'000'000'000) {
+    Fail(std::string("\"") + key + "\" must be a small non-negative integer");
+  }
+  return static_cast<int>(found->get<int64_t>());
+}
+
 ColumnMeta ColumnFromField(const nlohmann::json& field) {
   if (!field.is_object() || !field.contains("name") || !field.contains("type")) {
     Fail("field without name or type");
   }
   ColumnMeta column;
-  column.name = field.value("cdc.column", field["name"].get<std::string>());
+  column.name = StringMember(field, "cdc.column", StringMember(field, "name", ""));
   nlohmann::json type = field["type"];
   column.nullable = false;
   if (type.is_array()) {
@@ -123,8 +143,8 @@ ColumnMeta ColumnFromField(const nlohmann::json& field) {
                            : type.is_object() && type.contains("type") && type["type"].is_string()
                                ? type["type"].get<std::string>()
                                : "";
-  const std::string logical = type.is_object() ? type.value("logicalType", "") : "";
-  const std::string cdc_type = type.is_object() ? type.value("cdc.type", "") : "";
+  const std::string logical = StringMember(type, "logicalType", "");
+  const std::string cdc_type = StringMember(type, "cdc.type", "");
   if (base == "int") {
     column.type = logical == "date" ? ColumnType::kDate : ColumnType::kInt32;
   } else if (base == "long") {
@@ -133,8 +153,8 @@ ColumnMeta ColumnFromField(const nlohmann::json& field) {
                                                         : ColumnType::kInt64;
   } else if (base == "bytes" && logical == "decimal") {
     column.type = ColumnType::kDecimal;
-    column.precision = type.value("precision", 0);
-    column.scale = type.value("scale", 0);
+    column.precision = IntMember(type, "precision", 0);
+    column.scale = IntMember(type, "scale", 0);
     if (column.precision < 1 || column.precision > 38 || column.scale < 0 ||
         column.scale > column.precision) {
       Fail("decimal with precision " + std::to_string(column.precision) + " and scale " +
@@ -147,7 +167,7 @@ ColumnMeta ColumnFromField(const nlohmann::json& field) {
                   : cdc_type == "decimal" ? ColumnType::kDecimalText
                   : cdc_type == "other"   ? ColumnType::kOther
                                           : ColumnType::kString;
-    column.length = field.value("cdc.length", 0);
+    column.length = IntMember(field, "cdc.length", 0);
   } else if (base == "float") {
     column.type = ColumnType::kFloat32;
   } else if (base == "double") {
@@ -236,21 +256,21 @@ TableMeta TableFromValueSchema(std::string_view value_schema_json) {
   } catch (const nlohmann::json::parse_error& e) {
     Fail(std::string("JSON parse error: ") + e.what());
   }
-  if (!root.is_object() || root.value("name", "") != "Envelope" || !root.contains("fields") ||
-      !root["fields"].is_array() || root["fields"].empty()) {
+  if (!root.is_object() || StringMember(root, "name", "") != "Envelope" ||
+      !root.contains("fields") || !root["fields"].is_array() || root["fields"].empty()) {
     Fail("expected the Envelope record");
   }
   const nlohmann::json& before = root["fields"][0];
-  if (before.value("name", "") != "before" || !before["type"].is_array() ||
-      before["type"].size() != 2 || !before["type"][1].is_object()) {
+  if (StringMember(before, "name", "") != "before" || !before.contains("type") ||
+      !before["type"].is_array() || before["type"].size() != 2 || !before["type"][1].is_object()) {
     Fail("expected before: [\"null\", Value]");
   }
   const nlohmann::json& row = before["type"][1];
   if (!row.contains("fields") || !row["fields"].is_array()) Fail("Value record without fields");
   TableMeta table;
-  table.db = root.value("cdc.db", "");
-  table.schema = root.value("cdc.schema", "");
-  table.table = root.value("cdc.source_table", "");
+  table.db = StringMember(root, "cdc.db", "");
+  table.schema = StringMember(root, "cdc.schema", "");
+  table.table = StringMember(root, "cdc.source_table", "");
   for (const nlohmann::json& field : row["fields"]) table.columns.push_back(ColumnFromField(field));
   if (row.contains("cdc.key") && row["cdc.key"].is_array()) {
     for (const nlohmann::json& key : row["cdc.key"]) {
