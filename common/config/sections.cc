@@ -19,13 +19,24 @@ ConfigSchema ProjectSchema() {
           KeySpec::Enum("format", {"json", "text"}).Default("text"),
       }));
   schema.sections.push_back(KeySpec::Section(
-      "kafka", {
-                   KeySpec::String("bootstrap_servers").Default("127.0.0.1:9092"),
-                   KeySpec::Enum("format", {"avro", "json"}).Default("avro"),
-                   KeySpec::String("topic_prefix").Default("cdc"),
-                   // Passed to librdkafka unchanged (security.protocol, ssl.*, sasl.*, ...).
-                   KeySpec::StringMap("properties").Default("{}"),
-               }));
+      "kafka",
+      {
+          KeySpec::String("bootstrap_servers").Default("127.0.0.1:9092"),
+          KeySpec::Enum("format", {"avro", "json"}).Default("avro"),
+          KeySpec::String("topic_prefix").Default("cdc"),
+          // Passed to librdkafka unchanged (security.protocol, ssl.*, sasl.*, ...).
+          KeySpec::StringMap("properties").Default("{}"),
+          // A delete is followed by a tombstone (same key, null value) so compacted topics forget
+          // it.
+          KeySpec::Bool("tombstones").Default("true"),
+          // Confluent-compatible schema registry; empty = schemas are published to `schemas_topic`.
+          KeySpec::String("schema_registry_url").Default("\"\""),
+          KeySpec::String("schema_registry_user").Default("\"\""),
+          KeySpec::String("schema_registry_password").Default("\"\"").Secret(),
+          KeySpec::String("schema_registry_ca_location").Default("\"\""),
+          KeySpec::Int("schema_registry_timeout_ms", 100, 600000).Default("10000"),
+          KeySpec::String("schemas_topic").Default("_cdc_schemas"),
+      }));
   return schema;
 }
 
