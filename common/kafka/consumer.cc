@@ -103,6 +103,40 @@ void Consumer::Subscribe(const std::vector<std::string>& topics) {
   CheckErr(rd_kafka_subscribe(handle_.get(), partitions.get()), "subscribe");
 }
 
+void Consumer::Assign(const std::vector<TopicPartition>& partitions) {
+  PartitionListPtr list = ToPartitionList(partitions);
+  CheckErr(rd_kafka_assign(handle_.get(), list.get()), "assign");
+}
+
+std::vector<int32_t> Consumer::Partitions(const std::string& topic,
+                                          std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(handle_.get(), 0, rkt, &metadata, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(rkt);
+  CheckErr(err, "metadata for " + topic);
+  std::vector<int32_t> partitions;
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    if (metadata->topics[t].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // e.g. unknown topic
+    for (int p = 0; p < metadata->topics[t].partition_cnt; ++p) {
+      partitions.push_back(metadata->topics[t].partitions[p].id);
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return partitions;
+}
+
+std::pair<int64_t, int64_t> Consumer::Watermarks(const std::string& topic, int32_t partition,
+                                                 std::chrono::milliseconds timeout) {
+  int64_t low = 0;
+  int64_t high = 0;
+  CheckErr(rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &low, &high,
+                                            static_cast<int>(timeout.count())),
+           "watermarks of " + topic);
+  return {low, high};
+}
+
 std::optional<Message> Consumer::Poll(std::chrono::milliseconds timeout) {
   state_.ThrowIfFatal();
   rd_kafka_message_t* raw =

@@ -41,6 +41,14 @@ class Consumer {
 
   // Topics; an entry starting with '^' is a regular expression.
   void Subscribe(const std::vector<std::string>& topics);
+  // Reads `partitions` directly from their offsets, without group membership (no rebalances,
+  // no commits needed). Use instead of Subscribe.
+  void Assign(const std::vector<TopicPartition>& partitions);
+  // The partitions of `topic` (empty when the topic does not exist).
+  std::vector<int32_t> Partitions(const std::string& topic, std::chrono::milliseconds timeout);
+  // Low and high watermark offsets of a partition, from the broker.
+  std::pair<int64_t, int64_t> Watermarks(const std::string& topic, int32_t partition,
+                                         std::chrono::milliseconds timeout);
   // The next message, or nullopt after `timeout`. Partition-EOF and transient client errors are
   // logged and yield nullopt (librdkafka recovers by itself); fatal errors throw FatalError;
   // a consume error bound to a topic/partition throws its class.

@@ -1,0 +1,168 @@
+#include "common/registry/topic_registry.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/avro/canonical.h"
+#include "common/error.h"
+
+namespace cdc::registry {
+
+class TopicRegistry::Delivery final : public kafka::DeliveryHandler {
+ public:
+  void OnDelivery(const kafka::DeliveryReport& report) override {
+    last = report;
+    done = true;
+  }
+  kafka::DeliveryReport last;
+  bool done = false;
+};
+
+namespace {
+
+std::string Shorten(const std::string& text) {
+  return text.size() > 160 ? text.substr(0, 160) + "..." : text;
+}
+
+}  // namespace
+
+std::string TopicRegistry::Record(const std::string& subject, int version, int32_t id,
+                                  const std::string& schema) {
+  nlohmann::ordered_json record;
+  record["subject"] = subject;
+  record["version"] = version;
+  record["id"] = id;
+  record["schema"] = schema;
+  return record.dump();
+}
+
+TopicRegistry::TopicRegistry(const kafka::KafkaSettings& settings, std::string topic, Logger logger,
+                             std::chrono::milliseconds load_timeout)
+    : topic_(std::move(topic)),
+      logger_(std::move(logger)),
+      load_timeout_(load_timeout),
+      delivery_(std::make_unique<Delivery>()) {
+  producer_ = std::make_unique<kafka::Producer>(
+      settings, *delivery_, logger_, std::map<std::string, std::string>{{"linger.ms", "0"}});
+  // A private group: the loader assigns partitions itself and never commits.
+  const std::string group = "cdc-schemas-reader-" + std::to_string(getpid()) + "-" +
+                            std::to_string(std::random_device{}());
+  consumer_ = std::make_unique<kafka::Consumer>(settings, group, nullptr, logger_);
+}
+
+TopicRegistry::~TopicRegistry() = default;
+
+void TopicRegistry::Remember(const std::string& subject, int32_t id, const std::string& schema) {
+  const std::string canonical = avro::ParsingCanonicalForm(schema);
+  const auto found = by_id_.find(id);
+  if (found != by_id_.end() && found->second.canonical != canonical) {
+    throw FatalError("SCHEMA_ID_CONFLICT", "schema id " + std::to_string(id) + " in " + topic_ +
+                                               " is taken by " + Shorten(found->second.canonical) +
+                                               " but " + subject + " has " + Shorten(canonical) +
+                                               " (a 31-bit fingerprint collision)");
+  }
+  if (found == by_id_.end()) by_id_[id] = {schema, canonical};
+  subjects_[subject].insert(id);
+}
+
+void TopicRegistry::Load() {
+  const std::vector<int32_t> partitions = consumer_->Partitions(topic_, load_timeout_);
+  std::vector<kafka::TopicPartition> assignment;
+  std::map<int32_t, int64_t> ends;
+  for (int32_t partition : partitions) {
+    const auto [low, high] = consumer_->Watermarks(topic_, partition, load_timeout_);
+    int64_t& next = next_offsets_[partition];
+    if (next < low) next = low;
+    if (next < high) {
+      assignment.push_back({topic_, partition, next});
+      ends[partition] = high;
+    }
+  }
+  if (assignment.empty()) return;
+  consumer_->Assign(assignment);
+  const auto deadline = std::chrono::steady_clock::now() + load_timeout_;
+  size_t loaded = 0;
+  while (!ends.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      consumer_->Assign({});
+      throw TransientError("SCHEMAS_TOPIC", "timed out loading " + topic_);
+    }
+    std::optional<kafka::Message> message = consumer_->Poll(std::chrono::milliseconds(100));
+    if (!message) continue;
+    const int32_t partition = message->partition();
+    next_offsets_[partition] = message->offset() + 1;
+    if (ends.count(partition) != 0 && next_offsets_[partition] >= ends[partition])
+      ends.erase(partition);
+    const nlohmann::json record =
+        nlohmann::json::parse(message->value().value_or(""), nullptr, false);
+    if (!record.is_object() || !record.contains("subject") || !record["subject"].is_string() ||
+        !record.contains("id") || !record["id"].is_number_integer() || !record.contains("schema") ||
+        !record["schema"].is_string()) {
+      logger_.Warn("skipping a malformed record in the schemas topic",
+                   {{"topic", topic_}, {"partition", partition}, {"offset", message->offset()}});
+      continue;
+    }
+    try {
+      Remember(record["subject"].get<std::string>(), record["id"].get<int32_t>(),
+               record["schema"].get<std::string>());
+      ++loaded;
+    } catch (const PermanentError& e) {
+      logger_.Warn("skipping an unparsable schema in the schemas topic",
+                   {{"topic", topic_}, {"offset", message->offset()}, {"error", e.what()}});
+    }
+  }
+  consumer_->Assign({});
+  logger_.Debug("schemas loaded", {{"topic", topic_}, {"records", loaded}});
+}
+
+int32_t TopicRegistry::Register(const std::string& subject, const std::string& schema) {
+  const std::string canonical = avro::ParsingCanonicalForm(schema);
+  const int32_t id = avro::SchemaIdFromFingerprint(avro::RabinFingerprint(canonical));
+  std::lock_guard lock(mutex_);
+  auto registered = [&] {
+    const auto found = by_id_.find(id);
+    if (found != by_id_.end() && found->second.canonical != canonical) {
+      throw FatalError("SCHEMA_ID_CONFLICT", "schema id " + std::to_string(id) + " in " + topic_ +
+                                                 " is taken by " +
+                                                 Shorten(found->second.canonical) + " but " +
+                                                 subject + " has " + Shorten(canonical));
+    }
+    const auto ids = subjects_.find(subject);
+    return found != by_id_.end() && ids != subjects_.end() && ids->second.count(id) != 0;
+  };
+  if (registered()) return id;
+  Load();  // another producer may have registered it (or a conflicting schema) meanwhile
+  if (registered()) return id;
+  const int version = static_cast<int>(subjects_[subject].size()) + 1;
+  const std::string key = std::to_string(id);
+  const std::string value = Record(subject, version, id, schema);
+  delivery_->done = false;
+  producer_->Produce({topic_, key, value, {}, std::nullopt, 0});
+  if (!producer_->Flush(load_timeout_) || !delivery_->done) {
+    throw TransientError("SCHEMAS_TOPIC", "timed out publishing schema " + key + " to " + topic_);
+  }
+  if (!delivery_->last.ok()) {
+    ThrowError(*delivery_->last.error_class, delivery_->last.error_code,
+               "publishing schema " + key + " to " + topic_ + ": " + delivery_->last.error_message);
+  }
+  Remember(subject, id, schema);
+  logger_.Info("schema published",
+               {{"topic", topic_}, {"subject", subject}, {"id", id}, {"version", version}});
+  return id;
+}
+
+std::string TopicRegistry::Lookup(int32_t id) {
+  std::lock_guard lock(mutex_);
+  auto found = by_id_.find(id);
+  if (found != by_id_.end()) return found->second.schema;
+  Load();
+  found = by_id_.find(id);
+  if (found == by_id_.end()) {
+    throw PermanentError("SCHEMA_ID", "schema id " + std::to_string(id) + " is not in " + topic_);
+  }
+  return found->second.schema;
+}
+
+}  // namespace cdc::registry

@@ -1,0 +1,58 @@
+// The embedded schema registry: schemas are published to a Kafka topic (kafka.schemas_topic,
+// default "_cdc_schemas"; it should be compacted on real Kafka), keyed by schema id, with the
+// value {"subject", "version", "id", "schema"} as JSON. The id is derived from the CRC-64-AVRO
+// fingerprint of the schema's Parsing Canonical Form, so restarts and several producers agree on
+// it without coordination. A different schema under an existing id is a FatalError naming both.
+// Readers load the topic at the first lookup and again whenever they meet an unknown id.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/registry/schema_registry.h"
+
+namespace cdc::registry {
+
+class TopicRegistry final : public SchemaRegistry {
+ public:
+  TopicRegistry(const kafka::KafkaSettings& settings, std::string topic, Logger logger,
+                std::chrono::milliseconds load_timeout = std::chrono::seconds(30));
+  ~TopicRegistry() override;
+
+  int32_t Register(const std::string& subject, const std::string& schema) override;
+  std::string Lookup(int32_t id) override;
+
+  // The record this registry writes for a schema (exposed for tests and docs).
+  static std::string Record(const std::string& subject, int version, int32_t id,
+                            const std::string& schema);
+
+ private:
+  struct Entry {
+    std::string schema;
+    std::string canonical;
+  };
+  class Delivery;
+
+  // Reads the topic from where the last load stopped up to its current end. Caller holds mutex_.
+  void Load();
+  // Adds one record read from the topic or written by us. Caller holds mutex_.
+  void Remember(const std::string& subject, int32_t id, const std::string& schema);
+
+  const std::string topic_;
+  const Logger logger_;
+  const std::chrono::milliseconds load_timeout_;
+  std::mutex mutex_;
+  std::map<int32_t, Entry> by_id_;
+  std::map<std::string, std::set<int32_t>> subjects_;  // subject -> ids registered under it
+  std::map<int32_t, int64_t> next_offsets_;            // partition -> next offset to load
+  std::unique_ptr<Delivery> delivery_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+}  // namespace cdc::registry

@@ -1,0 +1,94 @@
+// The schemas-topic registry against the dev broker.
+#include "common/registry/topic_registry.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/avro/canonical.h"
+#include "common/avro/schema.h"
+#include "common/error.h"
+#include "tests/harness/dev_broker.h"
+#include "tests/unit/common/avro/test_tables.h"
+
+namespace cdc::registry {
+namespace {
+
+Logging& QuietLogging() {
+  static Logging logging(LogFormat::kText, LogLevel::kError);
+  return logging;
+}
+
+TEST(TopicRegistry, IdsAreDeterministicAndSharedThroughTheTopic) {
+  cdc::testing::DevBroker broker({"--topic", "_cdc_schemas:1"});
+  const kafka::KafkaSettings settings{broker.bootstrap(), {}};
+  const event::TableMeta table = cdc::testing::AllTypesTable();
+  const std::string value = avro::ValueSchema("cdc", table);
+  const std::string key = avro::KeySchema("cdc", table);
+  TopicRegistry producer_a(settings, "_cdc_schemas", QuietLogging().Get("a"));
+  const int32_t value_id = producer_a.Register("cdc.SHOP.ORDERS-value", value);
+  const int32_t key_id = producer_a.Register("cdc.SHOP.ORDERS-key", key);
+  EXPECT_EQ(value_id, avro::SchemaIdFromFingerprint(avro::SchemaFingerprint(value)));
+  EXPECT_EQ(producer_a.Register("cdc.SHOP.ORDERS-value", value), value_id);  // idempotent
+
+  // A second producer (e.g. after a restart) derives the same ids without coordination.
+  TopicRegistry producer_b(settings, "_cdc_schemas", QuietLogging().Get("b"));
+  EXPECT_EQ(producer_b.Register("cdc.SHOP.ORDERS-value", value), value_id);
+
+  // A reader loads the topic and finds both schemas by id.
+  TopicRegistry reader(settings, "_cdc_schemas", QuietLogging().Get("reader"));
+  EXPECT_EQ(reader.Lookup(value_id), value);
+  EXPECT_EQ(reader.Lookup(key_id), key);
+
+  // An id registered after the reader loaded is found by reloading.
+  const std::string evolved = avro::ValueSchema("cdc", [&] {
+    event::TableMeta t = table;
+    t.columns.push_back(event::MapOdbcColumn("EXTRA", 12, 10, 0, true));
+    return t;
+  }());
+  const int32_t evolved_id = producer_b.Register("cdc.SHOP.ORDERS-value", evolved);
+  EXPECT_NE(evolved_id, value_id);
+  EXPECT_EQ(reader.Lookup(evolved_id), evolved);
+  EXPECT_THROW(reader.Lookup(12345), PermanentError);
+}
+
+TEST(TopicRegistry, RecordsAreReadableJsonKeyedById) {
+  cdc::testing::DevBroker broker;  // the topic does not exist yet: the first publish creates it
+  TopicRegistry registry({broker.bootstrap(), {}}, "_schemas", QuietLogging().Get("r"));
+  const int32_t id = registry.Register("orders-value", R"("string")");
+  std::string out;
+  ASSERT_EQ(cdc::testing::RunShell("kcat -b " + broker.bootstrap() +
+                                       " -C -t _schemas -o beginning -e -q -f '%k|%s\\n'",
+                                   &out),
+            0);
+  EXPECT_EQ(out, std::to_string(id) + "|" +
+                     TopicRegistry::Record("orders-value", 1, id, R"("string")") + "\n");
+}
+
+TEST(TopicRegistry, ADifferentSchemaUnderAnExistingIdIsFatal) {
+  cdc::testing::DevBroker broker({"--topic", "_cdc_schemas:1"});
+  const kafka::KafkaSettings settings{broker.bootstrap(), {}};
+  // Simulate a fingerprint collision: another writer put a different schema under the id that
+  // "long" derives.
+  const int32_t id = avro::SchemaIdFromFingerprint(avro::SchemaFingerprint(R"("long")"));
+  {
+    class Ignore : public kafka::DeliveryHandler {
+      void OnDelivery(const kafka::DeliveryReport&) override {}
+    } ignore;
+    kafka::Producer writer(settings, ignore, QuietLogging().Get("w"));
+    const std::string record = TopicRegistry::Record("other-value", 1, id, R"("int")");
+    writer.Produce({"_cdc_schemas", std::to_string(id), record, {}, std::nullopt, 0});
+    ASSERT_TRUE(writer.Flush(std::chrono::seconds(10)));
+  }
+  TopicRegistry registry(settings, "_cdc_schemas", QuietLogging().Get("r"));
+  try {
+    registry.Register("mine-value", R"("long")");
+    FAIL();
+  } catch (const FatalError& e) {
+    EXPECT_EQ(e.code(), "SCHEMA_ID_CONFLICT");
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("\"int\""));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("\"long\""));
+  }
+}
+
+}  // namespace
+}  // namespace cdc::registry
