@@ -47,5 +47,9 @@ RetryClass ClassifyKafkaError(rd_kafka_resp_err_t err);
 
 // Throws the matching cdc::Error for `err` with `context` prefixed to librdkafka's message.
 [[noreturn]] void ThrowKafkaError(rd_kafka_resp_err_t err, const std::string& context);
+// ThrowKafkaError unless `err` is RD_KAFKA_RESP_ERR_NO_ERROR.
+inline void ThrowIfError(rd_kafka_resp_err_t err, const std::string& context) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) ThrowKafkaError(err, context);
+}
 
 }  // namespace cdc::kafka

@@ -7,6 +7,7 @@
 
 #include "common/avro/canonical.h"
 #include "common/error.h"
+#include "common/kafka/admin.h"
 
 namespace cdc::registry {
 
@@ -50,6 +51,18 @@ TopicRegistry::TopicRegistry(const kafka::KafkaSettings& settings, std::string t
   const std::string group = "cdc-schemas-reader-" + std::to_string(getpid()) + "-" +
                             std::to_string(std::random_device{}());
   consumer_ = std::make_unique<kafka::Consumer>(settings, group, nullptr, logger_);
+  // A missing schemas topic is created as one compacted partition, so that schemas outlive any
+  // retention setting on real Kafka. The dev broker (librdkafka 2.0.2 mock) has no CreateTopics
+  // API: the attempt times out after a few seconds and the topic is auto-created on first publish.
+  if (consumer_->Partitions(topic_, load_timeout_).empty()) {
+    try {
+      kafka::CreateTopic(settings, {topic_, 1, -1, {{"cleanup.policy", "compact"}}},
+                         std::chrono::seconds(3), logger_);
+    } catch (const Error& e) {
+      logger_.Warn("could not create the compacted schemas topic; it will be auto-created",
+                   {{"topic", topic_}, {"error", e.what()}});
+    }
+  }
 }
 
 TopicRegistry::~TopicRegistry() = default;
