@@ -88,6 +88,11 @@ ConfluentRegistry::Response ConfluentRegistry::Call(const std::string& method,
         httplib::Result result = method == "POST"
                                      ? client_->Post(full_path.c_str(), body, kContentType)
                                      : client_->Get(full_path.c_str());
+        if (!result && result.error() == httplib::Error::SSLServerVerification) {
+          throw FatalError("REGISTRY_TLS", "schema registry " + RedactSecrets(settings_.url) +
+                                               ": server certificate verification failed (set "
+                                               "kafka.schema_registry_ca_location?)");
+        }
         if (!result) {
           throw TransientError("REGISTRY_UNREACHABLE",
                                "schema registry " + RedactSecrets(settings_.url) +

@@ -10,10 +10,13 @@
 
 namespace cdc::testing {
 
-FakeSchemaRegistry::FakeSchemaRegistry(std::string user, std::string password)
+FakeSchemaRegistry::FakeSchemaRegistry(std::string user, std::string password,
+                                       const std::string& tls_cert, const std::string& tls_key)
     : user_(std::move(user)),
       password_(std::move(password)),
-      server_(std::make_unique<httplib::Server>()) {
+      tls_(!tls_cert.empty()),
+      server_(tls_ ? std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str())
+                   : std::make_unique<httplib::Server>()) {
   TuneHttpServer(*server_, 4);
   // Failure injection and auth run inside each handler (after httplib read the request body, so
   // a keep-alive connection stays in sync).

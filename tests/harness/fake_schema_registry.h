@@ -21,11 +21,15 @@ namespace cdc::testing {
 
 class FakeSchemaRegistry {
  public:
-  // Empty user = no authentication required.
-  explicit FakeSchemaRegistry(std::string user = "", std::string password = "");
+  // Empty user = no authentication required. With `tls_cert`/`tls_key` (PEM files) it serves
+  // HTTPS.
+  explicit FakeSchemaRegistry(std::string user = "", std::string password = "",
+                              const std::string& tls_cert = "", const std::string& tls_key = "");
   ~FakeSchemaRegistry();
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  }
   void FailNextRequests(int count) { failures_.store(count); }
   int requests() const { return requests_.load(); }
   // Schemas registered under `subject`, in version order.
@@ -34,6 +38,7 @@ class FakeSchemaRegistry {
  private:
   const std::string user_;
   const std::string password_;
+  const bool tls_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   uint16_t port_ = 0;

@@ -8,6 +8,7 @@
 #include "common/avro/schema.h"
 #include "common/error.h"
 #include "tests/harness/fake_schema_registry.h"
+#include "tests/harness/process.h"
 #include "tests/unit/common/avro/test_tables.h"
 
 namespace cdc::registry {
@@ -101,6 +102,35 @@ TEST(ConfluentRegistry, BasicAuthIsSentAndBadCredentialsAreFatal) {
   } catch (const FatalError& e) {
     EXPECT_EQ(e.code(), "REGISTRY_AUTH");
     EXPECT_EQ(std::string(e.what()).find("wrong"), std::string::npos);
+  }
+}
+
+TEST(ConfluentRegistry, TlsWithTheConfiguredCaAndFatalWithoutIt) {
+  cdc::testing::TempDir dir;
+  const std::string cert = dir.File("cert.pem");
+  const std::string key = dir.File("key.pem");
+  std::string output;
+  ASSERT_EQ(cdc::testing::RunShell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
+                                   "/CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                                       key + " -out " + cert,
+                                   &output),
+            0)
+      << output;
+  cdc::testing::FakeSchemaRegistry fake("", "", cert, key);
+  ASSERT_EQ(fake.url().rfind("https://", 0), 0u);
+  SystemClock clock;
+  ConfluentSettings trusted = SettingsFor(fake);
+  trusted.ca_location = cert;
+  ConfluentRegistry registry(trusted, clock, QuietLogging().Get("registry"));
+  const int32_t id = registry.Register("t-value", R"("string")");
+  EXPECT_EQ(registry.Lookup(id), R"("string")");
+
+  ConfluentRegistry untrusted(SettingsFor(fake), clock, QuietLogging().Get("registry"));
+  try {
+    untrusted.Register("t-value", R"("string")");
+    FAIL() << "an unverifiable certificate was accepted";
+  } catch (const FatalError& e) {
+    EXPECT_EQ(e.code(), "REGISTRY_TLS");
   }
 }
 
