@@ -92,12 +92,6 @@ bool ParseDateTime(Cursor& in, int64_t* micros) {
   return true;
 }
 
-std::string TwoDigits(int64_t value) {
-  char buffer[4];
-  std::snprintf(buffer, sizeof(buffer), "%02d", static_cast<int>(value));
-  return buffer;
-}
-
 }  // namespace
 
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
@@ -162,14 +156,34 @@ int64_t ParseTimestampTz(std::string_view text) {
   return sign == '+' ? micros - offset : micros + offset;
 }
 
-std::string FormatDate(int32_t days) {
+namespace {
+
+// Writes `value` as exactly `width` decimal digits (zero-padded) at `out`; returns the end.
+char* PutDigits(char* out, int64_t value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + width;
+}
+
+// "YYYY-MM-DD" for days since the epoch; years 0001..9999 (the parser's range).
+char* PutDate(char* out, int64_t days) {
   int64_t year = 0;
   unsigned month = 0, day = 0;
   CivilFromDays(days, &year, &month, &day);
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%04lld-%02u-%02u", static_cast<long long>(year), month,
-                day);
-  return buffer;
+  out = PutDigits(out, year, 4);
+  *out++ = '-';
+  out = PutDigits(out, month, 2);
+  *out++ = '-';
+  return PutDigits(out, day, 2);
+}
+
+}  // namespace
+
+std::string FormatDate(int32_t days) {
+  char buffer[16];
+  return std::string(buffer, PutDate(buffer, days));
 }
 
 std::string FormatTimestamp(int64_t micros) {
@@ -178,14 +192,19 @@ std::string FormatTimestamp(int64_t micros) {
   if (rest < 0) rest += kMicrosPerDay, --days;
   const int64_t seconds = rest / kMicrosPerSecond;
   const int64_t fraction = rest % kMicrosPerSecond;
-  std::string out = FormatDate(static_cast<int32_t>(days)) + "T" + TwoDigits(seconds / 3600) + ":" +
-                    TwoDigits(seconds / 60 % 60) + ":" + TwoDigits(seconds % 60);
+  char buffer[40];
+  char* out = PutDate(buffer, days);
+  *out++ = 'T';
+  out = PutDigits(out, seconds / 3600, 2);
+  *out++ = ':';
+  out = PutDigits(out, seconds / 60 % 60, 2);
+  *out++ = ':';
+  out = PutDigits(out, seconds % 60, 2);
   if (fraction != 0) {
-    char buffer[16];
-    std::snprintf(buffer, sizeof(buffer), ".%06lld", static_cast<long long>(fraction));
-    out += buffer;
+    *out++ = '.';
+    out = PutDigits(out, fraction, 6);
   }
-  return out;
+  return std::string(buffer, out);
 }
 
 std::string FormatTimestampTz(int64_t micros) { return FormatTimestamp(micros) + "Z"; }

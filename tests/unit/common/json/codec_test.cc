@@ -153,3 +153,23 @@ TEST(JsonCodec, InvalidJsonAndUtf8AreRejected) {
 
 }  // namespace
 }  // namespace cdc::json
+
+namespace cdc::json {
+namespace {
+
+TEST(JsonCodec, EscapesControlCharactersAndRoundTripsThem) {
+  event::TableMeta table;
+  table.columns = {event::MapOdbcColumn("S", SQL_VARCHAR, 64, 0, false)};
+  table.key = {0};
+  const std::string text = std::string(
+      "a\x01"
+      "b\x1f"
+      "c\"d\\e\tf\r\ng\b\fh",
+      17);
+  const std::string key = EncodeKey(table, {text});
+  EXPECT_EQ(key, R"({"S":"a\u0001b\u001fc\"d\\e\tf\r\ng\b\fh"})");
+  EXPECT_EQ(DecodeKey(table, key), event::Row{text});
+}
+
+}  // namespace
+}  // namespace cdc::json
