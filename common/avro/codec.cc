@@ -116,11 +116,7 @@ void PutValue(const ColumnMeta& column, const Value& value, std::string& out) {
 }
 
 void PutRow(const TableMeta& table, const Row& row, std::string& out) {
-  if (row.size() != table.columns.size()) {
-    throw PermanentError("VALUE", "row of " + table.QualifiedName() + " has " +
-                                      std::to_string(row.size()) + " values for " +
-                                      std::to_string(table.columns.size()) + " columns");
-  }
+  event::CheckArity(table, row, table.columns.size(), "row");
   for (size_t i = 0; i < row.size(); ++i) PutValue(table.columns[i], row[i], out);
 }
 
@@ -277,11 +273,7 @@ WirePayload ParseWireHeader(std::string_view message) {
 }
 
 std::string EncodeKey(const TableMeta& table, const Row& key) {
-  if (key.size() != table.key.size()) {
-    throw PermanentError("VALUE", "key of " + table.QualifiedName() + " has " +
-                                      std::to_string(key.size()) + " values for " +
-                                      std::to_string(table.key.size()) + " key columns");
-  }
+  event::CheckArity(table, key, table.key.size(), "key");
   std::string out;
   for (size_t i = 0; i < key.size(); ++i) PutValue(table.columns[table.key[i]], key[i], out);
   return out;
@@ -343,10 +335,7 @@ event::ChangeEvent DecodeEnvelope(const TableMeta& table, std::string_view body)
   event.op = static_cast<event::Op>(op[0]);
   event.ts_ms = in.Long("ts_ms");
   in.ExpectEnd();
-  const std::optional<Row>& image = event.after ? event.after : event.before;
-  if (image) {
-    for (size_t index : table.key) event.key.push_back((*image)[index]);
-  }
+  event.key = event::KeyFromImage(table, event);
   return event;
 }
 

@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/event/types.h"
+
 namespace cdc::event {
 
 // One column value. Which alternative a column uses is fixed by its ColumnType:
@@ -47,5 +49,11 @@ struct ChangeEvent {
 
   bool operator==(const ChangeEvent&) const = default;
 };
+
+// The key column values of `event`'s row image (after, else before); empty without an image.
+Row KeyFromImage(const TableMeta& table, const ChangeEvent& event);
+
+// Throws PermanentError("VALUE") unless `values` has `expected` entries (`what`: "row", "key").
+void CheckArity(const TableMeta& table, const Row& values, size_t expected, const char* what);
 
 }  // namespace cdc::event

@@ -173,11 +173,7 @@ std::vector<size_t> AllColumns(const TableMeta& table) {
 
 void AppendOptionalRow(const TableMeta& table, const std::optional<Row>& row, std::string& out) {
   if (!row) return out.append("null"), void();
-  if (row->size() != table.columns.size()) {
-    throw PermanentError("VALUE", "row of " + table.QualifiedName() + " has " +
-                                      std::to_string(row->size()) + " values for " +
-                                      std::to_string(table.columns.size()) + " columns");
-  }
+  event::CheckArity(table, *row, table.columns.size(), "row");
   AppendRowObject(table, AllColumns(table), *row, out);
 }
 
@@ -333,11 +329,7 @@ std::string Base64Decode(std::string_view text) {
 }
 
 std::string EncodeKey(const TableMeta& table, const Row& key) {
-  if (key.size() != table.key.size()) {
-    throw PermanentError("VALUE", "key of " + table.QualifiedName() + " has " +
-                                      std::to_string(key.size()) + " values for " +
-                                      std::to_string(table.key.size()) + " key columns");
-  }
+  event::CheckArity(table, key, table.key.size(), "key");
   std::string out;
   AppendRowObject(table, table.key, key, out);
   return out;
@@ -418,10 +410,7 @@ event::ChangeEvent DecodeEnvelope(const TableMeta& table, std::string_view text)
   if (op != "c" && op != "u" && op != "d" && op != "r") Fail("op \"" + op.substr(0, 8) + "\"");
   event.op = static_cast<event::Op>(op[0]);
   event.ts_ms = IntegerOf(Member(root, "ts_ms", "envelope"), "ts_ms");
-  const std::optional<Row>& image = event.after ? event.after : event.before;
-  if (image) {
-    for (size_t index : table.key) event.key.push_back((*image)[index]);
-  }
+  event.key = event::KeyFromImage(table, event);
   return event;
 }
 
