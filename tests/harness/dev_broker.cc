@@ -10,7 +10,8 @@ namespace cdc::testing {
 std::string DevBrokerPath() { return CDC_DEVBROKER_PATH; }
 
 DevBroker::DevBroker(std::vector<std::string> extra_args, int brokers)
-    : dir_(std::make_unique<TempDir>("cdc-broker")) {
+    : dir_(std::make_unique<TempDir>("cdc-broker")),
+      reaper_(std::make_unique<Reaper>("rm -rf '" + dir_->path() + "'")) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreePort();
     std::vector<std::string> argv = {DevBrokerPath(),

@@ -19,6 +19,7 @@ class DevBroker {
   const std::string& bootstrap() const { return bootstrap_; }
   uint16_t port() const { return port_; }
   pid_t pid() const { return process_->pid(); }
+  const std::string& directory() const { return dir_->path(); }
 
   void BrokerDown(int broker_id) const;
   void BrokerUp(int broker_id) const;
@@ -35,6 +36,7 @@ class DevBroker {
   void Expect200(const std::string& path) const;
 
   std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<Reaper> reaper_;  // removes dir_ even if this process is killed
   std::unique_ptr<Process> process_;
   std::string bootstrap_;
   std::string control_host_;

@@ -14,6 +14,7 @@ int main() {
             << "pg_dir=" << cluster.directory() << "\n"
             << "broker_port=" << broker.port() << "\n"
             << "broker_pid=" << broker.pid() << "\n"
+            << "broker_dir=" << broker.directory() << "\n"
             << "ready" << std::endl;
   while (true) pause();
 }

@@ -52,6 +52,7 @@ TEST(HarnessCleanup, KilledTestProcessLeavesNoServersBehind) {
   const auto broker_port = static_cast<uint16_t>(std::stoi(info.at("broker_port")));
   const pid_t broker_pid = std::stoi(info.at("broker_pid"));
   const std::string pg_dir = info.at("pg_dir");
+  const std::string broker_dir = info.at("broker_dir");
   ASSERT_TRUE(PortAccepts(pg_port));
   ASSERT_TRUE(PortAccepts(broker_port));
   ASSERT_TRUE(std::filesystem::exists(pg_dir));
@@ -64,6 +65,8 @@ TEST(HarnessCleanup, KilledTestProcessLeavesNoServersBehind) {
   EXPECT_TRUE(
       Eventually([&] { return !std::filesystem::exists(pg_dir); }, std::chrono::seconds(30)));
   EXPECT_FALSE(PortAccepts(broker_port));
+  EXPECT_TRUE(
+      Eventually([&] { return !std::filesystem::exists(broker_dir); }, std::chrono::seconds(10)));
 }
 
 }  // namespace
