@@ -37,6 +37,49 @@ ConfigSchema ProjectSchema() {
           KeySpec::Int("schema_registry_timeout_ms", 100, 600000).Default("10000"),
           KeySpec::String("schemas_topic").Default("_cdc_schemas"),
       }));
+  schema.sections.push_back(KeySpec::Section(
+      "source",
+      {
+          // Any ODBC connection string (DSN-less or DSN=...). Required by cdc-producer.
+          KeySpec::String("connection").Secret(),
+          // auto = from SQLGetInfo(SQL_DBMS_NAME).
+          KeySpec::Enum("dialect", {"auto", "oracle", "postgres", "sqlite"}).Default("auto"),
+      }));
+  schema.sections.push_back(KeySpec::Section(
+      "producer",
+      {
+          KeySpec::List("tables",
+                        {
+                            // schema.table as the source spells it (SQLite: main.ORDERS).
+                            KeySpec::String("name").Required(),
+                            // Default: <name>_CT.
+                            KeySpec::String("change_table"),
+                            // Default: the primary key from the source catalog.
+                            KeySpec::StringList("key"),
+                            // Default: <kafka.topic_prefix>.<schema>.<table>.
+                            KeySpec::String("topic"),
+                        })
+              .Default("[]"),
+          // Idle wait between polls; while batches come back full the next poll is immediate.
+          KeySpec::Int("poll_interval_ms", 1, 3'600'000).Default("200"),
+          KeySpec::Int("batch_size", 1, 1'000'000).Default("5000"),
+          // A sequence gap that has not filled after this long is given up (rolled back).
+          KeySpec::Int("gap_timeout_ms", 0, 86'400'000).Default("30000"),
+          KeySpec::Enum("snapshot", {"initial", "never"}).Default("initial"),
+          KeySpec::String("checkpoint_topic").Default("_cdc_offsets"),
+          // Rows the producer cannot encode go here with their context (JSON).
+          KeySpec::String("dead_letter_topic").Default("_cdc_producer_dlq"),
+          // Messages awaiting delivery per table before polling pauses.
+          KeySpec::Int("max_in_flight", 1000, 10'000'000).Default("200000"),
+          KeySpec::Int("checkpoint_interval_ms", 10, 3'600'000).Default("1000"),
+          // Delete published change-table rows up to the confirmed checkpoint.
+          KeySpec::Bool("purge").Default("false"),
+          KeySpec::Int("purge_interval_ms", 10, 86'400'000).Default("60000"),
+          // Topics the producer creates (where the broker supports CreateTopics).
+          KeySpec::Int("topic_partitions", 1, 10'000).Default("4"),
+          KeySpec::Int("topic_replication_factor", -1, 100).Default("-1"),
+          KeySpec::String("metrics_listen").Default("127.0.0.1:9101"),
+      }));
   return schema;
 }
 

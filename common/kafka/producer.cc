@@ -118,6 +118,11 @@ bool Producer::Flush(std::chrono::milliseconds timeout) {
   return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+void Producer::PurgeAll() {
+  rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(handle_.get(), 0);
+}
+
 int Producer::InFlight() const { return rd_kafka_outq_len(handle_.get()); }
 
 std::string Producer::LastClientError() const { return state_.LastClientError(); }

@@ -75,6 +75,9 @@ class Producer {
   // when nothing is left in flight.
   [[nodiscard]] bool Flush(std::chrono::milliseconds timeout);
   int InFlight() const;
+  // Drops every message not yet delivered (their reports fail with _PURGE_QUEUE/_PURGE_INFLIGHT,
+  // served by this call) so that a shutdown with an unreachable broker does not wait.
+  void PurgeAll();
   // The last client-level error seen (broker down, all brokers down, ...) or empty.
   std::string LastClientError() const;
 

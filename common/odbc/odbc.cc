@@ -165,6 +165,43 @@ void Statement::ExecuteDirect(std::string_view sql) {
         handle_, "execute");
 }
 
+namespace {
+
+// SQLCHAR* for an optional catalog argument (nullptr = any) and its length.
+std::pair<SQLCHAR*, SQLSMALLINT> CatalogArgument(std::string& storage,
+                                                 const std::optional<std::string>& value) {
+  if (!value) return {nullptr, 0};
+  storage = *value;
+  return {reinterpret_cast<SQLCHAR*>(storage.data()), static_cast<SQLSMALLINT>(storage.size())};
+}
+
+}  // namespace
+
+void Statement::CatalogColumns(const std::optional<std::string>& catalog,
+                               const std::optional<std::string>& schema, const std::string& table) {
+  std::string c;
+  std::string s;
+  std::string t;
+  const auto [c_ptr, c_len] = CatalogArgument(c, catalog);
+  const auto [s_ptr, s_len] = CatalogArgument(s, schema);
+  const auto [t_ptr, t_len] = CatalogArgument(t, table);
+  Check(SQLColumns(handle_.get(), c_ptr, c_len, s_ptr, s_len, t_ptr, t_len, nullptr, 0), handle_,
+        "SQLColumns " + table);
+}
+
+void Statement::CatalogPrimaryKeys(const std::optional<std::string>& catalog,
+                                   const std::optional<std::string>& schema,
+                                   const std::string& table) {
+  std::string c;
+  std::string s;
+  std::string t;
+  const auto [c_ptr, c_len] = CatalogArgument(c, catalog);
+  const auto [s_ptr, s_len] = CatalogArgument(s, schema);
+  const auto [t_ptr, t_len] = CatalogArgument(t, table);
+  Check(SQLPrimaryKeys(handle_.get(), c_ptr, c_len, s_ptr, s_len, t_ptr, t_len), handle_,
+        "SQLPrimaryKeys " + table);
+}
+
 int64_t Statement::RowCount() const {
   SQLLEN count = 0;
   Check(SQLRowCount(handle_.get(), &count), handle_, "row count");
@@ -193,14 +230,20 @@ std::vector<ColumnInfo> Statement::Columns() const {
 void Statement::PrepareBatch(RowBatch& batch, size_t max_rows, size_t max_value_bytes) {
   const std::vector<ColumnInfo> columns = Columns();
   batch.columns_.assign(columns.size(), {});
-  batch.capacity_ = max_rows;
+  size_t row_bytes = 0;
   for (size_t c = 0; c < columns.size(); ++c) {
     RowBatch::Column& column = batch.columns_[c];
     // UTF-8 may need 4 bytes per character; numbers and dates need far less than 64.
     size_t width = columns[c].size == 0 ? max_value_bytes : columns[c].size * 4 + 1;
-    column.width = std::clamp<size_t>(width, 64, max_value_bytes);
-    column.data.resize(column.width * max_rows);
-    column.indicators.resize(max_rows);
+    if (c < fetch_widths_.size() && fetch_widths_[c] != 0) width = fetch_widths_[c];
+    column.width = std::clamp<size_t>(width, 64, max_value_bytes + 1);
+    row_bytes += column.width + sizeof(SQLLEN);
+  }
+  batch.capacity_ = std::clamp<size_t>(kMaxBatchBytes / std::max<size_t>(row_bytes, 1), 1, max_rows);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    RowBatch::Column& column = batch.columns_[c];
+    column.data.resize(column.width * batch.capacity_);
+    column.indicators.resize(batch.capacity_);
     Check(
         SQLBindCol(handle_.get(), static_cast<SQLUSMALLINT>(c + 1), SQL_C_CHAR, column.data.data(),
                    static_cast<SQLLEN>(column.width), column.indicators.data()),
@@ -210,16 +253,18 @@ void Statement::PrepareBatch(RowBatch& batch, size_t max_rows, size_t max_value_
                        reinterpret_cast<SQLPOINTER>(SQL_BIND_BY_COLUMN), 0),
         handle_, "set column-wise binding");
   Check(SQLSetStmtAttr(handle_.get(), SQL_ATTR_ROW_ARRAY_SIZE,
-                       reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(max_rows)), 0),
+                       reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(batch.capacity_)), 0),
         handle_, "set row array size");
   Check(SQLSetStmtAttr(handle_.get(), SQL_ATTR_ROWS_FETCHED_PTR, &batch.rows_, 0), handle_,
         "set rows-fetched pointer");
   batch_bound_ = true;
+  bound_rows_ = max_rows;
 }
 
 bool Statement::FetchBatch(RowBatch& batch, size_t max_rows, size_t max_value_bytes) {
-  if (!batch_bound_ || batch.capacity_ != max_rows) PrepareBatch(batch, max_rows, max_value_bytes);
+  if (!batch_bound_ || bound_rows_ != max_rows) PrepareBatch(batch, max_rows, max_value_bytes);
   batch.rows_ = 0;
+  truncated_column_.reset();
   const SQLRETURN rc = SQLFetch(handle_.get());
   if (rc == SQL_NO_DATA) {
     batch.rows_ = 0;
@@ -231,6 +276,7 @@ bool Statement::FetchBatch(RowBatch& batch, size_t max_rows, size_t max_value_by
     for (size_t r = 0; r < batch.rows_; ++r) {
       const SQLLEN indicator = column.indicators[r];
       if (indicator == SQL_NO_TOTAL || indicator >= static_cast<SQLLEN>(column.width)) {
+        truncated_column_ = c;
         throw PermanentError("01004", "value of column " + std::to_string(c + 1) +
                                           " exceeds its fetch buffer of " +
                                           std::to_string(column.width - 1) + " bytes");

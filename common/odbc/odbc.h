@@ -58,6 +58,8 @@ class RowBatch {
   size_t columns() const { return columns_.size(); }
   // nullopt for SQL NULL. Valid until the next FetchBatch into this batch.
   std::optional<std::string_view> Get(size_t row, size_t column) const;
+  // The buffer width of `column` in bytes, including the NUL.
+  size_t width(size_t column) const { return columns_.at(column).width; }
 
  private:
   friend class Statement;
@@ -88,14 +90,27 @@ class Statement {
   // Executes the prepared statement (or `sql` directly when given).
   void Execute();
   void ExecuteDirect(std::string_view sql);
+  // Catalog queries (SQLColumns, SQLPrimaryKeys): the result set is read like any other. A null
+  // `catalog` or `schema` means "any" (drivers without that concept ignore it).
+  void CatalogColumns(const std::optional<std::string>& catalog,
+                      const std::optional<std::string>& schema, const std::string& table);
+  void CatalogPrimaryKeys(const std::optional<std::string>& catalog,
+                          const std::optional<std::string>& schema, const std::string& table);
   // Rows affected by the last INSERT/UPDATE/DELETE.
   int64_t RowCount() const;
   std::vector<ColumnInfo> Columns() const;
-  // Fetches up to `max_rows` rows into `batch` with one SQLFetch (SQL_ATTR_ROW_ARRAY_SIZE).
-  // Returns false when the result set is exhausted (batch.rows() == 0). A value longer than its
-  // buffer (the driver's column size, at most `max_value_bytes`) throws PermanentError("01004")
-  // rather than being silently truncated.
+  // Fetches up to `max_rows` rows into `batch` with one SQLFetch (SQL_ATTR_ROW_ARRAY_SIZE);
+  // fewer when the bound buffers would exceed kMaxBatchBytes. Returns false when the result set
+  // is exhausted (batch.rows() == 0). A value longer than its buffer (the driver's column size
+  // or SetFetchWidths', at most `max_value_bytes`) throws PermanentError("01004") rather than
+  // being silently truncated; truncated_column() then names the column.
   bool FetchBatch(RowBatch& batch, size_t max_rows, size_t max_value_bytes = 1 << 20);
+  // Buffer widths in bytes per result column for the next result set (0 = from the driver's
+  // column size). Drivers such as sqliteodbc report sizes that values may exceed.
+  void SetFetchWidths(std::vector<size_t> widths) { fetch_widths_ = std::move(widths); }
+  // The 0-based column of the last 01004 truncation error.
+  std::optional<size_t> truncated_column() const { return truncated_column_; }
+  static constexpr size_t kMaxBatchBytes = 64 << 20;
   void CloseCursor();
 
  private:
@@ -110,6 +125,9 @@ class Statement {
   Handle handle_;
   std::deque<Parameter> parameters_;  // stable addresses for SQLBindParameter
   bool batch_bound_ = false;
+  size_t bound_rows_ = 0;  // the max_rows the batch was bound for
+  std::vector<size_t> fetch_widths_;
+  std::optional<size_t> truncated_column_;
 };
 
 class Connection {

@@ -51,6 +51,7 @@ TopicRegistry::TopicRegistry(const kafka::KafkaSettings& settings, std::string t
   const std::string group = "cdc-schemas-reader-" + std::to_string(getpid()) + "-" +
                             std::to_string(std::random_device{}());
   consumer_ = std::make_unique<kafka::Consumer>(settings, group, nullptr, logger_);
+  reader_ = std::make_unique<kafka::TopicReader>(*consumer_, topic_);
   // A missing schemas topic is created as one compacted partition, so that schemas outlive any
   // retention setting on real Kafka. The dev broker (librdkafka 2.0.2 mock) has no CreateTopics
   // API: the attempt times out after a few seconds and the topic is auto-created on first publish.
@@ -81,52 +82,31 @@ void TopicRegistry::Remember(const std::string& subject, int32_t id, const std::
 }
 
 void TopicRegistry::Load() {
-  const std::vector<int32_t> partitions = consumer_->Partitions(topic_, load_timeout_);
-  std::vector<kafka::TopicPartition> assignment;
-  std::map<int32_t, int64_t> ends;
-  for (int32_t partition : partitions) {
-    const auto [low, high] = consumer_->Watermarks(topic_, partition, load_timeout_);
-    int64_t& next = next_offsets_[partition];
-    if (next < low) next = low;
-    if (next < high) {
-      assignment.push_back({topic_, partition, next});
-      ends[partition] = high;
-    }
-  }
-  if (assignment.empty()) return;
-  consumer_->Assign(assignment);
-  const auto deadline = std::chrono::steady_clock::now() + load_timeout_;
   size_t loaded = 0;
-  while (!ends.empty()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      consumer_->Assign({});
-      throw TransientError("SCHEMAS_TOPIC", "timed out loading " + topic_);
-    }
-    std::optional<kafka::Message> message = consumer_->Poll(std::chrono::milliseconds(100));
-    if (!message) continue;
-    const int32_t partition = message->partition();
-    next_offsets_[partition] = message->offset() + 1;
-    if (ends.count(partition) != 0 && next_offsets_[partition] >= ends[partition])
-      ends.erase(partition);
-    const nlohmann::json record =
-        nlohmann::json::parse(message->value().value_or(""), nullptr, false);
-    if (!record.is_object() || !record.contains("subject") || !record["subject"].is_string() ||
-        !record.contains("id") || !record["id"].is_number_integer() || !record.contains("schema") ||
-        !record["schema"].is_string()) {
-      logger_.Warn("skipping a malformed record in the schemas topic",
-                   {{"topic", topic_}, {"partition", partition}, {"offset", message->offset()}});
-      continue;
-    }
-    try {
-      Remember(record["subject"].get<std::string>(), record["id"].get<int32_t>(),
-               record["schema"].get<std::string>());
-      ++loaded;
-    } catch (const PermanentError& e) {
-      logger_.Warn("skipping an unparsable schema in the schemas topic",
-                   {{"topic", topic_}, {"offset", message->offset()}, {"error", e.what()}});
-    }
+  try {
+    reader_->ReadToEnd(load_timeout_, [&](const kafka::Message& message) {
+      const nlohmann::json record =
+          nlohmann::json::parse(message.value().value_or(""), nullptr, false);
+      if (!record.is_object() || !record.contains("subject") || !record["subject"].is_string() ||
+          !record.contains("id") || !record["id"].is_number_integer() ||
+          !record.contains("schema") || !record["schema"].is_string()) {
+        logger_.Warn("skipping a malformed record in the schemas topic",
+                     {{"topic", topic_}, {"partition", message.partition()},
+                      {"offset", message.offset()}});
+        return;
+      }
+      try {
+        Remember(record["subject"].get<std::string>(), record["id"].get<int32_t>(),
+                 record["schema"].get<std::string>());
+        ++loaded;
+      } catch (const PermanentError& e) {
+        logger_.Warn("skipping an unparsable schema in the schemas topic",
+                     {{"topic", topic_}, {"offset", message.offset()}, {"error", e.what()}});
+      }
+    });
+  } catch (const TransientError&) {
+    throw TransientError("SCHEMAS_TOPIC", "timed out loading " + topic_);
   }
-  consumer_->Assign({});
   logger_.Debug("schemas loaded", {{"topic", topic_}, {"records", loaded}});
 }
 

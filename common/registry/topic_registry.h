@@ -14,6 +14,7 @@
 
 #include "common/kafka/consumer.h"
 #include "common/kafka/producer.h"
+#include "common/kafka/topic_reader.h"
 #include "common/registry/schema_registry.h"
 
 namespace cdc::registry {
@@ -49,10 +50,10 @@ class TopicRegistry final : public SchemaRegistry {
   std::mutex mutex_;
   std::map<int32_t, Entry> by_id_;
   std::map<std::string, std::set<int32_t>> subjects_;  // subject -> ids registered under it
-  std::map<int32_t, int64_t> next_offsets_;            // partition -> next offset to load
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::TopicReader> reader_;  // over consumer_
 };
 
 }  // namespace cdc::registry

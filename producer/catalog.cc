@@ -1,0 +1,149 @@
+#include "producer/catalog.h"
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include <algorithm>
+#include <charconv>
+#include <regex>
+
+#include "common/error.h"
+
+namespace cdc::producer {
+namespace {
+
+// SQLColumns / SQLPrimaryKeys result columns (1-based in ODBC, 0-based here).
+constexpr size_t kColName = 3;
+constexpr size_t kColDataType = 4;
+constexpr size_t kColTypeName = 5;
+constexpr size_t kColColumnSize = 6;
+constexpr size_t kColDecimalDigits = 8;
+constexpr size_t kColNullable = 10;
+constexpr size_t kColOrdinal = 16;
+constexpr size_t kColPgTypmod = 24;
+constexpr size_t kPkColName = 3;
+constexpr size_t kPkKeySeq = 4;
+
+int64_t ToInt(std::optional<std::string_view> text, int64_t fallback) {
+  if (!text) return fallback;
+  int64_t value = fallback;
+  const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  return ec == std::errc() ? value : fallback;
+}
+
+std::string Upper(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
+// SQLite stores what the table declares; the catalog keeps the declaration ("DECIMAL(12,2)").
+std::optional<std::string> CatalogSchema(SqlDialect dialect, const TableName& name) {
+  if (dialect == SqlDialect::kSqlite || name.schema.empty()) return std::nullopt;
+  return name.schema;
+}
+
+std::string Describe(const TableName& name) { return name.ToString(); }
+
+}  // namespace
+
+event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column) {
+  int sql_type = column.sql_type;
+  int64_t size = column.column_size;
+  int digits = column.decimal_digits;
+  const std::string type_name = Upper(column.type_name);
+  if (dialect == SqlDialect::kSqlite) {
+    // sqliteodbc reports declared DECIMAL/NUMERIC(p,s) as VARCHAR; the declaration is exact.
+    static const std::regex kDecimal(R"(^\s*(DECIMAL|NUMERIC|NUMBER)\s*\(\s*(\d+)\s*(,\s*(\d+)\s*)?\)\s*$)");
+    std::smatch match;
+    if (std::regex_match(type_name, match, kDecimal)) {
+      sql_type = SQL_DECIMAL;
+      size = std::stoll(match[2].str());
+      digits = match[4].matched ? std::stoi(match[4].str()) : 0;
+    } else if (type_name == "BOOLEAN" || type_name == "BOOL") {
+      sql_type = SQL_BIT;
+    }
+  } else if (dialect == SqlDialect::kPostgres) {
+    if (type_name == "BOOL") sql_type = SQL_BIT;
+    if (type_name == "TIMESTAMPTZ") sql_type = -155;  // mapped to kTimestampTz
+    if (type_name == "NUMERIC" && column.pg_typmod && *column.pg_typmod < 0) {
+      size = 0;  // unconstrained numeric: exact text, not psqlODBC's (28,6) default
+      digits = 0;
+    }
+  }
+  return event::MapOdbcColumn(column.name, sql_type, size, digits, column.nullable);
+}
+
+std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDialect dialect,
+                                           const TableName& name) {
+  odbc::Statement statement(connection);
+  statement.CatalogColumns(std::nullopt, CatalogSchema(dialect, name), name.table);
+  std::vector<CatalogColumn> rows;
+  odbc::RowBatch batch;
+  while (statement.FetchBatch(batch, 256, 4096)) {
+    for (size_t r = 0; r < batch.rows(); ++r) {
+      CatalogColumn column;
+      column.name = std::string(batch.Get(r, kColName).value_or(""));
+      column.sql_type = static_cast<int>(ToInt(batch.Get(r, kColDataType), 0));
+      column.type_name = std::string(batch.Get(r, kColTypeName).value_or(""));
+      column.column_size = ToInt(batch.Get(r, kColColumnSize), 0);
+      column.decimal_digits = static_cast<int>(ToInt(batch.Get(r, kColDecimalDigits), 0));
+      column.nullable = ToInt(batch.Get(r, kColNullable), SQL_NULLABLE) != SQL_NO_NULLS;
+      column.ordinal = static_cast<int>(ToInt(batch.Get(r, kColOrdinal), 0));
+      if (dialect == SqlDialect::kPostgres && batch.columns() > kColPgTypmod) {
+        column.pg_typmod = static_cast<int>(ToInt(batch.Get(r, kColPgTypmod), 0));
+      }
+      rows.push_back(std::move(column));
+    }
+  }
+  statement.CloseCursor();
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const CatalogColumn& a, const CatalogColumn& b) { return a.ordinal < b.ordinal; });
+  std::vector<event::ColumnMeta> columns;
+  for (const CatalogColumn& row : rows) columns.push_back(ColumnFromCatalog(dialect, row));
+  return columns;
+}
+
+event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
+                               const TableName& name,
+                               const std::vector<std::string>& key_override,
+                               const std::string& key_setting) {
+  event::TableMeta table;
+  table.schema = name.schema.empty() ? (dialect == SqlDialect::kSqlite ? "main" : "") : name.schema;
+  table.table = name.table;
+  table.columns = ReadColumns(connection, dialect, name);
+  if (table.columns.empty()) {
+    throw PermanentError("TABLE", "table " + Describe(name) + " not found in the source catalog");
+  }
+  std::vector<std::string> key_names = key_override;
+  if (key_names.empty()) {
+    odbc::Statement statement(connection);
+    statement.CatalogPrimaryKeys(std::nullopt, CatalogSchema(dialect, name), name.table);
+    std::vector<std::pair<int64_t, std::string>> keys;
+    odbc::RowBatch batch;
+    while (statement.FetchBatch(batch, 64, 4096)) {
+      for (size_t r = 0; r < batch.rows(); ++r) {
+        keys.emplace_back(ToInt(batch.Get(r, kPkKeySeq), 0),
+                          std::string(batch.Get(r, kPkColName).value_or("")));
+      }
+    }
+    statement.CloseCursor();
+    std::sort(keys.begin(), keys.end());
+    for (auto& [seq, column] : keys) key_names.push_back(std::move(column));
+  }
+  if (key_names.empty()) {
+    throw PermanentError("KEY", key_setting + ": table " + Describe(name) +
+                                    " has no primary key; list its key columns here");
+  }
+  for (const std::string& key : key_names) {
+    const std::optional<size_t> index = table.Find(key);
+    if (!index) {
+      throw PermanentError("KEY", key_setting + ": table " + Describe(name) + " has no column \"" +
+                                      key + "\"");
+    }
+    table.key.push_back(*index);
+  }
+  return table;
+}
+
+}  // namespace cdc::producer

@@ -1,0 +1,45 @@
+// Table metadata from the source's ODBC catalog (SQLColumns, SQLPrimaryKeys), with the fix-ups
+// each driver needs to report exact types (SQLite's declared DECIMAL(p,s) text, psqlODBC's
+// unconstrained numeric, bool and timestamptz).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/event/types.h"
+#include "common/odbc/odbc.h"
+#include "common/sql_quote.h"
+#include "producer/dialect.h"
+
+namespace cdc::producer {
+
+// One row of SQLColumns, as the driver reports it.
+struct CatalogColumn {
+  std::string name;
+  int sql_type = 0;
+  std::string type_name;
+  int64_t column_size = 0;
+  int decimal_digits = 0;
+  bool nullable = true;
+  int ordinal = 0;
+  std::optional<int> pg_typmod;  // psqlODBC's extra TYPMOD column (-1 = unconstrained)
+};
+
+// The event column for a catalog row of `dialect` (pure; exposed for tests).
+event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column);
+
+// Reads `name`'s columns in ordinal order and its primary key. `key_override` (the config's
+// key list) replaces the catalog's primary key. Throws PermanentError("TABLE") when the table
+// does not exist, PermanentError("KEY") when it has no key (naming `key_setting`) or a key column
+// does not exist.
+event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
+                               const TableName& name,
+                               const std::vector<std::string>& key_override,
+                               const std::string& key_setting);
+
+// Only the columns (no key), e.g. of a change table.
+std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDialect dialect,
+                                           const TableName& name);
+
+}  // namespace cdc::producer

@@ -1,0 +1,353 @@
+#include "producer/change_source.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+#include "common/error.h"
+#include "common/event/temporal.h"
+#include "producer/catalog.h"
+#include "producer/value_text.h"
+
+namespace cdc::producer {
+namespace {
+
+constexpr size_t kFetchRows = 1000;
+constexpr size_t kMaxValueBytes = 16 << 20;
+
+int64_t ParseSeq(std::optional<std::string_view> text) {
+  int64_t value = 0;
+  if (text) {
+    const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec == std::errc() && ptr == text->data() + text->size()) return value;
+  }
+  throw PermanentError("CHANGE_TABLE", "CDC_SEQ value \"" + std::string(text.value_or("NULL")) +
+                                           "\" is not an integer");
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+void BindKeyValue(odbc::Statement& statement, SQLUSMALLINT index, const event::ColumnMeta& column,
+                  const std::optional<std::string>& text) {
+  using event::ColumnType;
+  if (text && (column.type == ColumnType::kInt32 || column.type == ColumnType::kInt64)) {
+    statement.BindInt64(index, std::get<int64_t>(ValueFromText(column, *text)));
+  } else if (text &&
+             (column.type == ColumnType::kFloat32 || column.type == ColumnType::kFloat64)) {
+    statement.BindDouble(index, std::get<double>(ValueFromText(column, *text)));
+  } else {
+    statement.BindText(index, text);
+  }
+}
+
+}  // namespace
+
+std::string WithSourceDefaults(const std::string& connection_string) {
+  std::string lower = connection_string;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find("sqlite") == std::string::npos || lower.find("timeout=") != std::string::npos) {
+    return connection_string;
+  }
+  std::string out = connection_string;
+  if (!out.empty() && out.back() != ';') out += ';';
+  return out + "Timeout=10000;";
+}
+
+OdbcChangeSource::OdbcChangeSource(const odbc::Environment& environment,
+                                   std::string connection_string,
+                                   std::optional<SqlDialect> dialect, SourceTableSpec spec,
+                                   Logger logger)
+    : environment_(environment),
+      connection_string_(WithSourceDefaults(connection_string)),
+      configured_dialect_(dialect),
+      spec_(std::move(spec)),
+      logger_(std::move(logger)) {}
+
+OdbcChangeSource::~OdbcChangeSource() = default;
+
+void OdbcChangeSource::Connect() {
+  if (connection_) return;
+  auto connection = std::make_unique<odbc::Connection>(environment_, connection_string_);
+  if (!dialect_) dialect_ = configured_dialect_.value_or(DialectFromDbmsName(connection->DbmsName()));
+  if (*dialect_ == SqlDialect::kPostgres) {
+    // Timestamps with time zone render without an offset in psqlODBC: make that offset UTC.
+    connection->Execute("SET TIME ZONE 'UTC'");
+  }
+  connection_ = std::move(connection);
+  if (metadata_version_ == 0) LoadMetadata();
+}
+
+void OdbcChangeSource::Disconnect() { connection_.reset(); }
+
+SqlDialect OdbcChangeSource::dialect() {
+  Connect();
+  return *dialect_;
+}
+
+const event::TableMeta& OdbcChangeSource::table() {
+  Connect();
+  return table_;
+}
+
+void OdbcChangeSource::LoadMetadata() {
+  const event::TableMeta base =
+      ReadTableMeta(*connection_, *dialect_, spec_.table, spec_.key, spec_.key_setting);
+  std::vector<event::ColumnMeta> change_columns =
+      ReadColumns(*connection_, *dialect_, spec_.change_table);
+  if (change_columns.empty()) {
+    throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +
+                                             " of " + spec_.table.ToString() +
+                                             " does not exist; create it with cdc-producer ddl "
+                                             "--apply");
+  }
+  const std::string_view expected[] = {kSeqColumn, kOpColumn, kTsColumn, kTxidColumn};
+  for (size_t i = 0; i < kMetadataColumns; ++i) {
+    if (i >= change_columns.size() || !EqualsIgnoreCase(change_columns[i].name, expected[i])) {
+      throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +
+                                               ": column " + std::to_string(i + 1) +
+                                               " must be " + std::string(expected[i]));
+    }
+  }
+  event::TableMeta table;
+  table.db = base.db;
+  table.schema = base.schema;
+  table.table = base.table;
+  table.columns.assign(change_columns.begin() + kMetadataColumns, change_columns.end());
+  for (size_t k : base.key) {
+    const std::optional<size_t> index = table.Find(base.columns[k].name);
+    if (!index) {
+      throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +
+                                               " has no key column " + base.columns[k].name);
+    }
+    table.key.push_back(*index);
+  }
+  for (const event::ColumnMeta& column : table.columns) {
+    if (column.type == event::ColumnType::kOther) {
+      logger_.Warn("column type has no exact mapping; its values travel as text",
+                   {{"table", spec_.table.ToString()},
+                    {"column", column.name},
+                    {"sql_type", column.source_sql_type}});
+    }
+  }
+  const bool changed = metadata_version_ != 0;
+  table_ = std::move(table);
+  ++metadata_version_;
+  widths_.clear();
+  if (changed) {
+    logger_.Info("change table columns changed; metadata reloaded",
+                 {{"table", spec_.table.ToString()},
+                  {"columns", static_cast<int64_t>(table_.columns.size())}});
+  }
+}
+
+bool OdbcChangeSource::ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const {
+  if (columns.size() != kMetadataColumns + table_.columns.size()) return false;
+  for (size_t i = 0; i < table_.columns.size(); ++i) {
+    if (columns[kMetadataColumns + i].name != table_.columns[i].name) return false;
+  }
+  return true;
+}
+
+ChangeBatch OdbcChangeSource::RunChangeQuery(
+    const std::function<void(odbc::Statement&)>& execute) {
+  for (int attempt = 0;; ++attempt) {
+    odbc::Statement statement(*connection_);
+    execute(statement);
+    const std::vector<odbc::ColumnInfo> columns = statement.Columns();
+    if (!ColumnsMatch(columns)) {
+      if (attempt > 0) {
+        throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +
+                                                 " columns do not match its catalog");
+      }
+      LoadMetadata();
+      continue;
+    }
+    if (widths_.size() != columns.size()) widths_.assign(columns.size(), 0);
+    statement.SetFetchWidths(widths_);
+    ChangeBatch out;
+    try {
+      while (statement.FetchBatch(batch_, kFetchRows, kMaxValueBytes)) {
+        for (size_t r = 0; r < batch_.rows(); ++r) {
+          ++out.rows;
+          const int64_t seq = ParseSeq(batch_.Get(r, 0));
+          try {
+            ChangeRecord record;
+            record.seq = seq;
+            const std::string_view op = batch_.Get(r, 1).value_or("");
+            if (op == "I") {
+              record.op = event::Op::kCreate;
+            } else if (op == "U") {
+              record.op = event::Op::kUpdate;
+            } else if (op == "D") {
+              record.op = event::Op::kDelete;
+            } else {
+              throw PermanentError("VALUE", "CDC_OP \"" + std::string(op) + "\" is not I, U or D");
+            }
+            const std::optional<std::string_view> ts = batch_.Get(r, 2);
+            record.change_ts_micros = ts ? event::ParseTimestamp(*ts) : 0;
+            if (const auto txid = batch_.Get(r, 3)) record.txid = std::string(*txid);
+            record.row.reserve(table_.columns.size());
+            for (size_t c = 0; c < table_.columns.size(); ++c) {
+              const std::optional<std::string_view> text = batch_.Get(r, kMetadataColumns + c);
+              if (!text) {
+                record.row.emplace_back(std::monostate{});
+              } else {
+                record.row.push_back(ValueFromText(table_.columns[c], *text));
+              }
+            }
+            out.records.push_back(std::move(record));
+          } catch (const PermanentError& e) {
+            PoisonRecord poison;
+            poison.seq = seq;
+            poison.error = e.what();
+            for (size_t c = 0; c < columns.size(); ++c) {
+              const auto text = batch_.Get(r, c);
+              poison.columns.emplace_back(columns[c].name,
+                                          text ? std::optional<std::string>(*text) : std::nullopt);
+            }
+            out.poison.push_back(std::move(poison));
+          }
+        }
+      }
+    } catch (const PermanentError& e) {
+      const std::optional<size_t> column = statement.truncated_column();
+      if (e.code() != "01004" || !column || batch_.width(*column) > kMaxValueBytes) throw;
+      widths_[*column] = std::min(batch_.width(*column) * 4, kMaxValueBytes + 1);
+      logger_.Debug("a value exceeded its fetch buffer; reading again with a wider one",
+                    {{"table", spec_.table.ToString()},
+                     {"column", columns[*column].name},
+                     {"width", static_cast<int64_t>(widths_[*column])}});
+      continue;
+    }
+    return out;
+  }
+}
+
+ChangeBatch OdbcChangeSource::ReadNew(int64_t after_seq, size_t limit) {
+  Connect();
+  const std::string sql = NewChangesQuery(*dialect_, spec_.change_table, limit);
+  return RunChangeQuery([&](odbc::Statement& statement) {
+    statement.Prepare(sql);
+    statement.BindInt64(1, after_seq);
+    statement.Execute();
+  });
+}
+
+ChangeBatch OdbcChangeSource::ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) {
+  Connect();
+  const std::string sql =
+      GapChangesQuery(*dialect_, spec_.change_table, kMaxRangesPerRead, limit);
+  return RunChangeQuery([&](odbc::Statement& statement) {
+    statement.Prepare(sql);
+    for (size_t i = 0; i < kMaxRangesPerRead; ++i) {
+      const bool used = i < ranges.size();
+      statement.BindInt64(static_cast<SQLUSMALLINT>(2 * i + 1), used ? ranges[i].first : 1);
+      statement.BindInt64(static_cast<SQLUSMALLINT>(2 * i + 2), used ? ranges[i].last : 0);
+    }
+    statement.Execute();
+  });
+}
+
+std::optional<int64_t> OdbcChangeSource::MaxSeq() {
+  Connect();
+  odbc::Statement statement(*connection_);
+  statement.ExecuteDirect(MaxSeqQuery(*dialect_, spec_.change_table));
+  odbc::RowBatch batch;
+  std::optional<int64_t> max;
+  if (statement.FetchBatch(batch, 1, 64) && batch.Get(0, 0)) max = ParseSeq(batch.Get(0, 0));
+  return max;
+}
+
+std::vector<int64_t> OdbcChangeSource::SeqsAbove(int64_t after_seq, size_t limit) {
+  Connect();
+  odbc::Statement statement(*connection_);
+  statement.Prepare(SeqsAboveQuery(*dialect_, spec_.change_table, limit));
+  statement.BindInt64(1, after_seq);
+  statement.Execute();
+  std::vector<int64_t> seqs;
+  odbc::RowBatch batch;
+  while (statement.FetchBatch(batch, kFetchRows, 64)) {
+    for (size_t r = 0; r < batch.rows(); ++r) seqs.push_back(ParseSeq(batch.Get(r, 0)));
+  }
+  return seqs;
+}
+
+SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>& after,
+                                             size_t limit) {
+  Connect();
+  const std::string sql = SnapshotChunkQuery(*dialect_, spec_.table, table_, after.has_value(), limit);
+  std::vector<size_t> widths(table_.columns.size(), 0);
+  for (;;) {
+    odbc::Statement statement(*connection_);
+    statement.Prepare(sql);
+    if (after) {
+      const std::vector<size_t> order = KeysetParameterOrder(table_.key.size());
+      for (size_t i = 0; i < order.size(); ++i) {
+        BindKeyValue(statement, static_cast<SQLUSMALLINT>(i + 1),
+                     table_.columns[table_.key[order[i]]], after->at(order[i]));
+      }
+    }
+    statement.Execute();
+    statement.SetFetchWidths(widths);
+    SnapshotChunk chunk;
+    try {
+      while (statement.FetchBatch(batch_, kFetchRows, kMaxValueBytes)) {
+        for (size_t r = 0; r < batch_.rows(); ++r) {
+          ++chunk.read;
+          KeysetPosition key;
+          for (size_t k : table_.key) {
+            const auto text = batch_.Get(r, k);
+            key.push_back(text ? std::optional<std::string>(*text) : std::nullopt);
+          }
+          chunk.last_key = std::move(key);
+          try {
+            event::Row row;
+            row.reserve(table_.columns.size());
+            for (size_t c = 0; c < table_.columns.size(); ++c) {
+              const auto text = batch_.Get(r, c);
+              if (!text) {
+                row.emplace_back(std::monostate{});
+              } else {
+                row.push_back(ValueFromText(table_.columns[c], *text));
+              }
+            }
+            chunk.rows.push_back(std::move(row));
+          } catch (const PermanentError& e) {
+            PoisonRecord poison;
+            poison.error = e.what();
+            for (size_t c = 0; c < table_.columns.size(); ++c) {
+              const auto text = batch_.Get(r, c);
+              poison.columns.emplace_back(table_.columns[c].name,
+                                          text ? std::optional<std::string>(*text) : std::nullopt);
+            }
+            chunk.poison.push_back(std::move(poison));
+          }
+        }
+      }
+    } catch (const PermanentError& e) {
+      const std::optional<size_t> column = statement.truncated_column();
+      if (e.code() != "01004" || !column || batch_.width(*column) > kMaxValueBytes) throw;
+      widths[*column] = std::min(batch_.width(*column) * 4, kMaxValueBytes + 1);
+      continue;
+    }
+    return chunk;
+  }
+}
+
+int64_t OdbcChangeSource::Purge(int64_t up_to_seq, int64_t above_seq) {
+  Connect();
+  odbc::Statement statement(*connection_);
+  statement.Prepare(PurgeQuery(*dialect_, spec_.change_table));
+  statement.BindInt64(1, up_to_seq);
+  statement.BindInt64(2, above_seq);
+  statement.Execute();
+  return statement.RowCount();
+}
+
+}  // namespace cdc::producer

@@ -1,0 +1,132 @@
+// Reading one table's change table (and, for snapshots, the table itself) over ODBC. The narrow
+// interface the table worker polls through; OdbcChangeSource is the real implementation, tests
+// may provide their own. A source is used by one thread.
+//
+// The change table is read with SELECT *, so a column added to it (and to the table) is noticed
+// at the next poll: the source re-reads the catalog and bumps metadata_version().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/event/change_event.h"
+#include "common/event/types.h"
+#include "common/log.h"
+#include "common/odbc/odbc.h"
+#include "producer/dialect.h"
+#include "producer/gap_tracker.h"
+
+namespace cdc::producer {
+
+// One change-table row, decoded.
+struct ChangeRecord {
+  int64_t seq = 0;
+  event::Op op = event::Op::kCreate;  // I -> kCreate, U -> kUpdate, D -> kDelete
+  int64_t change_ts_micros = 0;
+  std::optional<std::string> txid;
+  event::Row row;  // aligned with table().columns
+};
+
+// A row that could not be decoded: published to the producer's dead-letter topic with this
+// context instead of being lost or stalling the table.
+struct PoisonRecord {
+  int64_t seq = 0;
+  std::string error;
+  std::vector<std::pair<std::string, std::optional<std::string>>> columns;  // name -> driver text
+};
+
+struct ChangeBatch {
+  std::vector<ChangeRecord> records;
+  std::vector<PoisonRecord> poison;
+  size_t rows = 0;  // rows read (records + poison)
+};
+
+// Raw key values (the driver's text) of the last row of a snapshot chunk: where the next starts.
+using KeysetPosition = std::vector<std::optional<std::string>>;
+
+struct SnapshotChunk {
+  std::vector<event::Row> rows;
+  std::vector<PoisonRecord> poison;
+  std::optional<KeysetPosition> last_key;  // nullopt when the chunk was empty
+  size_t read = 0;
+};
+
+class ChangeSource {
+ public:
+  virtual ~ChangeSource() = default;
+  // Current metadata of the change stream: the change table's columns with the table's key.
+  virtual const event::TableMeta& table() = 0;
+  virtual uint64_t metadata_version() const = 0;
+  // Changes with CDC_SEQ > after_seq, ascending, at most `limit`.
+  virtual ChangeBatch ReadNew(int64_t after_seq, size_t limit) = 0;
+  // Changes inside `ranges` (at most kMaxRangesPerRead of them), ascending, at most `limit`.
+  virtual ChangeBatch ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) = 0;
+  virtual std::optional<int64_t> MaxSeq() = 0;
+  // The sequence numbers present above `after_seq`, ascending, at most `limit`.
+  virtual std::vector<int64_t> SeqsAbove(int64_t after_seq, size_t limit) = 0;
+  // The next `limit` rows of the table in key order after `after` (from the start when nullopt).
+  virtual SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) = 0;
+  // Deletes change rows with above_seq < CDC_SEQ <= up_to_seq; returns how many.
+  virtual int64_t Purge(int64_t up_to_seq, int64_t above_seq) = 0;
+  // Drops the connection (after a transient error); the next call reconnects.
+  virtual void Disconnect() = 0;
+
+  static constexpr size_t kMaxRangesPerRead = 16;
+};
+
+struct SourceTableSpec {
+  TableName table;
+  TableName change_table;
+  std::vector<std::string> key;  // empty = primary key from the catalog
+  std::string key_setting;       // config path for messages, e.g. producer.tables[0].key
+};
+
+class OdbcChangeSource final : public ChangeSource {
+ public:
+  // `environment` must outlive the source. `dialect` nullopt = detect from the DBMS name.
+  OdbcChangeSource(const odbc::Environment& environment, std::string connection_string,
+                   std::optional<SqlDialect> dialect, SourceTableSpec spec, Logger logger);
+  ~OdbcChangeSource() override;
+
+  const event::TableMeta& table() override;
+  uint64_t metadata_version() const override { return metadata_version_; }
+  ChangeBatch ReadNew(int64_t after_seq, size_t limit) override;
+  ChangeBatch ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) override;
+  std::optional<int64_t> MaxSeq() override;
+  std::vector<int64_t> SeqsAbove(int64_t after_seq, size_t limit) override;
+  SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) override;
+  int64_t Purge(int64_t up_to_seq, int64_t above_seq) override;
+  void Disconnect() override;
+
+  SqlDialect dialect();
+
+ private:
+  void Connect();
+  void LoadMetadata();
+  // Executes the prepared change query and decodes its rows; reloads the metadata and runs it
+  // again when the change table's columns changed.
+  ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);
+  bool ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const;
+
+  const odbc::Environment& environment_;
+  const std::string connection_string_;
+  const std::optional<SqlDialect> configured_dialect_;
+  const SourceTableSpec spec_;
+  const Logger logger_;
+  std::optional<SqlDialect> dialect_;
+  std::unique_ptr<odbc::Connection> connection_;
+  event::TableMeta table_;
+  uint64_t metadata_version_ = 0;
+  std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
+  odbc::RowBatch batch_;
+};
+
+// Adds sqliteodbc's busy timeout to SQLite connection strings that do not set one, so that
+// polling while the application writes waits instead of failing with "database is locked".
+std::string WithSourceDefaults(const std::string& connection_string);
+
+}  // namespace cdc::producer

@@ -1,0 +1,116 @@
+#include "producer/checkpoint.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/kafka/topic_reader.h"
+
+namespace cdc::producer {
+namespace {
+
+std::string_view StateName(SnapshotPosition::State state) {
+  switch (state) {
+    case SnapshotPosition::State::kNone:
+      return "none";
+    case SnapshotPosition::State::kRunning:
+      return "running";
+    case SnapshotPosition::State::kDone:
+      return "done";
+  }
+  return "none";
+}
+
+}  // namespace
+
+std::string CheckpointKey(const std::string& pipeline, const std::string& table) {
+  return pipeline + "/" + table;
+}
+
+std::string EncodeCheckpoint(const std::string& pipeline, const std::string& table,
+                             const TablePosition& position, const std::string& updated_at) {
+  nlohmann::json snapshot = {{"state", StateName(position.snapshot.state)},
+                             {"handoff", position.snapshot.handoff},
+                             {"rows", position.snapshot.rows}};
+  if (position.snapshot.after_key) {
+    nlohmann::json key = nlohmann::json::array();
+    for (const auto& part : *position.snapshot.after_key) {
+      key.push_back(part ? nlohmann::json(*part) : nlohmann::json(nullptr));
+    }
+    snapshot["after_key"] = std::move(key);
+  } else {
+    snapshot["after_key"] = nullptr;
+  }
+  const nlohmann::json record = {{"pipeline", pipeline},
+                                 {"table", table},
+                                 {"watermark", position.watermark},
+                                 {"snapshot", std::move(snapshot)},
+                                 {"updated_at", updated_at}};
+  return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<TablePosition> DecodeCheckpoint(std::string_view json) {
+  const nlohmann::json record = nlohmann::json::parse(json, nullptr, false);
+  if (!record.is_object() || !record.contains("watermark") ||
+      !record["watermark"].is_number_integer() || !record.contains("snapshot") ||
+      !record["snapshot"].is_object()) {
+    return std::nullopt;
+  }
+  TablePosition position;
+  position.watermark = record["watermark"].get<int64_t>();
+  const nlohmann::json& snapshot = record["snapshot"];
+  const std::string state = snapshot.value("state", "none");
+  if (state == "running") {
+    position.snapshot.state = SnapshotPosition::State::kRunning;
+  } else if (state == "done") {
+    position.snapshot.state = SnapshotPosition::State::kDone;
+  } else if (state != "none") {
+    return std::nullopt;
+  }
+  position.snapshot.handoff = snapshot.value("handoff", int64_t{0});
+  position.snapshot.rows = snapshot.value("rows", int64_t{0});
+  if (snapshot.contains("after_key") && snapshot["after_key"].is_array()) {
+    KeysetPosition key;
+    for (const nlohmann::json& part : snapshot["after_key"]) {
+      if (part.is_null()) {
+        key.emplace_back(std::nullopt);
+      } else if (part.is_string()) {
+        key.emplace_back(part.get<std::string>());
+      } else {
+        return std::nullopt;
+      }
+    }
+    position.snapshot.after_key = std::move(key);
+  }
+  return position;
+}
+
+std::map<std::string, TablePosition> LoadCheckpoints(const kafka::KafkaSettings& settings,
+                                                     const std::string& topic,
+                                                     const std::string& pipeline,
+                                                     std::chrono::milliseconds timeout,
+                                                     const Logger& logger) {
+  const std::string group = "cdc-checkpoint-reader-" + std::to_string(getpid()) + "-" +
+                            std::to_string(std::random_device{}());
+  kafka::Consumer consumer(settings, group, nullptr, logger);
+  kafka::TopicReader reader(consumer, topic);
+  const std::string prefix = pipeline + "/";
+  std::map<std::string, TablePosition> positions;
+  reader.ReadToEnd(timeout, [&](const kafka::Message& message) {
+    const std::string key(message.key().value_or(""));
+    if (key.rfind(prefix, 0) != 0 || !message.value()) return;
+    std::optional<TablePosition> position = DecodeCheckpoint(*message.value());
+    if (!position) {
+      logger.Warn("skipping a malformed checkpoint record",
+                  {{"topic", topic}, {"partition", message.partition()},
+                   {"offset", message.offset()}});
+      return;
+    }
+    positions[key.substr(prefix.size())] = std::move(*position);
+  });
+  consumer.Close();
+  return positions;
+}
+
+}  // namespace cdc::producer

@@ -1,0 +1,38 @@
+// Change-table DDL per dialect, generated from the source table's catalog metadata. For table T
+// the change table has CDC_SEQ (increasing: sequence / identity / AUTOINCREMENT, indexed),
+// CDC_OP ('I','U','D'), CDC_TS (UTC time of change), CDC_TXID (nullable), then every column of T:
+// the new image for I/U and the old image for D. An update that changes the key records a D of
+// the old key and an I of the new one. Pure text generation; identifiers go through
+// QuoteIdentifier.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/event/types.h"
+#include "common/sql_quote.h"
+#include "producer/dialect.h"
+
+namespace cdc::producer {
+
+struct DdlStatement {
+  std::string sql;
+  bool block = false;  // a PL/SQL block: a script ends it with "/" instead of ";"
+};
+
+// The statements that create `change_table` and the trigger(s) on `table_name` that fill it.
+// Re-running them is safe on PostgreSQL and SQLite (IF NOT EXISTS / OR REPLACE); on Oracle
+// the CREATE SEQUENCE/TABLE/INDEX statements fail with ORA-00955 when the objects exist.
+std::vector<DdlStatement> ChangeTableDdl(SqlDialect dialect, const TableName& table_name,
+                                         const event::TableMeta& table,
+                                         const TableName& change_table);
+
+// The statements as a script: a header comment, each statement followed by ";" (or "\n/" for
+// blocks) and a blank line.
+std::string DdlScript(SqlDialect dialect, const TableName& table_name,
+                      const std::vector<DdlStatement>& statements);
+
+// The column type a change table uses for `column` in `dialect` (e.g. NUMBER(12,2)).
+std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column);
+
+}  // namespace cdc::producer

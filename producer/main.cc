@@ -1,0 +1,115 @@
+// cdc-producer: polls change tables over ODBC and publishes keyed change events to Kafka.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/shutdown.h"
+#include "producer/producer_app.h"
+#include "producer/settings.h"
+
+namespace {
+
+constexpr const char* kDescription = R"(cdc-producer: change tables over ODBC -> keyed change events in Kafka.
+
+Commands:
+  run       snapshot tables that have no checkpoint, then stream until SIGTERM/SIGINT
+  check     validate the config, reach the source and Kafka, verify the change tables
+  ddl       print (or --apply) the change-table DDL for the configured tables
+  snapshot  re-publish the current rows of one table into its topic (backfill), then exit
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.)";
+
+struct Loaded {
+  cdc::config::Config config;
+  cdc::producer::ProducerSettings settings;
+};
+
+// Loads and validates the configuration; prints every problem and returns nullopt on error.
+std::optional<Loaded> Load(const std::string& path) {
+  try {
+    cdc::config::Config config = cdc::config::Config::Load(
+        path, cdc::config::ProjectSchema(), cdc::config::Config::ProcessEnvironment());
+    cdc::producer::ProducerSettings settings = cdc::producer::ProducerSettings::FromConfig(config);
+    return Loaded{std::move(config), std::move(settings)};
+  } catch (const cdc::config::ConfigError& e) {
+    std::cerr << "cdc-producer: configuration error in " << path << ":\n";
+    for (const std::string& problem : e.problems()) std::cerr << "  " << problem << "\n";
+  } catch (const cdc::Error& e) {
+    std::cerr << "cdc-producer: configuration error in " << path << ": " << e.what() << "\n";
+  }
+  return std::nullopt;
+}
+
+cdc::Logging MakeLogging(const cdc::config::Config& config) {
+  return cdc::Logging(cdc::ParseLogFormat(config.GetString("log.format")),
+                      cdc::ParseLogLevel(config.GetString("log.level")));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app(kDescription, "cdc-producer");
+  app.require_subcommand(1);
+  std::string config_path;
+  std::vector<std::string> ddl_tables;
+  bool apply = false;
+  std::string snapshot_table;
+
+  CLI::App* run = app.add_subcommand("run", "snapshot where needed, then stream until SIGTERM");
+  run->add_option("--config", config_path, "configuration file (YAML)")->required();
+  CLI::App* check = app.add_subcommand("check", "validate config, source, change tables, Kafka");
+  check->add_option("--config", config_path, "configuration file (YAML)")->required();
+  CLI::App* ddl = app.add_subcommand("ddl", "print or apply the change-table DDL");
+  ddl->add_option("--config", config_path, "configuration file (YAML)")->required();
+  ddl->add_option("--table", ddl_tables, "SCHEMA.TABLE (repeatable; default: every configured table)");
+  ddl->add_flag("--apply", apply, "execute the statements instead of printing them");
+  CLI::App* snapshot = app.add_subcommand("snapshot", "re-snapshot one table into its topic");
+  snapshot->add_option("--config", config_path, "configuration file (YAML)")->required();
+  snapshot->add_option("--table", snapshot_table, "a configured table (SCHEMA.TABLE)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : cdc::config::kConfigErrorExitCode;
+  }
+
+  std::optional<cdc::ShutdownSignals> shutdown;
+  if (*run || *snapshot) shutdown.emplace();  // before any thread starts
+  std::optional<Loaded> loaded = Load(config_path);
+  if (!loaded) return cdc::config::kConfigErrorExitCode;
+  const cdc::Logging logging = MakeLogging(loaded->config);
+  try {
+    if (*run) {
+      return cdc::producer::RunProducer(loaded->config, loaded->settings, logging,
+                                        shutdown->token(), [&] { shutdown->RequestStop(); });
+    }
+    if (*check) {
+      return cdc::producer::CheckProducer(loaded->config, loaded->settings, logging, std::cout);
+    }
+    if (*ddl) {
+      return cdc::producer::PrintOrApplyDdl(loaded->settings, ddl_tables, apply, logging,
+                                            std::cout);
+    }
+    const cdc::producer::TableSettings* table = loaded->settings.FindTable(snapshot_table);
+    if (table == nullptr) {
+      std::cerr << "cdc-producer: --table: \"" << snapshot_table
+                << "\" is not in producer.tables\n";
+      return cdc::config::kConfigErrorExitCode;
+    }
+    return cdc::producer::BackfillTable(loaded->config, loaded->settings, *table, logging,
+                                        shutdown->token());
+  } catch (const cdc::config::ConfigError& e) {
+    std::cerr << "cdc-producer: configuration error:\n";
+    for (const std::string& problem : e.problems()) std::cerr << "  " << problem << "\n";
+    return cdc::config::kConfigErrorExitCode;
+  } catch (const std::exception& e) {
+    logging.Get("producer").Error("cdc-producer failed", {{"error", e.what()}});
+    return 1;
+  }
+}

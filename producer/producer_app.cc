@@ -1,0 +1,366 @@
+#include "producer/producer_app.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "common/backoff.h"
+#include "common/error.h"
+#include "common/event/temporal.h"
+#include "common/kafka/admin.h"
+#include "common/kafka/consumer.h"
+#include "common/metrics/status_server.h"
+#include "common/odbc/odbc.h"
+#include "common/registry/factory.h"
+#include "producer/catalog.h"
+#include "producer/checkpoint.h"
+#include "producer/ddl.h"
+#include "producer/publisher.h"
+#include "producer/table_stream.h"
+
+namespace cdc::producer {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr milliseconds kStartupTimeout{30'000};
+constexpr auto kShutdownBudget = seconds(8);  // SIGTERM -> exit well within 10 s
+
+std::string NowText(const Clock& clock) {
+  return event::FormatTimestampTz(
+      std::chrono::duration_cast<std::chrono::microseconds>(clock.WallNow().time_since_epoch())
+          .count());
+}
+
+// Creates missing topics where the broker has the Admin API; otherwise says that auto-creation
+// is relied on. One failed attempt is enough to know.
+void EnsureTopics(const kafka::KafkaSettings& kafka, const ProducerSettings& settings,
+                  const Logger& logger) {
+  const std::string group = "cdc-producer-admin-" + std::to_string(getpid());
+  kafka::Consumer probe(kafka, group, nullptr, logger);
+  std::vector<kafka::TopicSpec> topics;
+  for (const TableSettings& table : settings.tables) {
+    topics.push_back({table.topic, settings.topic_partitions, settings.topic_replication_factor, {}});
+  }
+  topics.push_back({settings.checkpoint_topic, 1, settings.topic_replication_factor,
+                    {{"cleanup.policy", "compact"}}});
+  topics.push_back({settings.stream.dead_letter_topic, 1, settings.topic_replication_factor, {}});
+  for (const kafka::TopicSpec& spec : topics) {
+    if (!probe.Partitions(spec.name, kStartupTimeout).empty()) continue;
+    try {
+      kafka::CreateTopic(kafka, spec, seconds(5), logger);
+      logger.Info("topic created", {{"topic", spec.name}, {"partitions", spec.partitions}});
+    } catch (const TransientError& e) {
+      logger.Info("the broker did not create topics through the Admin API; relying on "
+                  "auto-creation on first publish",
+                  {{"topic", spec.name}, {"error", e.what()}});
+      break;
+    }
+  }
+  probe.Close();
+}
+
+// Writes each table's confirmed position when it changed since the last write.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(Publisher& publisher, const ProducerSettings& settings, const Clock& clock,
+                   Logger logger)
+      : publisher_(publisher), settings_(settings), clock_(clock), logger_(std::move(logger)) {}
+
+  void Add(size_t index, const std::string& table, const TablePosition& loaded) {
+    tables_.push_back({index, table, loaded});
+  }
+  void WriteChanged() {
+    for (Entry& entry : tables_) {
+      const TablePosition position = publisher_.ledger(entry.index).Confirmed();
+      if (position == entry.written) continue;
+      try {
+        publisher_.PublishUntracked(
+            settings_.checkpoint_topic, CheckpointKey(settings_.pipeline, entry.table),
+            EncodeCheckpoint(settings_.pipeline, entry.table, position, NowText(clock_)));
+        entry.written = position;
+      } catch (const TransientError& e) {
+        logger_.Warn("checkpoint not written yet", {{"table", entry.table}, {"error", e.what()}});
+      }
+    }
+  }
+
+ private:
+  struct Entry {
+    size_t index;
+    std::string table;
+    TablePosition written;
+  };
+  Publisher& publisher_;
+  const ProducerSettings& settings_;
+  const Clock& clock_;
+  const Logger logger_;
+  std::vector<Entry> tables_;
+};
+
+}  // namespace
+
+int RunProducer(const config::Config& config, const ProducerSettings& settings,
+                const Logging& logging, std::stop_token stop,
+                const std::function<void()>& on_fatal) {
+  const Logger logger = logging.Get("producer");
+  SystemClock clock;
+  metrics::Registry registry;
+  ProducerMetrics metrics(registry);
+  std::vector<std::unique_ptr<TableStream>> streams;
+  std::mutex streams_mutex;
+  metrics::StatusServer status(
+      registry,
+      [&]() -> metrics::Readiness {
+        std::lock_guard lock(streams_mutex);
+        if (streams.empty()) return {false, "starting"};
+        std::string reasons;
+        for (const auto& stream : streams) {
+          const TableHealth health = stream->health();
+          if (!health.ok) reasons += (reasons.empty() ? "" : "; ") + stream->name() + ": " + health.error;
+        }
+        return {reasons.empty(), reasons};
+      },
+      logging.Get("status"));
+  status.Start(settings.metrics_listen);
+  logger.Info("producer starting", {{"pipeline", settings.pipeline},
+                                    {"tables", static_cast<int64_t>(settings.tables.size())},
+                                    {"metrics", settings.metrics_listen.host + ":" +
+                                                    std::to_string(status.port())}});
+
+  const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+  std::map<std::string, TablePosition> positions;
+  std::unique_ptr<registry::SchemaRegistry> schemas;
+  // Kafka may not be up yet: retry the start-up reads until it is (or until stopped).
+  RetryTransient(
+      [&] {
+        positions = LoadCheckpoints(kafka, settings.checkpoint_topic, settings.pipeline,
+                                    kStartupTimeout, logger);
+        EnsureTopics(kafka, settings, logger);
+        schemas = registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
+      },
+      BackoffPolicy{milliseconds(500), milliseconds(10'000), 2.0, std::nullopt}, clock, stop,
+      [&](const TransientError& e, Clock::Duration) {
+        logger.Warn("Kafka not ready; retrying", {{"error", e.what()}});
+      });
+  if (stop.stop_requested()) return 0;
+
+  Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
+  CheckpointWriter checkpoints(publisher, settings, clock, logger);
+  odbc::Environment environment;
+  std::vector<std::unique_ptr<OdbcChangeSource>> sources;
+  for (const TableSettings& table : settings.tables) {
+    const auto found = positions.find(table.name);
+    const TablePosition position = found == positions.end() ? TablePosition{} : found->second;
+    logger.Info("table position", {{"table", table.name},
+                                   {"watermark", position.watermark},
+                                   {"checkpoint", found != positions.end()}});
+    const size_t index = publisher.AddTable(table.name, position);
+    checkpoints.Add(index, table.name, position);
+    sources.push_back(std::make_unique<OdbcChangeSource>(
+        environment, settings.connection, settings.dialect, table.source, logging.Get("source")));
+    std::lock_guard lock(streams_mutex);
+    streams.push_back(std::make_unique<TableStream>(
+        table.name, table.topic, settings.stream, *sources.back(), publisher, index, *schemas,
+        metrics, clock, logging.Get("table")));
+  }
+
+  std::stop_source workers_stop;
+  std::atomic<bool> fatal{false};
+  std::vector<std::thread> workers;
+  for (auto& stream : streams) {
+    workers.emplace_back([&, s = stream.get()] {
+      try {
+        s->Run(workers_stop.get_token(), StreamMode::kStream);
+      } catch (const std::exception& e) {
+        logger.Error("table worker stopped by a fatal error",
+                     {{"table", s->name()}, {"error", e.what()}});
+        fatal = true;
+        on_fatal();
+      }
+    });
+  }
+
+  Clock::TimePoint last_checkpoint = clock.Now();
+  try {
+    while (!stop.stop_requested() && !fatal) {
+      publisher.Serve(milliseconds(100));
+      if (clock.Now() - last_checkpoint >= settings.checkpoint_interval) {
+        checkpoints.WriteChanged();
+        last_checkpoint = clock.Now();
+      }
+    }
+  } catch (const FatalError& e) {
+    logger.Error("Kafka producer fatal error; stopping (a restart resumes from the checkpoint)",
+                 {{"error", e.what()}, {"code", e.code()}});
+    fatal = true;
+  }
+
+  // Shutdown: stop polling, deliver what is in flight, record the final checkpoints.
+  const Clock::TimePoint deadline = clock.Now() + kShutdownBudget;
+  workers_stop.request_stop();
+  for (std::thread& worker : workers) worker.join();
+  bool flushed = false;
+  try {
+    flushed = publisher.Flush(std::chrono::duration_cast<milliseconds>(deadline - clock.Now() -
+                                                                       seconds(1)));
+    checkpoints.WriteChanged();
+    flushed = publisher.Flush(std::chrono::duration_cast<milliseconds>(
+                  std::max<Clock::Duration>(deadline - clock.Now(), milliseconds(100)))) &&
+              flushed;
+  } catch (const FatalError& e) {
+    logger.Error("could not flush at shutdown", {{"error", e.what()}});
+    fatal = true;
+  }
+  if (!flushed) {
+    logger.Warn("messages still in flight at shutdown were dropped; the checkpoint does not "
+                "include them, so a restart publishes them again",
+                {{"in_flight", publisher.InFlight()}});
+    publisher.PurgeAll();
+  }
+  logger.Info("producer stopped", {{"fatal", fatal.load()}});
+  std::lock_guard lock(streams_mutex);
+  streams.clear();
+  return fatal ? 1 : 0;
+}
+
+int CheckProducer(const config::Config& config, const ProducerSettings& settings,
+                  const Logging& logging, std::ostream& out) {
+  const Logger logger = logging.Get("check");
+  bool ok = true;
+  out << "config: ok (pipeline " << settings.pipeline << ", " << settings.tables.size()
+      << " tables)\n";
+  try {
+    odbc::Environment environment;
+    for (const TableSettings& table : settings.tables) {
+      OdbcChangeSource source(environment, settings.connection, settings.dialect, table.source,
+                              logger);
+      try {
+        const event::TableMeta& meta = source.table();
+        std::string key;
+        for (size_t k : meta.key) key += (key.empty() ? "" : ",") + meta.columns[k].name;
+        const std::optional<int64_t> max = source.MaxSeq();
+        out << "table " << table.name << ": ok (" << SqlDialectName(source.dialect())
+            << ", change table " << table.source.change_table.ToString() << ", "
+            << meta.columns.size() << " columns, key [" << key << "], topic " << table.topic
+            << ", max CDC_SEQ " << (max ? std::to_string(*max) : "none") << ")\n";
+      } catch (const Error& e) {
+        ok = false;
+        out << "table " << table.name << ": FAILED: " << e.what() << "\n";
+      }
+    }
+  } catch (const Error& e) {
+    ok = false;
+    out << "source: FAILED: " << e.what() << "\n";
+  }
+  try {
+    const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+    const std::map<std::string, TablePosition> positions = LoadCheckpoints(
+        kafka, settings.checkpoint_topic, settings.pipeline, seconds(10), logger);
+    out << "kafka: ok (" << kafka.bootstrap_servers << ", " << positions.size()
+        << " checkpoints in " << settings.checkpoint_topic << ")\n";
+  } catch (const Error& e) {
+    ok = false;
+    out << "kafka: FAILED: " << e.what() << "\n";
+  }
+  out << "result: " << (ok ? "ok" : "FAILED") << "\n";
+  return ok ? 0 : 1;
+}
+
+int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::string>& tables,
+                    bool apply, const Logging& logging, std::ostream& out) {
+  const Logger logger = logging.Get("ddl");
+  std::vector<TableSettings> selected;
+  if (tables.empty()) {
+    selected = settings.tables;
+  } else {
+    for (const std::string& name : tables) {
+      if (const TableSettings* table = settings.FindTable(name)) {
+        selected.push_back(*table);
+      } else {
+        TableSettings extra;
+        extra.name = name;
+        extra.source.table = TableName::Parse(name);
+        extra.source.change_table = TableName::Parse(name + "_CT");
+        extra.source.key_setting = "--table " + name;
+        selected.push_back(extra);
+      }
+    }
+  }
+  odbc::Environment environment;
+  odbc::Connection connection(environment, WithSourceDefaults(settings.connection));
+  const SqlDialect dialect = settings.dialect.value_or(DialectFromDbmsName(connection.DbmsName()));
+  int rc = 0;
+  for (const TableSettings& table : selected) {
+    try {
+      const event::TableMeta meta = ReadTableMeta(connection, dialect, table.source.table,
+                                                  table.source.key, table.source.key_setting);
+      const std::vector<DdlStatement> statements =
+          ChangeTableDdl(dialect, table.source.table, meta, table.source.change_table);
+      if (!apply) {
+        out << DdlScript(dialect, table.source.table, statements);
+        continue;
+      }
+      for (const DdlStatement& statement : statements) connection.Execute(statement.sql);
+      out << "applied " << statements.size() << " statements: change table "
+          << table.source.change_table.ToString() << " for " << table.name << "\n";
+    } catch (const Error& e) {
+      rc = 1;
+      out << "-- " << table.name << ": FAILED: " << e.what() << "\n";
+      logger.Error("ddl failed", {{"table", table.name}, {"error", e.what()}});
+    }
+  }
+  return rc;
+}
+
+int BackfillTable(const config::Config& config, const ProducerSettings& settings,
+                  const TableSettings& table, const Logging& logging, std::stop_token stop) {
+  const Logger logger = logging.Get("snapshot");
+  SystemClock clock;
+  metrics::Registry registry;
+  ProducerMetrics metrics(registry);
+  const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+  std::unique_ptr<registry::SchemaRegistry> schemas =
+      registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
+  Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
+  const size_t index = publisher.AddTable(table.name, TablePosition{});
+  odbc::Environment environment;
+  OdbcChangeSource source(environment, settings.connection, settings.dialect, table.source,
+                          logging.Get("source"));
+  TableStream stream(table.name, table.topic, settings.stream, source, publisher, index, *schemas,
+                     metrics, clock, logging.Get("table"));
+  std::atomic<bool> done{false};
+  std::jthread server([&](std::stop_token) {
+    while (!done) publisher.Serve(milliseconds(100));
+  });
+  int rc = 0;
+  try {
+    stream.Run(stop, StreamMode::kBackfill);
+  } catch (const Error& e) {
+    logger.Error("backfill failed", {{"table", table.name}, {"error", e.what()}});
+    rc = 1;
+  }
+  while (!stop.stop_requested() && publisher.ledger(index).InFlight() > 0 &&
+         !publisher.ledger(index).Failure()) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  done = true;
+  server.join();
+  if (publisher.ledger(index).Failure()) {
+    logger.Error("backfill messages were not delivered",
+                 {{"table", table.name}, {"error", *publisher.ledger(index).Failure()}});
+    rc = 1;
+  }
+  if (stop.stop_requested()) rc = rc == 0 ? 1 : rc;
+  return rc;
+}
+
+}  // namespace cdc::producer

@@ -1,0 +1,38 @@
+// The producer's commands, wired from validated settings. main() parses the command line and
+// the configuration and calls one of these; each returns the process exit code.
+#pragma once
+
+#include <iosfwd>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/log.h"
+#include "producer/settings.h"
+
+namespace cdc::producer {
+
+// Snapshot where needed, then stream every table until `stop`; flushes, writes the final
+// checkpoints and returns 0 (1 after a fatal error). `on_fatal` is called from a worker thread
+// that hit a fatal error so that main can request stop.
+int RunProducer(const config::Config& config, const ProducerSettings& settings,
+                const Logging& logging, std::stop_token stop,
+                const std::function<void()>& on_fatal);
+
+// Validates the source (connection, tables, change tables) and Kafka; prints a report to `out`.
+// Returns 0 when everything is usable, else 1.
+int CheckProducer(const config::Config& config, const ProducerSettings& settings,
+                  const Logging& logging, std::ostream& out);
+
+// Prints (or with `apply` executes) the change-table DDL for `tables` (all configured tables
+// when empty). Returns 0, or 1 when a table cannot be read or a statement fails.
+int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::string>& tables,
+                    bool apply, const Logging& logging, std::ostream& out);
+
+// Re-publishes the current rows of `table` into its topic (backfill) and returns once every
+// message is delivered: 0, or 1 on failure.
+int BackfillTable(const config::Config& config, const ProducerSettings& settings,
+                  const TableSettings& table, const Logging& logging, std::stop_token stop);
+
+}  // namespace cdc::producer

@@ -1,0 +1,107 @@
+#include "producer/publisher.h"
+
+#include <chrono>
+
+namespace cdc::producer {
+
+Publisher::Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metrics,
+                     const Clock& clock, Logger logger)
+    : metrics_(metrics), clock_(clock), logger_(std::move(logger)) {
+  producer_ = std::make_unique<kafka::Producer>(
+      settings, *this, logger_,
+      std::map<std::string, std::string>{
+          {"message.timeout.ms", "0"},  // never give up: the change table is the buffer
+          {"linger.ms", "10"},
+          {"batch.num.messages", "10000"},
+          {"batch.size", "1000000"},
+          {"queue.buffering.max.messages", "1000000"},
+      });
+}
+
+Publisher::~Publisher() = default;
+
+size_t Publisher::AddTable(const std::string& name, TablePosition position) {
+  auto table = std::make_unique<Table>();
+  table->name = name;
+  table->ledger = std::make_unique<TableLedger>(std::move(position));
+  table->published = &metrics_.events_published.WithLabels({name});
+  table->errors = &metrics_.delivery_errors.WithLabels({name});
+  table->latency = &metrics_.publish_latency.WithLabels({name});
+  tables_.push_back(std::move(table));
+  return tables_.size() - 1;
+}
+
+void Publisher::Publish(size_t table, const std::string& topic,
+                        const std::vector<event::Message>& messages) {
+  if (messages.empty()) return;
+  TableLedger& ledger = *tables_.at(table)->ledger;
+  const uint64_t first = ledger.Reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const event::Message& message = messages[i];
+    kafka::OutgoingMessage out;
+    out.topic = topic;
+    out.key = message.key;
+    if (message.value) out.value = *message.value;
+    out.headers = message.headers;
+    out.tag = (static_cast<uint64_t>(table + 1) << kTableShift) | (first + i);
+    try {
+      producer_->Produce(out);
+    } catch (...) {
+      for (size_t j = i; j < messages.size(); ++j) ledger.Release(first + j);
+      throw;
+    }
+  }
+}
+
+void Publisher::PublishUntracked(const std::string& topic, const std::string& key,
+                                 const std::string& value) {
+  kafka::OutgoingMessage out;
+  out.topic = topic;
+  out.key = key;
+  out.value = value;
+  out.tag = 0;
+  producer_->Produce(out);
+}
+
+void Publisher::Serve(std::chrono::milliseconds timeout) { producer_->Poll(timeout); }
+
+bool Publisher::Flush(std::chrono::milliseconds timeout) { return producer_->Flush(timeout); }
+
+void Publisher::PurgeAll() { producer_->PurgeAll(); }
+
+int Publisher::InFlight() const { return producer_->InFlight(); }
+
+void Publisher::OnDelivery(const kafka::DeliveryReport& report) {
+  const uint64_t table_tag = report.tag >> kTableShift;
+  if (table_tag == 0) {
+    if (!report.ok()) {
+      logger_.Warn("checkpoint record not delivered; a later one replaces it",
+                   {{"topic", report.topic}, {"error", report.error_code}});
+    }
+    return;
+  }
+  const size_t index = static_cast<size_t>(table_tag - 1);
+  if (index >= tables_.size()) return;
+  Table& table = *tables_[index];
+  const uint64_t ordinal = report.tag & ((uint64_t{1} << kTableShift) - 1);
+  if (report.ok()) {
+    table.published->Inc();
+    if (auto waited = table.ledger->Delivered(ordinal, clock_.Now())) {
+      table.latency->Observe(std::chrono::duration<double>(*waited).count());
+    }
+    return;
+  }
+  table.errors->Inc();
+  table.ledger->Failed(ordinal, report.error_code + ": " + report.error_message);
+  std::lock_guard lock(error_log_mutex_);
+  if (clock_.Now() - last_error_log_ > std::chrono::seconds(1)) {
+    last_error_log_ = clock_.Now();
+    logger_.Error("delivery failed; the table re-publishes from its confirmed checkpoint",
+                  {{"table", table.name},
+                   {"topic", report.topic},
+                   {"error", report.error_code},
+                   {"detail", report.error_message}});
+  }
+}
+
+}  // namespace cdc::producer

@@ -1,0 +1,76 @@
+// Publishes the producer's messages through one idempotent Kafka producer and turns delivery
+// reports into confirmed positions: each table has a DeliveryLedger, and a message's tag carries
+// its table and ordinal. Delivery timeouts are disabled by default (message.timeout.ms=0): while
+// Kafka is unreachable librdkafka keeps retrying, the table workers stop polling once their
+// in-flight limit is reached, and the change table is the buffer.
+// Thread-safety: Publish/PublishUntracked from any thread; Serve from one (the main loop).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/event/messages.h"
+#include "common/kafka/producer.h"
+#include "common/log.h"
+#include "producer/checkpoint.h"
+#include "producer/delivery_ledger.h"
+#include "producer/producer_metrics.h"
+
+namespace cdc::producer {
+
+using TableLedger = DeliveryLedger<TablePosition>;
+
+class Publisher final : public kafka::DeliveryHandler {
+ public:
+  Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metrics, const Clock& clock,
+            Logger logger);
+  ~Publisher() override;
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // Registers a table (before any Publish) and returns its index.
+  size_t AddTable(const std::string& name, TablePosition position);
+  TableLedger& ledger(size_t table) { return *tables_.at(table)->ledger; }
+
+  // Enqueues `messages` to `topic` on behalf of `table`, reserving their ordinals. When an
+  // enqueue fails, the messages not enqueued are released and the error propagates (its class
+  // from librdkafka: queue full after waiting is transient).
+  void Publish(size_t table, const std::string& topic,
+               const std::vector<event::Message>& messages);
+  // Enqueues one message whose delivery nobody waits for (checkpoint records).
+  void PublishUntracked(const std::string& topic, const std::string& key,
+                        const std::string& value);
+
+  // Serves delivery reports for up to `timeout`; throws FatalError after a librdkafka fatal
+  // error.
+  void Serve(std::chrono::milliseconds timeout);
+  [[nodiscard]] bool Flush(std::chrono::milliseconds timeout);
+  // Drops what is still queued (shutdown with an unreachable broker).
+  void PurgeAll();
+  int InFlight() const;
+
+  void OnDelivery(const kafka::DeliveryReport& report) override;
+
+ private:
+  struct Table {
+    std::string name;
+    std::unique_ptr<TableLedger> ledger;
+    metrics::Counter* published = nullptr;
+    metrics::Counter* errors = nullptr;
+    metrics::Histogram* latency = nullptr;
+  };
+  static constexpr int kTableShift = 48;
+
+  ProducerMetrics& metrics_;
+  const Clock& clock_;
+  const Logger logger_;
+  std::vector<std::unique_ptr<Table>> tables_;
+  std::mutex error_log_mutex_;
+  Clock::TimePoint last_error_log_{};
+  std::unique_ptr<kafka::Producer> producer_;  // last: destroyed first
+};
+
+}  // namespace cdc::producer
