@@ -1,0 +1,157 @@
+// Shared pieces of the producer's integration tests: running cdc-producer as a process against
+// a dev broker, reading topics back, and the Java client's murmur2 partitioner to compare with.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/kafka/consumer.h"
+#include "common/kafka/topic_reader.h"
+#include "common/log.h"
+#include "tests/harness/dev_broker.h"
+#include "tests/harness/process.h"
+
+namespace cdc::testing {
+
+struct TopicMessage {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::optional<std::string> value;
+  std::vector<kafka::Header> headers;
+
+  std::string Header(const std::string& name) const {
+    for (const kafka::Header& header : headers) {
+      if (header.key == name) return header.value.value_or("");
+    }
+    return "";
+  }
+  int64_t seq() const { return std::stoll(Header("cdc.seq")); }
+  std::string op() const { return Header("cdc.op"); }
+};
+
+inline Logger TestLogger() {
+  static Logging logging(LogFormat::kText, LogLevel::kError);
+  return logging.Get("test");
+}
+
+// Every message of `topic` from the beginning to its current end, in partition order.
+inline std::vector<TopicMessage> ReadTopic(const std::string& bootstrap, const std::string& topic) {
+  kafka::KafkaSettings settings;
+  settings.bootstrap_servers = bootstrap;
+  kafka::Consumer consumer(settings, "test-reader-" + std::to_string(getpid()), nullptr,
+                           TestLogger());
+  kafka::TopicReader reader(consumer, topic);
+  std::vector<TopicMessage> out;
+  reader.ReadToEnd(std::chrono::seconds(60), [&](const kafka::Message& message) {
+    TopicMessage m;
+    m.partition = message.partition();
+    m.offset = message.offset();
+    m.key = std::string(message.key().value_or(""));
+    if (message.value()) m.value = std::string(*message.value());
+    m.headers = message.headers();
+    out.push_back(std::move(m));
+  });
+  consumer.Close();
+  return out;
+}
+
+// Kafka's Java murmur2 partitioner (Utils.murmur2, toPositive, modulo).
+inline int32_t JavaPartition(std::string_view key, int32_t partitions) {
+  const uint32_t m = 0x5bd1e995;
+  const size_t length = key.size();
+  uint32_t h = 0x9747b28c ^ static_cast<uint32_t>(length);
+  const auto* data = reinterpret_cast<const unsigned char*>(key.data());
+  for (size_t i = 0; i + 4 <= length; i += 4) {
+    uint32_t k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (uint32_t{data[i + 3]} << 24);
+    k *= m;
+    k ^= k >> 24;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const size_t tail = length & ~size_t{3};
+  switch (length % 4) {
+    case 3:
+      h ^= data[tail + 2] << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= data[tail + 1] << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= data[tail];
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>((h & 0x7fffffff) % static_cast<uint32_t>(partitions));
+}
+
+// The last `lines` lines of a file (for failure messages).
+inline std::string Tail(const std::string& path, size_t lines = 40) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line.substr(0, 600));
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += all[i] + "\n";
+  }
+  return out;
+}
+
+inline void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+// A cdc-producer process on a config file.
+class ProducerProcess {
+ public:
+  ProducerProcess(const std::string& config_path, const std::string& log_path,
+                  const std::string& command = "run") {
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{CDC_PRODUCER_PATH, command, "--config", config_path}, log_path);
+  }
+  int Stop(int signal = SIGTERM) { return process_->Stop(signal, std::chrono::seconds(20)); }
+  std::optional<int> Wait(std::chrono::milliseconds timeout) { return process_->Wait(timeout); }
+  bool running() const { return process_->running(); }
+
+ private:
+  std::unique_ptr<Process> process_;
+};
+
+// Config text for a producer on `connection` with `tables` (YAML list items) and extra lines.
+inline std::string ProducerConfig(const std::string& bootstrap, const std::string& connection,
+                                  const std::string& tables, const std::string& producer_extra = "",
+                                  const std::string& kafka_extra = "") {
+  return "pipeline: {name: test}\n"
+         "log: {level: info, format: json}\n"
+         "kafka:\n  bootstrap_servers: " + bootstrap + "\n" + kafka_extra +
+         "source:\n  connection: \"" + connection + "\"\n"
+         "producer:\n  metrics_listen: 127.0.0.1:0\n  poll_interval_ms: 50\n"
+         "  checkpoint_interval_ms: 200\n" + producer_extra + "  tables:\n" + tables;
+}
+
+// Waits until `done()` or `timeout`; returns done().
+template <typename Fn>
+bool WaitFor(Fn done, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return done();
+}
+
+}  // namespace cdc::testing
