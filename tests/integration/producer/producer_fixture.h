@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "common/kafka/consumer.h"
 #include "common/kafka/topic_reader.h"
 #include "common/log.h"
+#include "common/odbc/odbc.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/process.h"
 
@@ -39,6 +41,36 @@ struct TopicMessage {
   int64_t seq() const { return std::stoll(Header("cdc.seq")); }
   std::string op() const { return Header("cdc.op"); }
 };
+
+using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
+
+// Runs `sql` and returns every row as driver text.
+inline SqlRows Query(odbc::Connection& connection, const std::string& sql) {
+  odbc::Statement statement(connection);
+  statement.ExecuteDirect(sql);
+  SqlRows rows;
+  odbc::RowBatch batch;
+  while (statement.FetchBatch(batch, 1000, 4096)) {
+    for (size_t r = 0; r < batch.rows(); ++r) {
+      std::vector<std::optional<std::string>> row;
+      for (size_t c = 0; c < batch.columns(); ++c) {
+        const auto v = batch.Get(r, c);
+        row.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+// Every CDC_SEQ in a change table.
+inline std::set<int64_t> Seqs(odbc::Connection& connection, const std::string& change_table) {
+  std::set<int64_t> seqs;
+  for (const auto& row : Query(connection, "SELECT \"CDC_SEQ\" FROM " + change_table)) {
+    seqs.insert(std::stoll(*row[0]));
+  }
+  return seqs;
+}
 
 inline Logger TestLogger() {
   static Logging logging(LogFormat::kText, LogLevel::kError);
@@ -64,6 +96,24 @@ inline std::vector<TopicMessage> ReadTopic(const std::string& bootstrap, const s
   });
   consumer.Close();
   return out;
+}
+
+// The sequence numbers present in a topic (tombstones included).
+inline std::set<int64_t> TopicSeqs(const std::vector<TopicMessage>& messages) {
+  std::set<int64_t> seqs;
+  for (const TopicMessage& m : messages) seqs.insert(m.seq());
+  return seqs;
+}
+
+// The last checkpoint watermark the producer wrote for `table` (-1 when none).
+inline int64_t CheckpointWatermark(const std::string& bootstrap, const std::string& table) {
+  int64_t watermark = -1;
+  for (const TopicMessage& m : ReadTopic(bootstrap, "_cdc_offsets")) {
+    if (m.key != "test/" + table || !m.value) continue;
+    const size_t at = m.value->find("\"watermark\":");
+    if (at != std::string::npos) watermark = std::stoll(m.value->substr(at + 12));
+  }
+  return watermark;
 }
 
 // Kafka's Java murmur2 partitioner (Utils.murmur2, toPositive, modulo).

@@ -15,33 +15,6 @@
 namespace cdc::testing {
 namespace {
 
-std::vector<std::vector<std::optional<std::string>>> Query(odbc::Connection& connection,
-                                                           const std::string& sql) {
-  odbc::Statement statement(connection);
-  statement.ExecuteDirect(sql);
-  std::vector<std::vector<std::optional<std::string>>> rows;
-  odbc::RowBatch batch;
-  while (statement.FetchBatch(batch, 1000, 4096)) {
-    for (size_t r = 0; r < batch.rows(); ++r) {
-      std::vector<std::optional<std::string>> row;
-      for (size_t c = 0; c < batch.columns(); ++c) {
-        const auto v = batch.Get(r, c);
-        row.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
-      }
-      rows.push_back(std::move(row));
-    }
-  }
-  return rows;
-}
-
-std::set<int64_t> Seqs(odbc::Connection& connection, const std::string& change_table) {
-  std::set<int64_t> seqs;
-  for (const auto& row : Query(connection, "SELECT CDC_SEQ FROM " + change_table)) {
-    seqs.insert(std::stoll(*row[0]));
-  }
-  return seqs;
-}
-
 const std::vector<std::string> kTables = {"CUSTOMERS", "PRODUCTS", "ORDER_LINES"};
 
 TEST(ProducerSqlite, HundredThousandMixedChangesArriveCompleteInKeyOrder) {
