@@ -54,7 +54,8 @@ event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& col
   const std::string type_name = Upper(column.type_name);
   if (dialect == SqlDialect::kSqlite) {
     // sqliteodbc reports declared DECIMAL/NUMERIC(p,s) as VARCHAR; the declaration is exact.
-    static const std::regex kDecimal(R"(^\s*(DECIMAL|NUMERIC|NUMBER)\s*\(\s*(\d+)\s*(,\s*(\d+)\s*)?\)\s*$)");
+    static const std::regex kDecimal(
+        R"(^\s*(DECIMAL|NUMERIC|NUMBER)\s*\(\s*(\d+)\s*(,\s*(\d+)\s*)?\)\s*$)");
     std::smatch match;
     if (std::regex_match(type_name, match, kDecimal)) {
       sql_type = SQL_DECIMAL;
@@ -97,16 +98,16 @@ std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDial
     }
   }
   statement.CloseCursor();
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const CatalogColumn& a, const CatalogColumn& b) { return a.ordinal < b.ordinal; });
+  std::stable_sort(rows.begin(), rows.end(), [](const CatalogColumn& a, const CatalogColumn& b) {
+    return a.ordinal < b.ordinal;
+  });
   std::vector<event::ColumnMeta> columns;
   for (const CatalogColumn& row : rows) columns.push_back(ColumnFromCatalog(dialect, row));
   return columns;
 }
 
 event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
-                               const TableName& name,
-                               const std::vector<std::string>& key_override,
+                               const TableName& name, const std::vector<std::string>& key_override,
                                const std::string& key_setting) {
   event::TableMeta table;
   table.schema = name.schema.empty() ? (dialect == SqlDialect::kSqlite ? "main" : "") : name.schema;
@@ -138,8 +139,8 @@ event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
   for (const std::string& key : key_names) {
     const std::optional<size_t> index = table.Find(key);
     if (!index) {
-      throw PermanentError("KEY", key_setting + ": table " + Describe(name) + " has no column \"" +
-                                      key + "\"");
+      throw PermanentError(
+          "KEY", key_setting + ": table " + Describe(name) + " has no column \"" + key + "\"");
     }
     table.key.push_back(*index);
   }

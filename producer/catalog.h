@@ -34,8 +34,7 @@ event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& col
 // does not exist, PermanentError("KEY") when it has no key (naming `key_setting`) or a key column
 // does not exist.
 event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
-                               const TableName& name,
-                               const std::vector<std::string>& key_override,
+                               const TableName& name, const std::vector<std::string>& key_override,
                                const std::string& key_setting);
 
 // Only the columns (no key), e.g. of a change table.

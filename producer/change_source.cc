@@ -37,8 +37,7 @@ void BindKeyValue(odbc::Statement& statement, SQLUSMALLINT index, const event::C
   using event::ColumnType;
   if (text && (column.type == ColumnType::kInt32 || column.type == ColumnType::kInt64)) {
     statement.BindInt64(index, std::get<int64_t>(ValueFromText(column, *text)));
-  } else if (text &&
-             (column.type == ColumnType::kFloat32 || column.type == ColumnType::kFloat64)) {
+  } else if (text && (column.type == ColumnType::kFloat32 || column.type == ColumnType::kFloat64)) {
     statement.BindDouble(index, std::get<double>(ValueFromText(column, *text)));
   } else {
     statement.BindText(index, text);
@@ -60,9 +59,8 @@ std::string WithSourceDefaults(const std::string& connection_string) {
 }
 
 OdbcChangeSource::OdbcChangeSource(const odbc::Environment& environment,
-                                   std::string connection_string,
-                                   std::optional<SqlDialect> dialect, SourceTableSpec spec,
-                                   Logger logger)
+                                   std::string connection_string, std::optional<SqlDialect> dialect,
+                                   SourceTableSpec spec, Logger logger)
     : environment_(environment),
       connection_string_(WithSourceDefaults(connection_string)),
       configured_dialect_(dialect),
@@ -74,7 +72,8 @@ OdbcChangeSource::~OdbcChangeSource() = default;
 void OdbcChangeSource::Connect() {
   if (connection_) return;
   auto connection = std::make_unique<odbc::Connection>(environment_, connection_string_);
-  if (!dialect_) dialect_ = configured_dialect_.value_or(DialectFromDbmsName(connection->DbmsName()));
+  if (!dialect_)
+    dialect_ = configured_dialect_.value_or(DialectFromDbmsName(connection->DbmsName()));
   if (*dialect_ == SqlDialect::kPostgres) {
     // Timestamps with time zone render without an offset in psqlODBC: make that offset UTC.
     connection->Execute("SET TIME ZONE 'UTC'");
@@ -101,8 +100,8 @@ void OdbcChangeSource::LoadMetadata() {
   std::vector<event::ColumnMeta> change_columns =
       ReadColumns(*connection_, *dialect_, spec_.change_table);
   if (change_columns.empty()) {
-    throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +
-                                             " of " + spec_.table.ToString() +
+    throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() + " of " +
+                                             spec_.table.ToString() +
                                              " does not exist; create it with cdc-producer ddl "
                                              "--apply");
   }
@@ -110,8 +109,8 @@ void OdbcChangeSource::LoadMetadata() {
   for (size_t i = 0; i < kMetadataColumns; ++i) {
     if (i >= change_columns.size() || !EqualsIgnoreCase(change_columns[i].name, expected[i])) {
       throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +
-                                               ": column " + std::to_string(i + 1) +
-                                               " must be " + std::string(expected[i]));
+                                               ": column " + std::to_string(i + 1) + " must be " +
+                                               std::string(expected[i]));
     }
   }
   event::TableMeta table;
@@ -154,8 +153,7 @@ bool OdbcChangeSource::ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns
   return true;
 }
 
-ChangeBatch OdbcChangeSource::RunChangeQuery(
-    const std::function<void(odbc::Statement&)>& execute) {
+ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Statement&)>& execute) {
   for (int attempt = 0;; ++attempt) {
     odbc::Statement statement(*connection_);
     execute(statement);
@@ -241,8 +239,7 @@ ChangeBatch OdbcChangeSource::ReadNew(int64_t after_seq, size_t limit) {
 
 ChangeBatch OdbcChangeSource::ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) {
   Connect();
-  const std::string sql =
-      GapChangesQuery(*dialect_, spec_.change_table, kMaxRangesPerRead, limit);
+  const std::string sql = GapChangesQuery(*dialect_, spec_.change_table, kMaxRangesPerRead, limit);
   return RunChangeQuery([&](odbc::Statement& statement) {
     statement.Prepare(sql);
     for (size_t i = 0; i < kMaxRangesPerRead; ++i) {
@@ -281,7 +278,8 @@ std::vector<int64_t> OdbcChangeSource::SeqsAbove(int64_t after_seq, size_t limit
 SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>& after,
                                              size_t limit) {
   Connect();
-  const std::string sql = SnapshotChunkQuery(*dialect_, spec_.table, table_, after.has_value(), limit);
+  const std::string sql =
+      SnapshotChunkQuery(*dialect_, spec_.table, table_, after.has_value(), limit);
   std::vector<size_t> widths(table_.columns.size(), 0);
   for (;;) {
     odbc::Statement statement(*connection_);

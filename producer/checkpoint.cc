@@ -102,9 +102,9 @@ std::map<std::string, TablePosition> LoadCheckpoints(const kafka::KafkaSettings&
     if (key.rfind(prefix, 0) != 0 || !message.value()) return;
     std::optional<TablePosition> position = DecodeCheckpoint(*message.value());
     if (!position) {
-      logger.Warn("skipping a malformed checkpoint record",
-                  {{"topic", topic}, {"partition", message.partition()},
-                   {"offset", message.offset()}});
+      logger.Warn(
+          "skipping a malformed checkpoint record",
+          {{"topic", topic}, {"partition", message.partition()}, {"offset", message.offset()}});
       return;
     }
     positions[key.substr(prefix.size())] = std::move(*position);

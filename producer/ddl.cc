@@ -74,8 +74,7 @@ std::vector<DdlStatement> SqliteDdl(const TableName& table_name, const event::Ta
                  " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" + columns + ") SELECT 'D', " +
                  Join(ColumnRefs(d, table, "OLD."), ", ") + " WHERE NOT (" + unchanged +
                  ");\n  INSERT INTO " + ct + " (" + columns + ") SELECT CASE WHEN " + unchanged +
-                 " THEN 'U' ELSE 'I' END, " + Join(ColumnRefs(d, table, "NEW."), ", ") +
-                 ";\nEND"});
+                 " THEN 'U' ELSE 'I' END, " + Join(ColumnRefs(d, table, "NEW."), ", ") + ";\nEND"});
   out.push_back({"CREATE TRIGGER IF NOT EXISTS " + trigger_schema +
                  Q(d, change_table.table + "_DEL") + " AFTER DELETE ON " + base +
                  " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('D', " +
@@ -88,11 +87,11 @@ std::vector<DdlStatement> PostgresDdl(const TableName& table_name, const event::
   const SqlDialect d = SqlDialect::kPostgres;
   const std::string ct = change_table.Quoted(d);
   const std::string function = Derived(change_table, "_FN").Quoted(d);
-  const std::string columns = Q(d, kOpColumn) + ", " + Q(d, kTxidColumn) + ", " +
-                              Join(ColumnRefs(d, table, ""), ", ");
+  const std::string columns =
+      Q(d, kOpColumn) + ", " + Q(d, kTxidColumn) + ", " + Join(ColumnRefs(d, table, ""), ", ");
   auto insert = [&](const std::string& op, const std::string& image) {
-    return "INSERT INTO " + ct + " (" + columns + ") VALUES ('" + op +
-           "', txid_current()::text, " + Join(ColumnRefs(d, table, image + "."), ", ") + ");";
+    return "INSERT INTO " + ct + " (" + columns + ") VALUES ('" + op + "', txid_current()::text, " +
+           Join(ColumnRefs(d, table, image + "."), ", ") + ");";
   };
   std::vector<DdlStatement> out;
   out.push_back({"CREATE TABLE IF NOT EXISTS " + ct + " (\n  " + Q(d, kSeqColumn) +
@@ -123,13 +122,12 @@ std::vector<DdlStatement> OracleDdl(const TableName& table_name, const event::Ta
   const SqlDialect d = SqlDialect::kOracle;
   const std::string ct = change_table.Quoted(d);
   const std::string sequence = Derived(change_table, "_SEQ").Quoted(d);
-  const std::string columns = Q(d, kSeqColumn) + ", " + Q(d, kOpColumn) + ", " +
-                              Q(d, kTsColumn) + ", " + Q(d, kTxidColumn) + ", " +
+  const std::string columns = Q(d, kSeqColumn) + ", " + Q(d, kOpColumn) + ", " + Q(d, kTsColumn) +
+                              ", " + Q(d, kTxidColumn) + ", " +
                               Join(ColumnRefs(d, table, ""), ", ");
   auto insert = [&](const std::string& op, const std::string& image) {
-    return "INSERT INTO " + ct + " (" + columns + ")\n      VALUES (" + sequence +
-           ".NEXTVAL, '" + op + "', v_ts, v_txid, " +
-           Join(ColumnRefs(d, table, ":" + image + "."), ", ") + ");";
+    return "INSERT INTO " + ct + " (" + columns + ")\n      VALUES (" + sequence + ".NEXTVAL, '" +
+           op + "', v_ts, v_txid, " + Join(ColumnRefs(d, table, ":" + image + "."), ", ") + ");";
   };
   std::vector<DdlStatement> out;
   out.push_back({"CREATE SEQUENCE " + sequence + " START WITH 1 INCREMENT BY 1 CACHE 100"});
@@ -140,18 +138,18 @@ std::vector<DdlStatement> OracleDdl(const TableName& table_name, const event::Ta
                  Q(d, kTxidColumn) + " VARCHAR2(64)" + TableColumns(d, table) + "\n)"});
   out.push_back({"CREATE UNIQUE INDEX " + Derived(change_table, "_IX").Quoted(d) + " ON " + ct +
                  " (" + Q(d, kSeqColumn) + ")"});
-  out.push_back(
-      {"CREATE OR REPLACE TRIGGER " + Derived(change_table, "_TRG").Quoted(d) +
-           "\nAFTER INSERT OR UPDATE OR DELETE ON " + table_name.Quoted(d) +
-           "\nFOR EACH ROW\nDECLARE\n"
-           "  v_ts TIMESTAMP(6) := SYS_EXTRACT_UTC(SYSTIMESTAMP);\n"
-           "  v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
-           "BEGIN\n  IF INSERTING THEN\n    " +
-           insert("I", "NEW") + "\n  ELSIF UPDATING THEN\n    IF " +
-           KeyUnchanged(d, table, ":OLD.", ":NEW.") + " THEN\n      " + insert("U", "NEW") +
-           "\n    ELSE\n      " + insert("D", "OLD") + "\n      " + insert("I", "NEW") +
-           "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") + "\n  END IF;\nEND;",
-       true});
+  out.push_back({"CREATE OR REPLACE TRIGGER " + Derived(change_table, "_TRG").Quoted(d) +
+                     "\nAFTER INSERT OR UPDATE OR DELETE ON " + table_name.Quoted(d) +
+                     "\nFOR EACH ROW\nDECLARE\n"
+                     "  v_ts TIMESTAMP(6) := SYS_EXTRACT_UTC(SYSTIMESTAMP);\n"
+                     "  v_txid VARCHAR2(64) := DBMS_TRANSACTION.LOCAL_TRANSACTION_ID;\n"
+                     "BEGIN\n  IF INSERTING THEN\n    " +
+                     insert("I", "NEW") + "\n  ELSIF UPDATING THEN\n    IF " +
+                     KeyUnchanged(d, table, ":OLD.", ":NEW.") + " THEN\n      " +
+                     insert("U", "NEW") + "\n    ELSE\n      " + insert("D", "OLD") + "\n      " +
+                     insert("I", "NEW") + "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") +
+                     "\n  END IF;\nEND;",
+                 true});
   return out;
 }
 

@@ -17,7 +17,9 @@ SqlDialect ParseDialect(std::string_view text) {
 }
 
 SqlDialect DialectFromDbmsName(std::string_view dbms_name) {
-  auto starts = [&](std::string_view prefix) { return dbms_name.substr(0, prefix.size()) == prefix; };
+  auto starts = [&](std::string_view prefix) {
+    return dbms_name.substr(0, prefix.size()) == prefix;
+  };
   if (starts("Oracle")) return SqlDialect::kOracle;
   if (starts("PostgreSQL")) return SqlDialect::kPostgres;
   if (starts("SQLite")) return SqlDialect::kSqlite;

@@ -4,8 +4,7 @@
 
 namespace cdc::producer {
 
-GapTracker::GapTracker(int64_t watermark, std::chrono::milliseconds gap_timeout,
-                       const Clock& clock)
+GapTracker::GapTracker(int64_t watermark, std::chrono::milliseconds gap_timeout, const Clock& clock)
     : gap_timeout_(gap_timeout), clock_(clock), watermark_(watermark), high_(watermark) {}
 
 bool GapTracker::Accept(int64_t seq) {
@@ -46,9 +45,7 @@ std::vector<SeqRange> GapTracker::ExpireGaps() {
   return expired;
 }
 
-void GapTracker::Advance() {
-  watermark_ = gaps_.empty() ? high_ : gaps_.begin()->first - 1;
-}
+void GapTracker::Advance() { watermark_ = gaps_.empty() ? high_ : gaps_.begin()->first - 1; }
 
 std::vector<SeqRange> GapTracker::PendingGaps(size_t limit) const {
   std::vector<SeqRange> out;

@@ -14,7 +14,8 @@
 
 namespace {
 
-constexpr const char* kDescription = R"(cdc-producer: change tables over ODBC -> keyed change events in Kafka.
+constexpr const char* kDescription =
+    R"(cdc-producer: change tables over ODBC -> keyed change events in Kafka.
 
 Commands:
   run       snapshot tables that have no checkpoint, then stream until SIGTERM/SIGINT
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
   check->add_option("--config", config_path, "configuration file (YAML)")->required();
   CLI::App* ddl = app.add_subcommand("ddl", "print or apply the change-table DDL");
   ddl->add_option("--config", config_path, "configuration file (YAML)")->required();
-  ddl->add_option("--table", ddl_tables, "SCHEMA.TABLE (repeatable; default: every configured table)");
+  ddl->add_option("--table", ddl_tables,
+                  "SCHEMA.TABLE (repeatable; default: every configured table)");
   ddl->add_flag("--apply", apply, "execute the statements instead of printing them");
   CLI::App* snapshot = app.add_subcommand("snapshot", "re-snapshot one table into its topic");
   snapshot->add_option("--config", config_path, "configuration file (YAML)")->required();

@@ -48,9 +48,12 @@ void EnsureTopics(const kafka::KafkaSettings& kafka, const ProducerSettings& set
   kafka::Consumer probe(kafka, group, nullptr, logger);
   std::vector<kafka::TopicSpec> topics;
   for (const TableSettings& table : settings.tables) {
-    topics.push_back({table.topic, settings.topic_partitions, settings.topic_replication_factor, {}});
+    topics.push_back(
+        {table.topic, settings.topic_partitions, settings.topic_replication_factor, {}});
   }
-  topics.push_back({settings.checkpoint_topic, 1, settings.topic_replication_factor,
+  topics.push_back({settings.checkpoint_topic,
+                    1,
+                    settings.topic_replication_factor,
                     {{"cleanup.policy", "compact"}}});
   topics.push_back({settings.stream.dead_letter_topic, 1, settings.topic_replication_factor, {}});
   for (const kafka::TopicSpec& spec : topics) {
@@ -59,9 +62,10 @@ void EnsureTopics(const kafka::KafkaSettings& kafka, const ProducerSettings& set
       kafka::CreateTopic(kafka, spec, seconds(5), logger);
       logger.Info("topic created", {{"topic", spec.name}, {"partitions", spec.partitions}});
     } catch (const TransientError& e) {
-      logger.Info("the broker did not create topics through the Admin API; relying on "
-                  "auto-creation on first publish",
-                  {{"topic", spec.name}, {"error", e.what()}});
+      logger.Info(
+          "the broker did not create topics through the Admin API; relying on "
+          "auto-creation on first publish",
+          {{"topic", spec.name}, {"error", e.what()}});
       break;
     }
   }
@@ -125,16 +129,17 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
         std::string reasons;
         for (const auto& stream : streams) {
           const TableHealth health = stream->health();
-          if (!health.ok) reasons += (reasons.empty() ? "" : "; ") + stream->name() + ": " + health.error;
+          if (!health.ok)
+            reasons += (reasons.empty() ? "" : "; ") + stream->name() + ": " + health.error;
         }
         return {reasons.empty(), reasons};
       },
       logging.Get("status"));
   status.Start(settings.metrics_listen);
-  logger.Info("producer starting", {{"pipeline", settings.pipeline},
-                                    {"tables", static_cast<int64_t>(settings.tables.size())},
-                                    {"metrics", settings.metrics_listen.host + ":" +
-                                                    std::to_string(status.port())}});
+  logger.Info("producer starting",
+              {{"pipeline", settings.pipeline},
+               {"tables", static_cast<int64_t>(settings.tables.size())},
+               {"metrics", settings.metrics_listen.host + ":" + std::to_string(status.port())}});
 
   const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
   std::map<std::string, TablePosition> positions;
@@ -168,9 +173,9 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
     sources.push_back(std::make_unique<OdbcChangeSource>(
         environment, settings.connection, settings.dialect, table.source, logging.Get("source")));
     std::lock_guard lock(streams_mutex);
-    streams.push_back(std::make_unique<TableStream>(
-        table.name, table.topic, settings.stream, *sources.back(), publisher, index, *schemas,
-        metrics, clock, logging.Get("table")));
+    streams.push_back(std::make_unique<TableStream>(table.name, table.topic, settings.stream,
+                                                    *sources.back(), publisher, index, *schemas,
+                                                    metrics, clock, logging.Get("table")));
   }
 
   std::stop_source workers_stop;
@@ -210,8 +215,8 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   for (std::thread& worker : workers) worker.join();
   bool flushed = false;
   try {
-    flushed = publisher.Flush(std::chrono::duration_cast<milliseconds>(deadline - clock.Now() -
-                                                                       seconds(1)));
+    flushed = publisher.Flush(
+        std::chrono::duration_cast<milliseconds>(deadline - clock.Now() - seconds(1)));
     checkpoints.WriteChanged();
     flushed = publisher.Flush(std::chrono::duration_cast<milliseconds>(
                   std::max<Clock::Duration>(deadline - clock.Now(), milliseconds(100)))) &&
@@ -221,9 +226,10 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
     fatal = true;
   }
   if (!flushed) {
-    logger.Warn("messages still in flight at shutdown were dropped; the checkpoint does not "
-                "include them, so a restart publishes them again",
-                {{"in_flight", publisher.InFlight()}});
+    logger.Warn(
+        "messages still in flight at shutdown were dropped; the checkpoint does not "
+        "include them, so a restart publishes them again",
+        {{"in_flight", publisher.InFlight()}});
     publisher.PurgeAll();
   }
   logger.Info("producer stopped", {{"fatal", fatal.load()}});
@@ -263,8 +269,8 @@ int CheckProducer(const config::Config& config, const ProducerSettings& settings
   }
   try {
     const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
-    const std::map<std::string, TablePosition> positions = LoadCheckpoints(
-        kafka, settings.checkpoint_topic, settings.pipeline, seconds(10), logger);
+    const std::map<std::string, TablePosition> positions =
+        LoadCheckpoints(kafka, settings.checkpoint_topic, settings.pipeline, seconds(10), logger);
     out << "kafka: ok (" << kafka.bootstrap_servers << ", " << positions.size()
         << " checkpoints in " << settings.checkpoint_topic << ")\n";
   } catch (const Error& e) {

@@ -3,15 +3,15 @@
 namespace cdc::producer {
 
 ProducerMetrics::ProducerMetrics(metrics::Registry& registry)
-    : rows_polled(registry.AddCounter("cdc_producer_rows_polled_total",
-                                      "Change-table rows read", {"table"})),
+    : rows_polled(registry.AddCounter("cdc_producer_rows_polled_total", "Change-table rows read",
+                                      {"table"})),
       events_published(registry.AddCounter("cdc_producer_events_published_total",
                                            "Messages confirmed delivered by Kafka", {"table"})),
       delivery_errors(registry.AddCounter("cdc_producer_delivery_errors_total",
                                           "Messages whose delivery failed", {"table"})),
-      poison_rows(registry.AddCounter("cdc_producer_poison_rows_total",
-                                      "Rows that could not be decoded (sent to the dead-letter topic)",
-                                      {"table"})),
+      poison_rows(registry.AddCounter(
+          "cdc_producer_poison_rows_total",
+          "Rows that could not be decoded (sent to the dead-letter topic)", {"table"})),
       poll_duration(registry.AddHistogram("cdc_producer_poll_duration_seconds",
                                           "Time to read and publish one batch", {"table"})),
       publish_latency(registry.AddHistogram("cdc_producer_publish_latency_seconds",
@@ -27,8 +27,8 @@ ProducerMetrics::ProducerMetrics(metrics::Registry& registry)
                                     {"table"})),
       watermark(registry.AddGauge("cdc_producer_checkpoint_watermark",
                                   "Confirmed low watermark (CDC_SEQ)", {"table"})),
-      in_flight(registry.AddGauge("cdc_producer_in_flight", "Messages awaiting delivery",
-                                  {"table"})),
+      in_flight(
+          registry.AddGauge("cdc_producer_in_flight", "Messages awaiting delivery", {"table"})),
       snapshot_rows(registry.AddCounter("cdc_producer_snapshot_rows_total",
                                         "Rows published by snapshots", {"table"})),
       snapshot_running(registry.AddGauge("cdc_producer_snapshot_running",

@@ -1,7 +1,8 @@
 #include "producer/settings.h"
 
-#include <set>
 #include <unistd.h>
+
+#include <set>
 
 #include "common/error.h"
 #include "common/event/messages.h"
@@ -55,9 +56,8 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
     }
     table.source.key = item.GetStringList("key");
     table.source.key_setting = path + "key";
-    const std::string schema = table.source.table.schema.empty()
-                                   ? std::string("main")
-                                   : table.source.table.schema;
+    const std::string schema =
+        table.source.table.schema.empty() ? std::string("main") : table.source.table.schema;
     table.topic = item.GetString("topic", prefix + "." + schema + "." + table.source.table.table);
     if (!IsValidTopicName(table.topic)) {
       problems.push_back(path + "topic: \"" + table.topic +

@@ -35,8 +35,8 @@ bool SnapshotNeeded(const TablePosition& position, bool snapshot_initial) {
 
 TableStream::TableStream(std::string name, std::string topic, const StreamOptions& options,
                          ChangeSource& source, Publisher& publisher, size_t table_index,
-                         registry::SchemaRegistry& registry, ProducerMetrics& metrics,
-                         Clock& clock, Logger logger)
+                         registry::SchemaRegistry& registry, ProducerMetrics& metrics, Clock& clock,
+                         Logger logger)
     : name_(std::move(name)),
       topic_(std::move(topic)),
       options_(options),
@@ -116,19 +116,19 @@ void TableStream::Run(std::stop_token stop, StreamMode mode) {
     } catch (const FatalError&) {
       throw;
     } catch (const Error& e) {
-      metrics_.table_errors.WithLabels({name_, std::string(RetryClassName(e.retry_class()))})
-          .Inc();
+      metrics_.table_errors.WithLabels({name_, std::string(RetryClassName(e.retry_class()))}).Inc();
       SetHealth(false, false, e.what());
       source_.Disconnect();
       started = false;  // resume from the confirmed position: nothing read is skipped
       Clock::Duration delay = backoff.NextDelay().value_or(std::chrono::seconds(30));
       if (!e.transient()) delay = std::max<Clock::Duration>(delay, std::chrono::seconds(5));
-      logger_.Log(e.transient() ? LogLevel::kWarn : LogLevel::kError,
-                  e.transient() ? "table poll failed; retrying" : "table cannot be polled",
-                  {{"table", name_},
-                   {"error", e.what()},
-                   {"code", e.code()},
-                   {"retry_in_ms", static_cast<int64_t>(duration_cast<milliseconds>(delay).count())}});
+      logger_.Log(
+          e.transient() ? LogLevel::kWarn : LogLevel::kError,
+          e.transient() ? "table poll failed; retrying" : "table cannot be polled",
+          {{"table", name_},
+           {"error", e.what()},
+           {"code", e.code()},
+           {"retry_in_ms", static_cast<int64_t>(duration_cast<milliseconds>(delay).count())}});
       clock_.SleepFor(delay, stop);
     }
   }
@@ -194,8 +194,8 @@ bool TableStream::SnapshotStep(StreamMode mode) {
     event.op = event::Op::kRead;
     event.after = std::move(row);
     event.key = event::KeyFromImage(table, event);
-    event.source = {options_.pipeline, table.db,   table.schema, table.table,
-                    position_.snapshot.handoff,    now_micros,   std::nullopt, true};
+    event.source = {options_.pipeline,          table.db,   table.schema, table.table,
+                    position_.snapshot.handoff, now_micros, std::nullopt, true};
     event.ts_ms = now_micros / 1000;
     try {
       for (event::Message& m : event::BuildMessages(table, event, ids_, options_.messages)) {
@@ -239,15 +239,14 @@ void TableStream::ReportProgress(bool final) {
   const double elapsed = duration<double>(now - snapshot_started_).count();
   const double rate = elapsed > 0 ? static_cast<double>(snapshot_rows_this_run_) / elapsed : 0.0;
   if (options_.progress_to_stderr) {
-    std::fprintf(stderr, "snapshot %s: %lld rows, %.0f rows/s, %.1f s elapsed%s\n",
-                 name_.c_str(), static_cast<long long>(position_.snapshot.rows), rate, elapsed,
+    std::fprintf(stderr, "snapshot %s: %lld rows, %.0f rows/s, %.1f s elapsed%s\n", name_.c_str(),
+                 static_cast<long long>(position_.snapshot.rows), rate, elapsed,
                  final ? " (done)" : "");
   }
-  logger_.Info(final ? "snapshot done" : "snapshot progress",
-               {{"table", name_},
-                {"rows", position_.snapshot.rows},
-                {"rows_per_s", rate},
-                {"elapsed_s", elapsed}});
+  logger_.Info(final ? "snapshot done" : "snapshot progress", {{"table", name_},
+                                                               {"rows", position_.snapshot.rows},
+                                                               {"rows_per_s", rate},
+                                                               {"elapsed_s", elapsed}});
 }
 
 bool TableStream::PollOnce() {
@@ -315,8 +314,8 @@ void TableStream::Publish(const ChangeBatch& batch, std::vector<event::Message>&
       event.after = record.row;
     }
     event.key = event::KeyFromImage(table, event);
-    event.source = {options_.pipeline, table.db,   table.schema, table.table,
-                    record.seq,        record.change_ts_micros, record.txid, false};
+    event.source = {options_.pipeline,       table.db,    table.schema, table.table, record.seq,
+                    record.change_ts_micros, record.txid, false};
     event.ts_ms = now_ms;
     try {
       for (event::Message& m : event::BuildMessages(table, event, ids_, options_.messages)) {
@@ -352,9 +351,8 @@ event::Message TableStream::DeadLetter(const PoisonRecord& poison) const {
   event::Message message;
   message.key = name_ + "/" + std::to_string(poison.seq);
   message.value = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  message.headers = {{"cdc.table", name_},
-                     {"cdc.seq", std::to_string(poison.seq)},
-                     {"cdc.error", poison.error}};
+  message.headers = {
+      {"cdc.table", name_}, {"cdc.seq", std::to_string(poison.seq)}, {"cdc.error", poison.error}};
   return message;
 }
 

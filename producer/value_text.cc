@@ -13,8 +13,8 @@ namespace cdc::producer {
 namespace {
 
 [[noreturn]] void Bad(const event::ColumnMeta& column, std::string_view text, const char* what) {
-  throw PermanentError("VALUE", "column " + column.name + ": \"" +
-                                    std::string(text.substr(0, 80)) + "\" is not " + what);
+  throw PermanentError("VALUE", "column " + column.name + ": \"" + std::string(text.substr(0, 80)) +
+                                    "\" is not " + what);
 }
 
 int HexDigit(char c) {
@@ -75,7 +75,8 @@ std::string ExpandExponent(std::string_view text) {
   int exponent = 0;
   std::string_view exp_text = text.substr(e + 1);
   if (!exp_text.empty() && exp_text[0] == '+') exp_text.remove_prefix(1);
-  const auto [ptr, ec] = std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
+  const auto [ptr, ec] =
+      std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
   if (ec != std::errc() || exponent > 400 || exponent < -400) {
     throw PermanentError("VALUE", "\"" + std::string(text.substr(0, 80)) + "\" is out of range");
   }
@@ -149,7 +150,8 @@ event::Value ValueFromText(const event::ColumnMeta& column, std::string_view tex
       return HexToBytes(column, text);
     case ColumnType::kDate: {
       std::string_view date = text;
-      if (date.size() > 10 && date.substr(10).find_first_not_of(" T0:.") == std::string_view::npos) {
+      if (date.size() > 10 &&
+          date.substr(10).find_first_not_of(" T0:.") == std::string_view::npos) {
         date = date.substr(0, 10);
       }
       try {

@@ -239,7 +239,8 @@ void Statement::PrepareBatch(RowBatch& batch, size_t max_rows, size_t max_value_
     column.width = std::clamp<size_t>(width, 64, max_value_bytes + 1);
     row_bytes += column.width + sizeof(SQLLEN);
   }
-  batch.capacity_ = std::clamp<size_t>(kMaxBatchBytes / std::max<size_t>(row_bytes, 1), 1, max_rows);
+  batch.capacity_ =
+      std::clamp<size_t>(kMaxBatchBytes / std::max<size_t>(row_bytes, 1), 1, max_rows);
   for (size_t c = 0; c < columns.size(); ++c) {
     RowBatch::Column& column = batch.columns_[c];
     column.data.resize(column.width * batch.capacity_);

@@ -6,8 +6,8 @@
 namespace cdc::registry {
 
 std::unique_ptr<SchemaRegistry> MakeSchemaRegistry(const config::ConfigView& config,
-                                                   const kafka::KafkaSettings& kafka,
-                                                   Clock& clock, Logger logger) {
+                                                   const kafka::KafkaSettings& kafka, Clock& clock,
+                                                   Logger logger) {
   if (!config.GetString("kafka.schema_registry_url").empty()) {
     return std::make_unique<ConfluentRegistry>(ConfluentSettings::FromConfig(config), clock,
                                                std::move(logger));

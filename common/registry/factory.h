@@ -13,7 +13,7 @@
 namespace cdc::registry {
 
 std::unique_ptr<SchemaRegistry> MakeSchemaRegistry(const config::ConfigView& config,
-                                                   const kafka::KafkaSettings& kafka,
-                                                   Clock& clock, Logger logger);
+                                                   const kafka::KafkaSettings& kafka, Clock& clock,
+                                                   Logger logger);
 
 }  // namespace cdc::registry

@@ -90,9 +90,9 @@ void TopicRegistry::Load() {
       if (!record.is_object() || !record.contains("subject") || !record["subject"].is_string() ||
           !record.contains("id") || !record["id"].is_number_integer() ||
           !record.contains("schema") || !record["schema"].is_string()) {
-        logger_.Warn("skipping a malformed record in the schemas topic",
-                     {{"topic", topic_}, {"partition", message.partition()},
-                      {"offset", message.offset()}});
+        logger_.Warn(
+            "skipping a malformed record in the schemas topic",
+            {{"topic", topic_}, {"partition", message.partition()}, {"offset", message.offset()}});
         return;
       }
       try {

@@ -10,9 +10,9 @@
 
 #include "common/registry/topic_registry.h"
 #include "producer/change_source.h"
+#include "producer/producer_app.h"
 #include "producer/publisher.h"
 #include "producer/settings.h"
-#include "producer/producer_app.h"
 #include "producer/table_stream.h"
 #include "tests/harness/odbc_sources.h"
 #include "tests/harness/pg_cluster.h"
@@ -75,7 +75,8 @@ TEST_F(PgSourceTest, LowerSequenceCommittedLaterIsStillPublished) {
   held.commit();
   ASSERT_TRUE(WaitFor([&] { return TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")).count(1); },
                       std::chrono::seconds(30)))
-      << "the late commit of CDC_SEQ 1 was lost\n" << Tail(dir_.File("producer.log"));
+      << "the late commit of CDC_SEQ 1 was lost\n"
+      << Tail(dir_.File("producer.log"));
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
@@ -153,9 +154,12 @@ TEST_F(PgSourceTest, GapThatNeverFillsIsGivenUpAndStreamingGoesOn) {
   });
   auto& expired = metrics.gaps_expired.WithLabels({"shop.orders"});
   // Seq 2 is published, the checkpoint holds below the open gap at 1.
-  ASSERT_TRUE(WaitFor([&] { return publisher.ledger(index).InFlight() == 0 &&
-                                   TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")).count(2); },
-                      std::chrono::seconds(30)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return publisher.ledger(index).InFlight() == 0 &&
+               TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")).count(2);
+      },
+      std::chrono::seconds(30)));
   EXPECT_EQ(publisher.ledger(index).Confirmed().watermark, 0);
   held->abort();  // seq 1 will never commit
   held.reset();

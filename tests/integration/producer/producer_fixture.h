@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -187,10 +187,12 @@ inline std::string ProducerConfig(const std::string& bootstrap, const std::strin
                                   const std::string& kafka_extra = "") {
   return "pipeline: {name: test}\n"
          "log: {level: info, format: json}\n"
-         "kafka:\n  bootstrap_servers: " + bootstrap + "\n" + kafka_extra +
-         "source:\n  connection: \"" + connection + "\"\n"
+         "kafka:\n  bootstrap_servers: " +
+         bootstrap + "\n" + kafka_extra + "source:\n  connection: \"" + connection +
+         "\"\n"
          "producer:\n  metrics_listen: 127.0.0.1:0\n  poll_interval_ms: 50\n"
-         "  checkpoint_interval_ms: 200\n" + producer_extra + "  tables:\n" + tables;
+         "  checkpoint_interval_ms: 200\n" +
+         producer_extra + "  tables:\n" + tables;
 }
 
 // Waits until `done()` or `timeout`; returns done().

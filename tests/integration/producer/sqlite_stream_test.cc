@@ -62,7 +62,8 @@ TEST(ProducerSqlite, HundredThousandMixedChangesArriveCompleteInKeyOrder) {
         return true;
       },
       std::chrono::seconds(180)))
-      << "not every change reached Kafka; producer log:\n" << Tail(dir.File("producer.log"));
+      << "not every change reached Kafka; producer log:\n"
+      << Tail(dir.File("producer.log"));
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 
   kafka::KafkaSettings kafka;
@@ -70,7 +71,7 @@ TEST(ProducerSqlite, HundredThousandMixedChangesArriveCompleteInKeyOrder) {
   registry::TopicRegistry schemas(kafka, "_cdc_schemas", TestLogger());
   event::EventDecoder decoder(schemas, event::Format::kAvro);
   for (const std::string& table : kTables) {
-    std::map<std::string, int64_t> last_seq;           // key -> last seq in topic order
+    std::map<std::string, int64_t> last_seq;            // key -> last seq in topic order
     std::map<std::string, const TopicMessage*> latest;  // key -> event with the highest seq
     for (const TopicMessage& m : topics[table]) {
       EXPECT_EQ(m.partition, JavaPartition(m.key, 4)) << table;

@@ -60,14 +60,17 @@ class SqliteWorkload {
 
   void Step() {
     const int table = static_cast<int>(rng_() % 3);
-    const int kind = static_cast<int>(rng_() % 10);  // 0-3 insert, 4-7 update, 8 key change, 9 delete
+    const int kind =
+        static_cast<int>(rng_() % 10);  // 0-3 insert, 4-7 update, 8 key change, 9 delete
     const int64_t n = ++counter_;
     if (table == 0) {
       if (kind < 4 || customers_.empty()) {
         const int64_t id = ++next_customer_;
         customers_.push_back(id);
-        Exec("INSERT INTO CUSTOMERS VALUES (?, ?, ?, X'00FF10', strftime('%Y-%m-%d %H:%M:%f','now'))",
-             {std::to_string(id), n % 7 == 0 ? std::nullopt : std::optional(Name(n)), Balance(n)});
+        Exec(
+            "INSERT INTO CUSTOMERS VALUES (?, ?, ?, X'00FF10', strftime('%Y-%m-%d "
+            "%H:%M:%f','now'))",
+            {std::to_string(id), n % 7 == 0 ? std::nullopt : std::optional(Name(n)), Balance(n)});
         return;
       }
       const size_t at = rng_() % customers_.size();
@@ -77,7 +80,8 @@ class SqliteWorkload {
              {Name(n), Balance(n), std::to_string(id)});
       } else if (kind == 8) {
         const int64_t new_id = ++next_customer_;
-        Exec("UPDATE CUSTOMERS SET ID = ? WHERE ID = ?", {std::to_string(new_id), std::to_string(id)});
+        Exec("UPDATE CUSTOMERS SET ID = ? WHERE ID = ?",
+             {std::to_string(new_id), std::to_string(id)});
         customers_[at] = new_id;
       } else {
         Exec("DELETE FROM CUSTOMERS WHERE ID = ?", {std::to_string(id)});
@@ -101,7 +105,8 @@ class SqliteWorkload {
       }
     } else {
       if (kind < 4 || lines_.empty()) {
-        const std::pair<int64_t, int64_t> key{1 + static_cast<int64_t>(rng_() % 5000), ++next_line_};
+        const std::pair<int64_t, int64_t> key{1 + static_cast<int64_t>(rng_() % 5000),
+                                              ++next_line_};
         lines_.push_back(key);
         Exec("INSERT INTO ORDER_LINES VALUES (?, ?, ?, ?)",
              {std::to_string(key.first), std::to_string(key.second), std::to_string(n % 50),

@@ -32,13 +32,11 @@ event::TableMeta OrderLines(const std::string& schema) {
   event::TableMeta table;
   table.schema = schema;
   table.table = "ORDER_LINES";
-  table.columns = {Column("ORDER_ID", ColumnType::kInt64),
-                   Column("LINE_NO", ColumnType::kInt32),
-                   Column("AMOUNT", ColumnType::kDecimal, 12, 2),
-                   Column("NOTE", ColumnType::kString, 0, 0, 200),
-                   Column("PAYLOAD", ColumnType::kBytes),
-                   Column("CREATED_AT", ColumnType::kTimestamp),
-                   Column("SHIPPED_AT", ColumnType::kTimestampTz)};
+  table.columns = {
+      Column("ORDER_ID", ColumnType::kInt64),        Column("LINE_NO", ColumnType::kInt32),
+      Column("AMOUNT", ColumnType::kDecimal, 12, 2), Column("NOTE", ColumnType::kString, 0, 0, 200),
+      Column("PAYLOAD", ColumnType::kBytes),         Column("CREATED_AT", ColumnType::kTimestamp),
+      Column("SHIPPED_AT", ColumnType::kTimestampTz)};
   table.key = {0, 1};
   return table;
 }
@@ -62,11 +60,15 @@ void ExpectGolden(SqlDialect dialect, const std::string& schema, const std::stri
   EXPECT_EQ(script, Golden(file, script)) << "regenerate with CDC_REGENERATE_GOLDEN=1";
 }
 
-TEST(ChangeTableDdl, OracleMatchesGolden) { ExpectGolden(SqlDialect::kOracle, "SHOP", "oracle.sql"); }
+TEST(ChangeTableDdl, OracleMatchesGolden) {
+  ExpectGolden(SqlDialect::kOracle, "SHOP", "oracle.sql");
+}
 TEST(ChangeTableDdl, PostgresMatchesGolden) {
   ExpectGolden(SqlDialect::kPostgres, "shop", "postgres.sql");
 }
-TEST(ChangeTableDdl, SqliteMatchesGolden) { ExpectGolden(SqlDialect::kSqlite, "main", "sqlite.sql"); }
+TEST(ChangeTableDdl, SqliteMatchesGolden) {
+  ExpectGolden(SqlDialect::kSqlite, "main", "sqlite.sql");
+}
 
 TEST(ChangeTableDdl, OracleTriggerUsesNewOldTransactionIdAndSequence) {
   const TableName table{"SHOP", "ORDER_LINES"};

@@ -33,7 +33,8 @@ TEST(ValueText, DecimalsKeepEveryDigit) {
   EXPECT_EQ(ValueFromText(Column(ColumnType::kDecimal, 38, 10),
                           "1234567890123456789012345678.0123456789"),
             Value(std::string("1234567890123456789012345678.0123456789")));
-  EXPECT_EQ(ValueFromText(Column(ColumnType::kDecimal, 12, 2), "12.5"), Value(std::string("12.50")));
+  EXPECT_EQ(ValueFromText(Column(ColumnType::kDecimal, 12, 2), "12.5"),
+            Value(std::string("12.50")));
   EXPECT_EQ(ValueFromText(Column(ColumnType::kDecimal, 12, 2), "1.5e+3"),
             Value(std::string("1500.00")));
   EXPECT_THROW(ValueFromText(Column(ColumnType::kDecimal, 4, 2), "123.45"), PermanentError);
