@@ -167,39 +167,49 @@ void Statement::ExecuteDirect(std::string_view sql) {
 
 namespace {
 
-// SQLCHAR* for an optional catalog argument (nullptr = any) and its length.
-std::pair<SQLCHAR*, SQLSMALLINT> CatalogArgument(std::string& storage,
-                                                 const std::optional<std::string>& value) {
-  if (!value) return {nullptr, 0};
-  storage = *value;
-  return {reinterpret_cast<SQLCHAR*>(storage.data()), static_cast<SQLSMALLINT>(storage.size())};
-}
+// The (catalog, schema, table) arguments of SQLColumns/SQLPrimaryKeys as SQLCHAR* + length;
+// a null optional becomes nullptr ("any").
+class CatalogArguments {
+ public:
+  CatalogArguments(const std::optional<std::string>& catalog,
+                   const std::optional<std::string>& schema, const std::string& table)
+      : catalog_(catalog), schema_(schema), table_(table) {}
+  SQLCHAR* catalog() { return Pointer(catalog_); }
+  SQLCHAR* schema() { return Pointer(schema_); }
+  SQLCHAR* table() { return Pointer(table_); }
+  SQLSMALLINT catalog_length() const { return Length(catalog_); }
+  SQLSMALLINT schema_length() const { return Length(schema_); }
+  SQLSMALLINT table_length() const { return Length(table_); }
+
+ private:
+  static SQLCHAR* Pointer(std::optional<std::string>& value) {
+    return value ? reinterpret_cast<SQLCHAR*>(value->data()) : nullptr;
+  }
+  static SQLSMALLINT Length(const std::optional<std::string>& value) {
+    return value ? static_cast<SQLSMALLINT>(value->size()) : 0;
+  }
+  std::optional<std::string> catalog_;
+  std::optional<std::string> schema_;
+  std::optional<std::string> table_;
+};
 
 }  // namespace
 
 void Statement::CatalogColumns(const std::optional<std::string>& catalog,
                                const std::optional<std::string>& schema, const std::string& table) {
-  std::string c;
-  std::string s;
-  std::string t;
-  const auto [c_ptr, c_len] = CatalogArgument(c, catalog);
-  const auto [s_ptr, s_len] = CatalogArgument(s, schema);
-  const auto [t_ptr, t_len] = CatalogArgument(t, table);
-  Check(SQLColumns(handle_.get(), c_ptr, c_len, s_ptr, s_len, t_ptr, t_len, nullptr, 0), handle_,
-        "SQLColumns " + table);
+  CatalogArguments args(catalog, schema, table);
+  Check(SQLColumns(handle_.get(), args.catalog(), args.catalog_length(), args.schema(),
+                   args.schema_length(), args.table(), args.table_length(), nullptr, 0),
+        handle_, "SQLColumns " + table);
 }
 
 void Statement::CatalogPrimaryKeys(const std::optional<std::string>& catalog,
                                    const std::optional<std::string>& schema,
                                    const std::string& table) {
-  std::string c;
-  std::string s;
-  std::string t;
-  const auto [c_ptr, c_len] = CatalogArgument(c, catalog);
-  const auto [s_ptr, s_len] = CatalogArgument(s, schema);
-  const auto [t_ptr, t_len] = CatalogArgument(t, table);
-  Check(SQLPrimaryKeys(handle_.get(), c_ptr, c_len, s_ptr, s_len, t_ptr, t_len), handle_,
-        "SQLPrimaryKeys " + table);
+  CatalogArguments args(catalog, schema, table);
+  Check(SQLPrimaryKeys(handle_.get(), args.catalog(), args.catalog_length(), args.schema(),
+                       args.schema_length(), args.table(), args.table_length()),
+        handle_, "SQLPrimaryKeys " + table);
 }
 
 int64_t Statement::RowCount() const {
