@@ -25,6 +25,18 @@ int64_t ParseSeq(std::optional<std::string_view> text) {
                                            "\" is not an integer");
 }
 
+// Fetch widths for a result: the driver's size, except that columns of unknown size (bytea,
+// LOBs) start at 64 KB instead of the maximum and grow when a value does not fit, so that a
+// bulk fetch keeps its full row array.
+std::vector<size_t> InitialWidths(const std::vector<odbc::ColumnInfo>& columns) {
+  constexpr size_t kUnknownSizeWidth = 64 << 10;
+  std::vector<size_t> widths(columns.size(), 0);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (columns[c].size == 0) widths[c] = kUnknownSizeWidth;
+  }
+  return widths;
+}
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::toupper(static_cast<unsigned char>(x)) ==
@@ -166,7 +178,7 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
       LoadMetadata();
       continue;
     }
-    if (widths_.size() != columns.size()) widths_.assign(columns.size(), 0);
+    if (widths_.size() != columns.size()) widths_ = InitialWidths(columns);
     statement.SetFetchWidths(widths_);
     ChangeBatch out;
     try {
@@ -280,7 +292,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
   Connect();
   const std::string sql =
       SnapshotChunkQuery(*dialect_, spec_.table, table_, after.has_value(), limit);
-  std::vector<size_t> widths(table_.columns.size(), 0);
+  std::vector<size_t> widths;
   for (;;) {
     odbc::Statement statement(*connection_);
     statement.Prepare(sql);
@@ -292,6 +304,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
       }
     }
     statement.Execute();
+    if (widths.empty()) widths = InitialWidths(statement.Columns());
     statement.SetFetchWidths(widths);
     SnapshotChunk chunk;
     try {

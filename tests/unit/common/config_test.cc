@@ -289,6 +289,9 @@ TEST(Config, EveryProjectDefaultValidates) {
         case ValueType::kStringMap:
           EXPECT_NO_THROW(config.GetStringMap(path)) << path;
           break;
+        case ValueType::kList:
+          EXPECT_NO_THROW(config.GetList(path)) << path;
+          break;
         default:
           EXPECT_NO_THROW(config.GetString(path)) << path;
           break;
