@@ -1,5 +1,7 @@
 #include "producer/ddl.h"
 
+#include <algorithm>
+
 namespace cdc::producer {
 namespace {
 
@@ -48,8 +50,18 @@ std::string TableColumns(SqlDialect dialect, const event::TableMeta& table) {
   return sql;
 }
 
-std::vector<DdlStatement> SqliteDdl(const TableName& table_name, const event::TableMeta& table,
-                                    const TableName& change_table) {
+std::vector<DdlStatement> SqliteTable(const event::TableMeta& table,
+                                      const TableName& change_table) {
+  const SqlDialect d = SqlDialect::kSqlite;
+  return {{"CREATE TABLE IF NOT EXISTS " + change_table.Quoted(d) + " (\n  " + Q(d, kSeqColumn) +
+           " INTEGER PRIMARY KEY AUTOINCREMENT,\n  " + Q(d, kOpColumn) + " TEXT NOT NULL CHECK (" +
+           Q(d, kOpColumn) + " IN ('I', 'U', 'D')),\n  " + Q(d, kTsColumn) +
+           " TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),\n  " +
+           Q(d, kTxidColumn) + " TEXT" + TableColumns(d, table) + "\n)"}};
+}
+
+std::vector<DdlStatement> SqliteTriggers(const TableName& table_name, const event::TableMeta& table,
+                                         const TableName& change_table) {
   const SqlDialect d = SqlDialect::kSqlite;
   // SQLite does not allow qualified names inside trigger bodies or after ON.
   const std::string ct = Q(d, change_table.table);
@@ -59,31 +71,40 @@ std::vector<DdlStatement> SqliteDdl(const TableName& table_name, const event::Ta
   const std::string columns = Q(d, kOpColumn) + ", " + Join(ColumnRefs(d, table, ""), ", ");
   const std::string unchanged = KeyUnchanged(d, table, "OLD.", "NEW.");
   std::vector<DdlStatement> out;
-  out.push_back({"CREATE TABLE IF NOT EXISTS " + change_table.Quoted(d) + " (\n  " +
-                 Q(d, kSeqColumn) + " INTEGER PRIMARY KEY AUTOINCREMENT,\n  " + Q(d, kOpColumn) +
-                 " TEXT NOT NULL CHECK (" + Q(d, kOpColumn) + " IN ('I', 'U', 'D')),\n  " +
-                 Q(d, kTsColumn) +
-                 " TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),\n  " +
-                 Q(d, kTxidColumn) + " TEXT" + TableColumns(d, table) + "\n)"});
-  out.push_back({"CREATE TRIGGER IF NOT EXISTS " + trigger_schema +
-                 Q(d, change_table.table + "_INS") + " AFTER INSERT ON " + base +
-                 " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('I', " +
-                 Join(ColumnRefs(d, table, "NEW."), ", ") + ");\nEND"});
-  out.push_back({"CREATE TRIGGER IF NOT EXISTS " + trigger_schema +
-                 Q(d, change_table.table + "_UPD") + " AFTER UPDATE ON " + base +
-                 " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" + columns + ") SELECT 'D', " +
-                 Join(ColumnRefs(d, table, "OLD."), ", ") + " WHERE NOT (" + unchanged +
-                 ");\n  INSERT INTO " + ct + " (" + columns + ") SELECT CASE WHEN " + unchanged +
-                 " THEN 'U' ELSE 'I' END, " + Join(ColumnRefs(d, table, "NEW."), ", ") + ";\nEND"});
-  out.push_back({"CREATE TRIGGER IF NOT EXISTS " + trigger_schema +
-                 Q(d, change_table.table + "_DEL") + " AFTER DELETE ON " + base +
-                 " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('D', " +
-                 Join(ColumnRefs(d, table, "OLD."), ", ") + ");\nEND"});
+  for (const char* suffix : {"_INS", "_UPD", "_DEL"}) {
+    out.push_back({"DROP TRIGGER IF EXISTS " + trigger_schema + Q(d, change_table.table + suffix)});
+  }
+  out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_INS") +
+                 " AFTER INSERT ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
+                 columns + ") VALUES ('I', " + Join(ColumnRefs(d, table, "NEW."), ", ") +
+                 ");\nEND"});
+  out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_UPD") +
+                 " AFTER UPDATE ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
+                 columns + ") SELECT 'D', " + Join(ColumnRefs(d, table, "OLD."), ", ") +
+                 " WHERE NOT (" + unchanged + ");\n  INSERT INTO " + ct + " (" + columns +
+                 ") SELECT CASE WHEN " + unchanged + " THEN 'U' ELSE 'I' END, " +
+                 Join(ColumnRefs(d, table, "NEW."), ", ") + ";\nEND"});
+  out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_DEL") +
+                 " AFTER DELETE ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
+                 columns + ") VALUES ('D', " + Join(ColumnRefs(d, table, "OLD."), ", ") +
+                 ");\nEND"});
   return out;
 }
 
-std::vector<DdlStatement> PostgresDdl(const TableName& table_name, const event::TableMeta& table,
-                                      const TableName& change_table) {
+std::vector<DdlStatement> PostgresTable(const event::TableMeta& table,
+                                        const TableName& change_table) {
+  const SqlDialect d = SqlDialect::kPostgres;
+  return {{"CREATE TABLE IF NOT EXISTS " + change_table.Quoted(d) + " (\n  " + Q(d, kSeqColumn) +
+           " bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  " + Q(d, kOpColumn) +
+           " char(1) NOT NULL CHECK (" + Q(d, kOpColumn) + " IN ('I', 'U', 'D')),\n  " +
+           Q(d, kTsColumn) +
+           " timestamp(6) NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC'),\n  " +
+           Q(d, kTxidColumn) + " varchar(64)" + TableColumns(d, table) + "\n)"}};
+}
+
+std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
+                                           const event::TableMeta& table,
+                                           const TableName& change_table) {
   const SqlDialect d = SqlDialect::kPostgres;
   const std::string ct = change_table.Quoted(d);
   const std::string function = Derived(change_table, "_FN").Quoted(d);
@@ -94,12 +115,6 @@ std::vector<DdlStatement> PostgresDdl(const TableName& table_name, const event::
            Join(ColumnRefs(d, table, image + "."), ", ") + ");";
   };
   std::vector<DdlStatement> out;
-  out.push_back({"CREATE TABLE IF NOT EXISTS " + ct + " (\n  " + Q(d, kSeqColumn) +
-                 " bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  " + Q(d, kOpColumn) +
-                 " char(1) NOT NULL CHECK (" + Q(d, kOpColumn) + " IN ('I', 'U', 'D')),\n  " +
-                 Q(d, kTsColumn) +
-                 " timestamp(6) NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC'),\n  " +
-                 Q(d, kTxidColumn) + " varchar(64)" + TableColumns(d, table) + "\n)"});
   out.push_back({"CREATE OR REPLACE FUNCTION " + function +
                  "() RETURNS trigger LANGUAGE plpgsql AS $cdc$\nBEGIN\n"
                  "  IF TG_OP = 'INSERT' THEN\n    " +
@@ -117,8 +132,23 @@ std::vector<DdlStatement> PostgresDdl(const TableName& table_name, const event::
   return out;
 }
 
-std::vector<DdlStatement> OracleDdl(const TableName& table_name, const event::TableMeta& table,
-                                    const TableName& change_table) {
+std::vector<DdlStatement> OracleTable(const event::TableMeta& table,
+                                      const TableName& change_table) {
+  const SqlDialect d = SqlDialect::kOracle;
+  const std::string ct = change_table.Quoted(d);
+  return {{"CREATE SEQUENCE " + Derived(change_table, "_SEQ").Quoted(d) +
+           " START WITH 1 INCREMENT BY 1 CACHE 100"},
+          {"CREATE TABLE " + ct + " (\n  " + Q(d, kSeqColumn) + " NUMBER(19) NOT NULL,\n  " +
+           Q(d, kOpColumn) + " CHAR(1) NOT NULL CHECK (" + Q(d, kOpColumn) +
+           " IN ('I', 'U', 'D')),\n  " + Q(d, kTsColumn) +
+           " TIMESTAMP(6) DEFAULT SYS_EXTRACT_UTC(SYSTIMESTAMP) NOT NULL,\n  " + Q(d, kTxidColumn) +
+           " VARCHAR2(64)" + TableColumns(d, table) + "\n)"},
+          {"CREATE UNIQUE INDEX " + Derived(change_table, "_IX").Quoted(d) + " ON " + ct + " (" +
+           Q(d, kSeqColumn) + ")"}};
+}
+
+std::vector<DdlStatement> OracleTriggers(const TableName& table_name, const event::TableMeta& table,
+                                         const TableName& change_table) {
   const SqlDialect d = SqlDialect::kOracle;
   const std::string ct = change_table.Quoted(d);
   const std::string sequence = Derived(change_table, "_SEQ").Quoted(d);
@@ -130,14 +160,6 @@ std::vector<DdlStatement> OracleDdl(const TableName& table_name, const event::Ta
            op + "', v_ts, v_txid, " + Join(ColumnRefs(d, table, ":" + image + "."), ", ") + ");";
   };
   std::vector<DdlStatement> out;
-  out.push_back({"CREATE SEQUENCE " + sequence + " START WITH 1 INCREMENT BY 1 CACHE 100"});
-  out.push_back({"CREATE TABLE " + ct + " (\n  " + Q(d, kSeqColumn) + " NUMBER(19) NOT NULL,\n  " +
-                 Q(d, kOpColumn) + " CHAR(1) NOT NULL CHECK (" + Q(d, kOpColumn) +
-                 " IN ('I', 'U', 'D')),\n  " + Q(d, kTsColumn) +
-                 " TIMESTAMP(6) DEFAULT SYS_EXTRACT_UTC(SYSTIMESTAMP) NOT NULL,\n  " +
-                 Q(d, kTxidColumn) + " VARCHAR2(64)" + TableColumns(d, table) + "\n)"});
-  out.push_back({"CREATE UNIQUE INDEX " + Derived(change_table, "_IX").Quoted(d) + " ON " + ct +
-                 " (" + Q(d, kSeqColumn) + ")"});
   out.push_back({"CREATE OR REPLACE TRIGGER " + Derived(change_table, "_TRG").Quoted(d) +
                      "\nAFTER INSERT OR UPDATE OR DELETE ON " + table_name.Quoted(d) +
                      "\nFOR EACH ROW\nDECLARE\n"
@@ -198,18 +220,50 @@ std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column
   return "TEXT";
 }
 
-std::vector<DdlStatement> ChangeTableDdl(SqlDialect dialect, const TableName& table_name,
-                                         const event::TableMeta& table,
-                                         const TableName& change_table) {
+std::vector<DdlStatement> ChangeTableDdl(
+    SqlDialect dialect, const TableName& table_name, const event::TableMeta& table,
+    const TableName& change_table,
+    const std::optional<std::vector<std::string>>& existing_columns) {
+  std::vector<DdlStatement> out;
+  if (!existing_columns) {
+    switch (dialect) {
+      case SqlDialect::kSqlite:
+        out = SqliteTable(table, change_table);
+        break;
+      case SqlDialect::kPostgres:
+        out = PostgresTable(table, change_table);
+        break;
+      case SqlDialect::kOracle:
+        out = OracleTable(table, change_table);
+        break;
+    }
+  } else {
+    for (const event::ColumnMeta& column : table.columns) {
+      const bool present =
+          std::any_of(existing_columns->begin(), existing_columns->end(),
+                      [&](const std::string& name) { return name == column.name; });
+      if (present) continue;
+      const std::string name = Q(dialect, column.name);
+      const std::string type = ChangeColumnType(dialect, column);
+      out.push_back({"ALTER TABLE " + change_table.Quoted(dialect) +
+                     (dialect == SqlDialect::kOracle ? " ADD (" + name + " " + type + ")"
+                                                     : " ADD COLUMN " + name + " " + type)});
+    }
+  }
+  std::vector<DdlStatement> triggers;
   switch (dialect) {
     case SqlDialect::kSqlite:
-      return SqliteDdl(table_name, table, change_table);
+      triggers = SqliteTriggers(table_name, table, change_table);
+      break;
     case SqlDialect::kPostgres:
-      return PostgresDdl(table_name, table, change_table);
+      triggers = PostgresTriggers(table_name, table, change_table);
+      break;
     case SqlDialect::kOracle:
-      return OracleDdl(table_name, table, change_table);
+      triggers = OracleTriggers(table_name, table, change_table);
+      break;
   }
-  return {};
+  out.insert(out.end(), triggers.begin(), triggers.end());
+  return out;
 }
 
 std::string DdlScript(SqlDialect dialect, const TableName& table_name,

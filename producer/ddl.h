@@ -6,6 +6,7 @@
 // QuoteIdentifier.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,15 @@ struct DdlStatement {
 };
 
 // The statements that create `change_table` and the trigger(s) on `table_name` that fill it.
-// Re-running them is safe on PostgreSQL and SQLite (IF NOT EXISTS / OR REPLACE); on Oracle
-// the CREATE SEQUENCE/TABLE/INDEX statements fail with ORA-00955 when the objects exist.
-std::vector<DdlStatement> ChangeTableDdl(SqlDialect dialect, const TableName& table_name,
-                                         const event::TableMeta& table,
-                                         const TableName& change_table);
+// When the change table exists already (`existing_columns`: its column names), the statements
+// evolve it instead: ALTER TABLE ... ADD for each column of `table` it lacks, then the trigger(s)
+// replaced so they copy every column. Only additions are evolved; a dropped or retyped column
+// needs the change table recreated. Run them in one transaction where DDL is transactional
+// (PostgreSQL, SQLite) so no change falls between a trigger's drop and its re-creation.
+std::vector<DdlStatement> ChangeTableDdl(
+    SqlDialect dialect, const TableName& table_name, const event::TableMeta& table,
+    const TableName& change_table,
+    const std::optional<std::vector<std::string>>& existing_columns = std::nullopt);
 
 // The statements as a script: a header comment, each statement followed by ";" (or "\n/" for
 // blocks) and a blank line.

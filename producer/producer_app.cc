@@ -309,15 +309,37 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::str
     try {
       const event::TableMeta meta = ReadTableMeta(connection, dialect, table.source.table,
                                                   table.source.key, table.source.key_setting);
+      // An existing change table is evolved (columns added, triggers replaced), not recreated.
+      std::optional<std::vector<std::string>> existing;
+      for (const event::ColumnMeta& column :
+           ReadColumns(connection, dialect, table.source.change_table)) {
+        if (!existing) existing.emplace();
+        existing->push_back(column.name);
+      }
       const std::vector<DdlStatement> statements =
-          ChangeTableDdl(dialect, table.source.table, meta, table.source.change_table);
+          ChangeTableDdl(dialect, table.source.table, meta, table.source.change_table, existing);
       if (!apply) {
         out << DdlScript(dialect, table.source.table, statements);
         continue;
       }
-      for (const DdlStatement& statement : statements) connection.Execute(statement.sql);
+      // One transaction where DDL is transactional: no change slips between a trigger's drop
+      // and its re-creation, and a failure leaves nothing half-applied.
+      const bool transactional = dialect != SqlDialect::kOracle;
+      if (transactional) connection.SetAutocommit(false);
+      try {
+        for (const DdlStatement& statement : statements) connection.Execute(statement.sql);
+        if (transactional) connection.Commit();
+      } catch (const Error&) {
+        if (transactional) {
+          connection.Rollback();
+          connection.SetAutocommit(true);
+        }
+        throw;
+      }
+      if (transactional) connection.SetAutocommit(true);
       out << "applied " << statements.size() << " statements: change table "
-          << table.source.change_table.ToString() << " for " << table.name << "\n";
+          << table.source.change_table.ToString() << (existing ? " (evolved)" : " (created)")
+          << " for " << table.name << "\n";
     } catch (const Error& e) {
       rc = 1;
       out << "-- " << table.name << ": FAILED: " << e.what() << "\n";

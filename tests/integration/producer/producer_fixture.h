@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/event/decoder.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/topic_reader.h"
 #include "common/log.h"
@@ -103,6 +104,53 @@ inline std::set<int64_t> TopicSeqs(const std::vector<TopicMessage>& messages) {
   std::set<int64_t> seqs;
   for (const TopicMessage& m : messages) seqs.insert(m.seq());
   return seqs;
+}
+
+// A value as text for comparisons with SQL results ("NULL" for SQL NULL).
+inline std::string ValueText(const event::Value& value) {
+  if (event::IsNull(value)) return "NULL";
+  if (const auto* i = std::get_if<int64_t>(&value)) return std::to_string(*i);
+  if (const auto* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+  if (const auto* d = std::get_if<double>(&value)) return std::to_string(*d);
+  return std::get<std::string>(value);
+}
+
+// The key values of an event joined by '|'.
+inline std::string KeyText(const event::Row& key) {
+  std::string out;
+  for (const event::Value& v : key) out += (out.empty() ? "" : "|") + ValueText(v);
+  return out;
+}
+
+// The event a version-guarded apply keeps per key: the highest seq, ties to the later offset
+// (events of one key share a partition). Tombstones are skipped.
+inline std::map<std::string, event::ChangeEvent> WinningEvents(
+    const std::vector<TopicMessage>& messages, event::EventDecoder& decoder) {
+  std::map<std::string, std::pair<int64_t, int64_t>> best;  // key -> (seq, offset)
+  std::map<std::string, event::ChangeEvent> out;
+  for (const TopicMessage& m : messages) {
+    if (!m.value) continue;
+    event::ChangeEvent decoded = decoder.Decode(*m.value, m.headers).event;
+    const std::string key = KeyText(decoded.key);
+    const std::pair<int64_t, int64_t> rank{decoded.source.seq, m.offset};
+    auto it = best.find(key);
+    if (it != best.end() && it->second > rank) continue;
+    best[key] = rank;
+    out[key] = std::move(decoded);
+  }
+  return out;
+}
+
+// The last event per key in topic order (tombstones skipped).
+inline std::map<std::string, event::ChangeEvent> LastEvents(
+    const std::vector<TopicMessage>& messages, event::EventDecoder& decoder) {
+  std::map<std::string, event::ChangeEvent> out;
+  for (const TopicMessage& m : messages) {
+    if (!m.value) continue;
+    event::ChangeEvent decoded = decoder.Decode(*m.value, m.headers).event;
+    out[KeyText(decoded.key)] = std::move(decoded);
+  }
+  return out;
 }
 
 // The last checkpoint watermark the producer wrote for `table` (-1 when none).

@@ -98,5 +98,39 @@ TEST(ChangeTableDdl, IdentifiersAreQuotedByTheDialect) {
                PermanentError);
 }
 
+TEST(ChangeTableDdl, ExistingChangeTableIsEvolvedNotRecreated) {
+  const event::TableMeta table = OrderLines("SHOP");
+  // The change table lacks the last two columns of the (grown) source table.
+  const std::vector<std::string> existing = {"CDC_SEQ", "CDC_OP", "CDC_TS", "CDC_TXID", "ORDER_ID",
+                                             "LINE_NO", "AMOUNT", "NOTE",   "PAYLOAD"};
+  const TableName name{"SHOP", "ORDER_LINES"};
+  const TableName change_table{"SHOP", "ORDER_LINES_CT"};
+  const auto oracle = ChangeTableDdl(SqlDialect::kOracle, name, table, change_table, existing);
+  ASSERT_EQ(oracle.size(), 3u);
+  EXPECT_EQ(oracle[0].sql,
+            "ALTER TABLE \"SHOP\".\"ORDER_LINES_CT\" ADD (\"CREATED_AT\" TIMESTAMP(6))");
+  EXPECT_EQ(oracle[1].sql,
+            "ALTER TABLE \"SHOP\".\"ORDER_LINES_CT\" ADD (\"SHIPPED_AT\" "
+            "TIMESTAMP(6) WITH TIME ZONE)");
+  EXPECT_NE(oracle[2].sql.find("CREATE OR REPLACE TRIGGER"), std::string::npos);
+  EXPECT_NE(oracle[2].sql.find(":NEW.\"SHIPPED_AT\""), std::string::npos);
+
+  const auto sqlite = ChangeTableDdl(SqlDialect::kSqlite, TableName{"main", "ORDER_LINES"}, table,
+                                     TableName{"main", "ORDER_LINES_CT"}, existing);
+  ASSERT_EQ(sqlite.size(), 8u);  // 2 ALTER, 3 DROP TRIGGER, 3 CREATE TRIGGER
+  EXPECT_EQ(sqlite[1].sql,
+            "ALTER TABLE \"main\".\"ORDER_LINES_CT\" ADD COLUMN \"SHIPPED_AT\" TIMESTAMPTZ");
+  for (const DdlStatement& statement : sqlite) {
+    EXPECT_EQ(statement.sql.find("CREATE TABLE"), std::string::npos);
+  }
+  // Nothing missing: only the triggers are replaced.
+  std::vector<std::string> complete = existing;
+  complete.insert(complete.end(), {"CREATED_AT", "SHIPPED_AT"});
+  const auto postgres = ChangeTableDdl(SqlDialect::kPostgres, TableName{"shop", "ORDER_LINES"},
+                                       table, TableName{"shop", "ORDER_LINES_CT"}, complete);
+  ASSERT_EQ(postgres.size(), 3u);
+  EXPECT_NE(postgres[0].sql.find("CREATE OR REPLACE FUNCTION"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cdc::producer
