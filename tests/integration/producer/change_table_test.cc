@@ -1,0 +1,168 @@
+// Test 6 of the producer issue, executed: `cdc-producer ddl --apply` on SQLite and on PostgreSQL
+// (psqlODBC), then inserts, updates, primary-key updates (single- and multi-row) and deletes; the
+// change table holds the new image for I/U, the old image for D, a D + I pair for a key change,
+// increasing CDC_SEQ, a UTC CDC_TS and (PostgreSQL) one CDC_TXID per transaction. Running
+// `ddl --apply` again after a column was added evolves the change table and its triggers.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include "tests/harness/odbc_sources.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/integration/producer/producer_fixture.h"
+
+namespace cdc::testing {
+namespace {
+
+using Image = std::vector<std::string>;  // CDC_OP, A, B, V ("NULL" for NULL)
+
+// The statements every dialect runs, one transaction each.
+const std::vector<std::vector<std::string>> kTransactions = {
+    {"INSERT INTO lines (a, b, v) VALUES (1, 1, 'x')",
+     "INSERT INTO lines (a, b, v) VALUES (2, 1, NULL)"},
+    {"UPDATE lines SET v = 'y' WHERE a = 1 AND b = 1"},
+    {"UPDATE lines SET b = 5 WHERE a = 1 AND b = 1"},  // key change
+    {"UPDATE lines SET a = a + 10"},                   // key change of every row
+    {"DELETE FROM lines WHERE a = 12"},
+};
+
+// Checks the change-table rows (ordered by CDC_SEQ) the transactions above produce.
+void ExpectImages(const std::vector<Image>& rows) {
+  ASSERT_EQ(rows.size(), 10u);
+  EXPECT_EQ(rows[0], (Image{"I", "1", "1", "x"}));
+  EXPECT_EQ(rows[1], (Image{"I", "2", "1", "NULL"}));
+  EXPECT_EQ(rows[2], (Image{"U", "1", "1", "y"}));  // new image
+  EXPECT_EQ(rows[3], (Image{"D", "1", "1", "y"}));  // key change: D of the old key ...
+  EXPECT_EQ(rows[4], (Image{"I", "1", "5", "y"}));  // ... and I of the new one
+  // The multi-row key change: a D + I pair per row, in either row order.
+  std::vector<Image> pairs(rows.begin() + 5, rows.begin() + 9);
+  if (pairs[0][1] == "2") std::swap_ranges(pairs.begin(), pairs.begin() + 2, pairs.begin() + 2);
+  EXPECT_EQ(pairs, (std::vector<Image>{{"D", "1", "5", "y"},
+                                       {"I", "11", "5", "y"},
+                                       {"D", "2", "1", "NULL"},
+                                       {"I", "12", "1", "NULL"}}));
+  EXPECT_EQ(rows[9], (Image{"D", "12", "1", "NULL"}));  // old image
+}
+
+std::string LinesConfig(const std::string& connection, const std::string& table) {
+  return ProducerConfig("127.0.0.1:1", connection, "    - name: " + table + "\n");
+}
+
+int ApplyDdl(const std::string& config, const std::string& log, std::string* output) {
+  Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, log);
+  *output = apply.ReadLine(std::chrono::seconds(30)).value_or("");
+  return apply.Wait(std::chrono::seconds(30)).value_or(-1);
+}
+
+TEST(ChangeTables, SqliteTriggersRecordImagesKeyChangesAndEvolve) {
+  SqliteSource source;
+  TempDir dir("cdc-ct-sqlite");
+  odbc::Environment environment;
+  odbc::Connection db(environment, source.ConnectionString());
+  db.Execute(
+      "CREATE TABLE lines (a INTEGER NOT NULL, b INTEGER NOT NULL, v TEXT, PRIMARY KEY (a, b))");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, LinesConfig(source.ConnectionString(), "main.lines"));
+  std::string output;
+  ASSERT_EQ(ApplyDdl(config, dir.File("ddl.log"), &output), 0) << Tail(dir.File("ddl.log"));
+  EXPECT_NE(output.find("(created)"), std::string::npos) << output;
+
+  for (const auto& transaction : kTransactions) {
+    db.SetAutocommit(false);
+    for (const std::string& sql : transaction) db.Execute(sql);
+    db.Commit();
+    db.SetAutocommit(true);
+  }
+  std::vector<Image> rows;
+  int64_t last_seq = 0;
+  for (const auto& row : Query(db,
+                               "SELECT CDC_SEQ, CDC_OP, a, b, v, "
+                               "abs(julianday('now') - julianday(CDC_TS)) * 86400 FROM lines_CT "
+                               "ORDER BY CDC_SEQ")) {
+    EXPECT_GT(std::stoll(*row[0]), last_seq);
+    last_seq = std::stoll(*row[0]);
+    EXPECT_LT(std::stod(*row[5]), 60.0) << "CDC_TS is not the UTC time of the change";
+    rows.push_back({*row[1], *row[2], *row[3], row[4].value_or("NULL")});
+  }
+  ExpectImages(rows);
+
+  // A column added to the table: ddl --apply again adds it to the change table and the triggers.
+  db.Execute("ALTER TABLE lines ADD COLUMN extra TEXT");
+  ASSERT_EQ(ApplyDdl(config, dir.File("ddl.log"), &output), 0) << Tail(dir.File("ddl.log"));
+  EXPECT_NE(output.find("(evolved)"), std::string::npos) << output;
+  db.Execute("INSERT INTO lines (a, b, v, extra) VALUES (7, 7, 'z', 'added')");
+  db.Execute("UPDATE lines SET extra = 'changed' WHERE a = 7");
+  const auto evolved = Query(db, "SELECT CDC_OP, extra FROM lines_CT WHERE a = 7 ORDER BY CDC_SEQ");
+  ASSERT_EQ(evolved.size(), 2u);
+  EXPECT_EQ(evolved[0][1], "added");
+  EXPECT_EQ(evolved[1][0], "U");
+  EXPECT_EQ(evolved[1][1], "changed");
+}
+
+TEST(ChangeTables, PostgresTriggersRecordImagesKeyChangesTransactionIdsAndEvolve) {
+  PgCluster cluster;
+  PostgresOdbcSource source(cluster, "ctsrc");
+  TempDir dir("cdc-ct-pg");
+  pqxx::connection db(cluster.Url("ctsrc"));
+  {
+    pqxx::work w(db);
+    w.exec("CREATE TABLE lines (a integer NOT NULL, b integer NOT NULL, v text, PRIMARY KEY (a, b))");
+    w.commit();
+  }
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, LinesConfig(source.ConnectionString(), "public.lines"));
+  std::string output;
+  ASSERT_EQ(ApplyDdl(config, dir.File("ddl.log"), &output), 0) << Tail(dir.File("ddl.log"));
+  EXPECT_NE(output.find("(created)"), std::string::npos) << output;
+
+  for (const auto& transaction : kTransactions) {
+    pqxx::work w(db);
+    for (const std::string& sql : transaction) w.exec(sql);
+    w.commit();
+  }
+  pqxx::work read(db);
+  std::vector<Image> rows;
+  std::vector<std::string> txids;
+  int64_t last_seq = 0;
+  for (const auto& row : read.exec(
+           "SELECT \"CDC_SEQ\", \"CDC_OP\", a, b, coalesce(v, 'NULL'), \"CDC_TXID\", "
+           "abs(extract(epoch FROM (now() AT TIME ZONE 'UTC') - \"CDC_TS\")) "
+           "FROM public.\"lines_CT\" ORDER BY \"CDC_SEQ\"")) {
+    EXPECT_GT(row[0].as<int64_t>(), last_seq);
+    last_seq = row[0].as<int64_t>();
+    EXPECT_LT(row[6].as<double>(), 60.0) << "CDC_TS is not the UTC time of the change";
+    rows.push_back({row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
+                    row[4].as<std::string>()});
+    txids.push_back(row[5].as<std::string>());
+  }
+  read.commit();
+  ExpectImages(rows);
+  // One transaction id per transaction: rows 0-1, 2, 3-4, 5-8, 9.
+  ASSERT_EQ(txids.size(), 10u);
+  EXPECT_EQ(txids[0], txids[1]);
+  EXPECT_EQ(txids[3], txids[4]);
+  EXPECT_EQ(txids[5], txids[8]);
+  EXPECT_EQ((std::set<std::string>{txids[0], txids[2], txids[3], txids[5], txids[9]}).size(), 5u);
+
+  {
+    pqxx::work w(db);
+    w.exec("ALTER TABLE lines ADD COLUMN extra numeric(10,3)");
+    w.commit();
+  }
+  ASSERT_EQ(ApplyDdl(config, dir.File("ddl.log"), &output), 0) << Tail(dir.File("ddl.log"));
+  EXPECT_NE(output.find("(evolved)"), std::string::npos) << output;
+  pqxx::work w(db);
+  w.exec("INSERT INTO lines (a, b, v, extra) VALUES (7, 7, 'z', 1.250)");
+  w.exec("UPDATE lines SET b = 8 WHERE a = 7");
+  const auto evolved =
+      w.exec("SELECT \"CDC_OP\", b, extra::text FROM public.\"lines_CT\" WHERE a = 7 ORDER BY "
+             "\"CDC_SEQ\"");
+  ASSERT_EQ(evolved.size(), 3u);
+  EXPECT_EQ(evolved[0][2].as<std::string>(), "1.250");
+  EXPECT_EQ(evolved[1][0].as<std::string>() + evolved[1][1].as<std::string>(), "D7");
+  EXPECT_EQ(evolved[2][0].as<std::string>() + evolved[2][1].as<std::string>(), "I8");
+  EXPECT_EQ(evolved[2][2].as<std::string>(), "1.250");
+}
+
+}  // namespace
+}  // namespace cdc::testing
