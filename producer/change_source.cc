@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kFetchRows = 1000;
 constexpr size_t kMaxValueBytes = 16 << 20;
+constexpr int kMaxSchemaRetries = 5;
 
 int64_t ParseSeq(std::optional<std::string_view> text) {
   int64_t value = 0;
@@ -106,7 +107,17 @@ const event::TableMeta& OdbcChangeSource::table() {
   return table_;
 }
 
+std::optional<int64_t> OdbcChangeSource::SchemaCookie() {
+  if (*dialect_ != SqlDialect::kSqlite) return std::nullopt;
+  odbc::Statement statement(*connection_);
+  statement.ExecuteDirect("PRAGMA schema_version");
+  odbc::RowBatch batch;
+  if (!statement.FetchBatch(batch, 1, 64) || !batch.Get(0, 0)) return std::nullopt;
+  return ParseSeq(batch.Get(0, 0));
+}
+
 void OdbcChangeSource::LoadMetadata() {
+  schema_cookie_ = SchemaCookie();  // before the catalog reads: a later change is noticed
   const event::TableMeta base =
       ReadTableMeta(*connection_, *dialect_, spec_.table, spec_.key, spec_.key_setting);
   std::vector<event::ColumnMeta> change_columns =
@@ -233,6 +244,15 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
                     {{"table", spec_.table.ToString()},
                      {"column", columns[*column].name},
                      {"width", static_cast<int64_t>(widths_[*column])}});
+      continue;
+    }
+    if (schema_cookie_ && SchemaCookie() != schema_cookie_) {
+      // The schema changed since the metadata was read: the rows may have the old column list.
+      if (attempt > kMaxSchemaRetries) {
+        throw TransientError("CHANGE_TABLE", "the schema of " + spec_.change_table.ToString() +
+                                                 " keeps changing; reading again later");
+      }
+      LoadMetadata();
       continue;
     }
     return out;

@@ -111,6 +111,11 @@ class OdbcChangeSource final : public ChangeSource {
   // again when the change table's columns changed.
   ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);
   bool ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const;
+  // SQLite's schema cookie (PRAGMA schema_version); nullopt for other dialects. sqliteodbc
+  // describes a statement at prepare time, so a statement prepared just before a column was
+  // added can return rows with the old column list: comparing the cookie after each read with
+  // the one seen when the metadata was loaded catches that.
+  std::optional<int64_t> SchemaCookie();
 
   const odbc::Environment& environment_;
   const std::string connection_string_;
@@ -121,6 +126,7 @@ class OdbcChangeSource final : public ChangeSource {
   std::unique_ptr<odbc::Connection> connection_;
   event::TableMeta table_;
   uint64_t metadata_version_ = 0;
+  std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
   odbc::RowBatch batch_;
 };

@@ -106,7 +106,8 @@ TEST(ChangeTables, PostgresTriggersRecordImagesKeyChangesTransactionIdsAndEvolve
   pqxx::connection db(cluster.Url("ctsrc"));
   {
     pqxx::work w(db);
-    w.exec("CREATE TABLE lines (a integer NOT NULL, b integer NOT NULL, v text, PRIMARY KEY (a, b))");
+    w.exec(
+        "CREATE TABLE lines (a integer NOT NULL, b integer NOT NULL, v text, PRIMARY KEY (a, b))");
     w.commit();
   }
   const std::string config = dir.File("config.yaml");
@@ -124,10 +125,10 @@ TEST(ChangeTables, PostgresTriggersRecordImagesKeyChangesTransactionIdsAndEvolve
   std::vector<Image> rows;
   std::vector<std::string> txids;
   int64_t last_seq = 0;
-  for (const auto& row : read.exec(
-           "SELECT \"CDC_SEQ\", \"CDC_OP\", a, b, coalesce(v, 'NULL'), \"CDC_TXID\", "
-           "abs(extract(epoch FROM (now() AT TIME ZONE 'UTC') - \"CDC_TS\")) "
-           "FROM public.\"lines_CT\" ORDER BY \"CDC_SEQ\"")) {
+  for (const auto& row :
+       read.exec("SELECT \"CDC_SEQ\", \"CDC_OP\", a, b, coalesce(v, 'NULL'), \"CDC_TXID\", "
+                 "abs(extract(epoch FROM (now() AT TIME ZONE 'UTC') - \"CDC_TS\")) "
+                 "FROM public.\"lines_CT\" ORDER BY \"CDC_SEQ\"")) {
     EXPECT_GT(row[0].as<int64_t>(), last_seq);
     last_seq = row[0].as<int64_t>();
     EXPECT_LT(row[6].as<double>(), 60.0) << "CDC_TS is not the UTC time of the change";
@@ -154,9 +155,9 @@ TEST(ChangeTables, PostgresTriggersRecordImagesKeyChangesTransactionIdsAndEvolve
   pqxx::work w(db);
   w.exec("INSERT INTO lines (a, b, v, extra) VALUES (7, 7, 'z', 1.250)");
   w.exec("UPDATE lines SET b = 8 WHERE a = 7");
-  const auto evolved =
-      w.exec("SELECT \"CDC_OP\", b, extra::text FROM public.\"lines_CT\" WHERE a = 7 ORDER BY "
-             "\"CDC_SEQ\"");
+  const auto evolved = w.exec(
+      "SELECT \"CDC_OP\", b, extra::text FROM public.\"lines_CT\" WHERE a = 7 ORDER BY "
+      "\"CDC_SEQ\"");
   ASSERT_EQ(evolved.size(), 3u);
   EXPECT_EQ(evolved[0][2].as<std::string>(), "1.250");
   EXPECT_EQ(evolved[1][0].as<std::string>() + evolved[1][1].as<std::string>(), "D7");

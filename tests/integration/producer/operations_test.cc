@@ -1,0 +1,169 @@
+// The producer's operational paths on a SQLite source, in one running process: `check` reports,
+// a row that cannot be encoded goes to the dead-letter topic with its context while streaming
+// goes on, a column added to the source (and its change table, by `ddl --apply`) is picked up
+// without a restart under a new schema version, and `purge: true` deletes published change rows.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "common/event/decoder.h"
+#include "common/registry/topic_registry.h"
+#include "tests/harness/odbc_sources.h"
+#include "tests/integration/producer/producer_fixture.h"
+
+namespace cdc::testing {
+namespace {
+
+// Runs a one-shot cdc-producer command; returns its exit code and stdout.
+std::pair<int, std::string> RunCommand(const std::vector<std::string>& args,
+                                       const std::string& log) {
+  std::vector<std::string> argv = {CDC_PRODUCER_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process process(argv, log);
+  std::string out;
+  while (auto line = process.ReadLine(std::chrono::seconds(60))) out += *line + "\n";
+  return {process.Wait(std::chrono::seconds(30)).value_or(-1), out};
+}
+
+// The metrics text of the producer whose log is `log` (the log names the bound address).
+std::string Metrics(const std::string& log) {
+  std::ifstream in(log);
+  const std::regex address("\"metrics\":\"127\\.0\\.0\\.1:([0-9]+)\"");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch match;
+    if (std::regex_search(line, match, address)) {
+      httplib::Client client("127.0.0.1", std::stoi(match[1]));
+      const auto response = client.Get("/metrics");
+      return response ? response->body : "";
+    }
+  }
+  return "";
+}
+
+// The value of a metric line starting with `series` (-1 when absent).
+double MetricValue(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST(ProducerOperations, CheckDeadLetterSchemaChangeAndPurge) {
+  DevBroker broker;
+  SqliteSource source;
+  TempDir dir("cdc-producer-ops");
+  odbc::Environment environment;
+  odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
+  db.Execute("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER, note TEXT)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                                   "    - name: main.items\n",
+                                   "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+
+  // check: one line per part and a verdict.
+  const auto [check_rc, report] = RunCommand({"check", "--config", config}, dir.File("check.log"));
+  EXPECT_EQ(check_rc, 0) << report << Tail(dir.File("check.log"));
+  EXPECT_NE(report.find("table main.items: ok (sqlite, change table main.items_CT, 3 columns, key "
+                        "[id], topic cdc.main.items, max CDC_SEQ none)"),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("kafka: ok (" + broker.bootstrap()), std::string::npos) << report;
+  EXPECT_NE(report.find("result: ok"), std::string::npos) << report;
+  const std::string bad_config = dir.File("bad.yaml");
+  WriteText(bad_config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                                       "    - name: main.items\n    - name: main.nope\n",
+                                       "  snapshot: never\n"));
+  const auto [bad_rc, bad_report] =
+      RunCommand({"check", "--config", bad_config}, dir.File("check.log"));
+  EXPECT_EQ(bad_rc, 1) << bad_report;
+  EXPECT_NE(bad_report.find("table main.nope: FAILED"), std::string::npos) << bad_report;
+  EXPECT_NE(bad_report.find("result: FAILED"), std::string::npos) << bad_report;
+
+  ProducerProcess producer(config, dir.File("producer.log"));
+  db.SetAutocommit(false);
+  for (int id = 1; id <= 100; ++id) {
+    db.Execute("INSERT INTO items VALUES (" + std::to_string(id) + ", " + std::to_string(id) +
+               ", 'n')");
+  }
+  db.Commit();
+  db.SetAutocommit(true);
+  // SQLite keeps text that is not a number in an INTEGER column: the event cannot carry it.
+  db.Execute("INSERT INTO items VALUES (101, 'not a number', 'poison')");
+  const int64_t poison_seq = std::stoll(*Query(db, "SELECT MAX(CDC_SEQ) FROM items_CT")[0][0]);
+  db.Execute("INSERT INTO items VALUES (102, 102, 'after the poison')");
+
+  std::vector<TopicMessage> events;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        events = ReadTopic(broker.bootstrap(), "cdc.main.items");
+        return events.size() >= 101;
+      },
+      std::chrono::seconds(60)))
+      << Tail(dir.File("producer.log"));
+  EXPECT_EQ(events.size(), 101u);
+  EXPECT_EQ(TopicSeqs(events).count(poison_seq), 0u);
+  EXPECT_EQ(TopicSeqs(events).count(poison_seq + 1), 1u) << "streaming stopped at the poison row";
+  std::vector<TopicMessage> dead;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        dead = ReadTopic(broker.bootstrap(), "_cdc_producer_dlq");
+        return !dead.empty();
+      },
+      std::chrono::seconds(30)));
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].Header("cdc.table"), "main.items");
+  EXPECT_EQ(dead[0].seq(), poison_seq);
+  const nlohmann::json context = nlohmann::json::parse(dead[0].value.value_or("{}"));
+  EXPECT_EQ(context["table"], "main.items");
+  EXPECT_EQ(context["topic"], "cdc.main.items");
+  EXPECT_EQ(context["seq"], poison_seq);
+  EXPECT_EQ(context["columns"]["qty"], "not a number");
+  EXPECT_EQ(context["columns"]["note"], "poison");
+  EXPECT_FALSE(context["error"].get<std::string>().empty());
+
+  // A column added while the producer runs.
+  db.Execute("ALTER TABLE items ADD COLUMN color TEXT");
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  db.Execute("INSERT INTO items VALUES (103, 103, 'with color', 'red')");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        events = ReadTopic(broker.bootstrap(), "cdc.main.items");
+        return events.size() >= 102;
+      },
+      std::chrono::seconds(60)))
+      << Tail(dir.File("producer.log"));
+  kafka::KafkaSettings kafka;
+  kafka.bootstrap_servers = broker.bootstrap();
+  registry::TopicRegistry schemas(kafka, "_cdc_schemas", TestLogger());
+  event::EventDecoder decoder(schemas, event::Format::kAvro);
+  const auto by_seq = [](const TopicMessage& a, const TopicMessage& b) {
+    return a.seq() < b.seq();
+  };
+  const TopicMessage& first = *std::min_element(events.begin(), events.end(), by_seq);
+  const TopicMessage& last = *std::max_element(events.begin(), events.end(), by_seq);
+  const event::DecodedEvent before = decoder.Decode(*first.value, first.headers);
+  const event::DecodedEvent after = decoder.Decode(*last.value, last.headers);
+  EXPECT_NE(after.schema_id, before.schema_id) << Tail(dir.File("producer.log"));
+  ASSERT_EQ(after.table->columns.size(), 4u);
+  EXPECT_EQ(after.table->columns[3].name, "color");
+  EXPECT_EQ(std::get<std::string>((*after.event.after)[3]), "red");
+  EXPECT_TRUE(producer.running()) << "the schema change needed a restart";
+
+  // Purge: every published change row is deleted once the checkpoint covers it.
+  ASSERT_TRUE(WaitFor([&] { return *Query(db, "SELECT COUNT(*) FROM items_CT")[0][0] == "0"; },
+                      std::chrono::seconds(30)))
+      << Tail(dir.File("producer.log"));
+  const std::string metrics = Metrics(dir.File("producer.log"));
+  EXPECT_EQ(MetricValue(metrics, "cdc_producer_purged_rows_total{table=\"main.items\"}"), 103)
+      << metrics;
+  EXPECT_EQ(MetricValue(metrics, "cdc_producer_poison_rows_total{table=\"main.items\"}"), 1)
+      << metrics;
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace cdc::testing
