@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git clang-format clang-tidy
   unixodbc unixodbc-dev libsqliteodbc odbc-postgresql
-  libpqxx-dev librdkafka-dev libavro-dev
+  libpqxx-dev librdkafka-dev libavro-dev libjemalloc-dev
   libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql kcat

@@ -26,14 +26,18 @@ int64_t ParseSeq(std::optional<std::string_view> text) {
                                            "\" is not an integer");
 }
 
-// Fetch widths for a result: the driver's size, except that columns of unknown size (bytea,
-// LOBs) start at 64 KB instead of the maximum and grow when a value does not fit, so that a
-// bulk fetch keeps its full row array.
+// Fetch widths for a result. A column whose declared size is small gets exactly what it needs
+// (the driver's size); one of unknown or large size (TEXT, CLOB, bytea) starts at 1 KB and grows
+// when a value does not fit. Drivers fill the whole bound buffer (strncpy pads it), so binding
+// SQLite's 64K-character TEXT at its declared size would cost 256 KB of copying per value.
 std::vector<size_t> InitialWidths(const std::vector<odbc::ColumnInfo>& columns) {
-  constexpr size_t kUnknownSizeWidth = 64 << 10;
+  constexpr size_t kLargeColumnWidth = 1 << 10;
+  constexpr SQLULEN kSmallColumnChars = 255;
   std::vector<size_t> widths(columns.size(), 0);
   for (size_t c = 0; c < columns.size(); ++c) {
-    if (columns[c].size == 0) widths[c] = kUnknownSizeWidth;
+    if (columns[c].size == 0 || columns[c].size > kSmallColumnChars) {
+      widths[c] = kLargeColumnWidth;
+    }
   }
   return widths;
 }

@@ -10,7 +10,6 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "common/clock.h"
@@ -26,13 +25,15 @@ class DeliveryLedger {
   uint64_t Reserve(size_t count) {
     std::lock_guard lock(mutex_);
     const uint64_t first = next_;
-    for (size_t i = 0; i < count; ++i) outstanding_.insert(next_++);
+    window_.insert(window_.end(), count, uint8_t{1});
+    next_ += count;
+    in_flight_ += count;
     return first;
   }
   // Gives back a reservation whose messages were not produced (enqueue failed).
   void Release(uint64_t ordinal) {
     std::lock_guard lock(mutex_);
-    outstanding_.erase(ordinal);
+    Settled(ordinal);
     Settle({});
   }
   // `position` is where the table stands once every message reserved so far is delivered;
@@ -46,13 +47,13 @@ class DeliveryLedger {
   // publish-latency metric), or nullopt when it confirmed none.
   std::optional<Clock::Duration> Delivered(uint64_t ordinal, Clock::TimePoint now = {}) {
     std::lock_guard lock(mutex_);
-    outstanding_.erase(ordinal);
+    Settled(ordinal);
     return Settle(now);
   }
   // A failed delivery: no candidate at or after `ordinal` is ever confirmed.
   void Failed(uint64_t ordinal, std::string error) {
     std::lock_guard lock(mutex_);
-    outstanding_.erase(ordinal);
+    Settled(ordinal);
     if (!failed_ || ordinal < *failed_) {
       failed_ = ordinal;
       failure_ = std::move(error);
@@ -66,7 +67,7 @@ class DeliveryLedger {
   }
   size_t InFlight() const {
     std::lock_guard lock(mutex_);
-    return outstanding_.size();
+    return in_flight_;
   }
   // The first failure since the last Reset, if any.
   std::optional<std::string> Failure() const {
@@ -77,7 +78,9 @@ class DeliveryLedger {
   // After a failure, once nothing is in flight: forget everything but the confirmed position.
   void Reset() {
     std::lock_guard lock(mutex_);
-    outstanding_.clear();
+    window_.clear();
+    base_ = next_;
+    in_flight_ = 0;
     candidates_.clear();
     failed_.reset();
     failure_.clear();
@@ -89,8 +92,20 @@ class DeliveryLedger {
     Position position;
     Clock::TimePoint enqueued;
   };
+  // Marks `ordinal` as no longer in flight and drops the settled prefix of the window.
+  void Settled(uint64_t ordinal) {
+    if (ordinal < base_ || ordinal >= next_) return;
+    uint8_t& flag = window_[ordinal - base_];
+    if (flag == 0) return;
+    flag = 0;
+    --in_flight_;
+    while (!window_.empty() && window_.front() == 0) {
+      window_.pop_front();
+      ++base_;
+    }
+  }
   std::optional<Clock::Duration> Settle(Clock::TimePoint now) {
-    const uint64_t lowest = outstanding_.empty() ? next_ : *outstanding_.begin();
+    const uint64_t lowest = base_;  // the lowest ordinal still in flight, or next_
     const uint64_t limit = failed_ ? std::min(lowest, *failed_) : lowest;
     std::optional<Clock::Duration> waited;
     while (!candidates_.empty() && candidates_.front().end <= limit) {
@@ -103,7 +118,10 @@ class DeliveryLedger {
 
   mutable std::mutex mutex_;
   uint64_t next_ = 1;
-  std::set<uint64_t> outstanding_;
+  // In-flight flags of ordinals base_ .. next_-1 (1 = in flight); its front is always in flight.
+  std::deque<uint8_t> window_;
+  uint64_t base_ = 1;
+  size_t in_flight_ = 0;
   std::deque<Candidate> candidates_;
   std::optional<uint64_t> failed_;
   std::string failure_;

@@ -32,17 +32,17 @@ size_t Publisher::AddTable(const std::string& name, TablePosition position) {
 }
 
 void Publisher::Publish(size_t table, const std::string& topic,
-                        const std::vector<event::Message>& messages) {
+                        std::vector<event::Message>&& messages) {
   if (messages.empty()) return;
   TableLedger& ledger = *tables_.at(table)->ledger;
   const uint64_t first = ledger.Reserve(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    const event::Message& message = messages[i];
+    event::Message& message = messages[i];
     kafka::OutgoingMessage out;
     out.topic = topic;
     out.key = message.key;
     if (message.value) out.value = *message.value;
-    out.headers = message.headers;
+    out.headers = std::move(message.headers);
     out.tag = (static_cast<uint64_t>(table + 1) << kTableShift) | (first + i);
     try {
       producer_->Produce(out);

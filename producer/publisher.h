@@ -38,7 +38,7 @@ class Publisher final : public kafka::DeliveryHandler {
   // Enqueues `messages` to `topic` on behalf of `table`, reserving their ordinals. When an
   // enqueue fails, the messages not enqueued are released and the error propagates (its class
   // from librdkafka: queue full after waiting is transient).
-  void Publish(size_t table, const std::string& topic, const std::vector<event::Message>& messages);
+  void Publish(size_t table, const std::string& topic, std::vector<event::Message>&& messages);
   // Enqueues one message whose delivery nobody waits for (checkpoint records).
   void PublishUntracked(const std::string& topic, const std::string& key, const std::string& value);
 

@@ -213,8 +213,8 @@ bool TableStream::SnapshotStep(StreamMode mode) {
     dead_letters.push_back(DeadLetter(poison));
   }
   poison_rows_.Inc(static_cast<double>(dead_letters.size()));
-  publisher_.Publish(table_index_, topic_, messages);
-  publisher_.Publish(table_index_, options_.dead_letter_topic, dead_letters);
+  publisher_.Publish(table_index_, topic_, std::move(messages));
+  publisher_.Publish(table_index_, options_.dead_letter_topic, std::move(dead_letters));
   if (chunk.last_key) position_.snapshot.after_key = std::move(chunk.last_key);
   position_.snapshot.rows += static_cast<int64_t>(chunk.read);
   snapshot_rows_this_run_ += static_cast<int64_t>(chunk.read);
@@ -257,22 +257,22 @@ bool TableStream::PollOnce() {
   size_t rows = 0;
   const std::vector<SeqRange> gaps = tracker_->PendingGaps(ChangeSource::kMaxRangesPerRead);
   if (!gaps.empty()) {
-    const ChangeBatch filled = source_.ReadRanges(gaps, options_.batch_size);
+    ChangeBatch filled = source_.ReadRanges(gaps, options_.batch_size);
     rows += filled.rows;
     for (const PoisonRecord& poison : filled.poison) {
       if (tracker_->Accept(poison.seq)) dead_letters.push_back(DeadLetter(poison));
     }
     Publish(filled, messages, &oldest_ts);
   }
-  const ChangeBatch fresh = source_.ReadNew(tracker_->high(), options_.batch_size);
+  ChangeBatch fresh = source_.ReadNew(tracker_->high(), options_.batch_size);
   rows += fresh.rows;
   for (const PoisonRecord& poison : fresh.poison) {
     if (tracker_->Accept(poison.seq)) dead_letters.push_back(DeadLetter(poison));
   }
   Publish(fresh, messages, &oldest_ts);
   poison_rows_.Inc(static_cast<double>(dead_letters.size()));
-  publisher_.Publish(table_index_, topic_, messages);
-  publisher_.Publish(table_index_, options_.dead_letter_topic, dead_letters);
+  publisher_.Publish(table_index_, topic_, std::move(messages));
+  publisher_.Publish(table_index_, options_.dead_letter_topic, std::move(dead_letters));
 
   for (const SeqRange& gap : tracker_->ExpireGaps()) {
     gaps_expired_.Inc();
@@ -297,21 +297,21 @@ bool TableStream::PollOnce() {
   return fresh.rows >= options_.batch_size;
 }
 
-void TableStream::Publish(const ChangeBatch& batch, std::vector<event::Message>& out,
+void TableStream::Publish(ChangeBatch& batch, std::vector<event::Message>& out,
                           int64_t* oldest_ts) {
   if (batch.records.empty()) return;
   EnsureSchemas();  // the read may have noticed new columns
   const event::TableMeta& table = source_.table();
   const int64_t now_ms = WallMicros(clock_) / 1000;
-  for (const ChangeRecord& record : batch.records) {
+  for (ChangeRecord& record : batch.records) {
     if (!tracker_->Accept(record.seq)) continue;
     *oldest_ts = std::min(*oldest_ts, record.change_ts_micros);
     event::ChangeEvent event;
     event.op = record.op;
     if (record.op == event::Op::kDelete) {
-      event.before = record.row;
+      event.before = std::move(record.row);
     } else {
-      event.after = record.row;
+      event.after = std::move(record.row);
     }
     event.key = event::KeyFromImage(table, event);
     event.source = {options_.pipeline,       table.db,    table.schema, table.table, record.seq,

@@ -78,7 +78,8 @@ class TableStream {
   int64_t ChooseHandoff();
   // One poll of the change table; returns true when the batch came back full.
   bool PollOnce();
-  void Publish(const ChangeBatch& batch, std::vector<event::Message>& out, int64_t* oldest_ts);
+  // Builds the messages of `batch`'s records (their rows are moved out).
+  void Publish(ChangeBatch& batch, std::vector<event::Message>& out, int64_t* oldest_ts);
   event::Message DeadLetter(const PoisonRecord& poison) const;
   void MaybePurge();
   void ReportProgress(bool final);

@@ -28,13 +28,12 @@ std::vector<Message> BuildMessages(const TableMeta& table, const ChangeEvent& ev
     message.value = json::EncodeEnvelope(table, event);
   }
   const char op = static_cast<char>(event.op);
-  message.headers = {
-      {"cdc.op", std::string(1, op)},
-      {"cdc.table", event.source.schema + "." + event.source.table},
-      {"cdc.seq", std::to_string(event.source.seq)},
-      {"cdc.source_ts", FormatTimestampTz(event.source.change_ts_micros)},
-      {"cdc.producer", options.producer_id},
-  };
+  message.headers.reserve(6);
+  message.headers.push_back({"cdc.op", std::string(1, op)});
+  message.headers.push_back({"cdc.table", event.source.schema + "." + event.source.table});
+  message.headers.push_back({"cdc.seq", std::to_string(event.source.seq)});
+  message.headers.push_back({"cdc.source_ts", FormatTimestampTz(event.source.change_ts_micros)});
+  message.headers.push_back({"cdc.producer", options.producer_id});
   if (ids.value > 0) message.headers.push_back({"cdc.schema_id", std::to_string(ids.value)});
 
   std::vector<Message> out;
