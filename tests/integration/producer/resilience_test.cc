@@ -1,6 +1,7 @@
 // Tests 3 and 4 of the producer issue: kill -9 ten times during a 200k-change run (every change
 // present at least once, the checkpoint never ahead of confirmed delivery), and the broker down
-// for 10 s (nothing lost, streaming resumes).
+// for 10 s (nothing lost, streaming resumes); a fatal Kafka error stops the producer with a
+// non-zero exit and a restart resumes.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -90,6 +91,24 @@ TEST_F(ResilienceTest, BrokerDownTenSecondsLosesNothing) {
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(120)))
       << Tail(dir_.File("producer.log"));
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
+}
+
+TEST_F(ResilienceTest, FatalKafkaErrorExitsNonZeroAndRestartResumes) {
+  workload_->Run(2'000);
+  // Refused producer id (an authorization failure) is fatal for an idempotent producer.
+  broker_.PushErrors("InitProducerId", "CLUSTER_AUTHORIZATION_FAILED", 1);
+  auto producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer.log"));
+  const std::optional<int> rc = producer->Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(rc.has_value()) << "the producer kept running after a fatal error\n"
+                              << Tail(dir_.File("producer.log"));
+  EXPECT_NE(*rc, 0);
+  EXPECT_NE(Tail(dir_.File("producer.log")).find("\"fatal\":true"), std::string::npos)
+      << Tail(dir_.File("producer.log"));
+  // A restart resumes: nothing is lost.
+  producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)))
+      << Tail(dir_.File("producer2.log"));
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
 }
 
 }  // namespace
