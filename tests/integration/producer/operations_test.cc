@@ -27,19 +27,21 @@ std::pair<int, std::string> RunCommand(const std::vector<std::string>& args,
   return {process.Wait(std::chrono::seconds(30)).value_or(-1), out};
 }
 
-// The metrics text of the producer whose log is `log` (the log names the bound address).
-std::string Metrics(const std::string& log) {
+// GET `path` on the status endpoint of the producer whose log is `log` (the log names the bound
+// address); returns the status and body (0 when it could not be reached).
+std::pair<int, std::string> StatusGet(const std::string& log, const std::string& path) {
   std::ifstream in(log);
   const std::regex address("\"metrics\":\"127\\.0\\.0\\.1:([0-9]+)\"");
   for (std::string line; std::getline(in, line);) {
     std::smatch match;
     if (std::regex_search(line, match, address)) {
       httplib::Client client("127.0.0.1", std::stoi(match[1]));
-      const auto response = client.Get("/metrics");
-      return response ? response->body : "";
+      const auto response = client.Get(path);
+      if (response) return {response->status, response->body};
+      return {0, ""};
     }
   }
-  return "";
+  return {0, ""};
 }
 
 // The value of a metric line starting with `series` (-1 when absent).
@@ -157,11 +159,40 @@ TEST(ProducerOperations, CheckDeadLetterSchemaChangeAndPurge) {
   ASSERT_TRUE(WaitFor([&] { return *Query(db, "SELECT COUNT(*) FROM items_CT")[0][0] == "0"; },
                       std::chrono::seconds(30)))
       << Tail(dir.File("producer.log"));
-  const std::string metrics = Metrics(dir.File("producer.log"));
+  const std::string metrics = StatusGet(dir.File("producer.log"), "/metrics").second;
   EXPECT_EQ(MetricValue(metrics, "cdc_producer_purged_rows_total{table=\"main.items\"}"), 103)
       << metrics;
   EXPECT_EQ(MetricValue(metrics, "cdc_producer_poison_rows_total{table=\"main.items\"}"), 1)
       << metrics;
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
+}
+
+TEST(ProducerOperations, FailingTableDoesNotStallTheOthers) {
+  DevBroker broker;
+  SqliteSource source;
+  TempDir dir("cdc-producer-ops");
+  odbc::Environment environment;
+  odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
+  db.Execute("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                                   "    - name: main.items\n", "  snapshot: never\n"));
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  // A second table whose change table does not exist: it fails and retries, alone.
+  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                                   "    - name: main.missing\n    - name: main.items\n",
+                                   "  snapshot: never\n"));
+  ProducerProcess producer(config, dir.File("producer.log"));
+  for (int id = 1; id <= 50; ++id) {
+    db.Execute("INSERT INTO items VALUES (" + std::to_string(id) + ", 1)");
+  }
+  ASSERT_TRUE(WaitFor([&] { return ReadTopic(broker.bootstrap(), "cdc.main.items").size() == 50; },
+                      std::chrono::seconds(60)))
+      << Tail(dir.File("producer.log"));
+  const auto [status, body] = StatusGet(dir.File("producer.log"), "/ready");
+  EXPECT_EQ(status, 503);
+  EXPECT_NE(body.find("main.missing"), std::string::npos) << body;
+  EXPECT_EQ(body.find("main.items:"), std::string::npos) << body;
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
