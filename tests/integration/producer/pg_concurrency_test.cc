@@ -120,17 +120,19 @@ TEST_F(PgSourceTest, ThousandInterleavedTransactionsLoseNothing) {
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
-TEST_F(PgSourceTest, GapThatNeverFillsIsGivenUpAndStreamingGoesOn) {
-  pqxx::connection slow(url_);
-  auto held = std::make_unique<pqxx::work>(slow);
-  held->exec("INSERT INTO shop.orders VALUES (1, 1.00, 'rolled back')");  // CDC_SEQ 1
-  {
-    pqxx::connection fast(url_);
-    pqxx::work w(fast);
-    w.exec("INSERT INTO shop.orders VALUES (2, 2.00, 'kept')");  // CDC_SEQ 2
-    w.commit();
+// Polls `done` every 2 ms for up to 30 s (the manual clock below runs fast: no 500 ms naps).
+template <typename Fn>
+bool WaitBriefly(Fn done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  // The table worker in-process, on a manual clock: its sleeps advance time instantly.
+  return done();
+}
+
+TEST_F(PgSourceTest, GapThatNeverFillsIsGivenUpAndStreamingGoesOn) {
+  // The table worker in-process, on a manual clock: its idle sleeps advance time instantly, so
+  // the 30 s gap timeout passes within a few real seconds of polling.
   const config::Config config = config::Config::Load(config_path_, config::ProjectSchema(), {});
   const producer::ProducerSettings settings = producer::ProducerSettings::FromConfig(config);
   ManualClock clock;
@@ -153,33 +155,41 @@ TEST_F(PgSourceTest, GapThatNeverFillsIsGivenUpAndStreamingGoesOn) {
     while (serving) publisher.Serve(std::chrono::milliseconds(20));
   });
   auto& expired = metrics.gaps_expired.WithLabels({"shop.orders"});
-  // Seq 2 is published, the checkpoint holds below the open gap at 1.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return publisher.ledger(index).InFlight() == 0 &&
-               TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")).count(2);
-      },
-      std::chrono::seconds(30)));
-  EXPECT_EQ(publisher.ledger(index).Confirmed().watermark, 0);
-  held->abort();  // seq 1 will never commit
+  auto commit = [&](const std::string& sql) {
+    pqxx::connection c(url_);
+    pqxx::work w(c);
+    w.exec(sql);
+    w.commit();
+  };
+  // Warm up (connection, schemas, producer id) so later deliveries take milliseconds.
+  commit("INSERT INTO shop.orders VALUES (1, 1.00, 'first')");  // CDC_SEQ 1
+  ASSERT_TRUE(WaitBriefly([&] { return publisher.ledger(index).Confirmed().watermark == 1; }));
+
+  pqxx::connection slow(url_);
+  auto held = std::make_unique<pqxx::work>(slow);
+  held->exec("INSERT INTO shop.orders VALUES (2, 2.00, 'rolled back')");  // CDC_SEQ 2
+  commit("INSERT INTO shop.orders VALUES (3, 3.00, 'kept')");             // CDC_SEQ 3
+  // Seq 3 is delivered; the checkpoint holds below the open gap at 2.
+  ASSERT_TRUE(WaitBriefly([&] {
+    return metrics.events_published.WithLabels({"shop.orders"}).Value() >= 2 &&
+           publisher.ledger(index).InFlight() == 0;
+  }));
+  EXPECT_EQ(expired.Value(), 0);
+  EXPECT_EQ(publisher.ledger(index).Confirmed().watermark, 1);
+  held->abort();  // seq 2 will never commit
   held.reset();
   ASSERT_TRUE(WaitFor([&] { return expired.Value() >= 1; }, std::chrono::seconds(30)));
   EXPECT_EQ(expired.Value(), 1);
   EXPECT_GE(clock.TotalSlept(), settings.stream.gap_timeout);
-  {
-    pqxx::connection c(url_);
-    pqxx::work w(c);
-    w.exec("INSERT INTO shop.orders VALUES (3, 3.00, 'after the gap')");  // CDC_SEQ 3
-    w.commit();
-  }
-  ASSERT_TRUE(WaitFor([&] { return publisher.ledger(index).Confirmed().watermark == 3; },
+  commit("INSERT INTO shop.orders VALUES (4, 4.00, 'after the gap')");  // CDC_SEQ 4
+  ASSERT_TRUE(WaitFor([&] { return publisher.ledger(index).Confirmed().watermark == 4; },
                       std::chrono::seconds(30)));
   stop.request_stop();
   worker.join();
   serving = false;
   server.join();
   const std::set<int64_t> seen = TopicSeqs(ReadTopic(broker_.bootstrap(), "orders"));
-  EXPECT_EQ(seen, (std::set<int64_t>{2, 3}));
+  EXPECT_EQ(seen, (std::set<int64_t>{1, 3, 4}));
 }
 
 }  // namespace
