@@ -6,18 +6,11 @@
 
 #include "common/error.h"
 #include "common/event/messages.h"
+#include "common/kafka/settings.h"
 
 namespace cdc::producer {
 
-bool IsValidTopicName(std::string_view name) {
-  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
+using kafka::IsValidTopicName;
 
 ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
   std::vector<std::string> problems;

@@ -39,7 +39,4 @@ struct ProducerSettings {
   const TableSettings* FindTable(const std::string& name) const;
 };
 
-// True for a legal Kafka topic name: 1..249 of [a-zA-Z0-9._-], not "." or "..".
-bool IsValidTopicName(std::string_view name);
-
 }  // namespace cdc::producer

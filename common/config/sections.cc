@@ -80,6 +80,35 @@ ConfigSchema ProjectSchema() {
           KeySpec::Int("topic_replication_factor", -1, 100).Default("-1"),
           KeySpec::String("metrics_listen").Default("127.0.0.1:9101"),
       }));
+  schema.sections.push_back(KeySpec::Section(
+      "postgres",
+      {
+          // libpq URL or key=value string of the replica database. Required by cdc-consumer and
+          // cdc-api. TLS: sslmode=verify-full&sslrootcert=... in the URL.
+          KeySpec::String("url").Secret(),
+          // Where replicated tables live; the pipeline's own tables live in schema `cdc`.
+          KeySpec::String("schema").Default("replica"),
+      }));
+  schema.sections.push_back(KeySpec::Section(
+      "consumer",
+      {
+          KeySpec::String("group_id").Default("cdc-pg"),
+          // Input topics; or topic_pattern (a regular expression). One of the two is required.
+          KeySpec::StringList("topics").Default("[]"),
+          KeySpec::String("topic_pattern").Default("\"\""),
+          // "SCHEMA.TABLE": target table name overrides.
+          KeySpec::StringMap("table_map").Default("{}"),
+          KeySpec::Int("batch_max_events", 1, 1'000'000).Default("5000"),
+          KeySpec::Int("batch_max_ms", 1, 600'000).Default("100"),
+          // Default <group_id>.dlq; must not be an input topic.
+          KeySpec::String("dlq_topic").Default("\"\""),
+          KeySpec::Enum("delete_mode", {"hard", "soft"}).Default("hard"),
+          // Tombstones (remembered deletes) older than this are purged.
+          KeySpec::Int("tombstone_retention_hours", 1, 87'600).Default("168"),
+          // /ready turns false when no batch could be applied for this long.
+          KeySpec::Int("unhealthy_after_ms", 100, 86'400'000).Default("60000"),
+          KeySpec::String("metrics_listen").Default("127.0.0.1:9102"),
+      }));
   return schema;
 }
 

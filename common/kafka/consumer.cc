@@ -137,6 +137,18 @@ std::pair<int64_t, int64_t> Consumer::Watermarks(const std::string& topic, int32
   return {low, high};
 }
 
+std::optional<int64_t> Consumer::OffsetForTime(const std::string& topic, int32_t partition,
+                                               int64_t timestamp_ms,
+                                               std::chrono::milliseconds timeout) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = timestamp_ms;
+  CheckErr(rd_kafka_offsets_for_times(handle_.get(), list.get(), static_cast<int>(timeout.count())),
+           "offsets for times of " + topic);
+  const rd_kafka_topic_partition_t& result = list->elems[0];
+  if (result.err != RD_KAFKA_RESP_ERR_NO_ERROR || result.offset < 0) return std::nullopt;
+  return result.offset;
+}
+
 std::optional<Message> Consumer::Poll(std::chrono::milliseconds timeout) {
   state_.ThrowIfFatal();
   rd_kafka_message_t* raw =

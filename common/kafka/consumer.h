@@ -49,6 +49,11 @@ class Consumer {
   // Low and high watermark offsets of a partition, from the broker.
   std::pair<int64_t, int64_t> Watermarks(const std::string& topic, int32_t partition,
                                          std::chrono::milliseconds timeout);
+  // The earliest offset whose timestamp is >= `timestamp_ms` (the broker's ListOffsets by time),
+  // or nullopt when the broker has no answer: no such message, or no support for it (the 2.0.2
+  // mock cluster always answers -1). Throws on request failure.
+  std::optional<int64_t> OffsetForTime(const std::string& topic, int32_t partition,
+                                       int64_t timestamp_ms, std::chrono::milliseconds timeout);
   // The next message, or nullopt after `timeout`. Partition-EOF and transient client errors are
   // logged and yield nullopt (librdkafka recovers by itself); fatal errors throw FatalError;
   // a consume error bound to a topic/partition throws its class.

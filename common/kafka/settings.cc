@@ -1,5 +1,7 @@
 #include "common/kafka/settings.h"
 
+#include <cctype>
+
 #include "common/redact.h"
 
 namespace cdc::kafka {
@@ -88,6 +90,16 @@ RetryClass ClassifyKafkaError(rd_kafka_resp_err_t err) {
 void ThrowKafkaError(rd_kafka_resp_err_t err, const std::string& context) {
   ThrowError(ClassifyKafkaError(err), rd_kafka_err2name(err),
              context + ": " + rd_kafka_err2str(err));
+}
+
+bool IsValidTopicName(std::string_view name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace cdc::kafka

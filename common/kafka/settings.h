@@ -41,6 +41,9 @@ ConfPtr BuildConf(const KafkaSettings& settings, const std::map<std::string, std
 // Every property of `conf` as "key=value" lines with secret values replaced by ***.
 std::string RedactedConfDump(const rd_kafka_conf_t* conf);
 
+// True for a legal Kafka topic name: 1..249 of [a-zA-Z0-9._-], not "." or "..".
+bool IsValidTopicName(std::string_view name);
+
 // Retry class of a librdkafka error code (authorization/authentication and _FATAL are fatal;
 // oversize or invalid records are permanent; everything else is transient).
 RetryClass ClassifyKafkaError(rd_kafka_resp_err_t err);

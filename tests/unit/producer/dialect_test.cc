@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/kafka/settings.h"
 #include "producer/checkpoint.h"
 #include "producer/settings.h"
 
@@ -73,10 +74,10 @@ TEST(Checkpoint, RoundTripsThroughJson) {
 }
 
 TEST(ProducerSettings, TopicNames) {
-  EXPECT_TRUE(IsValidTopicName("cdc.SHOP.ORDERS"));
-  EXPECT_FALSE(IsValidTopicName("cdc/SHOP"));
-  EXPECT_FALSE(IsValidTopicName(""));
-  EXPECT_FALSE(IsValidTopicName(std::string(250, 'a')));
+  EXPECT_TRUE(kafka::IsValidTopicName("cdc.SHOP.ORDERS"));
+  EXPECT_FALSE(kafka::IsValidTopicName("cdc/SHOP"));
+  EXPECT_FALSE(kafka::IsValidTopicName(""));
+  EXPECT_FALSE(kafka::IsValidTopicName(std::string(250, 'a')));
 }
 
 }  // namespace

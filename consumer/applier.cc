@@ -1,0 +1,252 @@
+#include "consumer/applier.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/event/temporal.h"
+#include "consumer/apply_sql.h"
+#include "consumer/pg_text.h"
+
+namespace cdc::consumer {
+namespace {
+
+bool IsDelete(const TableEvent& e) { return e.event.op == event::Op::kDelete; }
+
+// The COPY line of one event: its columns (a delete: key columns only), then the metadata.
+std::string StageLine(const TableEvent& e) {
+  const event::TableMeta& table = *e.table;
+  std::string line;
+  line.reserve(128);
+  const event::Row* image = IsDelete(e) ? nullptr : (e.event.after ? &*e.event.after : nullptr);
+  if (!IsDelete(e) && image == nullptr) {
+    throw PermanentError("VALUE", "a '" + std::string(1, static_cast<char>(e.event.op)) +
+                                      "' event without an after image");
+  }
+  for (size_t c = 0; c < table.columns.size(); ++c) {
+    if (c > 0) line.push_back('\t');
+    if (image != nullptr) {
+      AppendCopyValue(line, table.columns[c], (*image)[c]);
+      continue;
+    }
+    const auto k = std::find(table.key.begin(), table.key.end(), c);
+    if (k == table.key.end()) {
+      pg::AppendCopyNull(line);
+    } else {
+      AppendCopyValue(line, table.columns[c], e.event.key[static_cast<size_t>(k - table.key.begin())]);
+    }
+  }
+  line.push_back('\t');
+  line.append(std::to_string(e.event.source.seq));
+  line.push_back('\t');
+  line.push_back(static_cast<char>(e.event.op));
+  line.push_back('\t');
+  line.append(event::FormatTimestampTz(e.event.source.change_ts_micros));
+  line.push_back('\t');
+  pg::AppendCopyField(line, e.key_text);
+  line.push_back('\n');
+  return line;
+}
+
+}  // namespace
+
+struct BatchApplier::Group {
+  StageSpec spec;
+  std::string source;
+  std::vector<const TableEvent*> events;
+  std::vector<std::string> lines;  // aligned with events
+  std::string copy_sql, upsert_sql, delete_sql, remember_sql, clear_sql;
+};
+
+BatchApplier::BatchApplier(const ConsumerSettings& settings, TargetCatalog& catalog,
+                           DeadLetterPublisher* dead_letters, Logger logger)
+    : settings_(settings),
+      catalog_(catalog),
+      dead_letters_(dead_letters),
+      logger_(std::move(logger)) {}
+
+ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool write_offsets,
+                                 const std::function<void(pg::Connection&)>& before_commit) {
+  const size_t decode_letters = batch.dead_letters.size();
+  try {
+    ApplyOutcome outcome;
+    // 1. Every (target, schema) must fit its table: create or evolve it first, in its own
+    //    transaction. Events of a schema that cannot be applied are dead letters.
+    std::vector<bool> excluded(batch.events.size(), false);
+    std::map<std::pair<std::string, int32_t>, std::optional<Error>> prepared;
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      const TableEvent& e = batch.events[i];
+      auto [it, inserted] = prepared.try_emplace({e.target, e.schema_id});
+      if (inserted) {
+        try {
+          catalog_.Prepare(connection, e.target, batch.records[e.record].position.topic, *e.table,
+                           e.schema_id);
+        } catch (const PermanentError& error) {
+          it->second.emplace(error);
+        }
+      }
+      if (it->second) {
+        excluded[i] = true;
+        batch.dead_letters.push_back({e.record, "apply", DeadLetterClass("apply", it->second->code()),
+                                      it->second->code(), it->second->what(),
+                                      e.table->QualifiedName(), e.target});
+      }
+    }
+
+    // 2. One transaction: per table, the winning event of each key, staged and applied.
+    pg::Transaction tx(connection);
+    std::vector<TableWork> work = SelectWinners(batch.events, batch.records, excluded);
+    size_t winners = 0;
+    int stage_number = 0;
+    for (TableWork& table : work) {
+      TableOutcome& table_outcome = outcome.tables[table.target];
+      table_outcome.source = table.source;
+      winners += table.events.size();
+      std::map<int32_t, Group> groups;  // by writer schema
+      for (const TableEvent* e : table.events) {
+        Group& group = groups[e->schema_id];
+        if (group.events.empty()) {
+          group.source = table.source;
+          group.spec.schema = settings_.target_schema;
+          group.spec.table = table.target;
+          group.spec.stage = "_cdc_stage_" + std::to_string(stage_number++);
+          for (const event::ColumnMeta& column : e->table->columns) {
+            group.spec.columns.push_back(TargetColumnName(column.name));
+          }
+          for (const size_t k : e->table->key) {
+            group.spec.key.push_back(TargetColumnName(e->table->columns[k].name));
+          }
+        }
+        try {
+          group.lines.push_back(StageLine(*e));
+          group.events.push_back(e);
+        } catch (const PermanentError& error) {
+          batch.dead_letters.push_back({e->record, "apply", DeadLetterClass("apply", error.code()),
+                                        error.code(), error.what(), table.source, table.target});
+        }
+      }
+      for (auto& [schema_id, group] : groups) {
+        if (!group.events.empty()) ApplyGroup(connection, batch, group, table_outcome);
+      }
+    }
+    outcome.superseded = batch.events.size() - winners -
+                         static_cast<size_t>(std::count(excluded.begin(), excluded.end(), true));
+
+    // 3. Dead letters: delivered to the topic before the transaction that records them commits.
+    if (dead_letters_ != nullptr && !batch.dead_letters.empty()) {
+      for (DeadLetter& letter : batch.dead_letters) {
+        if (letter.error_class.empty()) letter.error_class = "sql";
+      }
+      dead_letters_->Publish(batch, std::chrono::seconds(30));
+      InsertDeadLetters(connection, batch, settings_.group_id);
+    }
+    outcome.dead_letters = batch.dead_letters.size();
+
+    // 4. Offsets and progress, in the same transaction.
+    if (write_offsets) {
+      for (const auto& [partition, next] : NextOffsets(batch.records)) {
+        connection.Exec(
+            "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
+            " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
+            " SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at"
+            " WHERE cdc.offsets.next_offset < EXCLUDED.next_offset",
+            {settings_.group_id, partition.first, std::to_string(partition.second),
+             std::to_string(next)});
+      }
+    }
+    for (const TableWork& table : work) {
+      int64_t last_seq = 0;
+      int64_t last_ts = 0;
+      for (const TableEvent* e : table.events) {
+        last_seq = std::max(last_seq, e->event.source.seq);
+        last_ts = std::max(last_ts, e->event.source.change_ts_micros);
+      }
+      const TableOutcome& counts = outcome.tables[table.target];
+      connection.Exec(
+          "UPDATE cdc.tables SET last_seq = GREATEST(COALESCE(last_seq, 0), $3::bigint),"
+          " last_source_ts = GREATEST(last_source_ts, $4::timestamptz), last_applied_at = now(),"
+          " rows_applied = rows_applied + $5, deletes_applied = deletes_applied + $6"
+          " WHERE target_schema = $1 AND target_table = $2",
+          {settings_.target_schema, table.target, std::to_string(last_seq),
+           event::FormatTimestampTz(last_ts), std::to_string(counts.upserted),
+           std::to_string(counts.deleted)});
+    }
+    if (before_commit) before_commit(connection);
+    tx.Commit();
+    catalog_refreshed_ = false;
+    return outcome;
+  } catch (...) {
+    batch.dead_letters.resize(decode_letters);
+    throw;
+  }
+}
+
+void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& group,
+                              TableOutcome& outcome) {
+  group.copy_sql = CopyStageSql(group.spec);
+  group.upsert_sql = UpsertSql(group.spec);
+  group.delete_sql = DeleteSql(group.spec, settings_.delete_mode);
+  group.remember_sql = RememberDeletesSql(group.spec);
+  group.clear_sql = ClearStageSql(group.spec);
+  connection.Exec(CreateStageSql(group.spec));
+  ApplyRange(connection, batch, group, 0, group.events.size(), outcome, 0);
+}
+
+void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& group,
+                              size_t begin, size_t end, TableOutcome& outcome, int depth) {
+  size_t bytes = 0;
+  size_t deletes = 0;
+  for (size_t i = begin; i < end; ++i) {
+    bytes += group.lines[i].size();
+    if (IsDelete(*group.events[i])) ++deletes;
+  }
+  std::string data;
+  data.reserve(bytes);
+  for (size_t i = begin; i < end; ++i) data += group.lines[i];
+  const std::vector<pg::Param> table = {group.spec.schema, group.spec.table};
+  connection.Exec("SAVEPOINT cdc_apply");
+  try {
+    connection.CopyIn(group.copy_sql, data);
+    const int64_t upserted = end - begin > deletes ? connection.Exec(group.upsert_sql, table).affected() : 0;
+    int64_t deleted = 0;
+    if (deletes > 0) {
+      deleted = connection.Exec(group.delete_sql).affected();
+      connection.Exec(group.remember_sql, table);
+    }
+    connection.Exec(group.clear_sql);
+    connection.Exec("RELEASE SAVEPOINT cdc_apply");
+    outcome.upserted += upserted;
+    outcome.deleted += deleted;
+    outcome.stale += static_cast<int64_t>(end - begin) - upserted - deleted;
+    for (size_t i = begin; i < end; ++i) {
+      ++outcome.events_by_op[static_cast<char>(group.events[i]->event.op)];
+    }
+  } catch (const PermanentError& error) {
+    connection.Exec("ROLLBACK TO SAVEPOINT cdc_apply");
+    connection.Exec("RELEASE SAVEPOINT cdc_apply");
+    // A missing column or table usually means the table changed under us: refresh what the
+    // catalog knows and retry the batch once before blaming single records.
+    if (depth == 0 && error.code().rfind("42", 0) == 0 && !catalog_refreshed_) {
+      catalog_refreshed_ = true;
+      catalog_.Invalidate();
+      throw TransientError("CATALOG", std::string("target table changed; retrying: ") +
+                                          error.what());
+    }
+    if (end - begin == 1) {
+      const TableEvent& e = *group.events[begin];
+      batch.dead_letters.push_back({e.record, "apply", DeadLetterClass("apply", error.code()),
+                                    error.code(), error.what(), group.source, group.spec.table});
+      logger_.Warn("record dead-lettered",
+                   {{"table", group.spec.table},
+                    {"topic", batch.records[e.record].position.topic},
+                    {"offset", batch.records[e.record].position.offset},
+                    {"code", error.code()},
+                    {"error", error.what()}});
+      return;
+    }
+    const size_t middle = begin + (end - begin) / 2;
+    ApplyRange(connection, batch, group, begin, middle, outcome, depth + 1);
+    ApplyRange(connection, batch, group, middle, end, outcome, depth + 1);
+  }
+}
+
+}  // namespace cdc::consumer

@@ -1,0 +1,39 @@
+// The SQL of one staged, version-guarded apply into one target table. Pure: statements only.
+//
+// Per (target table, writer schema) within a batch transaction:
+//   1. CREATE TEMP TABLE <stage> ON COMMIT DROP with the event's columns + _cdc_seq, _cdc_op,
+//      _cdc_source_ts, _cdc_key (the canonical key text);
+//   2. COPY <stage> FROM STDIN (one row per winning event; a delete carries its key columns);
+//   3. upsert the non-deletes: INSERT … ON CONFLICT (key) DO UPDATE … WHERE target._cdc_seq <
+//      EXCLUDED._cdc_seq, skipping rows whose key has a remembered delete at the same or a later
+//      seq (so an older replayed insert never resurrects a deleted row);
+//   4. apply the deletes with the same guard (hard: DELETE; soft: set _cdc_deleted_at);
+//   5. remember the deletes in cdc.tombstones (keeping the highest seq per key);
+//   6. TRUNCATE <stage> (the next subset of the same table reuses it).
+// Statements 3 and 5 take $1 = target schema, $2 = target table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cdc::consumer {
+
+enum class DeleteMode;
+
+struct StageSpec {
+  std::string schema;                // target schema
+  std::string table;                 // target table
+  std::string stage;                 // temp table name
+  std::vector<std::string> columns;  // the event's target columns, in the order COPY sends them
+  std::vector<std::string> key;      // primary-key columns
+};
+
+std::string CreateStageSql(const StageSpec& spec);
+// COPY column order: spec.columns, then _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_key.
+std::string CopyStageSql(const StageSpec& spec);
+std::string UpsertSql(const StageSpec& spec);
+std::string DeleteSql(const StageSpec& spec, DeleteMode mode);
+std::string RememberDeletesSql(const StageSpec& spec);
+std::string ClearStageSql(const StageSpec& spec);
+
+}  // namespace cdc::consumer

@@ -1,0 +1,345 @@
+#include "consumer/consumer_app.h"
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/event/decoder.h"
+#include "common/json/codec.h"
+#include "common/kafka/consumer.h"
+#include "common/metrics/registry.h"
+#include "common/metrics/status_server.h"
+#include "common/pg/connection.h"
+#include "common/redact.h"
+#include "common/registry/factory.h"
+#include "consumer/applier.h"
+#include "consumer/consumer_loop.h"
+#include "consumer/consumer_metrics.h"
+#include "consumer/dead_letters.h"
+#include "consumer/migrations.h"
+#include "consumer/offsets.h"
+#include "consumer/record_decoder.h"
+#include "consumer/replay.h"
+#include "consumer/target_catalog.h"
+
+namespace cdc::consumer {
+namespace {
+
+using std::chrono::milliseconds;
+
+const BackoffPolicy kStartupBackoff{milliseconds(500), milliseconds(10'000), 2.0, std::nullopt};
+
+// Runs `step` until it succeeds, retrying transient failures (PostgreSQL or Kafka not up yet).
+// Returns false when stopped first.
+bool StartupStep(const std::function<void()>& step, const char* what, SystemClock& clock,
+                 std::stop_token stop, const Logger& logger) {
+  try {
+    RetryTransient(step, kStartupBackoff, clock, stop, [&](const TransientError& e, auto) {
+      logger.Warn(std::string(what) + " not ready; retrying", {{"error", e.what()}});
+    });
+    return true;
+  } catch (const TransientError&) {
+    if (stop.stop_requested()) return false;
+    throw;
+  }
+}
+
+// The topics a replay rewinds: the requested ones, else the configured list, else every topic
+// the consumer has applied (cdc.tables).
+std::vector<std::string> ReplayTopics(pg::Connection& connection, const ConsumerSettings& settings,
+                                      const std::vector<std::string>& requested) {
+  if (!requested.empty()) return requested;
+  if (!settings.topics.empty()) return settings.topics;
+  std::vector<std::string> topics;
+  const pg::Result rows = connection.Exec(
+      "SELECT DISTINCT topic FROM cdc.tables WHERE target_schema = $1 ORDER BY 1",
+      {settings.target_schema});
+  for (int i = 0; i < rows.rows(); ++i) {
+    std::string topic(rows.Get(i, 0));
+    if (settings.IsInputTopic(topic)) topics.push_back(std::move(topic));
+  }
+  return topics;
+}
+
+int RunLoop(const config::Config& config, const ConsumerSettings& settings,
+            const Logging& logging, std::stop_token stop, std::ostream* progress,
+            const std::function<void(SystemClock&)>& before_run) {
+  const Logger logger = logging.Get("consumer");
+  SystemClock clock;
+  metrics::Registry registry;
+  ConsumerMetrics metrics(registry);
+  std::mutex loop_mutex;
+  ConsumerLoop* loop = nullptr;
+  metrics::StatusServer status(
+      registry,
+      [&]() -> metrics::Readiness {
+        std::lock_guard lock(loop_mutex);
+        if (loop == nullptr) return {false, "starting"};
+        return loop->Readiness();
+      },
+      logging.Get("status"));
+  status.Start(settings.metrics_listen);
+  logger.Info("consumer starting",
+              {{"pipeline", settings.pipeline},
+               {"group", settings.group_id},
+               {"postgres", RedactSecrets(settings.postgres_url)},
+               {"metrics", settings.metrics_listen.host + ":" + std::to_string(status.port())}});
+
+  if (!StartupStep(
+          [&] {
+            pg::Connection connection(settings.postgres_url, "cdc-consumer");
+            ApplyMigrations(connection, logger);
+          },
+          "PostgreSQL", clock, stop, logger)) {
+    return 0;
+  }
+  const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+  std::unique_ptr<registry::SchemaRegistry> schemas;
+  if (!StartupStep(
+          [&] {
+            schemas = registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
+          },
+          "Kafka", clock, stop, logger)) {
+    return 0;
+  }
+  if (before_run) before_run(clock);
+  if (stop.stop_requested()) return 0;
+  event::EventDecoder decoder(*schemas, settings.format);
+  DeadLetterPublisher dead_letters(kafka, settings.dlq_topic, settings.group_id,
+                                   logging.Get("dlq"));
+  ConsumerLoop consumer_loop(settings, kafka, decoder, dead_letters, metrics, clock, logger,
+                             progress);
+  {
+    std::lock_guard lock(loop_mutex);
+    loop = &consumer_loop;
+  }
+  int rc = 0;
+  try {
+    consumer_loop.Run(stop);
+  } catch (const Error& e) {
+    logger.Error("consumer failed", {{"code", e.code()}, {"error", e.what()}});
+    rc = 1;
+  }
+  {
+    std::lock_guard lock(loop_mutex);
+    loop = nullptr;
+  }
+  status.Stop();
+  return rc;
+}
+
+}  // namespace
+
+int RunConsumer(const config::Config& config, const ConsumerSettings& settings,
+                const Logging& logging, std::stop_token stop) {
+  return RunLoop(config, settings, logging, stop, nullptr, nullptr);
+}
+
+int ReplayConsumer(const config::Config& config, const ConsumerSettings& settings,
+                   const ReplayRequest& request, const Logging& logging, std::stop_token stop,
+                   std::ostream& progress) {
+  const Logger logger = logging.Get("replay");
+  std::optional<int64_t> from_ms;
+  if (request.from_timestamp) {
+    try {
+      from_ms = ParseReplayTime(*request.from_timestamp);
+    } catch (const Error& e) {
+      throw config::ConfigError({std::string("--from-timestamp: ") + e.what()});
+    }
+  }
+  for (const std::string& topic : request.topics) {
+    if (!settings.IsInputTopic(topic)) {
+      throw config::ConfigError({"--topic: \"" + topic + "\" is not an input topic of group " +
+                                 settings.group_id});
+    }
+  }
+  return RunLoop(config, settings, logging, stop, &progress, [&](SystemClock& clock) {
+    StartupStep(
+        [&] {
+          pg::Connection connection(settings.postgres_url, "cdc-consumer-replay");
+          const std::vector<std::string> topics =
+              ReplayTopics(connection, settings, request.topics);
+          const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+          kafka::Consumer reader(kafka, settings.group_id, nullptr, logger);
+          const std::vector<kafka::TopicPartition> offsets =
+              ReplayOffsets(reader, topics, from_ms, logger);
+          RewindOffsets(connection, settings.group_id, offsets);
+          try {
+            reader.Commit(offsets);
+          } catch (const Error& e) {
+            logger.Warn("Kafka offsets not rewound (PostgreSQL's were)", {{"error", e.what()}});
+          }
+          int64_t total = 0;
+          for (const kafka::TopicPartition& p : offsets) {
+            const auto [low, high] = reader.Watermarks(p.topic, p.partition, milliseconds(5000));
+            (void)low;
+            total += high - p.offset;
+          }
+          progress << "replay: rewound " << offsets.size() << " partitions of " << topics.size()
+                   << " topics; " << total << " records to re-apply" << std::endl;
+        },
+        "replay", clock, stop, logger);
+  });
+}
+
+int CheckConsumer(const config::Config& config, const ConsumerSettings& settings,
+                  const Logging& logging, std::ostream& out) {
+  const Logger logger = logging.Get("check");
+  bool ok = true;
+  out << "config: ok (group " << settings.group_id << ", input "
+      << (settings.topics.empty() ? "pattern " + settings.topic_pattern
+                                  : std::to_string(settings.topics.size()) + " topics")
+      << ", target schema " << settings.target_schema << ", dead letters to "
+      << settings.dlq_topic << ")\n";
+  try {
+    pg::Connection connection(settings.postgres_url, "cdc-consumer-check");
+    const std::string version(connection.Exec("SHOW server_version").Get(0, 0));
+    const pg::Result exists = connection.Exec("SELECT to_regclass('cdc.schema_migrations')");
+    std::string migrated = "not created yet (run creates it)";
+    if (!exists.IsNull(0, 0)) {
+      migrated = "version " +
+                 std::string(connection.Exec("SELECT COALESCE(max(version), 0) FROM"
+                                             " cdc.schema_migrations")
+                                 .Get(0, 0)) +
+                 " of " + std::to_string(Migrations().size());
+    }
+    out << "postgres: ok (" << RedactSecrets(settings.postgres_url) << ", server " << version
+        << ", cdc schema " << migrated << ")\n";
+  } catch (const Error& e) {
+    out << "postgres: FAILED: " << e.what() << "\n";
+    ok = false;
+  }
+  try {
+    const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+    kafka::Consumer probe(kafka, settings.group_id + ".check", nullptr, logger);
+    const std::vector<std::string> topics =
+        settings.topics.empty() ? std::vector<std::string>{} : settings.topics;
+    std::string detail;
+    for (const std::string& topic : topics) {
+      const size_t partitions = probe.Partitions(topic, milliseconds(10'000)).size();
+      detail += " " + topic + "=" +
+                (partitions == 0 ? std::string("missing") : std::to_string(partitions) + "p");
+    }
+    if (topics.empty()) probe.Partitions(settings.dlq_topic, milliseconds(10'000));
+    out << "kafka: ok (" << kafka.bootstrap_servers << ";"
+        << (detail.empty() ? " pattern " + settings.topic_pattern : detail) << ")\n";
+  } catch (const Error& e) {
+    out << "kafka: FAILED: " << e.what() << "\n";
+    ok = false;
+  }
+  out << (ok ? "check: ok" : "check: FAILED") << std::endl;
+  return ok ? 0 : 1;
+}
+
+int ListDeadLetters(const ConsumerSettings& settings, int64_t limit, std::ostream& out) {
+  pg::Connection connection(settings.postgres_url, "cdc-consumer-dlq");
+  const pg::Result rows = connection.Exec(
+      "SELECT id, topic, partition, \"offset\", stage, error_class, COALESCE(error_code, ''),"
+      " to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      " CASE WHEN redriven_at IS NULL THEN 'open' ELSE 'redriven' END, error_message"
+      " FROM cdc.dead_letters WHERE group_id = $1 ORDER BY id DESC LIMIT $2",
+      {settings.group_id, std::to_string(limit)});
+  out << "id\ttopic\tpartition\toffset\tstage\tclass\tcode\tfailed_at\tstate\tmessage\n";
+  for (int i = 0; i < rows.rows(); ++i) {
+    for (int c = 0; c < rows.columns(); ++c) {
+      std::string field(rows.Get(i, c));
+      for (char& ch : field) {
+        if (ch == '\t' || ch == '\n') ch = ' ';
+      }
+      out << (c ? "\t" : "") << field;
+    }
+    out << "\n";
+  }
+  out << rows.rows() << " dead letter(s)" << std::endl;
+  return 0;
+}
+
+int RedriveDeadLetters(const config::Config& config, const ConsumerSettings& settings,
+                       std::optional<int64_t> id, const Logging& logging, std::ostream& out) {
+  const Logger logger = logging.Get("redrive");
+  SystemClock clock;
+  pg::Connection connection(settings.postgres_url, "cdc-consumer-redrive");
+  ApplyMigrations(connection, logger);
+  const pg::Result letters = connection.Exec(
+      "SELECT id, topic, partition, \"offset\", key, value, headers::text,"
+      " redriven_at IS NOT NULL FROM cdc.dead_letters WHERE group_id = $1"
+      " AND ($2::bigint IS NULL OR id = $2::bigint)"
+      " AND ($2::bigint IS NOT NULL OR redriven_at IS NULL) ORDER BY id",
+      {settings.group_id, id ? pg::Param(std::to_string(*id)) : std::nullopt});
+  if (id && letters.rows() == 0) {
+    out << "dead letter " << *id << " not found for group " << settings.group_id << std::endl;
+    return 1;
+  }
+  const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
+  const std::unique_ptr<registry::SchemaRegistry> schemas =
+      registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
+  event::EventDecoder decoder(*schemas, settings.format);
+  RecordDecoder records(decoder, settings.table_map);
+  TargetCatalog catalog(settings.target_schema, logger);
+  BatchApplier applier(settings, catalog, nullptr, logger);
+  int redriven = 0, failed = 0, skipped = 0;
+  for (int i = 0; i < letters.rows(); ++i) {
+    const std::string letter_id(letters.Get(i, 0));
+    if (letters.Get(i, 7) == "t") {
+      ++skipped;
+      out << "dead letter " << letter_id << ": already redriven, skipped\n";
+      continue;
+    }
+    auto bytes = [&](int column) -> std::optional<std::string> {
+      if (letters.IsNull(i, column)) return std::nullopt;
+      const std::string_view hex = letters.Get(i, column);  // "\x…"
+      std::string raw;
+      for (size_t h = 2; h + 1 < hex.size(); h += 2) {
+        raw.push_back(static_cast<char>(std::stoi(std::string(hex.substr(h, 2)), nullptr, 16)));
+      }
+      return raw;
+    };
+    Batch batch;
+    Record record;
+    record.position = {std::string(letters.Get(i, 1)),
+                       static_cast<int32_t>(letters.GetInt(i, 2)), letters.GetInt(i, 3), -1};
+    record.key = bytes(4);
+    record.value = bytes(5);
+    for (const auto& header : nlohmann::json::parse(letters.Get(i, 6))) {
+      record.headers.push_back(
+          {header.at("key").get<std::string>(),
+           header.at("value").is_null()
+               ? std::nullopt
+               : std::optional<std::string>(header.at("value").get<std::string>())});
+    }
+    batch.records.push_back(std::move(record));
+    records.Decode(batch, 0);
+    const ApplyOutcome outcome =
+        applier.Apply(connection, batch, false, [&](pg::Connection& tx) {
+          if (batch.dead_letters.empty()) {
+            tx.Exec("UPDATE cdc.dead_letters SET redriven_at = now(),"
+                    " redrive_count = redrive_count + 1 WHERE id = $1",
+                    {letter_id});
+          } else {
+            const DeadLetter& again = batch.dead_letters.front();
+            tx.Exec("UPDATE cdc.dead_letters SET stage = $2, error_class = $3, error_code = $4,"
+                    " error_message = $5, failed_at = now(), redrive_count = redrive_count + 1"
+                    " WHERE id = $1",
+                    {letter_id, again.stage, again.error_class, again.error_code, again.message});
+          }
+        });
+    (void)outcome;
+    if (batch.dead_letters.empty()) {
+      ++redriven;
+      out << "dead letter " << letter_id << ": applied\n";
+    } else {
+      ++failed;
+      out << "dead letter " << letter_id << ": failed again: " << batch.dead_letters.front().message
+          << "\n";
+    }
+  }
+  out << "redrive: " << redriven << " applied, " << failed << " failed again, " << skipped
+      << " skipped" << std::endl;
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace cdc::consumer

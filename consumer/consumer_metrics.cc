@@ -1,0 +1,38 @@
+#include "consumer/consumer_metrics.h"
+
+namespace cdc::consumer {
+
+ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry)
+    : events_applied(registry.AddCounter("cdc_consumer_events_applied_total",
+                                         "Change events applied, by target table and op",
+                                         {"table", "op"})),
+      events_skipped(registry.AddCounter(
+          "cdc_consumer_events_skipped_total",
+          "Events with no effect: stale (the row is newer) or superseded within a batch",
+          {"table", "reason"})),
+      rows_written(registry.AddCounter("cdc_consumer_rows_written_total",
+                                       "Rows upserted or deleted in target tables",
+                                       {"table", "kind"})),
+      batch_size(registry.AddHistogram("cdc_consumer_batch_size", "Records per applied batch", {},
+                                       {1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000})),
+      apply_duration(registry.AddHistogram("cdc_consumer_apply_duration_seconds",
+                                           "Time to apply one batch (one transaction)")),
+      end_to_end_latency(registry.AddHistogram(
+          "cdc_consumer_end_to_end_latency_seconds",
+          "From the source change time to the commit of its batch in PostgreSQL")),
+      dead_letters(registry.AddCounter("cdc_consumer_dead_letters_total",
+                                       "Records dead-lettered, by error class", {"class"})),
+      incompatible_schemas(registry.AddCounter(
+          "cdc_consumer_incompatible_schema_total",
+          "Events whose schema change cannot be applied to the target table", {"table"})),
+      retries(registry.AddCounter("cdc_consumer_retries_total",
+                                  "Batches rolled back and retried after a transient error",
+                                  {"code"})),
+      lag(registry.AddGauge("cdc_consumer_lag", "Messages behind the partition's end",
+                            {"topic", "partition"})),
+      last_apply_timestamp(registry.AddGauge("cdc_consumer_last_apply_timestamp_seconds",
+                                             "Wall time of the last committed batch")),
+      assigned_partitions(registry.AddGauge("cdc_consumer_assigned_partitions",
+                                            "Partitions assigned to this member")) {}
+
+}  // namespace cdc::consumer

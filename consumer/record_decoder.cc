@@ -1,0 +1,49 @@
+#include "consumer/record_decoder.h"
+
+#include "common/error.h"
+#include "consumer/pg_text.h"
+#include "consumer/settings.h"
+
+namespace cdc::consumer {
+
+RecordDecoder::RecordDecoder(event::EventDecoder& decoder,
+                             std::map<std::string, std::string> table_map)
+    : decoder_(decoder), table_map_(std::move(table_map)) {}
+
+void RecordDecoder::Decode(Batch& batch, size_t index) {
+  const Record& record = batch.records[index];
+  if (!record.value) return;  // tombstone: compaction's business, nothing to apply
+  try {
+    event::DecodedEvent decoded = decoder_.Decode(*record.value, record.headers);
+    TableEvent table_event;
+    table_event.record = index;
+    table_event.schema_id = decoded.schema_id;
+    table_event.table = std::move(decoded.table);
+    table_event.event = std::move(decoded.event);
+    const event::TableMeta& table = *table_event.table;
+    if (table.key.empty()) {
+      throw PermanentError("NO_KEY", "table " + table.QualifiedName() + " has no key columns");
+    }
+    if (table_event.event.key.empty()) {
+      table_event.event.key = event::KeyFromImage(table, table_event.event);
+    }
+    if (table_event.event.key.size() != table.key.size()) {
+      throw PermanentError("KEY", "the event carries no complete key for " +
+                                      table.QualifiedName());
+    }
+    table_event.key_text = KeyText(table, table_event.event.key);
+    table_event.target = TargetTableName(table_map_, table.schema, table.table);
+    batch.events.push_back(std::move(table_event));
+  } catch (const TransientError&) {
+    throw;
+  } catch (const FatalError&) {
+    throw;
+  } catch (const Error& e) {
+    batch.dead_letters.push_back(
+        {index, "decode", DeadLetterClass("decode", e.code()), e.code(), e.what(), "", ""});
+  } catch (const std::exception& e) {
+    batch.dead_letters.push_back({index, "decode", "decode", "DECODE", e.what(), "", ""});
+  }
+}
+
+}  // namespace cdc::consumer

@@ -1,0 +1,51 @@
+// The consumer's view of the configuration (sections postgres, consumer, kafka, pipeline),
+// validated at start-up: every problem is a ConfigError naming its key path.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/event/messages.h"
+#include "common/host_port.h"
+
+namespace cdc::consumer {
+
+enum class DeleteMode { kHard, kSoft };
+
+struct ConsumerSettings {
+  std::string pipeline;
+  std::string postgres_url;
+  std::string target_schema;
+  std::string group_id;
+  std::vector<std::string> topics;  // explicit input topics (empty when topic_pattern is used)
+  std::string topic_pattern;        // regular expression (empty when topics are listed)
+  std::map<std::string, std::string> table_map;  // "SCHEMA.TABLE" -> target table
+  size_t batch_max_events = 5000;
+  std::chrono::milliseconds batch_max_ms{100};
+  std::string dlq_topic;
+  DeleteMode delete_mode = DeleteMode::kHard;
+  std::chrono::hours tombstone_retention{168};
+  std::chrono::milliseconds unhealthy_after{60'000};
+  HostPort metrics_listen;
+  event::Format format = event::Format::kAvro;
+  std::string topic_prefix;
+
+  // Throws config::ConfigError listing every problem.
+  static ConsumerSettings FromConfig(const config::Config& config);
+
+  // What to subscribe to: the topics, or the pattern prefixed with '^' as librdkafka expects.
+  std::vector<std::string> Subscription() const;
+  // True when `topic` is one of the inputs (listed, or matching the pattern).
+  bool IsInputTopic(const std::string& topic) const;
+};
+
+// The target table name for a source table: table_map["SCHEMA.TABLE"] when present, else the
+// source table name lower-cased.
+std::string TargetTableName(const std::map<std::string, std::string>& table_map,
+                            const std::string& source_schema, const std::string& source_table);
+
+}  // namespace cdc::consumer

@@ -1,0 +1,75 @@
+// Target tables in PostgreSQL for replicated source tables: naming, the CREATE statement, and
+// the evolution plan when an event's schema differs from the table (add columns, widen types, or
+// refuse an incompatible change). Pure: no I/O.
+//
+// A target table has the source's columns (names lower-cased, types from the contract's type
+// table, NOT NULL where the source says so), primary key = the event key, and the metadata
+// columns _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_applied_at, _cdc_deleted_at, plus an index on
+// _cdc_seq (the API's change feed reads it).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/event/types.h"
+
+namespace cdc::consumer {
+
+// Metadata columns every target row carries.
+inline constexpr const char* kSeqColumn = "_cdc_seq";
+inline constexpr const char* kOpColumn = "_cdc_op";
+inline constexpr const char* kSourceTsColumn = "_cdc_source_ts";
+inline constexpr const char* kAppliedAtColumn = "_cdc_applied_at";
+inline constexpr const char* kDeletedAtColumn = "_cdc_deleted_at";
+
+struct TargetColumn {
+  std::string name;
+  std::string type;  // as format_type() spells it, e.g. "character varying(40)"
+  bool not_null = false;
+  bool operator==(const TargetColumn&) const = default;
+};
+
+// A target table as it exists in PostgreSQL (data columns only; metadata columns excluded).
+struct TargetTable {
+  std::string schema;
+  std::string name;
+  std::vector<TargetColumn> columns;
+  std::vector<std::string> key;  // primary-key column names, in key order
+
+  const TargetColumn* Find(const std::string& column) const;
+};
+
+// The target column name of a source column (lower-cased).
+std::string TargetColumnName(const std::string& source_column);
+
+// The PostgreSQL type of `column` in format_type() spelling (what the catalog reports back).
+std::string CanonicalPgType(const event::ColumnMeta& column);
+
+// The table as CreateTableSql(...) makes it (for comparisons and tests).
+TargetTable TargetFor(const std::string& schema, const std::string& name,
+                      const event::TableMeta& meta);
+
+// CREATE TABLE IF NOT EXISTS … and CREATE INDEX IF NOT EXISTS … on _cdc_seq.
+std::vector<std::string> CreateTableSql(const std::string& schema, const std::string& name,
+                                        const event::TableMeta& meta);
+
+enum class TypeFit {
+  kSame,          // identical
+  kFits,          // every value of the event type fits the target type as is
+  kWiden,         // the target must be widened to the event type (ALTER … TYPE)
+  kIncompatible,  // values would change (scale, kind)
+};
+TypeFit CompareTypes(const std::string& event_type, const std::string& target_type);
+
+struct EvolutionPlan {
+  std::vector<std::string> statements;  // ALTER TABLE … (empty when nothing changes)
+  std::optional<std::string> incompatible;  // why the event's schema cannot be applied
+};
+
+// What it takes to apply events of `meta` to `existing`: new columns are added (nullable),
+// narrower target types widened. Incompatible: a different primary key, a type whose values
+// would change, or a NOT NULL target column the event does not carry.
+EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta& meta);
+
+}  // namespace cdc::consumer
