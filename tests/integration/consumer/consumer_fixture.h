@@ -1,0 +1,239 @@
+// Shared set-up for consumer integration tests: a real PostgreSQL cluster (database `replica`), a
+// dev broker, an event writer that publishes change events exactly as cdc-producer does (same
+// schemas, registry and message builder), and cdc-consumer child processes.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/avro/schema.h"
+#include "common/clock.h"
+#include "common/config/config.h"
+#include "common/event/messages.h"
+#include "common/kafka/consumer.h"
+#include "common/kafka/producer.h"
+#include "common/kafka/topic_reader.h"
+#include "common/log.h"
+#include "common/registry/factory.h"
+#include "tests/harness/dev_broker.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/harness/process.h"
+
+namespace cdc::testing {
+
+// SHOP.ORDERS: ID bigint key, NOTE varchar(40) null, AMOUNT numeric(12,2) null, QTY int not null.
+inline event::TableMeta OrdersTable(bool with_color = false) {
+  event::TableMeta table;
+  table.db = "shop";
+  table.schema = "SHOP";
+  table.table = "ORDERS";
+  table.columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5});
+  table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12});
+  table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3});
+  table.columns.push_back({"QTY", event::ColumnType::kInt32, 0, 0, 0, false, 4});
+  if (with_color) table.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, true, 12});
+  table.key = {0};
+  return table;
+}
+
+// Publishes change events for tables, the way cdc-producer does.
+class EventWriter final : public kafka::DeliveryHandler {
+ public:
+  EventWriter(const std::string& bootstrap, event::Format format)
+      : logging_(LogFormat::kText, LogLevel::kWarn),
+        config_(config::Config::Parse("pipeline: {name: test}\nkafka:\n  bootstrap_servers: " +
+                                          bootstrap + "\n",
+                                      config::ProjectSchema(), {})),
+        kafka_(kafka::KafkaSettings::FromConfig(config_)),
+        registry_(registry::MakeSchemaRegistry(config_, kafka_, clock_, logging_.Get("registry"))),
+        producer_(std::make_unique<kafka::Producer>(kafka_, *this, logging_.Get("writer"))),
+        format_(format) {}
+
+  std::string Topic(const event::TableMeta& table) const {
+    return "cdc." + table.schema + "." + table.table;
+  }
+
+  // Publishes `event` of `table` (plus a tombstone after a delete). Returns the value schema id.
+  int32_t Write(const event::TableMeta& table, const event::ChangeEvent& event) {
+    const std::string topic = Topic(table);
+    event::SchemaIds ids;
+    ids.key = registry_->Register(topic + "-key", avro::KeySchema("cdc", table));
+    ids.value = registry_->Register(topic + "-value", avro::ValueSchema("cdc", table));
+    for (const event::Message& m :
+         event::BuildMessages(table, event, ids, {format_, true, "test-writer"})) {
+      WriteRaw(topic, m.key, m.value, m.headers);
+    }
+    return ids.value;
+  }
+
+  void WriteRaw(const std::string& topic, const std::string& key,
+                const std::optional<std::string>& value, const std::vector<kafka::Header>& headers) {
+    kafka::OutgoingMessage out;
+    out.topic = topic;
+    out.key = key;
+    if (value) out.value = *value;
+    out.headers = headers;
+    producer_->Produce(out);
+  }
+
+  void Flush() {
+    ASSERT_TRUE(producer_->Flush(std::chrono::seconds(30)));
+    ASSERT_EQ(failed_, 0);
+  }
+
+  void OnDelivery(const kafka::DeliveryReport& report) override {
+    if (!report.ok()) ++failed_;
+  }
+
+ private:
+  Logging logging_;
+  ManualClock clock_;
+  config::Config config_;
+  kafka::KafkaSettings kafka_;
+  std::unique_ptr<registry::SchemaRegistry> registry_;
+  std::unique_ptr<kafka::Producer> producer_;
+  event::Format format_;
+  int failed_ = 0;
+};
+
+// An ORDERS change event.
+inline event::ChangeEvent OrderEvent(event::Op op, int64_t id, int64_t seq,
+                                     std::optional<std::string> note, int64_t qty,
+                                     std::optional<std::string> amount = std::nullopt) {
+  event::ChangeEvent e;
+  e.op = op;
+  event::Row row = {id, note ? event::Value(*note) : event::Value(), 
+                    amount ? event::Value(*amount) : event::Value(), qty};
+  if (op == event::Op::kDelete) {
+    e.before = row;
+  } else {
+    e.after = row;
+  }
+  e.key = {id};
+  e.source = {"test", "shop", "SHOP", "ORDERS", seq, 1'795'000'000'000'000 + seq, std::nullopt,
+              op == event::Op::kRead};
+  e.ts_ms = 1'795'000'000'000;
+  return e;
+}
+
+// Every message of `topic` (headers included), read without a group.
+struct ReadMessage {
+  std::optional<std::string> value;
+  std::vector<kafka::Header> headers;
+  std::string Header(const std::string& key) const {
+    for (const kafka::Header& h : headers) {
+      if (h.key == key) return h.value.value_or("");
+    }
+    return "<missing>";
+  }
+};
+inline std::vector<ReadMessage> ReadAll(const std::string& bootstrap, const std::string& topic) {
+  kafka::KafkaSettings settings;
+  settings.bootstrap_servers = bootstrap;
+  Logging logging(LogFormat::kText, LogLevel::kWarn);
+  kafka::Consumer consumer(settings, "test-reader", nullptr, logging.Get("reader"));
+  kafka::TopicReader reader(consumer, topic);
+  std::vector<ReadMessage> out;
+  reader.ReadToEnd(std::chrono::seconds(60), [&](const kafka::Message& message) {
+    ReadMessage m;
+    if (message.value()) m.value = std::string(*message.value());
+    m.headers = message.headers();
+    out.push_back(std::move(m));
+  });
+  consumer.Close();
+  return out;
+}
+
+inline std::string ConsumerConfig(const std::string& bootstrap, const std::string& pg_url,
+                                  const std::string& extra = "", const std::string& format = "avro") {
+  return "pipeline: {name: test}\n"
+         "log: {level: info, format: json}\n"
+         "kafka:\n  bootstrap_servers: " + bootstrap + "\n  format: " + format +
+         "\n  properties: {session.timeout.ms: '6000', heartbeat.interval.ms: '500'}\n"
+         "postgres:\n  url: \"" + pg_url + "\"\n  schema: replica\n"
+         "consumer:\n  group_id: cdc-pg\n  topic_pattern: '^cdc\\..*'\n"
+         "  metrics_listen: 127.0.0.1:0\n  batch_max_ms: 50\n" + extra;
+}
+
+class ConsumerProcess {
+ public:
+  ConsumerProcess(const std::vector<std::string>& args, const std::string& log_path) {
+    std::vector<std::string> argv = {CDC_CONSUMER_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process_ = std::make_unique<Process>(argv, log_path);
+  }
+  int Stop(int signal = SIGTERM) { return process_->Stop(signal, std::chrono::seconds(20)); }
+  std::optional<int> Wait(std::chrono::milliseconds timeout) { return process_->Wait(timeout); }
+  bool running() const { return process_->running(); }
+
+ private:
+  std::unique_ptr<Process> process_;
+};
+
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+template <typename Fn>
+bool WaitUntil(Fn&& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.CreateDatabase("replica");
+    url_ = cluster_.Url("replica");
+  }
+
+  std::string Sql(const std::string& sql) const { return cluster_.Psql("replica", sql); }
+
+  // Sum of stored next offsets of group cdc-pg over `topic` ("" when none).
+  int64_t AppliedThrough(const std::string& topic) const {
+    try {
+      const std::string out = Sql(
+          "SELECT COALESCE(sum(next_offset), -1) FROM cdc.offsets WHERE group_id = 'cdc-pg' AND "
+          "topic = '" + topic + "'");
+      return out.empty() ? -1 : std::stoll(out);
+    } catch (const std::exception&) {
+      return -1;  // the consumer has not created cdc.offsets yet
+    }
+  }
+
+  std::string ConfigPath(const std::string& extra = "", const std::string& format = "avro") {
+    const std::string path = dir_.path() + "/consumer.yaml";
+    WriteFile(path, ConsumerConfig(broker_.bootstrap(), url_, extra, format));
+    return path;
+  }
+
+  std::string LogPath() const { return dir_.path() + "/consumer.log"; }
+  // The last lines of the consumer's log (for failure messages).
+  std::string LogTail(size_t lines = 30) const {
+    std::ifstream in(LogPath());
+    std::vector<std::string> all;
+    for (std::string line; std::getline(in, line);) all.push_back(line);
+    std::string out;
+    for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+      out += all[i] + "\n";
+    }
+    return out;
+  }
+
+  PgCluster cluster_;
+  DevBroker broker_;
+  TempDir dir_;
+  std::string url_;
+};
+
+}  // namespace cdc::testing
