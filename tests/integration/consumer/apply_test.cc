@@ -181,5 +181,34 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
             "1");
 }
 
+TEST_F(ConsumerTest, NewColumnEvolvesTheTableAndDataLands) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  writer.Write(OrdersTable(), OrderEvent(Op::kCreate, 1, 1, "before", 1));
+  writer.Flush();
+  ConsumerProcess consumer({"run", "--config", ConfigPath()}, LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 1; },
+                        std::chrono::seconds(60)));
+  // The source gains a column: a new schema version, events carry it.
+  event::ChangeEvent colored = OrderEvent(Op::kCreate, 2, 2, "after", 2);
+  colored.after->push_back(std::string("red"));
+  writer.Write(OrdersTable(true), colored);
+  event::ChangeEvent update = OrderEvent(Op::kUpdate, 1, 3, "updated", 1);
+  update.after->push_back(std::string("blue"));
+  writer.Write(OrdersTable(true), update);
+  writer.Write(OrdersTable(), OrderEvent(Op::kCreate, 3, 4, "old schema", 3));  // older writer
+  writer.Flush();
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 4; },
+                        std::chrono::seconds(60)))
+      << LogTail();
+  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || COALESCE(color, 'NULL') FROM replica.orders "
+                "ORDER BY id"),
+            "1:updated:blue\n2:after:red\n3:old schema:NULL");
+  EXPECT_EQ(Sql("SELECT data_type || '(' || character_maximum_length || ')' FROM "
+                "information_schema.columns WHERE table_name = 'orders' AND column_name = 'color'"),
+            "character varying(10)");
+  EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
 }  // namespace
 }  // namespace cdc::testing

@@ -1,0 +1,91 @@
+#include "consumer/target_schema.h"
+
+#include <gtest/gtest.h>
+
+namespace cdc::consumer {
+namespace {
+
+event::TableMeta Orders() {
+  event::TableMeta table;
+  table.schema = "SHOP";
+  table.table = "ORDERS";
+  table.columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5});
+  table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12});
+  table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3});
+  table.key = {0};
+  return table;
+}
+
+TEST(TargetSchema, CreateStatementHasContractTypesMetadataAndKey) {
+  const std::vector<std::string> sql = CreateTableSql("replica", "orders", Orders());
+  ASSERT_EQ(sql.size(), 2u);
+  EXPECT_EQ(sql[0],
+            "CREATE TABLE IF NOT EXISTS \"replica\".\"orders\" (\n"
+            "  \"id\" bigint NOT NULL,\n"
+            "  \"note\" character varying(40),\n"
+            "  \"amount\" numeric(12,2),\n"
+            "  \"_cdc_seq\" bigint NOT NULL,\n"
+            "  \"_cdc_op\" char(1) NOT NULL,\n"
+            "  \"_cdc_source_ts\" timestamptz,\n"
+            "  \"_cdc_applied_at\" timestamptz NOT NULL DEFAULT now(),\n"
+            "  \"_cdc_deleted_at\" timestamptz,\n"
+            "  PRIMARY KEY (\"id\")\n)");
+  EXPECT_EQ(sql[1],
+            "CREATE INDEX IF NOT EXISTS \"orders__cdc_seq\" ON \"replica\".\"orders\" "
+            "(\"_cdc_seq\")");
+}
+
+TEST(TargetSchema, TypeFitTable) {
+  EXPECT_EQ(CompareTypes("integer", "integer"), TypeFit::kSame);
+  EXPECT_EQ(CompareTypes("integer", "bigint"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("bigint", "integer"), TypeFit::kWiden);
+  EXPECT_EQ(CompareTypes("character varying(10)", "character varying(40)"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("character varying(80)", "character varying(40)"), TypeFit::kWiden);
+  EXPECT_EQ(CompareTypes("text", "character varying(40)"), TypeFit::kWiden);
+  EXPECT_EQ(CompareTypes("character varying(10)", "text"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("numeric(10,2)", "numeric(12,2)"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("numeric(14,2)", "numeric(12,2)"), TypeFit::kWiden);
+  EXPECT_EQ(CompareTypes("numeric(12,3)", "numeric(12,2)"), TypeFit::kIncompatible);
+  EXPECT_EQ(CompareTypes("numeric(12,3)", "numeric"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("character varying(10)", "integer"), TypeFit::kIncompatible);
+  EXPECT_EQ(CompareTypes("real", "double precision"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("boolean", "integer"), TypeFit::kIncompatible);
+}
+
+TEST(TargetSchema, EvolutionAddsColumnsWidensAndRefusesIncompatibleChanges) {
+  TargetTable existing = TargetFor("replica", "orders", Orders());
+  EXPECT_TRUE(PlanEvolution(existing, Orders()).statements.empty());
+  EXPECT_FALSE(PlanEvolution(existing, Orders()).incompatible);
+
+  event::TableMeta added = Orders();
+  added.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, false, 12});
+  added.columns[1].length = 80;
+  const EvolutionPlan plan = PlanEvolution(existing, added);
+  ASSERT_FALSE(plan.incompatible);
+  EXPECT_EQ(plan.statements,
+            (std::vector<std::string>{
+                "ALTER TABLE \"replica\".\"orders\" ALTER COLUMN \"note\" TYPE character varying(80)",
+                "ALTER TABLE \"replica\".\"orders\" ADD COLUMN IF NOT EXISTS \"color\" "
+                "character varying(10)"}));
+
+  event::TableMeta retyped = Orders();
+  retyped.columns[2].scale = 4;
+  EXPECT_EQ(*PlanEvolution(existing, retyped).incompatible,
+            "column amount changed type from numeric(12,2) to numeric(12,4)");
+
+  event::TableMeta rekeyed = Orders();
+  rekeyed.key = {1};
+  EXPECT_EQ(*PlanEvolution(existing, rekeyed).incompatible,
+            "primary key changed from (id) to (note)");
+
+  // An older writer without a nullable column still applies; without a NOT NULL one it cannot.
+  event::TableMeta older = Orders();
+  older.columns.pop_back();
+  EXPECT_FALSE(PlanEvolution(existing, older).incompatible);
+  existing.columns.push_back({"qty", "integer", true});
+  EXPECT_EQ(*PlanEvolution(existing, Orders()).incompatible,
+            "column qty (NOT NULL) is missing from the event's schema");
+}
+
+}  // namespace
+}  // namespace cdc::consumer
