@@ -32,7 +32,8 @@ std::string StageLine(const TableEvent& e) {
     if (k == table.key.end()) {
       pg::AppendCopyNull(line);
     } else {
-      AppendCopyValue(line, table.columns[c], e.event.key[static_cast<size_t>(k - table.key.begin())]);
+      AppendCopyValue(line, table.columns[c],
+                      e.event.key[static_cast<size_t>(k - table.key.begin())]);
     }
   }
   line.push_back('\t');
@@ -86,9 +87,9 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
       }
       if (it->second) {
         excluded[i] = true;
-        batch.dead_letters.push_back({e.record, "apply", DeadLetterClass("apply", it->second->code()),
-                                      it->second->code(), it->second->what(),
-                                      e.table->QualifiedName(), e.target});
+        batch.dead_letters.push_back(
+            {e.record, "apply", DeadLetterClass("apply", it->second->code()), it->second->code(),
+             it->second->what(), e.table->QualifiedName(), e.target});
       }
     }
 
@@ -191,8 +192,8 @@ void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& g
   ApplyRange(connection, batch, group, 0, group.events.size(), outcome, 0);
 }
 
-void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& group,
-                              size_t begin, size_t end, TableOutcome& outcome, int depth) {
+void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& group, size_t begin,
+                              size_t end, TableOutcome& outcome, int depth) {
   size_t bytes = 0;
   size_t deletes = 0;
   for (size_t i = begin; i < end; ++i) {
@@ -206,7 +207,8 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
   connection.Exec("SAVEPOINT cdc_apply");
   try {
     connection.CopyIn(group.copy_sql, data);
-    const int64_t upserted = end - begin > deletes ? connection.Exec(group.upsert_sql, table).affected() : 0;
+    const int64_t upserted =
+        end - begin > deletes ? connection.Exec(group.upsert_sql, table).affected() : 0;
     int64_t deleted = 0;
     if (deletes > 0) {
       deleted = connection.Exec(group.delete_sql).affected();
@@ -228,19 +230,18 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
     if (depth == 0 && error.code().rfind("42", 0) == 0 && !catalog_refreshed_) {
       catalog_refreshed_ = true;
       catalog_.Invalidate();
-      throw TransientError("CATALOG", std::string("target table changed; retrying: ") +
-                                          error.what());
+      throw TransientError("CATALOG",
+                           std::string("target table changed; retrying: ") + error.what());
     }
     if (end - begin == 1) {
       const TableEvent& e = *group.events[begin];
       batch.dead_letters.push_back({e.record, "apply", DeadLetterClass("apply", error.code()),
                                     error.code(), error.what(), group.source, group.spec.table});
-      logger_.Warn("record dead-lettered",
-                   {{"table", group.spec.table},
-                    {"topic", batch.records[e.record].position.topic},
-                    {"offset", batch.records[e.record].position.offset},
-                    {"code", error.code()},
-                    {"error", error.what()}});
+      logger_.Warn("record dead-lettered", {{"table", group.spec.table},
+                                            {"topic", batch.records[e.record].position.topic},
+                                            {"offset", batch.records[e.record].position.offset},
+                                            {"code", error.code()},
+                                            {"error", error.what()}});
       return;
     }
     const size_t middle = begin + (end - begin) / 2;

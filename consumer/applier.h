@@ -22,10 +22,10 @@ namespace cdc::consumer {
 
 struct TableOutcome {
   std::string source;
-  int64_t upserted = 0;  // rows inserted or updated
-  int64_t deleted = 0;   // rows deleted (or soft-deleted)
+  int64_t upserted = 0;                  // rows inserted or updated
+  int64_t deleted = 0;                   // rows deleted (or soft-deleted)
   std::map<char, int64_t> events_by_op;  // winning events applied, by op
-  int64_t stale = 0;     // winning events the version guard skipped (older than the row)
+  int64_t stale = 0;  // winning events the version guard skipped (older than the row)
 };
 
 struct ApplyOutcome {
@@ -52,8 +52,8 @@ class BatchApplier {
  private:
   struct Group;
   void ApplyGroup(pg::Connection& connection, Batch& batch, Group& group, TableOutcome& outcome);
-  void ApplyRange(pg::Connection& connection, Batch& batch, Group& group, size_t begin,
-                  size_t end, TableOutcome& outcome, int depth);
+  void ApplyRange(pg::Connection& connection, Batch& batch, Group& group, size_t begin, size_t end,
+                  TableOutcome& outcome, int depth);
 
   const ConsumerSettings& settings_;
   TargetCatalog& catalog_;

@@ -28,8 +28,8 @@ std::string KeyMatch(const StageSpec& spec, const std::string& left, const std::
 std::string CreateStageSql(const StageSpec& spec) {
   std::string select;
   for (const std::string& column : spec.columns) select += Q(column) + ", ";
-  select += Q(kSeqColumn) + ", " + Q(kOpColumn) + ", " + Q(kSourceTsColumn) +
-            ", NULL::text AS _cdc_key";
+  select +=
+      Q(kSeqColumn) + ", " + Q(kOpColumn) + ", " + Q(kSourceTsColumn) + ", NULL::text AS _cdc_key";
   return "CREATE TEMP TABLE " + Q(spec.stage) + " ON COMMIT DROP AS SELECT " + select + " FROM " +
          Target(spec) + " WITH NO DATA";
 }
@@ -54,8 +54,8 @@ std::string UpsertSql(const StageSpec& spec) {
              Q(kAppliedAtColumn) + ", " + Q(kDeletedAtColumn);
   values += "s." + Q(kSeqColumn) + ", s." + Q(kOpColumn) + ", s." + Q(kSourceTsColumn) +
             ", statement_timestamp(), NULL";
-  for (const char* meta : {kSeqColumn, kOpColumn, kSourceTsColumn, kAppliedAtColumn,
-                           kDeletedAtColumn}) {
+  for (const char* meta :
+       {kSeqColumn, kOpColumn, kSourceTsColumn, kAppliedAtColumn, kDeletedAtColumn}) {
     updates += Q(meta) + " = EXCLUDED." + Q(meta) + ", ";
   }
   updates.resize(updates.size() - 2);
@@ -65,8 +65,8 @@ std::string UpsertSql(const StageSpec& spec) {
          Q(spec.stage) + " s WHERE s." + Q(kOpColumn) +
          " <> 'd' AND NOT EXISTS (SELECT 1 FROM cdc.tombstones d WHERE d.target_schema = $1"
          " AND d.target_table = $2 AND d.key = s._cdc_key AND d.seq >= s." +
-         Q(kSeqColumn) + ") ON CONFLICT (" + conflict + ") DO UPDATE SET " + updates +
-         " WHERE t." + Q(kSeqColumn) + " < EXCLUDED." + Q(kSeqColumn);
+         Q(kSeqColumn) + ") ON CONFLICT (" + conflict + ") DO UPDATE SET " + updates + " WHERE t." +
+         Q(kSeqColumn) + " < EXCLUDED." + Q(kSeqColumn);
 }
 
 std::string DeleteSql(const StageSpec& spec, DeleteMode mode) {

@@ -54,8 +54,7 @@ std::vector<TableWork> SelectWinners(const std::vector<TableEvent>& events,
   return result;
 }
 
-std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(
-    const std::vector<Record>& records) {
+std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(const std::vector<Record>& records) {
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   for (const Record& record : records) {
     const RecordPosition& at = record.position;

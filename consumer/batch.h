@@ -59,8 +59,8 @@ struct TableEvent {
 
 struct Batch {
   std::vector<Record> records;
-  std::vector<TableEvent> events;         // decoded change events (tombstones have none)
-  std::vector<DeadLetter> dead_letters;   // records that cannot be applied
+  std::vector<TableEvent> events;        // decoded change events (tombstones have none)
+  std::vector<DeadLetter> dead_letters;  // records that cannot be applied
 
   void Clear() {
     records.clear();
@@ -85,7 +85,6 @@ std::vector<TableWork> SelectWinners(const std::vector<TableEvent>& events,
                                      const std::vector<bool>& excluded = {});
 
 // The next offset to read per (topic, partition), for the records in the batch.
-std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(
-    const std::vector<Record>& records);
+std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(const std::vector<Record>& records);
 
 }  // namespace cdc::consumer

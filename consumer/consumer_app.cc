@@ -55,9 +55,9 @@ std::vector<std::string> ReplayTopics(pg::Connection& connection, const Consumer
   if (!requested.empty()) return requested;
   if (!settings.topics.empty()) return settings.topics;
   std::vector<std::string> topics;
-  const pg::Result rows = connection.Exec(
-      "SELECT DISTINCT topic FROM cdc.tables WHERE target_schema = $1 ORDER BY 1",
-      {settings.target_schema});
+  const pg::Result rows =
+      connection.Exec("SELECT DISTINCT topic FROM cdc.tables WHERE target_schema = $1 ORDER BY 1",
+                      {settings.target_schema});
   for (int i = 0; i < rows.rows(); ++i) {
     std::string topic(rows.Get(i, 0));
     if (settings.IsInputTopic(topic)) topics.push_back(std::move(topic));
@@ -65,8 +65,8 @@ std::vector<std::string> ReplayTopics(pg::Connection& connection, const Consumer
   return topics;
 }
 
-int RunLoop(const config::Config& config, const ConsumerSettings& settings,
-            const Logging& logging, std::stop_token stop, std::ostream* progress,
+int RunLoop(const config::Config& config, const ConsumerSettings& settings, const Logging& logging,
+            std::stop_token stop, std::ostream* progress,
             const std::function<void(SystemClock&)>& before_run) {
   const Logger logger = logging.Get("consumer");
   SystemClock clock;
@@ -153,8 +153,8 @@ int ReplayConsumer(const config::Config& config, const ConsumerSettings& setting
   }
   for (const std::string& topic : request.topics) {
     if (!settings.IsInputTopic(topic)) {
-      throw config::ConfigError({"--topic: \"" + topic + "\" is not an input topic of group " +
-                                 settings.group_id});
+      throw config::ConfigError(
+          {"--topic: \"" + topic + "\" is not an input topic of group " + settings.group_id});
     }
   }
   return RunLoop(config, settings, logging, stop, &progress, [&](SystemClock& clock) {
@@ -193,8 +193,8 @@ int CheckConsumer(const config::Config& config, const ConsumerSettings& settings
   out << "config: ok (group " << settings.group_id << ", input "
       << (settings.topics.empty() ? "pattern " + settings.topic_pattern
                                   : std::to_string(settings.topics.size()) + " topics")
-      << ", target schema " << settings.target_schema << ", dead letters to "
-      << settings.dlq_topic << ")\n";
+      << ", target schema " << settings.target_schema << ", dead letters to " << settings.dlq_topic
+      << ")\n";
   try {
     pg::Connection connection(settings.postgres_url, "cdc-consumer-check");
     const std::string version(connection.Exec("SHOW server_version").Get(0, 0));
@@ -202,8 +202,9 @@ int CheckConsumer(const config::Config& config, const ConsumerSettings& settings
     std::string migrated = "not created yet (run creates it)";
     if (!exists.IsNull(0, 0)) {
       migrated = "version " +
-                 std::string(connection.Exec("SELECT COALESCE(max(version), 0) FROM"
-                                             " cdc.schema_migrations")
+                 std::string(connection
+                                 .Exec("SELECT COALESCE(max(version), 0) FROM"
+                                       " cdc.schema_migrations")
                                  .Get(0, 0)) +
                  " of " + std::to_string(Migrations().size());
     }
@@ -300,8 +301,8 @@ int RedriveDeadLetters(const config::Config& config, const ConsumerSettings& set
     };
     Batch batch;
     Record record;
-    record.position = {std::string(letters.Get(i, 1)),
-                       static_cast<int32_t>(letters.GetInt(i, 2)), letters.GetInt(i, 3), -1};
+    record.position = {std::string(letters.Get(i, 1)), static_cast<int32_t>(letters.GetInt(i, 2)),
+                       letters.GetInt(i, 3), -1};
     record.key = bytes(4);
     record.value = bytes(5);
     for (const auto& header : nlohmann::json::parse(letters.Get(i, 6))) {
@@ -313,20 +314,21 @@ int RedriveDeadLetters(const config::Config& config, const ConsumerSettings& set
     }
     batch.records.push_back(std::move(record));
     records.Decode(batch, 0);
-    const ApplyOutcome outcome =
-        applier.Apply(connection, batch, false, [&](pg::Connection& tx) {
-          if (batch.dead_letters.empty()) {
-            tx.Exec("UPDATE cdc.dead_letters SET redriven_at = now(),"
-                    " redrive_count = redrive_count + 1 WHERE id = $1",
-                    {letter_id});
-          } else {
-            const DeadLetter& again = batch.dead_letters.front();
-            tx.Exec("UPDATE cdc.dead_letters SET stage = $2, error_class = $3, error_code = $4,"
-                    " error_message = $5, failed_at = now(), redrive_count = redrive_count + 1"
-                    " WHERE id = $1",
-                    {letter_id, again.stage, again.error_class, again.error_code, again.message});
-          }
-        });
+    const ApplyOutcome outcome = applier.Apply(connection, batch, false, [&](pg::Connection& tx) {
+      if (batch.dead_letters.empty()) {
+        tx.Exec(
+            "UPDATE cdc.dead_letters SET redriven_at = now(),"
+            " redrive_count = redrive_count + 1 WHERE id = $1",
+            {letter_id});
+      } else {
+        const DeadLetter& again = batch.dead_letters.front();
+        tx.Exec(
+            "UPDATE cdc.dead_letters SET stage = $2, error_class = $3, error_code = $4,"
+            " error_message = $5, failed_at = now(), redrive_count = redrive_count + 1"
+            " WHERE id = $1",
+            {letter_id, again.stage, again.error_class, again.error_code, again.message});
+      }
+    });
     (void)outcome;
     if (batch.dead_letters.empty()) {
       ++redriven;

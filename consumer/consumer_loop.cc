@@ -12,9 +12,7 @@ namespace {
 constexpr auto kLagInterval = std::chrono::seconds(5);
 constexpr auto kProgressInterval = std::chrono::seconds(2);
 
-double Seconds(Clock::Duration duration) {
-  return std::chrono::duration<double>(duration).count();
-}
+double Seconds(Clock::Duration duration) { return std::chrono::duration<double>(duration).count(); }
 
 }  // namespace
 
@@ -43,22 +41,21 @@ pg::Connection& ConsumerLoop::Pg() {
 metrics::Readiness ConsumerLoop::Readiness() const {
   const int64_t since = failing_since_ns_.load();
   if (since == 0) return {true, ""};
-  const auto failing_for =
-      clock_.Now().time_since_epoch() - std::chrono::nanoseconds(since);
+  const auto failing_for = clock_.Now().time_since_epoch() - std::chrono::nanoseconds(since);
   if (failing_for < settings_.unhealthy_after) return {true, ""};
   std::lock_guard lock(error_mutex_);
   return {false, "batches have failed for " +
-                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(failing_for)
-                                        .count()) +
+                     std::to_string(
+                         std::chrono::duration_cast<std::chrono::seconds>(failing_for).count()) +
                      " s: " + last_error_};
 }
 
 void ConsumerLoop::Failing(const Error& error) {
   int64_t expected = 0;
   failing_since_ns_.compare_exchange_strong(
-      expected, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    clock_.Now().time_since_epoch())
-                    .count());
+      expected,
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Now().time_since_epoch())
+          .count());
   std::lock_guard lock(error_mutex_);
   last_error_ = error.what();
 }
@@ -101,9 +98,8 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
   std::erase_if(batch_.records, [&](const consumer::Record& r) {
     return revoked(r.position.topic, r.position.partition);
   });
-  std::erase_if(assigned_, [&](const kafka::TopicPartition& p) {
-    return revoked(p.topic, p.partition);
-  });
+  std::erase_if(assigned_,
+                [&](const kafka::TopicPartition& p) { return revoked(p.topic, p.partition); });
   for (const kafka::TopicPartition& p : partitions) {
     positions_.erase({p.topic, p.partition});
     metrics_.lag.WithLabels({p.topic, std::to_string(p.partition)}).Set(0);
@@ -116,8 +112,8 @@ void ConsumerLoop::Gather(std::stop_token stop) {
   while (!stop.stop_requested() && batch_.records.size() < settings_.batch_max_events) {
     auto timeout = std::chrono::milliseconds(100);
     if (deadline) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline -
-                                                                              clock_.Now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.Now());
       if (left.count() <= 0) break;
       timeout = std::min(timeout, left);
     }
@@ -173,9 +169,9 @@ bool ConsumerLoop::ApplyBatch(std::stop_token stop) {
 void ConsumerLoop::Record(const ApplyOutcome& outcome, double seconds) {
   metrics_.batch_size.Get().Observe(static_cast<double>(batch_.records.size()));
   metrics_.apply_duration.Get().Observe(seconds);
-  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          clock_.WallNow().time_since_epoch())
-                          .count();
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.WallNow().time_since_epoch())
+          .count();
   for (const TableEvent& e : batch_.events) {
     metrics_.end_to_end_latency.Get().Observe(
         static_cast<double>(now_us - e.event.source.change_ts_micros) / 1e6);
@@ -183,7 +179,8 @@ void ConsumerLoop::Record(const ApplyOutcome& outcome, double seconds) {
   int64_t applied = 0;
   for (const auto& [target, table] : outcome.tables) {
     for (const auto& [op, count] : table.events_by_op) {
-      metrics_.events_applied.WithLabels({target, std::string(1, op)}).Inc(static_cast<double>(count));
+      metrics_.events_applied.WithLabels({target, std::string(1, op)})
+          .Inc(static_cast<double>(count));
       applied += count;
     }
     metrics_.events_skipped.WithLabels({target, "stale"}).Inc(static_cast<double>(table.stale));
@@ -225,8 +222,8 @@ void ConsumerLoop::CommitToKafka() {
 
 void ConsumerLoop::UpdateLag(bool force) {
   const auto now = clock_.Now();
-  const Clock::Duration interval = progress_ != nullptr ? Clock::Duration(kProgressInterval)
-                                                         : Clock::Duration(kLagInterval);
+  const Clock::Duration interval =
+      progress_ != nullptr ? Clock::Duration(kProgressInterval) : Clock::Duration(kLagInterval);
   if (!force && now - last_lag_update_ < interval) return;
   last_lag_update_ = now;
   int64_t total = 0;

@@ -8,17 +8,17 @@ namespace cdc::consumer {
 struct ConsumerMetrics {
   explicit ConsumerMetrics(metrics::Registry& registry);
 
-  metrics::Family<metrics::Counter>& events_applied;      // {table, op}
-  metrics::Family<metrics::Counter>& events_skipped;      // {table, reason}: stale, superseded
-  metrics::Family<metrics::Counter>& rows_written;        // {table, kind}: upsert, delete
-  metrics::Family<metrics::Histogram>& batch_size;        // events per batch
-  metrics::Family<metrics::Histogram>& apply_duration;    // seconds per batch transaction
+  metrics::Family<metrics::Counter>& events_applied;        // {table, op}
+  metrics::Family<metrics::Counter>& events_skipped;        // {table, reason}: stale, superseded
+  metrics::Family<metrics::Counter>& rows_written;          // {table, kind}: upsert, delete
+  metrics::Family<metrics::Histogram>& batch_size;          // events per batch
+  metrics::Family<metrics::Histogram>& apply_duration;      // seconds per batch transaction
   metrics::Family<metrics::Histogram>& end_to_end_latency;  // now - source change time
-  metrics::Family<metrics::Counter>& dead_letters;        // {class}
+  metrics::Family<metrics::Counter>& dead_letters;          // {class}
   metrics::Family<metrics::Counter>& incompatible_schemas;  // {table}
-  metrics::Family<metrics::Counter>& retries;             // {code}
-  metrics::Family<metrics::Gauge>& lag;                   // {topic, partition}
-  metrics::Family<metrics::Gauge>& last_apply_timestamp;  // seconds since the epoch
+  metrics::Family<metrics::Counter>& retries;               // {code}
+  metrics::Family<metrics::Gauge>& lag;                     // {topic, partition}
+  metrics::Family<metrics::Gauge>& last_apply_timestamp;    // seconds since the epoch
   metrics::Family<metrics::Gauge>& assigned_partitions;
 };
 

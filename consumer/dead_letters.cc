@@ -61,9 +61,8 @@ DeadLetterPublisher::DeadLetterPublisher(const kafka::KafkaSettings& settings, s
     : topic_(std::move(topic)),
       group_id_(std::move(group_id)),
       logger_(std::move(logger)),
-      producer_(std::make_unique<kafka::Producer>(settings, *this, logger_,
-                                                  std::map<std::string, std::string>{
-                                                      {"linger.ms", "0"}})) {}
+      producer_(std::make_unique<kafka::Producer>(
+          settings, *this, logger_, std::map<std::string, std::string>{{"linger.ms", "0"}})) {}
 
 void DeadLetterPublisher::OnDelivery(const kafka::DeliveryReport& report) {
   if (report.ok()) {
@@ -105,8 +104,8 @@ void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
     const Record& record = batch.records[letter.record];
     nlohmann::json headers = nlohmann::json::array();
     for (const kafka::Header& header : record.headers) {
-      headers.push_back({{"key", header.key},
-                         {"value", header.value ? nlohmann::json(*header.value) : nullptr}});
+      headers.push_back(
+          {{"key", header.key}, {"value", header.value ? nlohmann::json(*header.value) : nullptr}});
     }
     const RecordPosition& at = record.position;
     connection.Exec(
@@ -118,8 +117,8 @@ void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
          record.value ? pg::Param(HexBytea(*record.value)) : std::nullopt,
          headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
          letter.source_table.empty() ? std::nullopt : pg::Param(letter.source_table),
-         letter.target_table.empty() ? std::nullopt : pg::Param(letter.target_table),
-         letter.stage, letter.error_class, CleanText(letter.error_code), CleanText(letter.message)});
+         letter.target_table.empty() ? std::nullopt : pg::Param(letter.target_table), letter.stage,
+         letter.error_class, CleanText(letter.error_code), CleanText(letter.message)});
   }
 }
 

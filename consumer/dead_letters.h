@@ -25,8 +25,8 @@ std::vector<kafka::Header> DeadLetterHeaders(const Record& record, const DeadLet
 
 class DeadLetterPublisher final : public kafka::DeliveryHandler {
  public:
-  DeadLetterPublisher(const kafka::KafkaSettings& settings, std::string topic,
-                      std::string group_id, Logger logger);
+  DeadLetterPublisher(const kafka::KafkaSettings& settings, std::string topic, std::string group_id,
+                      Logger logger);
 
   // Produces every dead letter of `batch` and waits until all are delivered. Throws
   // TransientError("DLQ") when one fails or `timeout` passes (the caller retries the batch).
@@ -45,8 +45,7 @@ class DeadLetterPublisher final : public kafka::DeliveryHandler {
 };
 
 // Inserts one cdc.dead_letters row per dead letter of `batch` (inside the caller's transaction).
-void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
-                       const std::string& group_id);
+void InsertDeadLetters(pg::Connection& connection, const Batch& batch, const std::string& group_id);
 
 // ISO-8601 UTC of a wall time with microseconds, e.g. 2026-11-21T10:00:00.123456Z.
 std::string IsoUtc(std::chrono::system_clock::time_point time);

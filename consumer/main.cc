@@ -65,10 +65,10 @@ int main(int argc, char** argv) {
   check->add_option("--config", config_path, "configuration file (YAML)")->required();
   CLI::App* replay = app.add_subcommand("replay", "rewind the input topics, then run");
   replay->add_option("--config", config_path, "configuration file (YAML)")->required();
-  CLI::Option* beginning = replay->add_flag("--from-beginning", from_beginning,
-                                            "from each partition's first message");
-  CLI::Option* timestamp = replay->add_option(
-      "--from-timestamp", from_timestamp, "from the first message at or after this UTC time");
+  CLI::Option* beginning =
+      replay->add_flag("--from-beginning", from_beginning, "from each partition's first message");
+  CLI::Option* timestamp = replay->add_option("--from-timestamp", from_timestamp,
+                                              "from the first message at or after this UTC time");
   beginning->excludes(timestamp);
   replay->add_option("--topic", topics, "a topic to replay (repeatable; default: every input)");
   CLI::App* dlq = app.add_subcommand("dlq", "dead letters");
@@ -117,9 +117,9 @@ int main(int argc, char** argv) {
                                            shutdown->token(), std::cerr);
     }
     if (*list) return cdc::consumer::ListDeadLetters(loaded->settings, limit, std::cout);
-    return cdc::consumer::RedriveDeadLetters(
-        loaded->config, loaded->settings,
-        all ? std::nullopt : std::optional<int64_t>(id), logging, std::cout);
+    return cdc::consumer::RedriveDeadLetters(loaded->config, loaded->settings,
+                                             all ? std::nullopt : std::optional<int64_t>(id),
+                                             logging, std::cout);
   } catch (const cdc::config::ConfigError& e) {
     std::cerr << "cdc-consumer: configuration error:\n";
     for (const std::string& problem : e.problems()) std::cerr << "  " << problem << "\n";

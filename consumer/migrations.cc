@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace cdc::consumer {
 namespace {
 
@@ -12,13 +11,13 @@ constexpr const char* kLockKey = "7161388151366657650";
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
-  static const std::vector<Migration> migrations = [] {
+  static const std::vector<Migration> kMigrations = [] {
     std::vector<Migration> sorted = CompiledMigrations();
     std::sort(sorted.begin(), sorted.end(),
               [](const Migration& a, const Migration& b) { return a.version < b.version; });
     return sorted;
   }();
-  return migrations;
+  return kMigrations;
 }
 
 int ApplyMigrations(pg::Connection& connection, const Logger& logger) {
@@ -31,9 +30,9 @@ int ApplyMigrations(pg::Connection& connection, const Logger& logger) {
         "CREATE TABLE IF NOT EXISTS cdc.schema_migrations ("
         " version integer PRIMARY KEY, name text NOT NULL,"
         " applied_at timestamptz NOT NULL DEFAULT now())");
-    const pg::Result done = connection.Exec(
-        "SELECT 1 FROM cdc.schema_migrations WHERE version = $1",
-        {std::to_string(migration.version)});
+    const pg::Result done =
+        connection.Exec("SELECT 1 FROM cdc.schema_migrations WHERE version = $1",
+                        {std::to_string(migration.version)});
     if (done.rows() > 0) continue;
     connection.Exec(migration.sql);
     connection.Exec("INSERT INTO cdc.schema_migrations (version, name) VALUES ($1, $2)",

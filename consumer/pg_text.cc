@@ -72,8 +72,8 @@ void AppendText(std::string& out, const event::ColumnMeta& column, const event::
     case ColumnType::kOther: {
       const std::string& text = std::get<std::string>(value);
       if (text.find('\0') != std::string::npos) {
-        throw PermanentError("22021", "column " + column.name +
-                                          ": PostgreSQL text cannot contain a NUL character");
+        throw PermanentError(
+            "22021", "column " + column.name + ": PostgreSQL text cannot contain a NUL character");
       }
       out.append(text);
       return;

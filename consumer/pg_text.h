@@ -11,8 +11,7 @@ namespace cdc::consumer {
 
 // Appends `value` of `column` to a COPY text line, escaped (\N for NULL). Throws
 // PermanentError("22021") for text PostgreSQL cannot store (a NUL character).
-void AppendCopyValue(std::string& line, const event::ColumnMeta& column,
-                     const event::Value& value);
+void AppendCopyValue(std::string& line, const event::ColumnMeta& column, const event::Value& value);
 
 // The PostgreSQL input text of a non-null value (unescaped).
 std::string PgText(const event::ColumnMeta& column, const event::Value& value);

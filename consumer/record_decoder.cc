@@ -28,8 +28,7 @@ void RecordDecoder::Decode(Batch& batch, size_t index) {
       table_event.event.key = event::KeyFromImage(table, table_event.event);
     }
     if (table_event.event.key.size() != table.key.size()) {
-      throw PermanentError("KEY", "the event carries no complete key for " +
-                                      table.QualifiedName());
+      throw PermanentError("KEY", "the event carries no complete key for " + table.QualifiedName());
     }
     table_event.key_text = KeyText(table, table_event.event.key);
     table_event.target = TargetTableName(table_map_, table.schema, table.table);

@@ -20,23 +20,22 @@ std::optional<int64_t> TimestampAt(kafka::Consumer& consumer, const std::string&
       return message->timestamp_ms();
     }
   }
-  throw TransientError("REPLAY", "no message read from " + topic + "/" +
-                                     std::to_string(partition) + " at offset " +
-                                     std::to_string(offset));
+  throw TransientError("REPLAY", "no message read from " + topic + "/" + std::to_string(partition) +
+                                     " at offset " + std::to_string(offset));
 }
 
 }  // namespace
 
 int64_t ParseReplayTime(const std::string& text) {
   if (text.empty() || (text.back() != 'Z' && text.find('+') == std::string::npos)) {
-    throw PermanentError("TIME", "expected an ISO-8601 UTC time such as 2026-11-20T10:00:00Z, got \"" +
-                                     text + "\"");
+    throw PermanentError(
+        "TIME", "expected an ISO-8601 UTC time such as 2026-11-20T10:00:00Z, got \"" + text + "\"");
   }
   try {
     return event::ParseTimestampTz(text) / 1000;
   } catch (const Error&) {
-    throw PermanentError("TIME", "expected an ISO-8601 UTC time such as 2026-11-20T10:00:00Z, got \"" +
-                                     text + "\"");
+    throw PermanentError(
+        "TIME", "expected an ISO-8601 UTC time such as 2026-11-20T10:00:00Z, got \"" + text + "\"");
   }
 }
 

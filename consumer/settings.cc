@@ -79,8 +79,7 @@ ConsumerSettings ConsumerSettings::FromConfig(const config::Config& config) {
     CheckIdentifier(path, target, problems);
     const auto [it, inserted] = mapped_sources.emplace(target, source);
     if (!inserted) {
-      problems.push_back(path + ": target \"" + target + "\" is also the target of " +
-                         it->second);
+      problems.push_back(path + ": target \"" + target + "\" is also the target of " + it->second);
     }
   }
   s.batch_max_events = static_cast<size_t>(config.GetInt("consumer.batch_max_events"));

@@ -47,7 +47,8 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
   }
   const std::string source = meta.QualifiedName();
   pg::Transaction tx(connection);
-  connection.Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {"cdc.ddl." + schema_ + "." + target});
+  connection.Exec("SELECT pg_advisory_xact_lock(hashtext($1))",
+                  {"cdc.ddl." + schema_ + "." + target});
   connection.Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(SqlDialect::kPostgres, schema_));
   const pg::Result registered = connection.Exec(
       "SELECT source_table FROM cdc.tables WHERE target_schema = $1 AND target_table = $2",
@@ -71,17 +72,17 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
     const EvolutionPlan plan = PlanEvolution(*existing, meta);
     if (plan.incompatible) {
       ++incompatible_;
-      throw PermanentError("SCHEMA_INCOMPATIBLE", "schema " + std::to_string(schema_id) +
-                                                      " of " + source + " cannot be applied to " +
-                                                      schema_ + "." + target + ": " +
-                                                      *plan.incompatible);
+      throw PermanentError("SCHEMA_INCOMPATIBLE", "schema " + std::to_string(schema_id) + " of " +
+                                                      source + " cannot be applied to " + schema_ +
+                                                      "." + target + ": " + *plan.incompatible);
     }
     for (const std::string& statement : plan.statements) connection.Exec(statement);
     if (!plan.statements.empty()) {
       changed = true;
-      logger_.Info("evolved target table", {{"table", schema_ + "." + target},
-                                            {"schema_id", schema_id},
-                                            {"changes", static_cast<int64_t>(plan.statements.size())}});
+      logger_.Info("evolved target table",
+                   {{"table", schema_ + "." + target},
+                    {"schema_id", schema_id},
+                    {"changes", static_cast<int64_t>(plan.statements.size())}});
     }
   }
   std::string key_array = "{";

@@ -90,8 +90,8 @@ std::vector<std::string> CreateTableSql(const std::string& schema, const std::st
   const std::string qualified = Q(schema) + "." + Q(name);
   std::string create = "CREATE TABLE IF NOT EXISTS " + qualified + " (\n";
   for (const TargetColumn& column : table.columns) {
-    create += "  " + Q(column.name) + " " + column.type + (column.not_null ? " NOT NULL" : "") +
-              ",\n";
+    create +=
+        "  " + Q(column.name) + " " + column.type + (column.not_null ? " NOT NULL" : "") + ",\n";
   }
   create += "  " + Q(kSeqColumn) + " bigint NOT NULL,\n";
   create += "  " + Q(kOpColumn) + " char(1) NOT NULL,\n";
@@ -159,19 +159,20 @@ EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta&
       case TypeFit::kFits:
         break;
       case TypeFit::kWiden:
-        plan.statements.push_back("ALTER TABLE " + qualified + " ALTER COLUMN " +
-                                  Q(column.name) + " TYPE " + column.type);
+        plan.statements.push_back("ALTER TABLE " + qualified + " ALTER COLUMN " + Q(column.name) +
+                                  " TYPE " + column.type);
         break;
       case TypeFit::kIncompatible:
-        plan.incompatible = "column " + column.name + " changed type from " + current->type +
-                            " to " + column.type;
+        plan.incompatible =
+            "column " + column.name + " changed type from " + current->type + " to " + column.type;
         plan.statements.clear();
         return plan;
     }
   }
   for (const TargetColumn& column : existing.columns) {
     if (column.not_null && wanted.Find(column.name) == nullptr) {
-      plan.incompatible = "column " + column.name + " (NOT NULL) is missing from the event's schema";
+      plan.incompatible =
+          "column " + column.name + " (NOT NULL) is missing from the event's schema";
       plan.statements.clear();
       return plan;
     }

@@ -63,7 +63,7 @@ enum class TypeFit {
 TypeFit CompareTypes(const std::string& event_type, const std::string& target_type);
 
 struct EvolutionPlan {
-  std::vector<std::string> statements;  // ALTER TABLE … (empty when nothing changes)
+  std::vector<std::string> statements;      // ALTER TABLE … (empty when nothing changes)
   std::optional<std::string> incompatible;  // why the event's schema cannot be applied
 };
 

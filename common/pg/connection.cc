@@ -68,8 +68,8 @@ Connection::Connection(const std::string& url, const std::string& application_na
     const std::string message = RedactSecrets(Trimmed(PQerrorMessage(conn_)));
     PQfinish(conn_);
     conn_ = nullptr;
-    throw TransientError("08001", "PostgreSQL: cannot connect to " + RedactSecrets(url) + ": " +
-                                      message);
+    throw TransientError("08001",
+                         "PostgreSQL: cannot connect to " + RedactSecrets(url) + ": " + message);
   }
   // Replicated timestamps are UTC; the session must not shift them.
   Exec("SET TIME ZONE 'UTC'");
@@ -187,11 +187,20 @@ void Transaction::Commit() {
 void AppendCopyField(std::string& line, std::string_view value) {
   for (const char c : value) {
     switch (c) {
-      case '\\': line.append("\\\\"); break;
-      case '\t': line.append("\\t"); break;
-      case '\n': line.append("\\n"); break;
-      case '\r': line.append("\\r"); break;
-      default: line.push_back(c);
+      case '\\':
+        line.append("\\\\");
+        break;
+      case '\t':
+        line.append("\\t");
+        break;
+      case '\n':
+        line.append("\\n");
+        break;
+      case '\r':
+        line.append("\\r");
+        break;
+      default:
+        line.push_back(c);
     }
   }
 }

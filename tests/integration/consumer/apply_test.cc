@@ -25,7 +25,8 @@ std::string RowText(const event::ChangeEvent& e) {
 Model ReadReplica(const PgCluster& cluster) {
   Model rows;
   const std::string out = cluster.Psql(
-      "replica", "SELECT id, COALESCE(note, 'NULL'), qty, _cdc_seq FROM replica.orders ORDER BY id");
+      "replica",
+      "SELECT id, COALESCE(note, 'NULL'), qty, _cdc_seq FROM replica.orders ORDER BY id");
   std::istringstream lines(out);
   std::string line;
   while (std::getline(lines, line)) {
@@ -63,8 +64,8 @@ TEST_F(ConsumerTest, RandomHistoriesWithDuplicatesAndReplaysEqualTheModel) {
           histories[k].push_back(OrderEvent(Op::kDelete, id, ++seq, std::nullopt, 0));
           present[k] = false;
           const int64_t moved = ++seq;
-          histories[other].push_back(
-              OrderEvent(Op::kCreate, seed * 10 + other, moved, "moved " + std::to_string(moved), 1));
+          histories[other].push_back(OrderEvent(Op::kCreate, seed * 10 + other, moved,
+                                                "moved " + std::to_string(moved), 1));
           present[other] = true;
           continue;
         }
@@ -81,8 +82,8 @@ TEST_F(ConsumerTest, RandomHistoriesWithDuplicatesAndReplaysEqualTheModel) {
         present[k] = false;
       } else {
         const int64_t at = ++seq;
-        histories[k].push_back(
-            OrderEvent(Op::kUpdate, id, at, "u" + std::to_string(at), static_cast<int64_t>(rng() % 100)));
+        histories[k].push_back(OrderEvent(Op::kUpdate, id, at, "u" + std::to_string(at),
+                                          static_cast<int64_t>(rng() % 100)));
       }
     }
     // The model: per key, the highest seq wins; a delete leaves no row.
@@ -157,10 +158,10 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
   writer.Write(table, OrderEvent(Op::kDelete, 2, 52, std::nullopt, 0));
   writer.Write(table, OrderEvent(Op::kCreate, 2, 51, "two", 2));  // replayed: must not resurrect
   writer.Flush();
-  ConsumerProcess consumer(
-      {"run", "--config", ConfigPath("  batch_max_ms: 2000\n", "json")}, LogPath());
-  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 55; },
-                        std::chrono::seconds(60)));
+  ConsumerProcess consumer({"run", "--config", ConfigPath("  batch_max_ms: 2000\n", "json")},
+                           LogPath());
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 55; }, std::chrono::seconds(60)));
   EXPECT_EQ(consumer.Stop(), 0);
   EXPECT_EQ(Sql("SELECT id, note, amount, qty, _cdc_seq, _cdc_op FROM replica.orders"),
             "1|v50|0.01|50|50|u");
@@ -186,8 +187,8 @@ TEST_F(ConsumerTest, NewColumnEvolvesTheTableAndDataLands) {
   writer.Write(OrdersTable(), OrderEvent(Op::kCreate, 1, 1, "before", 1));
   writer.Flush();
   ConsumerProcess consumer({"run", "--config", ConfigPath()}, LogPath());
-  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 1; },
-                        std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 1; }, std::chrono::seconds(60)));
   // The source gains a column: a new schema version, events carry it.
   event::ChangeEvent colored = OrderEvent(Op::kCreate, 2, 2, "after", 2);
   colored.after->push_back(std::string("red"));
@@ -197,8 +198,8 @@ TEST_F(ConsumerTest, NewColumnEvolvesTheTableAndDataLands) {
   writer.Write(OrdersTable(true), update);
   writer.Write(OrdersTable(), OrderEvent(Op::kCreate, 3, 4, "old schema", 3));  // older writer
   writer.Flush();
-  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 4; },
-                        std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 4; }, std::chrono::seconds(60)))
       << LogTail();
   EXPECT_EQ(consumer.Stop(), 0);
   EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || COALESCE(color, 'NULL') FROM replica.orders "

@@ -37,7 +37,8 @@ inline event::TableMeta OrdersTable(bool with_color = false) {
   table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12});
   table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3});
   table.columns.push_back({"QTY", event::ColumnType::kInt32, 0, 0, 0, false, 4});
-  if (with_color) table.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, true, 12});
+  if (with_color)
+    table.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, true, 12});
   table.key = {0};
   return table;
 }
@@ -47,9 +48,9 @@ class EventWriter final : public kafka::DeliveryHandler {
  public:
   EventWriter(const std::string& bootstrap, event::Format format)
       : logging_(LogFormat::kText, LogLevel::kWarn),
-        config_(config::Config::Parse("pipeline: {name: test}\nkafka:\n  bootstrap_servers: " +
-                                          bootstrap + "\n",
-                                      config::ProjectSchema(), {})),
+        config_(config::Config::Parse(
+            "pipeline: {name: test}\nkafka:\n  bootstrap_servers: " + bootstrap + "\n",
+            config::ProjectSchema(), {})),
         kafka_(kafka::KafkaSettings::FromConfig(config_)),
         registry_(registry::MakeSchemaRegistry(config_, kafka_, clock_, logging_.Get("registry"))),
         producer_(std::make_unique<kafka::Producer>(kafka_, *this, logging_.Get("writer"))),
@@ -73,7 +74,8 @@ class EventWriter final : public kafka::DeliveryHandler {
   }
 
   void WriteRaw(const std::string& topic, const std::string& key,
-                const std::optional<std::string>& value, const std::vector<kafka::Header>& headers) {
+                const std::optional<std::string>& value,
+                const std::vector<kafka::Header>& headers) {
     kafka::OutgoingMessage out;
     out.topic = topic;
     out.key = key;
@@ -108,7 +110,7 @@ inline event::ChangeEvent OrderEvent(event::Op op, int64_t id, int64_t seq,
                                      std::optional<std::string> amount = std::nullopt) {
   event::ChangeEvent e;
   e.op = op;
-  event::Row row = {id, note ? event::Value(*note) : event::Value(), 
+  event::Row row = {id, note ? event::Value(*note) : event::Value(),
                     amount ? event::Value(*amount) : event::Value(), qty};
   if (op == event::Op::kDelete) {
     e.before = row;
@@ -116,8 +118,10 @@ inline event::ChangeEvent OrderEvent(event::Op op, int64_t id, int64_t seq,
     e.after = row;
   }
   e.key = {id};
-  e.source = {"test", "shop", "SHOP", "ORDERS", seq, 1'795'000'000'000'000 + seq, std::nullopt,
-              op == event::Op::kRead};
+  e.source = {"test",       "shop",
+              "SHOP",       "ORDERS",
+              seq,          1'795'000'000'000'000 + seq,
+              std::nullopt, op == event::Op::kRead};
   e.ts_ms = 1'795'000'000'000;
   return e;
 }
@@ -151,14 +155,19 @@ inline std::vector<ReadMessage> ReadAll(const std::string& bootstrap, const std:
 }
 
 inline std::string ConsumerConfig(const std::string& bootstrap, const std::string& pg_url,
-                                  const std::string& extra = "", const std::string& format = "avro") {
+                                  const std::string& extra = "",
+                                  const std::string& format = "avro") {
   return "pipeline: {name: test}\n"
          "log: {level: info, format: json}\n"
-         "kafka:\n  bootstrap_servers: " + bootstrap + "\n  format: " + format +
+         "kafka:\n  bootstrap_servers: " +
+         bootstrap + "\n  format: " + format +
          "\n  properties: {session.timeout.ms: '6000', heartbeat.interval.ms: '500'}\n"
-         "postgres:\n  url: \"" + pg_url + "\"\n  schema: replica\n"
+         "postgres:\n  url: \"" +
+         pg_url +
+         "\"\n  schema: replica\n"
          "consumer:\n  group_id: cdc-pg\n  topic_pattern: '^cdc\\..*'\n"
-         "  metrics_listen: 127.0.0.1:0\n  batch_max_ms: 50\n" + extra;
+         "  metrics_listen: 127.0.0.1:0\n  batch_max_ms: 50\n" +
+         extra;
 }
 
 class ConsumerProcess {
@@ -204,7 +213,8 @@ class ConsumerTest : public ::testing::Test {
     try {
       const std::string out = Sql(
           "SELECT COALESCE(sum(next_offset), -1) FROM cdc.offsets WHERE group_id = 'cdc-pg' AND "
-          "topic = '" + topic + "'");
+          "topic = '" +
+          topic + "'");
       return out.empty() ? -1 : std::stoll(out);
     } catch (const std::exception&) {
       return -1;  // the consumer has not created cdc.offsets yet

@@ -22,8 +22,7 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
   }
   writer.Flush();
   ConsumerProcess consumer({"run", "--config", ConfigPath("  batch_max_ms: 500\n")}, LogPath());
-  ASSERT_TRUE(
-      WaitUntil([&] { return AppliedThrough(topic) >= 10; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 10; }, std::chrono::seconds(60)));
   // The replica gains constraints the source does not have (an operator's change).
   Sql("ALTER TABLE replica.orders ALTER COLUMN note SET NOT NULL");
   Sql("ALTER TABLE replica.orders ALTER COLUMN amount TYPE integer USING 0");
@@ -53,8 +52,7 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
   good(17);
   writer.Flush();
   // 10 + 6 good + 5 poison messages.
-  ASSERT_TRUE(
-      WaitUntil([&] { return AppliedThrough(topic) >= 21; }, std::chrono::seconds(60)))
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 21; }, std::chrono::seconds(60)))
       << AppliedThrough(topic) << "\n"
       << Sql("SELECT partition, next_offset FROM cdc.offsets ORDER BY 1") << "\n"
       << Sql("SELECT \"offset\", partition, error_class FROM cdc.dead_letters") << "\n"
@@ -82,9 +80,9 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
     classes.insert(m.Header("cdc.error.class"));
     EXPECT_EQ(m.Header("cdc.original.topic"), topic);
     EXPECT_EQ(m.Header("cdc.consumer.group"), "cdc-pg");
-    for (const char* header : {"cdc.error.stage", "cdc.error.code", "cdc.error.message",
-                               "cdc.original.partition", "cdc.original.offset",
-                               "cdc.original.timestamp", "cdc.failed_at"}) {
+    for (const char* header :
+         {"cdc.error.stage", "cdc.error.code", "cdc.error.message", "cdc.original.partition",
+          "cdc.original.offset", "cdc.original.timestamp", "cdc.failed_at"}) {
       EXPECT_NE(m.Header(header), "<missing>") << header;
       EXPECT_NE(m.Header(header), "") << header;
     }

@@ -18,10 +18,10 @@ std::vector<std::string> Problems(const std::string& consumer_yaml,
 }
 
 TEST(ConsumerSettings, DefaultsAndDerivedValues) {
-  const ConsumerSettings s = ConsumerSettings::FromConfig(config::Config::Parse(
-      "pipeline: {name: t}\npostgres: {url: 'postgresql://x/db'}\n"
-      "consumer: {topic_pattern: '^cdc\\..*'}\n",
-      config::ProjectSchema(), {}));
+  const ConsumerSettings s = ConsumerSettings::FromConfig(
+      config::Config::Parse("pipeline: {name: t}\npostgres: {url: 'postgresql://x/db'}\n"
+                            "consumer: {topic_pattern: '^cdc\\..*'}\n",
+                            config::ProjectSchema(), {}));
   EXPECT_EQ(s.group_id, "cdc-pg");
   EXPECT_EQ(s.dlq_topic, "cdc-pg.dlq");
   EXPECT_EQ(s.target_schema, "replica");

@@ -62,11 +62,12 @@ TEST(TargetSchema, EvolutionAddsColumnsWidensAndRefusesIncompatibleChanges) {
   added.columns[1].length = 80;
   const EvolutionPlan plan = PlanEvolution(existing, added);
   ASSERT_FALSE(plan.incompatible);
-  EXPECT_EQ(plan.statements,
-            (std::vector<std::string>{
-                "ALTER TABLE \"replica\".\"orders\" ALTER COLUMN \"note\" TYPE character varying(80)",
-                "ALTER TABLE \"replica\".\"orders\" ADD COLUMN IF NOT EXISTS \"color\" "
-                "character varying(10)"}));
+  EXPECT_EQ(
+      plan.statements,
+      (std::vector<std::string>{
+          "ALTER TABLE \"replica\".\"orders\" ALTER COLUMN \"note\" TYPE character varying(80)",
+          "ALTER TABLE \"replica\".\"orders\" ADD COLUMN IF NOT EXISTS \"color\" "
+          "character varying(10)"}));
 
   event::TableMeta retyped = Orders();
   retyped.columns[2].scale = 4;
