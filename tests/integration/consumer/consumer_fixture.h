@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -179,11 +180,27 @@ class ConsumerProcess {
   }
   int Stop(int signal = SIGTERM) { return process_->Stop(signal, std::chrono::seconds(20)); }
   std::optional<int> Wait(std::chrono::milliseconds timeout) { return process_->Wait(timeout); }
+  // Everything the process prints on stdout until it exits (for one-shot commands).
+  std::string Output() {
+    std::string out;
+    while (auto line = process_->ReadLine(std::chrono::seconds(60))) out += *line + "\n";
+    return out;
+  }
   bool running() const { return process_->running(); }
 
  private:
   std::unique_ptr<Process> process_;
 };
+
+// ISO-8601 UTC with seconds, e.g. 2026-11-21T10:00:00Z.
+inline std::string IsoUtcForTest(std::chrono::system_clock::time_point time) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
 
 inline void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;

@@ -1,0 +1,143 @@
+// Replay and redrive: replaying a topic from the beginning leaves the tables identical (and
+// re-applies no effect); replaying from a time re-reads only later records; a dead letter
+// redriven after its cause is fixed is applied once, and a second redrive is a no-op.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/integration/consumer/consumer_fixture.h"
+
+namespace cdc::testing {
+namespace {
+
+using event::Op;
+
+std::string Checksum(const ConsumerTest* test, const PgCluster& cluster) {
+  (void)test;
+  return cluster.Psql("replica",
+                      "SELECT md5(string_agg(concat_ws('|', id, note, amount, qty, _cdc_seq, "
+                      "_cdc_op, _cdc_source_ts, _cdc_applied_at), ',' ORDER BY id)) FROM "
+                      "replica.orders");
+}
+
+TEST_F(ConsumerTest, ReplayFromTheBeginningAndFromATime) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  const event::TableMeta table = OrdersTable();
+  const std::string topic = writer.Topic(table);
+  int64_t seq = 0;
+  for (int64_t id = 1; id <= 2000; ++id) {
+    writer.Write(table, OrderEvent(Op::kCreate, id, ++seq, "first", id));
+  }
+  for (int64_t id = 1; id <= 200; ++id)
+    writer.Write(table, OrderEvent(Op::kDelete, id, ++seq, {}, 0));
+  writer.Flush();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const auto cut = std::chrono::system_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (int64_t id = 500; id < 800; ++id) {
+    writer.Write(table, OrderEvent(Op::kUpdate, id, ++seq, "later", id));
+  }
+  writer.Flush();
+  const int64_t total = 2000 + 2 * 200 + 300;  // deletes are followed by tombstones
+  const std::string config = ConfigPath();
+  {
+    ConsumerProcess consumer({"run", "--config", config}, LogPath());
+    ASSERT_TRUE(
+        WaitUntil([&] { return AppliedThrough(topic) >= total; }, std::chrono::seconds(60)));
+    EXPECT_EQ(consumer.Stop(), 0);
+  }
+  const std::string before = Checksum(this, cluster_);
+  EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "1800");
+
+  WriteFile(LogPath(), "");
+  {
+    ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
+    ASSERT_TRUE(
+        WaitUntil([&] { return LogTail(200).find("records to re-apply") != std::string::npos; },
+                  std::chrono::seconds(60)))
+        << LogTail();
+    EXPECT_NE(LogTail(200).find(std::to_string(total) + " records to re-apply"), std::string::npos)
+        << LogTail();
+    ASSERT_TRUE(
+        WaitUntil([&] { return AppliedThrough(topic) >= total; }, std::chrono::seconds(60)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(replay.Stop(), 0);
+  }
+  // Identical, including _cdc_applied_at: the version guard turned every re-applied event into a
+  // no-op, and deleted rows stayed deleted.
+  EXPECT_EQ(Checksum(this, cluster_), before);
+
+  const std::string stamp = IsoUtcForTest(cut);
+  WriteFile(LogPath(), "");  // the next replay's progress lines only
+  {
+    ConsumerProcess replay({"replay", "--config", config, "--from-timestamp", stamp}, LogPath());
+    ASSERT_TRUE(
+        WaitUntil([&] { return LogTail(200).find("records to re-apply") != std::string::npos; },
+                  std::chrono::seconds(60)))
+        << LogTail();
+    EXPECT_NE(LogTail(200).find("; 300 records to re-apply"), std::string::npos) << LogTail();
+    ASSERT_TRUE(
+        WaitUntil([&] { return AppliedThrough(topic) >= total; }, std::chrono::seconds(60)));
+    EXPECT_EQ(replay.Stop(), 0);
+  }
+  EXPECT_EQ(Checksum(this, cluster_), before);
+  EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
+TEST_F(ConsumerTest, RedriveAppliesOnceAfterTheCauseIsFixed) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  const event::TableMeta table = OrdersTable();
+  const std::string topic = writer.Topic(table);
+  writer.Write(table, OrderEvent(Op::kCreate, 1, 1, "one", 1));
+  writer.Flush();
+  const std::string config = ConfigPath();
+  {
+    ConsumerProcess consumer({"run", "--config", config}, LogPath());
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 1; }, std::chrono::seconds(60)));
+    Sql("ALTER TABLE replica.orders ALTER COLUMN note SET NOT NULL");
+    writer.Write(table, OrderEvent(Op::kCreate, 2, 2, std::nullopt, 2));
+    writer.Write(table, OrderEvent(Op::kCreate, 3, 3, "three", 3));
+    writer.Flush();
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 3; }, std::chrono::seconds(60)));
+    EXPECT_EQ(consumer.Stop(), 0);
+  }
+  const std::string id = Sql("SELECT id FROM cdc.dead_letters");
+  ASSERT_FALSE(id.empty());
+  {
+    ConsumerProcess list({"dlq", "list", "--config", config}, LogPath());
+    const std::string out = list.Output();
+    EXPECT_NE(out.find(id + "\t" + topic), std::string::npos) << out;
+    EXPECT_NE(out.find("constraint\t23502"), std::string::npos) << out;
+    EXPECT_EQ(list.Wait(std::chrono::seconds(10)), 0);
+  }
+  {  // The cause is still there: it fails again and stays open with the new error.
+    ConsumerProcess redrive({"dlq", "redrive", "--config", config, "--all"}, LogPath());
+    const std::string out = redrive.Output();
+    EXPECT_NE(out.find("1 failed again"), std::string::npos) << out;
+    EXPECT_EQ(redrive.Wait(std::chrono::seconds(10)), 1);
+    EXPECT_EQ(Sql("SELECT redrive_count || ' ' || (redriven_at IS NULL) FROM cdc.dead_letters"),
+              "1 true");
+  }
+  Sql("ALTER TABLE replica.orders ALTER COLUMN note DROP NOT NULL");
+  {
+    ConsumerProcess redrive({"dlq", "redrive", "--config", config, "--all"}, LogPath());
+    const std::string out = redrive.Output();
+    EXPECT_NE(out.find("redrive: 1 applied, 0 failed again, 0 skipped"), std::string::npos) << out;
+    EXPECT_EQ(redrive.Wait(std::chrono::seconds(10)), 0);
+  }
+  EXPECT_EQ(Sql("SELECT id || ':' || COALESCE(note, 'NULL') FROM replica.orders ORDER BY id"),
+            "1:one\n2:NULL\n3:three");
+  const std::string applied_at = Sql("SELECT _cdc_applied_at FROM replica.orders WHERE id = 2");
+  {
+    ConsumerProcess again({"dlq", "redrive", "--config", config, "--id", id}, LogPath());
+    const std::string out = again.Output();
+    EXPECT_NE(out.find("already redriven, skipped"), std::string::npos) << out;
+    EXPECT_EQ(again.Wait(std::chrono::seconds(10)), 0);
+  }
+  EXPECT_EQ(Sql("SELECT _cdc_applied_at FROM replica.orders WHERE id = 2"), applied_at);
+  EXPECT_EQ(Sql("SELECT redrive_count || ' ' || (redriven_at IS NOT NULL) FROM cdc.dead_letters"),
+            "2 true");
+}
+
+}  // namespace
+}  // namespace cdc::testing
