@@ -11,6 +11,7 @@ namespace {
 
 constexpr auto kLagInterval = std::chrono::seconds(5);
 constexpr auto kProgressInterval = std::chrono::seconds(2);
+constexpr auto kPurgeInterval = std::chrono::minutes(10);
 
 double Seconds(Clock::Duration duration) { return std::chrono::duration<double>(duration).count(); }
 
@@ -121,7 +122,7 @@ void ConsumerLoop::Gather(std::stop_token stop) {
     if (!message) {
       if (batch_.records.empty()) {
         UpdateLag(false);
-        if (failing_since_ns_.load() == 0) continue;
+        return;  // idle: let Run do its periodic work
       }
       continue;
     }
@@ -251,6 +252,23 @@ void ConsumerLoop::UpdateLag(bool force) {
   }
 }
 
+void ConsumerLoop::PurgeTombstones() {
+  const auto now = clock_.Now();
+  if (last_purge_ && now - *last_purge_ < kPurgeInterval) return;
+  last_purge_ = now;
+  try {
+    const int64_t purged =
+        Pg().Exec(
+                "DELETE FROM cdc.tombstones WHERE target_schema = $1 AND"
+                " deleted_at < now() - make_interval(hours => $2::int)",
+                {settings_.target_schema, std::to_string(settings_.tombstone_retention.count())})
+            .affected();
+    if (purged > 0) logger_.Info("tombstones purged", {{"rows", purged}});
+  } catch (const TransientError& e) {
+    logger_.Warn("tombstone purge failed; will try again", {{"error", e.what()}});
+  }
+}
+
 void ConsumerLoop::Run(std::stop_token stop) {
   stop_ = stop;
   consumer_ = std::make_unique<kafka::Consumer>(
@@ -262,7 +280,10 @@ void ConsumerLoop::Run(std::stop_token stop) {
                              {"schema", settings_.target_schema}});
   while (!stop.stop_requested()) {
     Gather(stop);
-    if (batch_.records.empty()) continue;
+    if (batch_.records.empty()) {
+      PurgeTombstones();
+      continue;
+    }
     // On stop, the gathered batch is still applied (or rolled back when PostgreSQL is down).
     if (!ApplyBatch(stop)) break;
     CommitToKafka();

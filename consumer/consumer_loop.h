@@ -58,6 +58,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void CommitToKafka();
   void UpdateLag(bool force);
   void Failing(const Error& error);
+  // Forgets remembered deletes older than consumer.tombstone_retention_hours (every 10 minutes).
+  void PurgeTombstones();
 
   const ConsumerSettings& settings_;
   const kafka::KafkaSettings& kafka_settings_;
@@ -76,6 +78,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::stop_token stop_;
   Clock::TimePoint last_lag_update_{};
   Clock::TimePoint last_progress_{};
+  std::optional<Clock::TimePoint> last_purge_;
   int64_t applied_since_progress_ = 0;
   int64_t total_lag_ = 0;
 

@@ -180,6 +180,43 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'replica' AND indexdef LIKE "
                 "'%(_cdc_seq)%'"),
             "1");
+  // Remembered deletes older than consumer.tombstone_retention_hours are purged; newer ones stay.
+  Sql("INSERT INTO cdc.tombstones (target_schema, target_table, key, seq, deleted_at) VALUES "
+      "('replica', 'orders', '[\"9\"]', 9, now() - interval '200 hours')");
+  ConsumerProcess again({"run", "--config", ConfigPath("", "json")}, LogPath());
+  EXPECT_TRUE(WaitUntil([&] { return Sql("SELECT count(*) FROM cdc.tombstones") == "1"; },
+                        std::chrono::seconds(30)));
+  EXPECT_EQ(again.Stop(), 0);
+  EXPECT_EQ(Sql("SELECT key FROM cdc.tombstones"), "[\"2\"]");
+}
+
+TEST_F(ConsumerTest, SoftDeletesKeepTheRowUnderTheSameVersionGuard) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  const event::TableMeta table = OrdersTable();
+  writer.Write(table, OrderEvent(Op::kCreate, 1, 1, "one", 1));
+  writer.Write(table, OrderEvent(Op::kCreate, 2, 2, "two", 2));
+  writer.Flush();
+  ConsumerProcess consumer({"run", "--config", ConfigPath("  delete_mode: soft\n")}, LogPath());
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 2; }, std::chrono::seconds(60)));
+  writer.Write(table, OrderEvent(Op::kDelete, 1, 3, std::nullopt, 0));
+  writer.Write(table, OrderEvent(Op::kDelete, 2, 4, std::nullopt, 0));
+  writer.Write(table, OrderEvent(Op::kDelete, 5, 5, std::nullopt, 0));  // never seen: no row
+  writer.Flush();
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 8; }, std::chrono::seconds(60)));
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE _cdc_deleted_at IS NOT NULL) FROM replica.orders"),
+            "2");
+  writer.Write(table, OrderEvent(Op::kUpdate, 1, 2, "older", 1));  // older than the delete
+  writer.Write(table, OrderEvent(Op::kCreate, 2, 6, "again", 2));  // newer: back again
+  writer.Write(table, OrderEvent(Op::kCreate, 5, 4, "stale", 5));  // older than its delete
+  writer.Flush();
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 11; }, std::chrono::seconds(60)));
+  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || _cdc_op || ':' || _cdc_seq || ':' || "
+                "(_cdc_deleted_at IS NOT NULL) FROM replica.orders ORDER BY id"),
+            "1:one:d:3:true\n2:again:c:6:false");
 }
 
 TEST_F(ConsumerTest, NewColumnEvolvesTheTableAndDataLands) {
