@@ -139,5 +139,31 @@ TEST_F(ConsumerTest, RedriveAppliesOnceAfterTheCauseIsFixed) {
             "2 true");
 }
 
+TEST_F(ConsumerTest, CheckReportsPostgresAndKafka) {
+  {
+    ConsumerProcess check({"check", "--config", ConfigPath()}, LogPath());
+    const std::string out = check.Output();
+    EXPECT_NE(out.find("postgres: ok"), std::string::npos) << out;
+    EXPECT_NE(out.find("cdc schema not created yet"), std::string::npos) << out;
+    EXPECT_NE(out.find("kafka: ok"), std::string::npos) << out;
+    EXPECT_EQ(out.find("password"), std::string::npos);
+    EXPECT_EQ(check.Wait(std::chrono::seconds(30)), 0);
+  }
+  cluster_.Stop();
+  ConsumerProcess check({"check", "--config", ConfigPath()}, LogPath());
+  const std::string out = check.Output();
+  EXPECT_NE(out.find("postgres: FAILED"), std::string::npos) << out;
+  EXPECT_NE(out.find("check: FAILED"), std::string::npos) << out;
+  EXPECT_EQ(check.Wait(std::chrono::seconds(30)), 1);
+}
+
+TEST_F(ConsumerTest, ConfigErrorsNameTheKeyAndExitWithCode2) {
+  const std::string path = dir_.path() + "/bad.yaml";
+  WriteFile(path, ConsumerConfig(broker_.bootstrap(), url_, "  delete_mode: sometimes\n"));
+  ConsumerProcess run({"run", "--config", path}, LogPath());
+  EXPECT_EQ(run.Wait(std::chrono::seconds(30)), 2);
+  EXPECT_NE(LogTail().find("consumer.delete_mode"), std::string::npos) << LogTail();
+}
+
 }  // namespace
 }  // namespace cdc::testing
