@@ -6,20 +6,10 @@
 #include "common/error.h"
 #include "common/event/temporal.h"
 #include "common/utf8.h"
+#include "consumer/pg_text.h"
 
 namespace cdc::consumer {
 namespace {
-
-std::string HexBytea(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (const unsigned char byte : bytes) {
-    out.push_back(kDigits[byte >> 4]);
-    out.push_back(kDigits[byte & 0xF]);
-  }
-  return out;
-}
 
 // Error messages may quote undecodable bytes: keep them valid UTF-8 text for PostgreSQL.
 std::string CleanText(const std::string& text) {
@@ -113,8 +103,8 @@ void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
         " source_table, target_table, stage, error_class, error_code, error_message)"
         " VALUES ($1, $2, $3, $4, $5::bytea, $6::bytea, $7::jsonb, $8, $9, $10, $11, $12, $13)",
         {group_id, at.topic, std::to_string(at.partition), std::to_string(at.offset),
-         record.key ? pg::Param(HexBytea(*record.key)) : std::nullopt,
-         record.value ? pg::Param(HexBytea(*record.value)) : std::nullopt,
+         record.key ? pg::Param(ByteaHex(*record.key)) : std::nullopt,
+         record.value ? pg::Param(ByteaHex(*record.value)) : std::nullopt,
          headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
          letter.source_table.empty() ? std::nullopt : pg::Param(letter.source_table),
          letter.target_table.empty() ? std::nullopt : pg::Param(letter.target_table), letter.stage,

@@ -31,6 +31,7 @@ void AppendDouble(std::string& out, double value) {
 
 void AppendHex(std::string& out, std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
+  out.reserve(out.size() + 2 + bytes.size() * 2);
   out.append("\\x");
   for (const unsigned char byte : bytes) {
     out.push_back(kDigits[byte >> 4]);
@@ -82,6 +83,12 @@ void AppendText(std::string& out, const event::ColumnMeta& column, const event::
 }
 
 }  // namespace
+
+std::string ByteaHex(std::string_view bytes) {
+  std::string out;
+  AppendHex(out, bytes);
+  return out;
+}
 
 std::string PgText(const event::ColumnMeta& column, const event::Value& value) {
   std::string out;

@@ -13,6 +13,9 @@ namespace cdc::consumer {
 // PermanentError("22021") for text PostgreSQL cannot store (a NUL character).
 void AppendCopyValue(std::string& line, const event::ColumnMeta& column, const event::Value& value);
 
+// PostgreSQL's hex input text of bytea, e.g. "\\x01ff" (unescaped).
+std::string ByteaHex(std::string_view bytes);
+
 // The PostgreSQL input text of a non-null value (unescaped).
 std::string PgText(const event::ColumnMeta& column, const event::Value& value);
 

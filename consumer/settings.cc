@@ -6,14 +6,10 @@
 #include "common/error.h"
 #include "common/kafka/settings.h"
 #include "common/sql_quote.h"
+#include "consumer/target_schema.h"
 
 namespace cdc::consumer {
 namespace {
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // Checks that `name` is a usable PostgreSQL identifier; adds a problem for `path` otherwise.
 void CheckIdentifier(const std::string& path, const std::string& name,
@@ -31,7 +27,7 @@ std::string TargetTableName(const std::map<std::string, std::string>& table_map,
                             const std::string& source_schema, const std::string& source_table) {
   const auto mapped = table_map.find(source_schema + "." + source_table);
   if (mapped != table_map.end()) return mapped->second;
-  return Lower(source_table);
+  return TargetColumnName(source_table);  // the same lower-casing rule as columns
 }
 
 ConsumerSettings ConsumerSettings::FromConfig(const config::Config& config) {
