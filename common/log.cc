@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -116,6 +117,8 @@ Logger::Logger(std::shared_ptr<spdlog::logger> logger, LogFormat format)
 
 bool Logger::Enabled(LogLevel level) const { return logger_->should_log(ToSpd(level)); }
 
+const std::string& Logger::component() const { return logger_->name(); }
+
 void Logger::Log(LogLevel level, std::string_view msg, LogFields fields) const {
   if (!Enabled(level)) return;
   std::string payload;
@@ -157,6 +160,8 @@ Logging::Logging(LogFormat format, LogLevel level, spdlog::sink_ptr sink)
     : format_(format), level_(level), sink_(std::move(sink)) {
   sink_->set_formatter(std::make_unique<LineFormatter>(format_));
 }
+
+void Logging::Flush() const { sink_->flush(); }
 
 Logger Logging::Get(const std::string& component) const {
   auto logger = std::make_shared<spdlog::logger>(component, sink_);

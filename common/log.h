@@ -5,15 +5,20 @@
 // reaches a log line never shows its password. Loggers are cheap to copy and thread-safe.
 #pragma once
 
-#include <spdlog/logger.h>
-#include <spdlog/sinks/sink.h>
-
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
+
+// spdlog stays out of this header (it is the costliest include of the build).
+namespace spdlog {
+class logger;
+namespace sinks {
+class sink;
+}  // namespace sinks
+}  // namespace spdlog
 
 namespace cdc {
 
@@ -62,7 +67,7 @@ class Logger {
   }
   void Log(LogLevel level, std::string_view msg, LogFields fields) const;
   bool Enabled(LogLevel level) const;
-  const std::string& component() const { return logger_->name(); }
+  const std::string& component() const;
 
  private:
   std::shared_ptr<spdlog::logger> logger_;
@@ -75,15 +80,15 @@ class Logging {
   // Logs to stderr.
   Logging(LogFormat format, LogLevel level);
   // Logs to the given sink (tests use an ostream sink).
-  Logging(LogFormat format, LogLevel level, spdlog::sink_ptr sink);
+  Logging(LogFormat format, LogLevel level, std::shared_ptr<spdlog::sinks::sink> sink);
 
   Logger Get(const std::string& component) const;
-  void Flush() const { sink_->flush(); }
+  void Flush() const;
 
  private:
   const LogFormat format_;
   const LogLevel level_;
-  spdlog::sink_ptr sink_;
+  std::shared_ptr<spdlog::sinks::sink> sink_;
 };
 
 }  // namespace cdc

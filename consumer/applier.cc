@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/event/temporal.h"
 #include "consumer/apply_sql.h"
+#include "consumer/offsets.h"
 #include "consumer/pg_text.h"
 
 namespace cdc::consumer {
@@ -68,6 +69,7 @@ BatchApplier::BatchApplier(const ConsumerSettings& settings, TargetCatalog& cata
 ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool write_offsets,
                                  const std::function<void(pg::Connection&)>& before_commit) {
   const size_t decode_letters = batch.dead_letters.size();
+  next_stage_ = 0;
   try {
     ApplyOutcome outcome;
     // 1. Every (target, schema) must fit its table: create or evolve it first, in its own
@@ -97,7 +99,6 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
     pg::Transaction tx(connection);
     std::vector<TableWork> work = SelectWinners(batch.events, batch.records, excluded);
     size_t winners = 0;
-    int stage_number = 0;
     for (TableWork& table : work) {
       TableOutcome& table_outcome = outcome.tables[table.target];
       table_outcome.source = table.source;
@@ -109,7 +110,6 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
           group.source = table.source;
           group.spec.schema = settings_.target_schema;
           group.spec.table = table.target;
-          group.spec.stage = "_cdc_stage_" + std::to_string(stage_number++);
           for (const event::ColumnMeta& column : e->table->columns) {
             group.spec.columns.push_back(TargetColumnName(column.name));
           }
@@ -143,17 +143,7 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
     outcome.dead_letters = batch.dead_letters.size();
 
     // 4. Offsets and progress, in the same transaction.
-    if (write_offsets) {
-      for (const auto& [partition, next] : NextOffsets(batch.records)) {
-        connection.Exec(
-            "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
-            " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
-            " SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at"
-            " WHERE cdc.offsets.next_offset < EXCLUDED.next_offset",
-            {settings_.group_id, partition.first, std::to_string(partition.second),
-             std::to_string(next)});
-      }
-    }
+    if (write_offsets) StoreOffsets(connection, settings_.group_id, NextOffsets(batch.records));
     for (const TableWork& table : work) {
       int64_t last_seq = 0;
       int64_t last_ts = 0;
@@ -183,6 +173,9 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
 
 void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& group,
                               TableOutcome& outcome) {
+  // A fresh staging table per batch: it takes the target's column types as they are now (an
+  // operator may have altered them), so a value the target cannot hold fails in COPY.
+  group.spec.stage = "_cdc_stage_" + std::to_string(next_stage_++);
   group.copy_sql = CopyStageSql(group.spec);
   group.upsert_sql = UpsertSql(group.spec);
   group.delete_sql = DeleteSql(group.spec, settings_.delete_mode);

@@ -1,8 +1,8 @@
 // The SQL of one staged, version-guarded apply into one target table. Pure: statements only.
 //
 // Per (target table, writer schema) within a batch transaction:
-//   1. CREATE TEMP TABLE <stage> ON COMMIT DROP with the event's columns + _cdc_seq, _cdc_op,
-//      _cdc_source_ts, _cdc_key (the canonical key text);
+//   1. CREATE TEMP TABLE <stage> ON COMMIT DROP with the event's columns, typed as the target's
+//      columns are now, + _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_key (the canonical key text);
 //   2. COPY <stage> FROM STDIN (one row per winning event; a delete carries its key columns);
 //   3. upsert the non-deletes: INSERT … ON CONFLICT (key) DO UPDATE … WHERE target._cdc_seq <
 //      EXCLUDED._cdc_seq, skipping rows whose key has a remembered delete at the same or a later

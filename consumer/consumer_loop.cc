@@ -1,6 +1,7 @@
 #include "consumer/consumer_loop.h"
 
 #include <algorithm>
+#include <functional>
 #include <ostream>
 
 #include "common/backoff.h"
@@ -12,10 +13,20 @@ namespace {
 constexpr auto kLagInterval = std::chrono::seconds(5);
 constexpr auto kProgressInterval = std::chrono::seconds(2);
 constexpr auto kPurgeInterval = std::chrono::minutes(10);
+constexpr auto kMaxPoll = std::chrono::milliseconds(100);
+// While a due batch waits for its busy lane, poll in short steps so the hand-over is prompt.
+constexpr auto kBusyPoll = std::chrono::milliseconds(5);
+// Messages taken from librdkafka per call.
+constexpr size_t kPollBatch = 500;
 
 double Seconds(Clock::Duration duration) { return std::chrono::duration<double>(duration).count(); }
 
 }  // namespace
+
+size_t LaneOf(const std::string& topic, int32_t partition, size_t lanes) {
+  const size_t base = std::hash<std::string>{}(topic);
+  return (base + static_cast<size_t>(partition)) % lanes;
+}
 
 ConsumerLoop::ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaSettings& kafka,
                            event::EventDecoder& decoder, DeadLetterPublisher& dead_letters,
@@ -23,15 +34,14 @@ ConsumerLoop::ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaS
                            std::ostream* progress)
     : settings_(settings),
       kafka_settings_(kafka),
+      decoder_(decoder),
+      dead_letters_(dead_letters),
       metrics_(metrics),
       clock_(clock),
       logger_(std::move(logger)),
-      progress_(progress),
-      decoder_(decoder, settings.table_map),
-      catalog_(settings.target_schema, logger_),
-      applier_(settings, catalog_, &dead_letters, logger_) {}
+      progress_(progress) {}
 
-ConsumerLoop::~ConsumerLoop() = default;
+ConsumerLoop::~ConsumerLoop() { StopLanes(); }
 
 pg::Connection& ConsumerLoop::Pg() {
   if (pg_ && !pg_->healthy()) pg_.reset();
@@ -39,13 +49,39 @@ pg::Connection& ConsumerLoop::Pg() {
   return *pg_;
 }
 
+void ConsumerLoop::StartLanes() {
+  std::lock_guard lock(lanes_mutex_);
+  for (size_t i = 0; i < settings_.apply_lanes; ++i) {
+    lanes_.push_back(std::make_unique<ApplyLane>(static_cast<int>(i), settings_, decoder_,
+                                                 dead_letters_, metrics_, clock_, logger_, signal_,
+                                                 lanes_stop_.get_token()));
+  }
+  pending_.resize(settings_.apply_lanes);
+}
+
+void ConsumerLoop::StopLanes() {
+  std::vector<std::unique_ptr<ApplyLane>> lanes;
+  {
+    std::lock_guard lock(lanes_mutex_);
+    lanes.swap(lanes_);
+  }
+  lanes.clear();  // each destructor finishes or abandons its batch, then joins
+}
+
 metrics::Readiness ConsumerLoop::Readiness() const {
+  {
+    std::lock_guard lock(lanes_mutex_);
+    for (const auto& lane : lanes_) {
+      metrics::Readiness readiness = lane->Readiness();
+      if (!readiness.ready) return readiness;
+    }
+  }
   const int64_t since = failing_since_ns_.load();
   if (since == 0) return {true, ""};
   const auto failing_for = clock_.Now().time_since_epoch() - std::chrono::nanoseconds(since);
   if (failing_for < settings_.unhealthy_after) return {true, ""};
   std::lock_guard lock(error_mutex_);
-  return {false, "batches have failed for " +
+  return {false, "stored offsets unreadable for " +
                      std::to_string(
                          std::chrono::duration_cast<std::chrono::seconds>(failing_for).count()) +
                      " s: " + last_error_};
@@ -71,6 +107,7 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
         const auto found = stored.find({p.topic, p.partition});
         if (found != stored.end()) p.offset = found->second;
       }
+      failing_since_ns_ = 0;
       break;
     } catch (const TransientError& e) {
       Failing(e);
@@ -83,8 +120,11 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
   for (const kafka::TopicPartition& p : partitions) {
     assigned_.push_back(p);
     if (p.offset >= 0) positions_[{p.topic, p.partition}] = p.offset;
-    logger_.Info("partition assigned",
-                 {{"topic", p.topic}, {"partition", p.partition}, {"offset", p.offset}});
+    logger_.Info("partition assigned", {{"topic", p.topic},
+                                        {"partition", p.partition},
+                                        {"offset", p.offset},
+                                        {"lane", static_cast<int64_t>(LaneOf(
+                                                     p.topic, p.partition, lanes_.size()))}});
   }
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
 }
@@ -95,10 +135,15 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
       return p.topic == topic && p.partition == partition;
     });
   };
-  // Records gathered but not applied: the next owner reads them again from cdc.offsets.
-  std::erase_if(batch_.records, [&](const consumer::Record& r) {
-    return revoked(r.position.topic, r.position.partition);
-  });
+  // Records gathered but not handed over: the next owner reads them again from cdc.offsets.
+  for (Pending& pending : pending_) {
+    std::erase_if(pending.batch.records, [&](const consumer::Record& r) {
+      return revoked(r.position.topic, r.position.partition);
+    });
+    if (pending.batch.records.empty()) pending.deadline.reset();
+  }
+  // Batches in flight commit their offsets before the partitions go.
+  WaitUntilIdle();
   std::erase_if(assigned_,
                 [&](const kafka::TopicPartition& p) { return revoked(p.topic, p.partition); });
   for (const kafka::TopicPartition& p : partitions) {
@@ -108,116 +153,108 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
 }
 
-void ConsumerLoop::Gather(std::stop_token stop) {
-  std::optional<Clock::TimePoint> deadline;
-  while (!stop.stop_requested() && batch_.records.size() < settings_.batch_max_events) {
-    auto timeout = std::chrono::milliseconds(100);
-    if (deadline) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.Now());
-      if (left.count() <= 0) break;
-      timeout = std::min(timeout, left);
-    }
-    std::optional<kafka::Message> message = consumer_->Poll(timeout);
-    if (!message) {
-      if (batch_.records.empty()) {
-        UpdateLag(false);
-        return;  // idle: let Run do its periodic work
-      }
+void ConsumerLoop::Add(kafka::Message& message) {
+  consumer::Record record;
+  record.position = {std::string(message.topic()), message.partition(), message.offset(),
+                     message.timestamp_ms()};
+  if (const auto key = message.key()) record.key = std::string(*key);
+  if (const auto value = message.value()) record.value = std::string(*value);
+  record.headers = message.headers();
+  Pending& pending = pending_[LaneOf(record.position.topic, record.position.partition,
+                                     pending_.size())];
+  if (!pending.deadline) pending.deadline = clock_.Now() + settings_.batch_max_ms;
+  pending.batch.records.push_back(std::move(record));
+}
+
+void ConsumerLoop::HandOver(bool flush) {
+  const auto now = clock_.Now();
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    Pending& pending = pending_[i];
+    std::vector<consumer::Record>& records = pending.batch.records;
+    if (records.empty() || !lanes_[i]->Idle()) continue;
+    if (!flush && records.size() < settings_.batch_max_events && now < *pending.deadline) continue;
+    if (records.size() <= settings_.batch_max_events) {
+      lanes_[i]->Submit(std::move(pending.batch));
+      pending = Pending{};
       continue;
     }
-    consumer::Record record;
-    record.position = {std::string(message->topic()), message->partition(), message->offset(),
-                       message->timestamp_ms()};
-    if (const auto key = message->key()) record.key = std::string(*key);
-    if (const auto value = message->value()) record.value = std::string(*value);
-    record.headers = message->headers();
-    if (!deadline) deadline = clock_.Now() + settings_.batch_max_ms;
-    batch_.records.push_back(std::move(record));
+    // Polls come in groups: what is over batch_max_events waits for the next batch (it is
+    // already due: its deadline stays).
+    Batch batch;
+    batch.records.assign(std::make_move_iterator(records.begin()),
+                         std::make_move_iterator(records.begin() +
+                                                 static_cast<ptrdiff_t>(settings_.batch_max_events)));
+    records.erase(records.begin(),
+                  records.begin() + static_cast<ptrdiff_t>(settings_.batch_max_events));
+    lanes_[i]->Submit(std::move(batch));
   }
 }
 
-bool ConsumerLoop::ApplyBatch(std::stop_token stop) {
-  Backoff backoff({std::chrono::milliseconds(100), std::chrono::seconds(10), 2.0, std::nullopt},
-                  clock_);
-  while (true) {
-    const auto started = clock_.Now();
-    try {
-      batch_.events.clear();
-      batch_.dead_letters.clear();
-      for (size_t i = 0; i < batch_.records.size(); ++i) decoder_.Decode(batch_, i);
-      const ApplyOutcome outcome = applier_.Apply(Pg(), batch_, true);
-      Record(outcome, Seconds(clock_.Now() - started));
-      failing_since_ns_ = 0;
+bool ConsumerLoop::Backpressured() const {
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    if (pending_[i].batch.records.size() >= settings_.batch_max_events && !lanes_[i]->Idle()) {
       return true;
-    } catch (const TransientError& e) {
-      Failing(e);
-      metrics_.retries.WithLabels({e.code()}).Inc();
-      const auto delay = backoff.NextDelay().value_or(std::chrono::seconds(1));
-      logger_.Warn("batch rolled back; retrying",
-                   {{"code", e.code()},
-                    {"error", e.what()},
-                    {"records", static_cast<int64_t>(batch_.records.size())},
-                    {"retry_in_ms",
-                     static_cast<int64_t>(
-                         std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
-      if (pg_ && !pg_->healthy()) pg_.reset();
-      if (!clock_.SleepFor(delay, stop)) return false;
+    }
+  }
+  return false;
+}
+
+std::chrono::milliseconds ConsumerLoop::PollTimeout() const {
+  const auto now = clock_.Now();
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxPoll);
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    const Pending& pending = pending_[i];
+    if (!pending.deadline) continue;
+    if (!lanes_[i]->Idle()) {
+      if (now >= *pending.deadline) timeout = std::min(timeout, kBusyPoll);
+      continue;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*pending.deadline - now);
+    timeout = std::min(timeout, std::max(left, std::chrono::milliseconds(1)));
+  }
+  return timeout;
+}
+
+void ConsumerLoop::Collect() {
+  for (const auto& lane : lanes_) {
+    if (std::exception_ptr failure = lane->TakeFailure()) {
+      if (!failure_) failure_ = failure;
+    }
+    for (const LaneDone& done : lane->TakeDone()) {
+      std::vector<kafka::TopicPartition> offsets;
+      for (const auto& [partition, next] : done.next_offsets) {
+        positions_[partition] = next;
+        offsets.push_back({partition.first, partition.second, next});
+      }
+      applied_since_progress_ += done.records;
+      try {
+        consumer_->Commit(offsets);
+      } catch (const Error& e) {
+        // PostgreSQL holds the truth; the Kafka commit only informs lag tools.
+        logger_.Warn("Kafka offset commit failed", {{"error", e.what()}});
+      }
     }
   }
 }
 
-void ConsumerLoop::Record(const ApplyOutcome& outcome, double seconds) {
-  metrics_.batch_size.Get().Observe(static_cast<double>(batch_.records.size()));
-  metrics_.apply_duration.Get().Observe(seconds);
-  const auto now_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(clock_.WallNow().time_since_epoch())
-          .count();
-  for (const TableEvent& e : batch_.events) {
-    metrics_.end_to_end_latency.Get().Observe(
-        static_cast<double>(now_us - e.event.source.change_ts_micros) / 1e6);
+void ConsumerLoop::WaitForLanes(std::chrono::milliseconds timeout) {
+  const uint64_t seen = signal_.generation();
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    const bool full = pending_[i].batch.records.size() >= settings_.batch_max_events;
+    if (full && lanes_[i]->Idle()) return;
   }
-  int64_t applied = 0;
-  for (const auto& [target, table] : outcome.tables) {
-    for (const auto& [op, count] : table.events_by_op) {
-      metrics_.events_applied.WithLabels({target, std::string(1, op)})
-          .Inc(static_cast<double>(count));
-      applied += count;
-    }
-    metrics_.events_skipped.WithLabels({target, "stale"}).Inc(static_cast<double>(table.stale));
-    metrics_.rows_written.WithLabels({target, "upsert"}).Inc(static_cast<double>(table.upserted));
-    metrics_.rows_written.WithLabels({target, "delete"}).Inc(static_cast<double>(table.deleted));
-  }
-  if (outcome.superseded > 0) {
-    metrics_.events_skipped.WithLabels({"*", "superseded"})
-        .Inc(static_cast<double>(outcome.superseded));
-  }
-  for (const DeadLetter& letter : batch_.dead_letters) {
-    metrics_.dead_letters.WithLabels({letter.error_class}).Inc();
-    if (letter.error_class == "schema_incompatible") {
-      metrics_.incompatible_schemas.WithLabels({letter.target_table}).Inc();
-    }
-  }
-  metrics_.last_apply_timestamp.Get().Set(static_cast<double>(now_us) / 1e6);
-  for (const auto& [partition, next] : NextOffsets(batch_.records)) positions_[partition] = next;
-  applied_since_progress_ += static_cast<int64_t>(batch_.records.size());
-  logger_.Debug("batch applied", {{"records", static_cast<int64_t>(batch_.records.size())},
-                                  {"events", applied},
-                                  {"dead_letters", static_cast<int64_t>(outcome.dead_letters)},
-                                  {"seconds", seconds}});
+  signal_.WaitFor(seen, timeout);
 }
 
-void ConsumerLoop::CommitToKafka() {
-  std::vector<kafka::TopicPartition> offsets;
-  for (const auto& [partition, next] : NextOffsets(batch_.records)) {
-    offsets.push_back({partition.first, partition.second, next});
-  }
-  if (offsets.empty()) return;
-  try {
-    consumer_->Commit(offsets);
-  } catch (const Error& e) {
-    // PostgreSQL holds the truth; the Kafka commit only informs lag tools.
-    logger_.Warn("Kafka offset commit failed", {{"error", e.what()}});
+void ConsumerLoop::WaitUntilIdle() {
+  while (true) {
+    const uint64_t seen = signal_.generation();
+    Collect();
+    if (std::all_of(lanes_.begin(), lanes_.end(), [](const auto& lane) { return lane->Idle(); })) {
+      Collect();
+      return;
+    }
+    signal_.WaitFor(seen, std::chrono::milliseconds(100));
   }
 }
 
@@ -229,17 +266,16 @@ void ConsumerLoop::UpdateLag(bool force) {
   last_lag_update_ = now;
   int64_t total = 0;
   for (const kafka::TopicPartition& p : assigned_) {
-    try {
-      const auto [low, high] =
-          consumer_->Watermarks(p.topic, p.partition, std::chrono::milliseconds(500));
-      const auto position = positions_.find({p.topic, p.partition});
-      const int64_t at = position == positions_.end() ? low : std::max(low, position->second);
-      const int64_t lag = std::max<int64_t>(0, high - at);
-      total += lag;
-      metrics_.lag.WithLabels({p.topic, std::to_string(p.partition)}).Set(static_cast<double>(lag));
-    } catch (const Error&) {
-      // The broker is unreachable; the gauge keeps its last value.
-    }
+    // The high watermark of the last fetch response: a broker round trip per partition would
+    // queue behind the fetch long-poll of an idle partition.
+    const auto marks = consumer_->CachedWatermarks(p.topic, p.partition);
+    if (!marks) continue;  // not fetched yet: the gauge keeps its last value
+    const auto [low, high] = *marks;
+    const auto position = positions_.find({p.topic, p.partition});
+    const int64_t at = position == positions_.end() ? low : std::max(low, position->second);
+    const int64_t lag = std::max<int64_t>(0, high - at);
+    total += lag;
+    metrics_.lag.WithLabels({p.topic, std::to_string(p.partition)}).Set(static_cast<double>(lag));
   }
   total_lag_ = total;
   if (progress_ != nullptr && now - last_progress_ >= kProgressInterval) {
@@ -271,26 +307,48 @@ void ConsumerLoop::PurgeTombstones() {
 
 void ConsumerLoop::Run(std::stop_token stop) {
   stop_ = stop;
-  consumer_ = std::make_unique<kafka::Consumer>(
-      kafka_settings_, settings_.group_id, this, logger_,
-      std::map<std::string, std::string>{{"auto.offset.reset", "earliest"}});
-  consumer_->Subscribe(settings_.Subscription());
-  logger_.Info("consuming", {{"group", settings_.group_id},
-                             {"subscription", settings_.Subscription().front()},
-                             {"schema", settings_.target_schema}});
-  while (!stop.stop_requested()) {
-    Gather(stop);
-    if (batch_.records.empty()) {
-      PurgeTombstones();
-      continue;
+  // The lanes give up failing batches when the consumer stops (or when Run fails, below).
+  std::stop_callback stop_lanes(stop, [this] { lanes_stop_.request_stop(); });
+  StartLanes();
+  try {
+    consumer_ = std::make_unique<kafka::Consumer>(
+        kafka_settings_, settings_.group_id, this, logger_,
+        std::map<std::string, std::string>{{"auto.offset.reset", "earliest"}});
+    consumer_->Subscribe(settings_.Subscription());
+    logger_.Info("consuming", {{"group", settings_.group_id},
+                               {"subscription", settings_.Subscription().front()},
+                               {"schema", settings_.target_schema},
+                               {"apply_lanes", static_cast<int64_t>(settings_.apply_lanes)}});
+    while (!stop.stop_requested()) {
+      Collect();
+      if (failure_) std::rethrow_exception(failure_);
+      HandOver(false);
+      if (Backpressured()) {
+        WaitForLanes(std::chrono::milliseconds(50));
+        continue;
+      }
+      std::vector<kafka::Message> messages = consumer_->PollBatch(PollTimeout(), kPollBatch);
+      for (kafka::Message& message : messages) Add(message);
+      if (!messages.empty()) continue;
+      UpdateLag(false);
+      const bool idle =
+          std::all_of(pending_.begin(), pending_.end(),
+                      [](const Pending& p) { return p.batch.records.empty(); }) &&
+          std::all_of(lanes_.begin(), lanes_.end(), [](const auto& lane) { return lane->Idle(); });
+      if (idle) PurgeTombstones();
     }
-    // On stop, the gathered batch is still applied (or rolled back when PostgreSQL is down).
-    if (!ApplyBatch(stop)) break;
-    CommitToKafka();
-    batch_.Clear();
-    UpdateLag(false);
+    // Stopping: what was gathered is still applied (or rolled back when PostgreSQL is down).
+    WaitUntilIdle();
+    HandOver(true);
+    WaitUntilIdle();
+    if (failure_) std::rethrow_exception(failure_);
+  } catch (...) {
+    lanes_stop_.request_stop();
+    StopLanes();
+    throw;
   }
-  batch_.Clear();
+  StopLanes();
+  pending_.clear();
   consumer_->Close();
   logger_.Info("consumer stopped");
 }

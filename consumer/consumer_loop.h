@@ -1,14 +1,20 @@
-// The consumer's main loop: a Kafka group member that gathers records into batches (by count or
-// time), decodes them, applies each batch with BatchApplier (retrying transient failures forever
-// with backoff and jitter) and then commits the same offsets to Kafka. On assignment every
-// partition starts at the offset stored in PostgreSQL (cdc.offsets), so a crash between the
-// PostgreSQL commit and the Kafka commit re-applies nothing. Runs on the calling thread.
+// The consumer's main loop: a Kafka group member that polls records, gathers them per apply lane
+// into batches (by count or time) and hands each batch to its lane (ApplyLane), which decodes and
+// applies it in one PostgreSQL transaction while the loop gathers the next. Every partition belongs
+// to one lane (consumer.apply_lanes of them), so per-partition order holds and lanes never write
+// the same key. After a lane commits, the loop commits the same offsets to Kafka for lag tools. On
+// assignment every partition starts at the offset stored in PostgreSQL (cdc.offsets), so a crash
+// between the PostgreSQL commit and the Kafka commit re-applies nothing; on revocation the loop
+// waits for the lanes to commit what they hold. Run() runs on the calling thread.
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -19,15 +25,17 @@
 #include "common/log.h"
 #include "common/metrics/status_server.h"
 #include "common/pg/connection.h"
-#include "consumer/applier.h"
+#include "consumer/apply_lane.h"
 #include "consumer/consumer_metrics.h"
 #include "consumer/dead_letters.h"
 #include "consumer/offsets.h"
-#include "consumer/record_decoder.h"
 #include "consumer/settings.h"
-#include "consumer/target_catalog.h"
 
 namespace cdc::consumer {
+
+// The lane of a partition: stable for the life of the process, spreading one topic's partitions
+// round-robin over the lanes.
+size_t LaneOf(const std::string& topic, int32_t partition, size_t lanes);
 
 class ConsumerLoop final : public kafka::RebalanceListener {
  public:
@@ -39,8 +47,9 @@ class ConsumerLoop final : public kafka::RebalanceListener {
                std::ostream* progress = nullptr);
   ~ConsumerLoop() override;
 
-  // Consumes until `stop`, then applies or rolls back the open batch, commits and leaves the
-  // group. Throws FatalError (and config::ConfigError) when the consumer cannot go on.
+  // Consumes until `stop`, then applies (or, when PostgreSQL is down, rolls back) what it has
+  // gathered, commits and leaves the group. Throws FatalError (and config::ConfigError) when the
+  // consumer cannot go on.
   void Run(std::stop_token stop);
 
   // Thread-safe: ready unless batches have failed for longer than consumer.unhealthy_after_ms.
@@ -50,29 +59,44 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void OnRevoke(const std::vector<kafka::TopicPartition>& partitions) override;
 
  private:
+  // A batch being gathered for one lane.
+  struct Pending {
+    Batch batch;
+    std::optional<Clock::TimePoint> deadline;  // batch_max_ms after its first record
+  };
+
   pg::Connection& Pg();
-  void Gather(std::stop_token stop);
-  // Decodes and applies the batch; false when stopped before it could be committed.
-  bool ApplyBatch(std::stop_token stop);
-  void Record(const ApplyOutcome& outcome, double seconds);
-  void CommitToKafka();
+  void StartLanes();
+  // Stops the lanes (a batch in flight is finished, or abandoned when failing) and joins them.
+  void StopLanes();
+  // Gives every idle lane its pending batch when it is full, due, or `flush` is set.
+  void HandOver(bool flush);
+  // True when a lane's pending batch is full while the lane is busy (stop polling until it frees).
+  bool Backpressured() const;
+  // Waits up to `timeout` for a lane to finish a batch.
+  void WaitForLanes(std::chrono::milliseconds timeout);
+  // Waits until no lane has a batch in flight (or the stop abandons them).
+  void WaitUntilIdle();
+  // Collects finished batches: positions, Kafka commits, progress; keeps a lane's failure in
+  // failure_ for Run to rethrow (never throws: it also runs inside the rebalance callback).
+  void Collect();
+  void Add(kafka::Message& message);
+  std::chrono::milliseconds PollTimeout() const;
   void UpdateLag(bool force);
-  void Failing(const Error& error);
   // Forgets remembered deletes older than consumer.tombstone_retention_hours (every 10 minutes).
   void PurgeTombstones();
+  void Failing(const Error& error);
 
   const ConsumerSettings& settings_;
   const kafka::KafkaSettings& kafka_settings_;
+  event::EventDecoder& decoder_;
+  DeadLetterPublisher& dead_letters_;
   ConsumerMetrics& metrics_;
   Clock& clock_;
   const Logger logger_;
   std::ostream* const progress_;
-  RecordDecoder decoder_;
-  TargetCatalog catalog_;
-  BatchApplier applier_;
-  std::unique_ptr<pg::Connection> pg_;
+  std::unique_ptr<pg::Connection> pg_;  // the loop's own: stored offsets, tombstone purge
   std::unique_ptr<kafka::Consumer> consumer_;
-  Batch batch_;
   std::vector<kafka::TopicPartition> assigned_;
   std::map<PartitionKey, int64_t> positions_;  // next offset to apply per assigned partition
   std::stop_token stop_;
@@ -82,7 +106,14 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   int64_t applied_since_progress_ = 0;
   int64_t total_lag_ = 0;
 
-  std::atomic<int64_t> failing_since_ns_{0};  // steady-clock ns of the first failure; 0 = healthy
+  LaneSignal signal_;                // a lane finished a batch
+  std::stop_source lanes_stop_;      // Run's stop, or a failure: lanes abandon failing batches
+  std::vector<Pending> pending_;     // by lane
+  std::vector<std::unique_ptr<ApplyLane>> lanes_;  // created by Run, destroyed when it ends
+  mutable std::mutex lanes_mutex_;                 // guards lanes_ against Readiness()
+  std::exception_ptr failure_;                     // a lane's fatal error, rethrown by Run
+
+  std::atomic<int64_t> failing_since_ns_{0};  // the loop's own failures (stored offsets)
   mutable std::mutex error_mutex_;
   std::string last_error_;
 };

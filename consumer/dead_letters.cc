@@ -65,6 +65,7 @@ void DeadLetterPublisher::OnDelivery(const kafka::DeliveryReport& report) {
 
 void DeadLetterPublisher::Publish(const Batch& batch, std::chrono::milliseconds timeout) {
   if (batch.dead_letters.empty()) return;
+  std::lock_guard lock(publish_mutex_);
   delivered_ = 0;
   failed_ = 0;
   const std::string failed_at = IsoUtc(std::chrono::system_clock::now());

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ class DeadLetterPublisher final : public kafka::DeliveryHandler {
 
   // Produces every dead letter of `batch` and waits until all are delivered. Throws
   // TransientError("DLQ") when one fails or `timeout` passes (the caller retries the batch).
+  // Thread-safe: concurrent calls (apply lanes) take turns.
   void Publish(const Batch& batch, std::chrono::milliseconds timeout);
 
   void OnDelivery(const kafka::DeliveryReport& report) override;
@@ -38,6 +40,7 @@ class DeadLetterPublisher final : public kafka::DeliveryHandler {
   const std::string topic_;
   const std::string group_id_;
   const Logger logger_;
+  std::mutex publish_mutex_;  // one Publish at a time: the counters below belong to it
   std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> failed_{0};
   std::string last_error_;

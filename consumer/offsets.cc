@@ -30,6 +30,26 @@ std::map<PartitionKey, int64_t> LoadTopicOffsets(pg::Connection& connection,
   return offsets;
 }
 
+void StoreOffsets(pg::Connection& connection, const std::string& group_id,
+                  const std::map<PartitionKey, int64_t>& next) {
+  if (next.empty()) return;
+  std::vector<std::string> topics, partitions, offsets;
+  for (const auto& [partition, offset] : next) {
+    topics.push_back(partition.first);
+    partitions.push_back(std::to_string(partition.second));
+    offsets.push_back(std::to_string(offset));
+  }
+  connection.Exec(
+      "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
+      " SELECT $1, o.topic, o.partition, o.next_offset, now()"
+      " FROM unnest($2::text[], $3::int[], $4::bigint[]) AS o(topic, partition, next_offset)"
+      " ON CONFLICT (group_id, topic, partition) DO UPDATE"
+      " SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at"
+      " WHERE cdc.offsets.next_offset < EXCLUDED.next_offset",
+      {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions),
+       pg::ArrayLiteral(offsets)});
+}
+
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
                    const std::vector<kafka::TopicPartition>& offsets) {
   pg::Transaction tx(connection);

@@ -25,6 +25,11 @@ std::map<PartitionKey, int64_t> LoadTopicOffsets(pg::Connection& connection,
                                                  const std::string& group_id,
                                                  const std::string& topic);
 
+// Moves the stored offsets of `group_id` forward to `next` (never back), in one statement; for
+// the apply transaction.
+void StoreOffsets(pg::Connection& connection, const std::string& group_id,
+                  const std::map<PartitionKey, int64_t>& next);
+
 // Sets the stored offsets unconditionally (replay rewinds them), in one transaction.
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
                    const std::vector<kafka::TopicPartition>& offsets);

@@ -79,6 +79,7 @@ ConsumerSettings ConsumerSettings::FromConfig(const config::Config& config) {
     }
   }
   s.batch_max_events = static_cast<size_t>(config.GetInt("consumer.batch_max_events"));
+  s.apply_lanes = static_cast<size_t>(config.GetInt("consumer.apply_lanes"));
   s.batch_max_ms = std::chrono::milliseconds(config.GetInt("consumer.batch_max_ms"));
   s.dlq_topic = config.GetString("consumer.dlq_topic");
   if (s.dlq_topic.empty()) s.dlq_topic = s.group_id + ".dlq";

@@ -26,6 +26,7 @@ struct ConsumerSettings {
   std::map<std::string, std::string> table_map;  // "SCHEMA.TABLE" -> target table
   size_t batch_max_events = 5000;
   std::chrono::milliseconds batch_max_ms{100};
+  size_t apply_lanes = 2;
   std::string dlq_topic;
   DeleteMode delete_mode = DeleteMode::kHard;
   std::chrono::hours tombstone_retention{168};

@@ -85,18 +85,14 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
                     {"changes", static_cast<int64_t>(plan.statements.size())}});
     }
   }
-  std::string key_array = "{";
-  for (const size_t k : meta.key) {
-    key_array += (key_array.size() > 1 ? "," : "") + std::string("\"") +
-                 TargetColumnName(meta.columns[k].name) + "\"";
-  }
-  key_array += "}";
+  std::vector<std::string> key_columns;
+  for (const size_t k : meta.key) key_columns.push_back(TargetColumnName(meta.columns[k].name));
   connection.Exec(
       "INSERT INTO cdc.tables (target_schema, target_table, source_table, topic, schema_id,"
       " key_columns) VALUES ($1, $2, $3, $4, $5, $6::text[])"
       " ON CONFLICT (target_schema, target_table) DO UPDATE SET topic = EXCLUDED.topic,"
       " schema_id = EXCLUDED.schema_id, key_columns = EXCLUDED.key_columns",
-      {schema_, target, source, topic, std::to_string(schema_id), key_array});
+      {schema_, target, source, topic, std::to_string(schema_id), pg::ArrayLiteral(key_columns)});
   if (changed) existing = Load(connection, schema_, target);
   tx.Commit();
   Entry& entry = tables_[target];

@@ -1,7 +1,8 @@
 // The target tables as they exist in PostgreSQL, created on first sight and evolved when an
 // event's schema adds columns or widens types. Each change runs in its own short transaction
 // under an advisory lock on the table (two consumers never race on DDL) and registers the table
-// in cdc.tables. Caches what it has verified per (target, schema id). Thread: the consumer loop.
+// in cdc.tables. Caches what it has verified per (target, schema id). Not thread-safe: one
+// catalog per apply lane (the advisory lock serialises their DDL too).
 #pragma once
 
 #include <map>

@@ -100,6 +100,9 @@ ConfigSchema ProjectSchema() {
           KeySpec::StringMap("table_map").Default("{}"),
           KeySpec::Int("batch_max_events", 1, 1'000'000).Default("5000"),
           KeySpec::Int("batch_max_ms", 1, 600'000).Default("100"),
+          // Threads applying batches in parallel, each with its own PostgreSQL connection; a
+          // partition always goes to the same lane, so per-partition order is kept.
+          KeySpec::Int("apply_lanes", 1, 32).Default("2"),
           // Default <group_id>.dlq; must not be an input topic.
           KeySpec::String("dlq_topic").Default("\"\""),
           KeySpec::Enum("delete_mode", {"hard", "soft"}).Default("hard"),

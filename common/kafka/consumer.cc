@@ -1,5 +1,6 @@
 #include "common/kafka/consumer.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cdc::kafka {
@@ -137,6 +138,16 @@ std::pair<int64_t, int64_t> Consumer::Watermarks(const std::string& topic, int32
   return {low, high};
 }
 
+std::optional<std::pair<int64_t, int64_t>> Consumer::CachedWatermarks(const std::string& topic,
+                                                                     int32_t partition) {
+  int64_t low = RD_KAFKA_OFFSET_INVALID;
+  int64_t high = RD_KAFKA_OFFSET_INVALID;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_get_watermark_offsets(handle_.get(), topic.c_str(), partition, &low, &high);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) return std::nullopt;
+  return std::make_pair(std::max<int64_t>(low, 0), high);
+}
+
 std::optional<int64_t> Consumer::OffsetForTime(const std::string& topic, int32_t partition,
                                                int64_t timestamp_ms,
                                                std::chrono::milliseconds timeout) {
@@ -155,11 +166,35 @@ std::optional<Message> Consumer::Poll(std::chrono::milliseconds timeout) {
       rd_kafka_consumer_poll(handle_.get(), static_cast<int>(timeout.count()));
   state_.ThrowIfFatal();
   if (raw == nullptr) return std::nullopt;
-  Message message(raw);
-  if (raw->err == RD_KAFKA_RESP_ERR_NO_ERROR) return message;
-  const rd_kafka_resp_err_t err = raw->err;
+  return Accept(Message(raw));
+}
+
+std::vector<Message> Consumer::PollBatch(std::chrono::milliseconds timeout, size_t max) {
+  state_.ThrowIfFatal();
+  if (!queue_) queue_.reset(rd_kafka_queue_get_consumer(handle_.get()));
+  std::vector<rd_kafka_message_t*> raw(max);
+  const ssize_t count = rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(timeout.count()),
+                                                     raw.data(), raw.size());
+  if (count < 0) ThrowKafkaError(rd_kafka_last_error(), "consume");
+  std::vector<Message> owned;  // every message is owned before anything can throw
+  owned.reserve(static_cast<size_t>(count));
+  for (ssize_t i = 0; i < count; ++i) owned.emplace_back(raw[static_cast<size_t>(i)]);
+  state_.ThrowIfFatal();
+  std::vector<Message> messages;
+  messages.reserve(owned.size());
+  for (Message& message : owned) {
+    if (std::optional<Message> accepted = Accept(std::move(message))) {
+      messages.push_back(std::move(*accepted));
+    }
+  }
+  return messages;
+}
+
+std::optional<Message> Consumer::Accept(Message message) {
+  const rd_kafka_resp_err_t err = message.error();
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return message;
   if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
-  const std::string text = rd_kafka_message_errstr(raw);
+  const std::string text = message.error_text();
   const RetryClass retry_class = ClassifyKafkaError(err);
   if (retry_class == RetryClass::kTransient) {
     state_.RecordClientError(std::string(rd_kafka_err2name(err)) + ": " + text);

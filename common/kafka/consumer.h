@@ -46,6 +46,10 @@ class Consumer {
   void Assign(const std::vector<TopicPartition>& partitions);
   // The partitions of `topic` (empty when the topic does not exist).
   std::vector<int32_t> Partitions(const std::string& topic, std::chrono::milliseconds timeout);
+  // Low and high watermark offsets of an assigned partition as of its last fetch response (no
+  // broker round trip); nullopt before the first fetch.
+  std::optional<std::pair<int64_t, int64_t>> CachedWatermarks(const std::string& topic,
+                                                              int32_t partition);
   // Low and high watermark offsets of a partition, from the broker.
   std::pair<int64_t, int64_t> Watermarks(const std::string& topic, int32_t partition,
                                          std::chrono::milliseconds timeout);
@@ -58,6 +62,10 @@ class Consumer {
   // logged and yield nullopt (librdkafka recovers by itself); fatal errors throw FatalError;
   // a consume error bound to a topic/partition throws its class.
   std::optional<Message> Poll(std::chrono::milliseconds timeout);
+  // Up to `max` messages, waiting at most `timeout` for the first (one librdkafka call for the
+  // lot: far cheaper per message than Poll). Errors are handled as by Poll; rebalance callbacks
+  // run inside it as well.
+  std::vector<Message> PollBatch(std::chrono::milliseconds timeout, size_t max);
   // Commits `offsets` (each the next offset to read) synchronously. Throws on failure.
   void Commit(const std::vector<TopicPartition>& offsets);
   // The group's committed offsets for `partitions` (offset < 0 when none).
@@ -78,11 +86,19 @@ class Consumer {
   static void OnErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static void OnLogCallback(const rd_kafka_t* rk, int level, const char* facility, const char* buf);
   void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  // A consumed message, or nullopt for partition-EOF and transient errors; throws as Poll.
+  std::optional<Message> Accept(Message message);
+
+  struct QueueDeleter {
+    void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); }
+  };
 
   RebalanceListener* const listener_;
   ClientState state_;
   bool closed_ = false;
-  HandlePtr handle_;  // last: destroyed first
+  HandlePtr handle_;
+  // The consumer queue for PollBatch (taken on first use); destroyed before the handle.
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue_;
 };
 
 }  // namespace cdc::kafka

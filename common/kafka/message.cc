@@ -40,6 +40,8 @@ int64_t Message::timestamp_ms() const {
   return rd_kafka_message_timestamp(message_.get(), &type);
 }
 
+std::string Message::error_text() const { return rd_kafka_message_errstr(message_.get()); }
+
 PartitionListPtr ToPartitionList(const std::vector<TopicPartition>& partitions) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (const TopicPartition& tp : partitions) {

@@ -46,6 +46,9 @@ class Message {
   std::vector<Header> headers() const;
   // Message timestamp in ms since the epoch, or -1 when not available.
   int64_t timestamp_ms() const;
+  // RD_KAFKA_RESP_ERR_NO_ERROR for a message; an error event's code and text otherwise.
+  rd_kafka_resp_err_t error() const { return message_->err; }
+  std::string error_text() const;
 
  private:
   struct Deleter {

@@ -205,4 +205,19 @@ void AppendCopyField(std::string& line, std::string_view value) {
   }
 }
 
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& value : values) {
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    for (const char c : value) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
 }  // namespace cdc::pg

@@ -93,4 +93,8 @@ class Transaction {
 void AppendCopyField(std::string& line, std::string_view value);
 inline void AppendCopyNull(std::string& line) { line.append("\\N"); }
 
+// A one-dimensional array literal in PostgreSQL's text format ({"a","b"}), every element quoted
+// and escaped, for binding a list as one parameter (e.g. `unnest($1::text[])`).
+std::string ArrayLiteral(const std::vector<std::string>& values);
+
 }  // namespace cdc::pg

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/registry/factory.h"
 #include "tests/harness/dev_broker.h"
+#include "tests/harness/event_writer.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/process.h"
 
@@ -43,67 +44,6 @@ inline event::TableMeta OrdersTable(bool with_color = false) {
   table.key = {0};
   return table;
 }
-
-// Publishes change events for tables, the way cdc-producer does.
-class EventWriter final : public kafka::DeliveryHandler {
- public:
-  EventWriter(const std::string& bootstrap, event::Format format)
-      : logging_(LogFormat::kText, LogLevel::kWarn),
-        config_(config::Config::Parse(
-            "pipeline: {name: test}\nkafka:\n  bootstrap_servers: " + bootstrap + "\n",
-            config::ProjectSchema(), {})),
-        kafka_(kafka::KafkaSettings::FromConfig(config_)),
-        registry_(registry::MakeSchemaRegistry(config_, kafka_, clock_, logging_.Get("registry"))),
-        producer_(std::make_unique<kafka::Producer>(kafka_, *this, logging_.Get("writer"))),
-        format_(format) {}
-
-  std::string Topic(const event::TableMeta& table) const {
-    return "cdc." + table.schema + "." + table.table;
-  }
-
-  // Publishes `event` of `table` (plus a tombstone after a delete). Returns the value schema id.
-  int32_t Write(const event::TableMeta& table, const event::ChangeEvent& event) {
-    const std::string topic = Topic(table);
-    event::SchemaIds ids;
-    ids.key = registry_->Register(topic + "-key", avro::KeySchema("cdc", table));
-    ids.value = registry_->Register(topic + "-value", avro::ValueSchema("cdc", table));
-    for (const event::Message& m :
-         event::BuildMessages(table, event, ids, {format_, true, "test-writer"})) {
-      WriteRaw(topic, m.key, m.value, m.headers);
-    }
-    return ids.value;
-  }
-
-  void WriteRaw(const std::string& topic, const std::string& key,
-                const std::optional<std::string>& value,
-                const std::vector<kafka::Header>& headers) {
-    kafka::OutgoingMessage out;
-    out.topic = topic;
-    out.key = key;
-    if (value) out.value = *value;
-    out.headers = headers;
-    producer_->Produce(out);
-  }
-
-  void Flush() {
-    ASSERT_TRUE(producer_->Flush(std::chrono::seconds(30)));
-    ASSERT_EQ(failed_, 0);
-  }
-
-  void OnDelivery(const kafka::DeliveryReport& report) override {
-    if (!report.ok()) ++failed_;
-  }
-
- private:
-  Logging logging_;
-  ManualClock clock_;
-  config::Config config_;
-  kafka::KafkaSettings kafka_;
-  std::unique_ptr<registry::SchemaRegistry> registry_;
-  std::unique_ptr<kafka::Producer> producer_;
-  event::Format format_;
-  int failed_ = 0;
-};
 
 // An ORDERS change event.
 inline event::ChangeEvent OrderEvent(event::Op op, int64_t id, int64_t seq,

@@ -26,6 +26,7 @@ TEST(ConsumerSettings, DefaultsAndDerivedValues) {
   EXPECT_EQ(s.dlq_topic, "cdc-pg.dlq");
   EXPECT_EQ(s.target_schema, "replica");
   EXPECT_EQ(s.batch_max_events, 5000u);
+  EXPECT_EQ(s.apply_lanes, 2u);
   EXPECT_EQ(s.delete_mode, DeleteMode::kHard);
   EXPECT_TRUE(s.IsInputTopic("cdc.SHOP.ORDERS"));
   EXPECT_FALSE(s.IsInputTopic("cdc-pg.dlq"));

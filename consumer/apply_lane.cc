@@ -1,0 +1,202 @@
+#include "consumer/apply_lane.h"
+
+#include "common/backoff.h"
+#include "common/error.h"
+
+namespace cdc::consumer {
+namespace {
+
+double Seconds(Clock::Duration duration) { return std::chrono::duration<double>(duration).count(); }
+
+int64_t Nanos(Clock::TimePoint time) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+}
+
+}  // namespace
+
+void LaneSignal::Notify() {
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+uint64_t LaneSignal::generation() const {
+  std::lock_guard lock(mutex_);
+  return generation_;
+}
+
+void LaneSignal::WaitFor(uint64_t seen, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, timeout, [&] { return generation_ != seen; });
+}
+
+ApplyLane::ApplyLane(int id, const ConsumerSettings& settings, event::EventDecoder& decoder,
+                     DeadLetterPublisher& dead_letters, ConsumerMetrics& metrics, Clock& clock,
+                     Logger logger, LaneSignal& signal, std::stop_token stop)
+    : id_(id),
+      settings_(settings),
+      metrics_(metrics),
+      clock_(clock),
+      logger_(std::move(logger)),
+      signal_(signal),
+      stop_(std::move(stop)),
+      decoder_(decoder, settings.table_map),
+      catalog_(settings.target_schema, logger_),
+      applier_(settings, catalog_, &dead_letters, logger_),
+      thread_([this](std::stop_token shutdown) { Loop(std::move(shutdown)); }) {}
+
+ApplyLane::~ApplyLane() {
+  thread_.request_stop();
+  work_.notify_all();
+  // jthread joins here; the loop finishes (or abandons, on stop_) the batch in flight first.
+}
+
+bool ApplyLane::Idle() const {
+  std::lock_guard lock(mutex_);
+  return !in_flight_.has_value();
+}
+
+void ApplyLane::Submit(Batch batch) {
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_.emplace(std::move(batch));
+  }
+  work_.notify_all();
+}
+
+std::vector<LaneDone> ApplyLane::TakeDone() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(done_, {});
+}
+
+std::exception_ptr ApplyLane::TakeFailure() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(failure_, nullptr);
+}
+
+metrics::Readiness ApplyLane::Readiness() const {
+  std::lock_guard lock(mutex_);
+  if (failing_since_ns_ == 0) return {true, ""};
+  const auto failing_for = std::chrono::nanoseconds(Nanos(clock_.Now()) - failing_since_ns_);
+  if (failing_for < settings_.unhealthy_after) return {true, ""};
+  return {false, "batches have failed for " +
+                     std::to_string(
+                         std::chrono::duration_cast<std::chrono::seconds>(failing_for).count()) +
+                     " s: " + last_error_};
+}
+
+void ApplyLane::Failing(const Error& error) {
+  std::lock_guard lock(mutex_);
+  if (failing_since_ns_ == 0) failing_since_ns_ = Nanos(clock_.Now());
+  last_error_ = error.what();
+}
+
+void ApplyLane::Loop(std::stop_token shutdown) {
+  while (true) {
+    Batch* batch = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      work_.wait(lock, shutdown, [&] { return in_flight_.has_value(); });
+      if (!in_flight_) return;  // shut down with nothing to do
+      batch = &*in_flight_;
+    }
+    std::exception_ptr failure;
+    bool committed = false;
+    try {
+      committed = Apply(*batch);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (committed) {
+        done_.push_back({NextOffsets(batch->records),
+                         static_cast<int64_t>(batch->records.size())});
+      }
+      if (failure) failure_ = failure;
+      in_flight_.reset();
+    }
+    signal_.Notify();
+    if (failure) return;
+  }
+}
+
+bool ApplyLane::Apply(Batch& batch) {
+  Backoff backoff({std::chrono::milliseconds(100), std::chrono::seconds(10), 2.0, std::nullopt},
+                  clock_);
+  while (true) {
+    const auto started = clock_.Now();
+    try {
+      batch.events.clear();
+      batch.dead_letters.clear();
+      for (size_t i = 0; i < batch.records.size(); ++i) decoder_.Decode(batch, i);
+      if (pg_ && !pg_->healthy()) pg_.reset();
+      if (!pg_) {
+        pg_ = std::make_unique<pg::Connection>(settings_.postgres_url,
+                                               "cdc-consumer-lane-" + std::to_string(id_));
+      }
+      const ApplyOutcome outcome = applier_.Apply(*pg_, batch, true);
+      RecordMetrics(batch, outcome, Seconds(clock_.Now() - started));
+      std::lock_guard lock(mutex_);
+      failing_since_ns_ = 0;
+      return true;
+    } catch (const TransientError& e) {
+      Failing(e);
+      metrics_.retries.WithLabels({e.code()}).Inc();
+      const auto delay = backoff.NextDelay().value_or(std::chrono::seconds(1));
+      logger_.Warn("batch rolled back; retrying",
+                   {{"lane", id_},
+                    {"code", e.code()},
+                    {"error", e.what()},
+                    {"records", static_cast<int64_t>(batch.records.size())},
+                    {"retry_in_ms",
+                     static_cast<int64_t>(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
+      if (pg_ && !pg_->healthy()) pg_.reset();
+      if (!clock_.SleepFor(delay, stop_)) return false;
+    }
+  }
+}
+
+void ApplyLane::RecordMetrics(const Batch& batch, const ApplyOutcome& outcome, double seconds) {
+  metrics_.batch_size.Get().Observe(static_cast<double>(batch.records.size()));
+  metrics_.apply_duration.Get().Observe(seconds);
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_.WallNow().time_since_epoch())
+          .count();
+  for (const TableEvent& e : batch.events) {
+    metrics_.end_to_end_latency.Get().Observe(
+        static_cast<double>(now_us - e.event.source.change_ts_micros) / 1e6);
+  }
+  int64_t applied = 0;
+  for (const auto& [target, table] : outcome.tables) {
+    for (const auto& [op, count] : table.events_by_op) {
+      metrics_.events_applied.WithLabels({target, std::string(1, op)})
+          .Inc(static_cast<double>(count));
+      applied += count;
+    }
+    metrics_.events_skipped.WithLabels({target, "stale"}).Inc(static_cast<double>(table.stale));
+    metrics_.rows_written.WithLabels({target, "upsert"}).Inc(static_cast<double>(table.upserted));
+    metrics_.rows_written.WithLabels({target, "delete"}).Inc(static_cast<double>(table.deleted));
+  }
+  if (outcome.superseded > 0) {
+    metrics_.events_skipped.WithLabels({"*", "superseded"})
+        .Inc(static_cast<double>(outcome.superseded));
+  }
+  for (const DeadLetter& letter : batch.dead_letters) {
+    metrics_.dead_letters.WithLabels({letter.error_class}).Inc();
+    if (letter.error_class == "schema_incompatible") {
+      metrics_.incompatible_schemas.WithLabels({letter.target_table}).Inc();
+    }
+  }
+  metrics_.last_apply_timestamp.Get().Set(static_cast<double>(now_us) / 1e6);
+  logger_.Debug("batch applied", {{"lane", id_},
+                                  {"records", static_cast<int64_t>(batch.records.size())},
+                                  {"events", applied},
+                                  {"dead_letters", static_cast<int64_t>(outcome.dead_letters)},
+                                  {"seconds", seconds}});
+}
+
+}  // namespace cdc::consumer

@@ -1,0 +1,495 @@
+// Consumer benchmark (issue 5): N change events (default 1M) of a 10-column table - 30% inserts of
+// new keys, 70% updates of existing keys - are published to the dev broker the way cdc-producer
+// publishes them (Avro, schemas topic), then a real cdc-consumer process applies them to a real
+// PostgreSQL. Measured in the same run, on the same server:
+//   raw       COPY of the same N row images (one transaction) into an identical table: same
+//             columns, same indexes, but the key index is not unique because the N rows repeat
+//             keys. Rows/s.
+//   consumer  events/s from the first committed batch to the batch that covers the last event,
+//             and from process start (group join and start-up included)
+//   RSS       the consumer's peak resident set (VmHWM)
+// The replica is then checked against the model of the final rows (count and column sums), so a
+// fast but wrong apply cannot pass. Targets: consumer >= 0.5x raw, RSS <= 256 MB; `--check` exits
+// 1 when one is missed. Prints a human summary and one JSON line (stdout); progress on stderr.
+//
+// `--profile` logs every statement's duration on the server during the consumer phase and prints
+// where PostgreSQL's time went, by statement.
+//
+//   build/tests/bench/consumer_bench [--events N] [--batch N] [--lanes N] [--partitions N]
+//                                    [--check] [--profile]
+#include <unistd.h>
+
+#include <csignal>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/event/change_event.h"
+#include "common/kafka/consumer.h"
+#include "common/log.h"
+#include "common/pg/connection.h"
+#include "consumer/target_schema.h"
+#include "tests/harness/dev_broker.h"
+#include "tests/harness/event_writer.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/harness/process.h"
+
+namespace cdc::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using event::ColumnType;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// BENCH.ITEMS: the 10 columns of the producer benchmark's table.
+event::TableMeta ItemsTable() {
+  event::TableMeta table;
+  table.db = "bench";
+  table.schema = "BENCH";
+  table.table = "ITEMS";
+  table.columns = {
+      {"ID", ColumnType::kInt64, 0, 0, 0, false, -5},
+      {"ACCOUNT", ColumnType::kInt32, 0, 0, 0, true, 4},
+      {"NAME", ColumnType::kString, 0, 0, 64, true, 12},
+      {"AMOUNT", ColumnType::kDecimal, 12, 2, 0, true, 3},
+      {"CREATED", ColumnType::kTimestamp, 0, 0, 0, true, 93},
+      {"SCORE", ColumnType::kFloat64, 0, 0, 0, true, 8},
+      {"STATUS", ColumnType::kString, 0, 0, 16, true, 12},
+      {"QTY", ColumnType::kInt32, 0, 0, 0, true, 4},
+      {"NOTE", ColumnType::kString, 0, 0, 0, true, -1},
+      {"REF", ColumnType::kInt64, 0, 0, 0, true, -5},
+  };
+  table.key = {0};
+  return table;
+}
+
+constexpr int64_t kBaseMicros = 1'795'000'000'000'000;  // 2026-11-18
+
+// The final state the replica must reach: per key, the values of its last event.
+struct Model {
+  std::vector<int64_t> qty;  // by id - 1
+  std::vector<int64_t> ref;
+  int64_t QtySum() const {
+    int64_t sum = 0;
+    for (const int64_t q : qty) sum += q;
+    return sum;
+  }
+  int64_t RefSum() const {
+    int64_t sum = 0;
+    for (const int64_t r : ref) sum += r;
+    return sum;
+  }
+};
+
+// Event number `seq` for `id` (version `version` of that row), and its COPY line for the
+// baseline table (the same values, plus the metadata columns the consumer writes).
+event::ChangeEvent MakeEvent(int64_t id, int64_t seq, int64_t version, std::string& copy_line) {
+  const int64_t qty = (id * 7 + version) % 1000;
+  const int64_t ref = id * 1000 + version;
+  const std::string amount =
+      std::to_string((id * 13 + version) % 100000) + "." + std::to_string(10 + version % 90);
+  const std::string name = "customer name " + std::to_string(id);
+  const std::string status = version == 0 ? "NEW" : "UPDATED";
+  const std::string note = "a note about row " + std::to_string(id) + " v" + std::to_string(version);
+  const int64_t created = kBaseMicros + id * 1'000'000;
+  const double score = static_cast<double>(id % 1000) * 0.5 + static_cast<double>(version);
+  event::ChangeEvent e;
+  e.op = version == 0 ? event::Op::kCreate : event::Op::kUpdate;
+  e.after = event::Row{id, id % 1000, name, amount, created, score, status, qty, note, ref};
+  e.key = {id};
+  e.source = {"bench", "bench", "BENCH", "ITEMS", seq, kBaseMicros + seq, std::nullopt, false};
+  e.ts_ms = kBaseMicros / 1000;
+  // COPY text: timestamps as PostgreSQL reads them; score with full precision.
+  char created_text[32];
+  const time_t created_s = created / 1'000'000;
+  std::tm tm{};
+  gmtime_r(&created_s, &tm);
+  std::strftime(created_text, sizeof(created_text), "%Y-%m-%d %H:%M:%S", &tm);
+  char score_text[32];
+  std::snprintf(score_text, sizeof(score_text), "%.17g", score);
+  copy_line = std::to_string(id) + "\t" + std::to_string(id % 1000) + "\t" + name + "\t" + amount +
+              "\t" + created_text + "\t" + score_text + "\t" + status + "\t" +
+              std::to_string(qty) + "\t" + note + "\t" + std::to_string(ref) + "\t" +
+              std::to_string(seq) + "\t" + (version == 0 ? "c" : "u") +
+              "\t2026-11-18 00:00:00+00\t2026-11-18 00:00:00+00\t\\N\n";
+  return e;
+}
+
+// Publishes `events` events (30% inserts of new keys, 70% updates of random existing keys) and
+// returns the COPY text of their row images and the model of the final rows.
+std::string Publish(EventWriter& writer, const event::TableMeta& table, int64_t events,
+                    Model& model) {
+  std::mt19937_64 rng(42);
+  std::bernoulli_distribution insert(0.3);
+  std::string copy;
+  copy.reserve(static_cast<size_t>(events) * 160);
+  std::vector<int64_t> versions;
+  std::string line;
+  const auto start = Clock::now();
+  auto last_progress = start;
+  for (int64_t seq = 1; seq <= events; ++seq) {
+    int64_t id;
+    if (versions.empty() || insert(rng)) {
+      versions.push_back(0);
+      id = static_cast<int64_t>(versions.size());
+    } else {
+      id = static_cast<int64_t>(rng() % versions.size()) + 1;
+      ++versions[static_cast<size_t>(id - 1)];
+    }
+    const int64_t version = versions[static_cast<size_t>(id - 1)];
+    writer.Write(table, MakeEvent(id, seq, version, line));
+    copy += line;
+    if (Seconds(Clock::now() - last_progress) >= 1.0) {
+      last_progress = Clock::now();
+      std::fprintf(stderr, "publish: %lld of %lld events, %.0f/s\n", static_cast<long long>(seq),
+                   static_cast<long long>(events),
+                   static_cast<double>(seq) / Seconds(last_progress - start));
+    }
+  }
+  writer.Flush();
+  model.qty.resize(versions.size());
+  model.ref.resize(versions.size());
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const int64_t id = static_cast<int64_t>(i) + 1;
+    model.qty[i] = (id * 7 + versions[i]) % 1000;
+    model.ref[i] = id * 1000 + versions[i];
+  }
+  std::fprintf(stderr, "publish: %lld events (%zu keys) in %.1f s\n",
+               static_cast<long long>(events), versions.size(), Seconds(Clock::now() - start));
+  return copy;
+}
+
+// The raw baseline: the same rows COPYed in one transaction into an identical table.
+double RawCopy(pg::Connection& db, const event::TableMeta& table, const std::string& copy,
+               int64_t events) {
+  for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table)) db.Exec(sql);
+  // The N row images repeat keys: the key index stays, but not unique.
+  db.Exec(
+      "ALTER TABLE baseline.items DROP CONSTRAINT items_pkey;"
+      "CREATE INDEX items_id ON baseline.items (id);"
+      "CHECKPOINT");
+  const auto start = Clock::now();
+  pg::Transaction tx(db);
+  const int64_t rows = db.CopyIn("COPY baseline.items FROM STDIN", copy);
+  tx.Commit();
+  const double seconds = Seconds(Clock::now() - start);
+  if (rows != events) {
+    std::fprintf(stderr, "raw COPY wrote %lld rows, expected %lld\n", static_cast<long long>(rows),
+                 static_cast<long long>(events));
+    std::exit(1);
+  }
+  std::fprintf(stderr, "raw COPY: %lld rows, %.1f MB in %.2f s\n", static_cast<long long>(rows),
+               static_cast<double>(copy.size()) / 1e6, seconds);
+  db.Exec("CHECKPOINT");
+  return static_cast<double>(rows) / seconds;
+}
+
+// Server time by statement from a log written with log_min_duration_statement = 0: lines
+// "... LOG:  duration: 1.234 ms  statement: SQL" (simple protocol) or "... execute <unnamed>: SQL"
+// (extended; its parse and bind phases are counted under the same statement).
+void PrintProfile(const std::string& log_path) {
+  struct Cost {
+    double ms = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, Cost> costs;
+  double total = 0;
+  std::ifstream in(log_path);
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find("duration: ");
+    if (at == std::string::npos) continue;
+    const double ms = std::stod(line.substr(at + 10));
+    size_t sql = line.find(": ", line.find(" ms  ", at));
+    if (sql == std::string::npos) continue;
+    std::string key = line.substr(sql + 2, 70);
+    for (char& c : key) {
+      if (c >= '0' && c <= '9') c = '#';
+    }
+    costs[key].ms += ms;
+    if (line.find(" ms  parse ", at) == std::string::npos &&
+        line.find(" ms  bind ", at) == std::string::npos) {
+      ++costs[key].calls;
+    }
+    total += ms;
+  }
+  std::vector<std::pair<std::string, Cost>> sorted(costs.begin(), costs.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
+  std::printf("server time by statement (%.0f ms in all):\n", total);
+  for (size_t i = 0; i < sorted.size() && i < 15; ++i) {
+    std::printf("  %9.0f ms %5.1f%% %7lld x  %s\n", sorted[i].second.ms,
+                100.0 * sorted[i].second.ms / total, static_cast<long long>(sorted[i].second.calls),
+                sorted[i].first.c_str());
+  }
+}
+
+// True when every partition of `topic` still starts at offset 0 (the dev broker dropped nothing).
+bool AllRetained(const std::string& bootstrap, const std::string& topic, int partitions) {
+  kafka::KafkaSettings settings;
+  settings.bootstrap_servers = bootstrap;
+  Logging logging(LogFormat::kText, LogLevel::kWarn);
+  kafka::Consumer reader(settings, "consumer-bench-check", nullptr, logging.Get("bench"));
+  for (int p = 0; p < partitions; ++p) {
+    if (reader.Watermarks(topic, p, std::chrono::seconds(10)).first != 0) return false;
+  }
+  return true;
+}
+
+// Where the consumer's time went, from its debug log's "batch applied" lines.
+void PrintBatchTimings(const std::string& log_path) {
+  int64_t batches = 0;
+  double gather = 0;
+  double apply = 0;
+  std::ifstream in(log_path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"batch applied\"") == std::string::npos) continue;
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_discarded()) continue;
+    ++batches;
+    gather += entry.value("gather_seconds", 0.0);
+    apply += entry.value("seconds", 0.0);
+  }
+  std::printf("consumer: %lld batches, %.2f s gathering records, %.2f s decoding + applying\n",
+              static_cast<long long>(batches), gather, apply);
+}
+
+// CPU seconds (user + system) a process has used so far; 0 when it is gone.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may contain spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the PostgreSQL backends serving the consumer (its lanes and its loop).
+double BackendCpuSeconds(pg::Connection& db) {
+  const pg::Result pids = db.Exec(
+      "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cdc-consumer%'");
+  double total = 0;
+  for (int i = 0; i < pids.rows(); ++i) total += CpuSeconds(static_cast<pid_t>(pids.GetInt(i, 0)));
+  return total;
+}
+
+int64_t PeakRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+// Records consumed so far (sum of the stored next offsets), or -1 before the first commit.
+int64_t Applied(pg::Connection& db) {
+  try {
+    const pg::Result r = db.Exec("SELECT COALESCE(sum(next_offset), -1) FROM cdc.offsets");
+    return r.GetInt(0, 0);
+  } catch (const std::exception&) {
+    return -1;  // cdc.offsets does not exist yet
+  }
+}
+
+int Main(int argc, char** argv) {
+  int64_t events = 1'000'000;
+  int64_t batch = 5000;
+  int partitions = 64;
+  int lanes = 0;  // 0 = the consumer's default
+  bool check = false;
+  bool profile = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
+      events = std::stoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+      batch = std::stoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--lanes") == 0 && i + 1 < argc) {
+      lanes = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--partitions") == 0 && i + 1 < argc) {
+      partitions = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--check") == 0) {
+      check = true;
+    } else if (std::strcmp(argv[i], "--profile") == 0) {
+      profile = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: consumer_bench [--events N] [--batch N] [--lanes N] [--partitions N] [--check] "
+                   "[--profile]\n");
+      return 2;
+    }
+  }
+  if (events < 10 || batch < 1 || partitions < 1) {
+    std::fprintf(stderr,
+                 "consumer_bench: --events must be at least 10, --batch and --partitions at "
+                 "least 1\n");
+    return 2;
+  }
+  TempDir dir("cdc-consumer-bench");
+  PgCluster cluster;
+  cluster.CreateDatabase("replica");
+  DevBroker broker;
+  const event::TableMeta table = ItemsTable();
+  // The dev broker keeps at most 5 MB per partition (librdkafka's mock cluster drops the oldest
+  // message sets beyond that): spread the events over enough partitions to keep all of them.
+  broker.CreateTopic(EventWriter::Topic(table), partitions);
+  Model model;
+  std::string copy;
+  {
+    EventWriter writer(broker.bootstrap(), event::Format::kAvro);
+    copy = Publish(writer, table, events, model);
+  }
+  if (!AllRetained(broker.bootstrap(), EventWriter::Topic(table), partitions)) {
+    std::fprintf(stderr,
+                 "the dev broker dropped the oldest events (it keeps 5 MB per partition): "
+                 "use more --partitions\n");
+    return 1;
+  }
+  pg::Connection db(cluster.Url("replica"), "consumer-bench");
+  db.Exec("CREATE SCHEMA baseline");
+  const double raw_rate = RawCopy(db, table, copy, events);
+  copy = std::string();
+
+  const std::string config = dir.File("config.yaml");
+  std::ofstream(config) << "pipeline: {name: bench}\n"
+                           "log: {level: \"" << (profile ? "debug" : "warn") << "\", format: json}\n"
+                           "kafka:\n  bootstrap_servers: "
+                        << broker.bootstrap()
+                        << "\npostgres:\n  url: \"" << cluster.Url("replica")
+                        << "\"\n  schema: replica\n"
+                           "consumer:\n  group_id: bench\n  topics: [cdc.BENCH.ITEMS]\n"
+                           "  metrics_listen: 127.0.0.1:0\n  batch_max_events: "
+                        << batch << "\n";
+  if (lanes > 0) std::ofstream(config, std::ios::app) << "  apply_lanes: " << lanes << "\n";
+  if (profile) {
+    db.Exec("ALTER SYSTEM SET log_min_duration_statement = 0");
+    db.Exec("SELECT pg_reload_conf()");
+  }
+  const double broker_cpu_before = CpuSeconds(broker.pid());
+  const auto started = Clock::now();
+  Process consumer({CDC_CONSUMER_PATH, "run", "--config", config}, dir.File("consumer.log"));
+  std::optional<Clock::time_point> first;
+  int64_t first_applied = 0;
+  int64_t applied = -1;
+  auto last_progress = Clock::now();
+  while (applied < events) {
+    if (!consumer.running() || Seconds(Clock::now() - started) > 900) {
+      std::fprintf(stderr, "consumer stopped or timed out; log %s\n",
+                   dir.File("consumer.log").c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    applied = Applied(db);
+    if (applied > 0 && !first) {
+      first = Clock::now();
+      first_applied = applied;
+    }
+    if (Seconds(Clock::now() - last_progress) >= 1.0) {
+      last_progress = Clock::now();
+      const double elapsed = first ? Seconds(Clock::now() - *first) : 0;
+      std::fprintf(stderr, "consumer: %lld of %lld events applied, %.0f/s, %.1f s\n",
+                   static_cast<long long>(std::max<int64_t>(applied, 0)),
+                   static_cast<long long>(events),
+                   elapsed > 0 ? static_cast<double>(applied - first_applied) / elapsed : 0.0,
+                   elapsed);
+    }
+  }
+  const auto done = Clock::now();
+  const int64_t rss_kb = PeakRssKb(consumer.pid());
+  const double consumer_cpu = CpuSeconds(consumer.pid());
+  const double backend_cpu = BackendCpuSeconds(db);
+  const double broker_cpu = CpuSeconds(broker.pid()) - broker_cpu_before;
+  const int stop_rc = consumer.Stop(SIGTERM, std::chrono::seconds(15));
+  if (profile) {
+    db.Exec("ALTER SYSTEM RESET log_min_duration_statement");
+    db.Exec("SELECT pg_reload_conf()");
+  }
+
+  // The replica must hold exactly the model's final rows.
+  const pg::Result check_rows =
+      db.Exec("SELECT count(*), COALESCE(sum(qty), 0), COALESCE(sum(ref), 0) FROM replica.items");
+  const bool correct = check_rows.GetInt(0, 0) == static_cast<int64_t>(model.qty.size()) &&
+                       check_rows.GetInt(0, 1) == model.QtySum() &&
+                       check_rows.GetInt(0, 2) == model.RefSum();
+  const int64_t dead_letters = db.Exec("SELECT count(*) FROM cdc.dead_letters").GetInt(0, 0);
+  if (!correct || stop_rc != 0) {
+    std::fprintf(stderr, "replica: %lld rows, qty %lld, ref %lld; model: %zu rows, qty %lld, ref %lld\n",
+                 static_cast<long long>(check_rows.GetInt(0, 0)),
+                 static_cast<long long>(check_rows.GetInt(0, 1)),
+                 static_cast<long long>(check_rows.GetInt(0, 2)), model.qty.size(),
+                 static_cast<long long>(model.QtySum()), static_cast<long long>(model.RefSum()));
+    const pg::Result offsets =
+        db.Exec("SELECT partition, next_offset FROM cdc.offsets ORDER BY partition");
+    for (int i = 0; i < offsets.rows(); ++i) {
+      std::fprintf(stderr, "cdc.offsets: partition %s next %s\n",
+                   std::string(offsets.Get(i, 0)).c_str(), std::string(offsets.Get(i, 1)).c_str());
+    }
+    std::ifstream log(dir.File("consumer.log"));
+    for (std::string line; std::getline(log, line);) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+  // Steady rate: the events applied after the first committed batch, over the time they took.
+  const double steady_seconds = Seconds(done - first.value_or(started));
+  const double steady = static_cast<double>(events - first_applied) / steady_seconds;
+  const double total = static_cast<double>(events) / Seconds(done - started);
+  const double ratio = steady / raw_rate;
+  const double rss_mb = static_cast<double>(rss_kb) / 1024.0;
+  const bool ratio_ok = ratio >= 0.5;
+  const bool rss_ok = rss_kb > 0 && rss_mb <= 256.0;
+  std::printf("events                  %lld (%zu keys; 30%% inserts, 70%% updates)\n",
+              static_cast<long long>(events), model.qty.size());
+  std::printf("raw COPY                %.0f rows/s   same rows, identical table, one transaction\n",
+              raw_rate);
+  std::printf("consumer (steady)       %.0f events/s   first committed batch -> last event\n",
+              steady);
+  std::printf("consumer (with start)   %.0f events/s   process start -> last event\n", total);
+  std::printf("ratio                   %.2fx raw   (target >= 0.5x: %s)\n", ratio,
+              ratio_ok ? "met" : "MISSED");
+  std::printf("consumer peak RSS       %.1f MB   (target <= 256 MB: %s)\n", rss_mb,
+              rss_ok ? "met" : "MISSED");
+  std::printf("CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker %.1f"
+              " (wall %.1f s from start, 2 cores)\n",
+              consumer_cpu, backend_cpu, broker_cpu, Seconds(done - started));
+  std::printf("replica                 %s, %lld dead letters, clean stop: %s\n",
+              correct ? "equals the model" : "DIFFERS from the model",
+              static_cast<long long>(dead_letters), stop_rc == 0 ? "yes" : "NO");
+  std::printf(
+      "{\"bench\":\"consumer\",\"events\":%lld,\"keys\":%zu,\"batch_max_events\":%lld,"
+      "\"raw_copy_rows_per_s\":%.0f,\"consumer_events_per_s\":%.0f,"
+      "\"consumer_with_start_events_per_s\":%.0f,\"partitions\":%d,\"ratio\":%.3f,\"rss_mb\":%.1f,"
+      "\"cpu_consumer_s\":%.1f,\"cpu_backends_s\":%.1f,\"cpu_broker_s\":%.1f,"
+      "\"correct\":%s,\"dead_letters\":%lld}\n",
+      static_cast<long long>(events), model.qty.size(), static_cast<long long>(batch), raw_rate,
+      steady, total, partitions, ratio, rss_mb, consumer_cpu, backend_cpu, broker_cpu,
+      correct ? "true" : "false",
+      static_cast<long long>(dead_letters));
+  if (profile) {
+    PrintProfile(cluster.log_path());
+    PrintBatchTimings(dir.File("consumer.log"));
+  }
+  if (!correct || dead_letters != 0 || stop_rc != 0) return 1;
+  if (check && (!ratio_ok || !rss_ok)) return 1;
+  return 0;
+}
+
+}  // namespace
+}  // namespace cdc::testing
+
+int main(int argc, char** argv) { return cdc::testing::Main(argc, argv); }
