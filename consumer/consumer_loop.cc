@@ -119,7 +119,10 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
   }
   for (const kafka::TopicPartition& p : partitions) {
     assigned_.push_back(p);
-    if (p.offset >= 0) positions_[{p.topic, p.partition}] = p.offset;
+    if (p.offset >= 0) {
+      positions_[{p.topic, p.partition}] = p.offset;
+      expected_[{p.topic, p.partition}] = p.offset;
+    }
     logger_.Info("partition assigned", {{"topic", p.topic},
                                         {"partition", p.partition},
                                         {"offset", p.offset},
@@ -148,6 +151,7 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
                 [&](const kafka::TopicPartition& p) { return revoked(p.topic, p.partition); });
   for (const kafka::TopicPartition& p : partitions) {
     positions_.erase({p.topic, p.partition});
+    expected_.erase({p.topic, p.partition});
     metrics_.lag.WithLabels({p.topic, std::to_string(p.partition)}).Set(0);
   }
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
@@ -160,6 +164,22 @@ void ConsumerLoop::Add(kafka::Message& message) {
   if (const auto key = message.key()) record.key = std::string(*key);
   if (const auto value = message.value()) record.value = std::string(*value);
   record.headers = message.headers();
+  const PartitionKey partition{record.position.topic, record.position.partition};
+  const auto expected = expected_.find(partition);
+  if (expected != expected_.end() && record.position.offset > expected->second) {
+    // Kafka hands out consecutive offsets; a jump means records are gone from the topic
+    // (retention deleted them before they were applied, or compaction removed them).
+    const int64_t missing = record.position.offset - expected->second;
+    metrics_.missing_records.WithLabels({partition.first}).Inc(static_cast<double>(missing));
+    logger_.Error("records missing from the topic: deleted by retention before they were applied,"
+                  " or compacted away",
+                  {{"topic", partition.first},
+                   {"partition", partition.second},
+                   {"from_offset", expected->second},
+                   {"to_offset", record.position.offset - 1},
+                   {"records", missing}});
+  }
+  expected_[partition] = record.position.offset + 1;
   Pending& pending = pending_[LaneOf(record.position.topic, record.position.partition,
                                      pending_.size())];
   if (!pending.deadline) pending.deadline = clock_.Now() + settings_.batch_max_ms;

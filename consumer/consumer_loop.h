@@ -80,6 +80,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // Collects finished batches: positions, Kafka commits, progress; keeps a lane's failure in
   // failure_ for Run to rethrow (never throws: it also runs inside the rebalance callback).
   void Collect();
+  // Adds a polled record to its lane's pending batch; reports offsets the topic no longer has.
   void Add(kafka::Message& message);
   std::chrono::milliseconds PollTimeout() const;
   void UpdateLag(bool force);
@@ -99,6 +100,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::vector<kafka::TopicPartition> assigned_;
   std::map<PartitionKey, int64_t> positions_;  // next offset to apply per assigned partition
+  std::map<PartitionKey, int64_t> expected_;   // next offset expected from the fetcher
   std::stop_token stop_;
   Clock::TimePoint last_lag_update_{};
   Clock::TimePoint last_progress_{};

@@ -30,6 +30,11 @@ ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry)
                                   {"code"})),
       lag(registry.AddGauge("cdc_consumer_lag", "Messages behind the partition's end",
                             {"topic", "partition"})),
+      missing_records(registry.AddCounter(
+          "cdc_consumer_missing_records_total",
+          "Offsets skipped between consecutive records of a partition: deleted by retention before "
+          "they were applied (data loss), or compacted away",
+          {"topic"})),
       last_apply_timestamp(registry.AddGauge("cdc_consumer_last_apply_timestamp_seconds",
                                              "Wall time of the last committed batch")),
       assigned_partitions(registry.AddGauge("cdc_consumer_assigned_partitions",

@@ -1,4 +1,5 @@
-// The consumer's Prometheus metrics, registered once by main() and updated by the consumer loop.
+// The consumer's Prometheus metrics, registered once by main() and updated by the consumer loop
+// and its apply lanes (updates are lock-free).
 #pragma once
 
 #include "common/metrics/registry.h"
@@ -18,6 +19,7 @@ struct ConsumerMetrics {
   metrics::Family<metrics::Counter>& incompatible_schemas;  // {table}
   metrics::Family<metrics::Counter>& retries;               // {code}
   metrics::Family<metrics::Gauge>& lag;                     // {topic, partition}
+  metrics::Family<metrics::Counter>& missing_records;       // {topic}: offsets skipped over
   metrics::Family<metrics::Gauge>& last_apply_timestamp;    // seconds since the epoch
   metrics::Family<metrics::Gauge>& assigned_partitions;
 };

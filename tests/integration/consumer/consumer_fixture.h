@@ -26,6 +26,7 @@
 #include "tests/harness/event_writer.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/process.h"
+#include "tests/harness/scale.h"
 
 namespace cdc::testing {
 
@@ -93,6 +94,19 @@ inline std::vector<ReadMessage> ReadAll(const std::string& bootstrap, const std:
   });
   consumer.Close();
   return out;
+}
+
+// True when every partition of `topic` still starts at offset 0: the dev broker (5 MB per
+// partition) dropped nothing, so a test's "everything applied" means what it says.
+inline bool TopicComplete(const std::string& bootstrap, const std::string& topic) {
+  kafka::KafkaSettings settings;
+  settings.bootstrap_servers = bootstrap;
+  Logging logging(LogFormat::kText, LogLevel::kWarn);
+  kafka::Consumer reader(settings, "test-watermarks", nullptr, logging.Get("reader"));
+  for (const int32_t p : reader.Partitions(topic, std::chrono::seconds(10))) {
+    if (reader.Watermarks(topic, p, std::chrono::seconds(10)).first != 0) return false;
+  }
+  return true;
 }
 
 inline std::string ConsumerConfig(const std::string& bootstrap, const std::string& pg_url,
