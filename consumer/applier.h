@@ -60,7 +60,7 @@ class BatchApplier {
   DeadLetterPublisher* const dead_letters_;
   const Logger logger_;
   bool catalog_refreshed_ = false;  // this batch already retried once after a catalog refresh
-  int next_stage_ = 0;  // staging tables are numbered per batch (dropped at its commit)
+  int next_stage_ = 0;              // staging tables are numbered per batch (dropped at its commit)
 };
 
 }  // namespace cdc::consumer

@@ -123,11 +123,11 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
       positions_[{p.topic, p.partition}] = p.offset;
       expected_[{p.topic, p.partition}] = p.offset;
     }
-    logger_.Info("partition assigned", {{"topic", p.topic},
-                                        {"partition", p.partition},
-                                        {"offset", p.offset},
-                                        {"lane", static_cast<int64_t>(LaneOf(
-                                                     p.topic, p.partition, lanes_.size()))}});
+    logger_.Info("partition assigned",
+                 {{"topic", p.topic},
+                  {"partition", p.partition},
+                  {"offset", p.offset},
+                  {"lane", static_cast<int64_t>(LaneOf(p.topic, p.partition, lanes_.size()))}});
   }
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
 }
@@ -171,17 +171,18 @@ void ConsumerLoop::Add(kafka::Message& message) {
     // (retention deleted them before they were applied, or compaction removed them).
     const int64_t missing = record.position.offset - expected->second;
     metrics_.missing_records.WithLabels({partition.first}).Inc(static_cast<double>(missing));
-    logger_.Error("records missing from the topic: deleted by retention before they were applied,"
-                  " or compacted away",
-                  {{"topic", partition.first},
-                   {"partition", partition.second},
-                   {"from_offset", expected->second},
-                   {"to_offset", record.position.offset - 1},
-                   {"records", missing}});
+    logger_.Error(
+        "records missing from the topic: deleted by retention before they were applied,"
+        " or compacted away",
+        {{"topic", partition.first},
+         {"partition", partition.second},
+         {"from_offset", expected->second},
+         {"to_offset", record.position.offset - 1},
+         {"records", missing}});
   }
   expected_[partition] = record.position.offset + 1;
-  Pending& pending = pending_[LaneOf(record.position.topic, record.position.partition,
-                                     pending_.size())];
+  Pending& pending =
+      pending_[LaneOf(record.position.topic, record.position.partition, pending_.size())];
   if (!pending.deadline) pending.deadline = clock_.Now() + settings_.batch_max_ms;
   pending.batch.records.push_back(std::move(record));
 }
@@ -202,8 +203,8 @@ void ConsumerLoop::HandOver(bool flush) {
     // already due: its deadline stays).
     Batch batch;
     batch.records.assign(std::make_move_iterator(records.begin()),
-                         std::make_move_iterator(records.begin() +
-                                                 static_cast<ptrdiff_t>(settings_.batch_max_events)));
+                         std::make_move_iterator(
+                             records.begin() + static_cast<ptrdiff_t>(settings_.batch_max_events)));
     records.erase(records.begin(),
                   records.begin() + static_cast<ptrdiff_t>(settings_.batch_max_events));
     lanes_[i]->Submit(std::move(batch));
@@ -229,7 +230,8 @@ std::chrono::milliseconds ConsumerLoop::PollTimeout() const {
       if (now >= *pending.deadline) timeout = std::min(timeout, kBusyPoll);
       continue;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*pending.deadline - now);
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*pending.deadline - now);
     timeout = std::min(timeout, std::max(left, std::chrono::milliseconds(1)));
   }
   return timeout;

@@ -108,9 +108,9 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   int64_t applied_since_progress_ = 0;
   int64_t total_lag_ = 0;
 
-  LaneSignal signal_;                // a lane finished a batch
-  std::stop_source lanes_stop_;      // Run's stop, or a failure: lanes abandon failing batches
-  std::vector<Pending> pending_;     // by lane
+  LaneSignal signal_;             // a lane finished a batch
+  std::stop_source lanes_stop_;   // Run's stop, or a failure: lanes abandon failing batches
+  std::vector<Pending> pending_;  // by lane
   std::vector<std::unique_ptr<ApplyLane>> lanes_;  // created by Run, destroyed when it ends
   mutable std::mutex lanes_mutex_;                 // guards lanes_ against Readiness()
   std::exception_ptr failure_;                     // a lane's fatal error, rethrown by Run

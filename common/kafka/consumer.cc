@@ -139,7 +139,7 @@ std::pair<int64_t, int64_t> Consumer::Watermarks(const std::string& topic, int32
 }
 
 std::optional<std::pair<int64_t, int64_t>> Consumer::CachedWatermarks(const std::string& topic,
-                                                                     int32_t partition) {
+                                                                      int32_t partition) {
   int64_t low = RD_KAFKA_OFFSET_INVALID;
   int64_t high = RD_KAFKA_OFFSET_INVALID;
   const rd_kafka_resp_err_t err =
@@ -173,8 +173,8 @@ std::vector<Message> Consumer::PollBatch(std::chrono::milliseconds timeout, size
   state_.ThrowIfFatal();
   if (!queue_) queue_.reset(rd_kafka_queue_get_consumer(handle_.get()));
   std::vector<rd_kafka_message_t*> raw(max);
-  const ssize_t count = rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(timeout.count()),
-                                                     raw.data(), raw.size());
+  const ssize_t count = rd_kafka_consume_batch_queue(
+      queue_.get(), static_cast<int>(timeout.count()), raw.data(), raw.size());
   if (count < 0) ThrowKafkaError(rd_kafka_last_error(), "consume");
   std::vector<Message> owned;  // every message is owned before anything can throw
   owned.reserve(static_cast<size_t>(count));

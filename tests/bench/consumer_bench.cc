@@ -19,10 +19,9 @@
 //                                    [--check] [--profile]
 #include <unistd.h>
 
-#include <csignal>
-
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -30,9 +29,9 @@
 #include <iostream>
 #include <iterator>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,7 +103,8 @@ event::ChangeEvent MakeEvent(int64_t id, int64_t seq, int64_t version, std::stri
       std::to_string((id * 13 + version) % 100000) + "." + std::to_string(10 + version % 90);
   const std::string name = "customer name " + std::to_string(id);
   const std::string status = version == 0 ? "NEW" : "UPDATED";
-  const std::string note = "a note about row " + std::to_string(id) + " v" + std::to_string(version);
+  const std::string note =
+      "a note about row " + std::to_string(id) + " v" + std::to_string(version);
   const int64_t created = kBaseMicros + id * 1'000'000;
   const double score = static_cast<double>(id % 1000) * 0.5 + static_cast<double>(version);
   event::ChangeEvent e;
@@ -122,9 +122,9 @@ event::ChangeEvent MakeEvent(int64_t id, int64_t seq, int64_t version, std::stri
   char score_text[32];
   std::snprintf(score_text, sizeof(score_text), "%.17g", score);
   copy_line = std::to_string(id) + "\t" + std::to_string(id % 1000) + "\t" + name + "\t" + amount +
-              "\t" + created_text + "\t" + score_text + "\t" + status + "\t" +
-              std::to_string(qty) + "\t" + note + "\t" + std::to_string(ref) + "\t" +
-              std::to_string(seq) + "\t" + (version == 0 ? "c" : "u") +
+              "\t" + created_text + "\t" + score_text + "\t" + status + "\t" + std::to_string(qty) +
+              "\t" + note + "\t" + std::to_string(ref) + "\t" + std::to_string(seq) + "\t" +
+              (version == 0 ? "c" : "u") +
               "\t2026-11-18 00:00:00+00\t2026-11-18 00:00:00+00\t\\N\n";
   return e;
 }
@@ -284,8 +284,8 @@ double CpuSeconds(pid_t pid) {
 
 // CPU seconds of the PostgreSQL backends serving the consumer (its lanes and its loop).
 double BackendCpuSeconds(pg::Connection& db) {
-  const pg::Result pids = db.Exec(
-      "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cdc-consumer%'");
+  const pg::Result pids =
+      db.Exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cdc-consumer%'");
   double total = 0;
   for (int i = 0; i < pids.rows(); ++i) total += CpuSeconds(static_cast<pid_t>(pids.GetInt(i, 0)));
   return total;
@@ -330,9 +330,10 @@ int Main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--profile") == 0) {
       profile = true;
     } else {
-      std::fprintf(stderr,
-                   "usage: consumer_bench [--events N] [--batch N] [--lanes N] [--partitions N] [--check] "
-                   "[--profile]\n");
+      std::fprintf(
+          stderr,
+          "usage: consumer_bench [--events N] [--batch N] [--lanes N] [--partitions N] [--check] "
+          "[--profile]\n");
       return 2;
     }
   }
@@ -369,10 +370,11 @@ int Main(int argc, char** argv) {
 
   const std::string config = dir.File("config.yaml");
   std::ofstream(config) << "pipeline: {name: bench}\n"
-                           "log: {level: \"" << (profile ? "debug" : "warn") << "\", format: json}\n"
+                           "log: {level: \""
+                        << (profile ? "debug" : "warn")
+                        << "\", format: json}\n"
                            "kafka:\n  bootstrap_servers: "
-                        << broker.bootstrap()
-                        << "\npostgres:\n  url: \"" << cluster.Url("replica")
+                        << broker.bootstrap() << "\npostgres:\n  url: \"" << cluster.Url("replica")
                         << "\"\n  schema: replica\n"
                            "consumer:\n  group_id: bench\n  topics: [cdc.BENCH.ITEMS]\n"
                            "  metrics_listen: 127.0.0.1:0\n  batch_max_events: "
@@ -404,11 +406,10 @@ int Main(int argc, char** argv) {
     if (Seconds(Clock::now() - last_progress) >= 1.0) {
       last_progress = Clock::now();
       const double elapsed = first ? Seconds(Clock::now() - *first) : 0;
-      std::fprintf(stderr, "consumer: %lld of %lld events applied, %.0f/s, %.1f s\n",
-                   static_cast<long long>(std::max<int64_t>(applied, 0)),
-                   static_cast<long long>(events),
-                   elapsed > 0 ? static_cast<double>(applied - first_applied) / elapsed : 0.0,
-                   elapsed);
+      std::fprintf(
+          stderr, "consumer: %lld of %lld events applied, %.0f/s, %.1f s\n",
+          static_cast<long long>(std::max<int64_t>(applied, 0)), static_cast<long long>(events),
+          elapsed > 0 ? static_cast<double>(applied - first_applied) / elapsed : 0.0, elapsed);
     }
   }
   const auto done = Clock::now();
@@ -430,7 +431,8 @@ int Main(int argc, char** argv) {
                        check_rows.GetInt(0, 2) == model.RefSum();
   const int64_t dead_letters = db.Exec("SELECT count(*) FROM cdc.dead_letters").GetInt(0, 0);
   if (!correct || stop_rc != 0) {
-    std::fprintf(stderr, "replica: %lld rows, qty %lld, ref %lld; model: %zu rows, qty %lld, ref %lld\n",
+    std::fprintf(stderr,
+                 "replica: %lld rows, qty %lld, ref %lld; model: %zu rows, qty %lld, ref %lld\n",
                  static_cast<long long>(check_rows.GetInt(0, 0)),
                  static_cast<long long>(check_rows.GetInt(0, 1)),
                  static_cast<long long>(check_rows.GetInt(0, 2)), model.qty.size(),
@@ -464,9 +466,10 @@ int Main(int argc, char** argv) {
               ratio_ok ? "met" : "MISSED");
   std::printf("consumer peak RSS       %.1f MB   (target <= 256 MB: %s)\n", rss_mb,
               rss_ok ? "met" : "MISSED");
-  std::printf("CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker %.1f"
-              " (wall %.1f s from start, 2 cores)\n",
-              consumer_cpu, backend_cpu, broker_cpu, Seconds(done - started));
+  std::printf(
+      "CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker %.1f"
+      " (wall %.1f s from start, 2 cores)\n",
+      consumer_cpu, backend_cpu, broker_cpu, Seconds(done - started));
   std::printf("replica                 %s, %lld dead letters, clean stop: %s\n",
               correct ? "equals the model" : "DIFFERS from the model",
               static_cast<long long>(dead_letters), stop_rc == 0 ? "yes" : "NO");
@@ -478,8 +481,7 @@ int Main(int argc, char** argv) {
       "\"correct\":%s,\"dead_letters\":%lld}\n",
       static_cast<long long>(events), model.qty.size(), static_cast<long long>(batch), raw_rate,
       steady, total, partitions, ratio, rss_mb, consumer_cpu, backend_cpu, broker_cpu,
-      correct ? "true" : "false",
-      static_cast<long long>(dead_letters));
+      correct ? "true" : "false", static_cast<long long>(dead_letters));
   if (profile) {
     PrintProfile(cluster.log_path());
     PrintBatchTimings(dir.File("consumer.log"));

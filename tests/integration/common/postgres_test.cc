@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "common/error.h"
+#include "common/pg/connection.h"
 #include "tests/harness/pg_cluster.h"
 
 namespace cdc::testing {
@@ -72,6 +73,24 @@ TEST(PgCluster, TwoClustersRunSideBySide) {
   EXPECT_NE(a.port(), b.port());
   EXPECT_EQ(a.Psql("postgres", "SELECT 1"), "1");
   EXPECT_EQ(b.Psql("postgres", "SELECT 2"), "2");
+}
+
+TEST(PgArrayLiteral, PostgreSQLReadsBackEveryElement) {
+  PgCluster cluster;
+  pg::Connection connection(cluster.Url(), "array-literal-test");
+  const std::vector<std::string> values = {"plain",    "",          "with,comma",
+                                           "{braces}", "quote\"d",  "back\\slash",
+                                           "NULL",     "  spaced ", "ünïcødé"};
+  const pg::Result rows =
+      connection.Exec("SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n",
+                      {pg::ArrayLiteral(values)});
+  ASSERT_EQ(rows.rows(), static_cast<int>(values.size()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    EXPECT_FALSE(rows.IsNull(i, 0)) << i;  // "NULL" quoted is the text NULL
+    EXPECT_EQ(rows.Get(i, 0), values[static_cast<size_t>(i)]) << i;
+  }
+  EXPECT_EQ(connection.Exec("SELECT cardinality($1::text[])", {pg::ArrayLiteral({})}).GetInt(0, 0),
+            0);
 }
 
 }  // namespace

@@ -36,9 +36,9 @@ class ConsumerCrashTest : public ConsumerTest {
   // messages. Seqs grow with the rounds.
   int64_t WriteRound(EventWriter& writer, int64_t keys, int round) {
     for (int64_t id = 1; id <= keys; ++id) {
-      writer.Write(OrdersTable(), OrderEvent(round == 0 ? Op::kCreate : Op::kUpdate, id,
-                                             2 + round * keys + id, "v" + std::to_string(round),
-                                             id + round));
+      writer.Write(OrdersTable(),
+                   OrderEvent(round == 0 ? Op::kCreate : Op::kUpdate, id, 2 + round * keys + id,
+                              "v" + std::to_string(round), id + round));
     }
     writer.Flush();
     return keys;
@@ -117,8 +117,8 @@ TEST_F(ConsumerCrashTest, TwoMembersOneKilledAppliesEverythingExactlyOnce) {
   // Half the history, the second member killed while it applies, then the other half.
   int64_t total = 1;
   for (int round = 0; round <= kUpdates / 2; ++round) total += WriteRound(writer, keys, round);
-  ASSERT_TRUE(
-      WaitUntil([&] { return AppliedThrough(topic_) > start + keys / 2; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) > start + keys / 2; },
+                        std::chrono::seconds(60)));
   EXPECT_EQ(second.Stop(SIGKILL), 128 + SIGKILL);  // its partitions move to the first member
   for (int round = kUpdates / 2 + 1; round <= kUpdates; ++round) {
     total += WriteRound(writer, keys, round);

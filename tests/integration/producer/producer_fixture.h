@@ -45,13 +45,15 @@ struct TopicMessage {
 
 using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
 
-// Runs `sql` and returns every row as driver text.
-inline SqlRows Query(odbc::Connection& connection, const std::string& sql) {
+// Runs `sql` and returns every row as driver text. `batch_rows` sizes the bound row arrays (they
+// are zero-filled on every call: keep it small for point queries).
+inline SqlRows Query(odbc::Connection& connection, const std::string& sql,
+                     size_t batch_rows = 1000) {
   odbc::Statement statement(connection);
   statement.ExecuteDirect(sql);
   SqlRows rows;
   odbc::RowBatch batch;
-  while (statement.FetchBatch(batch, 1000, 4096)) {
+  while (statement.FetchBatch(batch, batch_rows, 4096)) {
     for (size_t r = 0; r < batch.rows(); ++r) {
       std::vector<std::optional<std::string>> row;
       for (size_t c = 0; c < batch.columns(); ++c) {

@@ -1,13 +1,14 @@
 // Tests 3 and 4 of the producer issue: kill -9 ten times during a 200k-change run (every change
-// present at least once, the checkpoint never ahead of confirmed delivery), and the broker down
-// for 10 s (nothing lost, streaming resumes); a fatal Kafka error stops the producer with a
-// non-zero exit and a restart resumes.
+// present at least once, the checkpoint never ahead of confirmed delivery; 50k changes under the
+// sanitizers, tests/harness/scale.h), and the broker down for 10 s (nothing lost, streaming
+// resumes); a fatal Kafka error stops the producer with a non-zero exit and a restart resumes.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
 #include "tests/harness/odbc_sources.h"
+#include "tests/harness/scale.h"
 #include "tests/integration/producer/producer_fixture.h"
 #include "tests/integration/producer/sqlite_workload.h"
 
@@ -54,7 +55,7 @@ class ResilienceTest : public ::testing::Test {
 TEST_F(ResilienceTest, KilledTenTimesLosesNothingAndCheckpointNeverRunsAhead) {
   std::atomic<bool> writing{true};
   std::thread writer([&] {
-    workload_->Run(200'000, 1000);
+    workload_->Run(static_cast<int>(Scaled(200'000)), 1000);
     writing = false;
   });
   auto producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer.log"));

@@ -91,8 +91,10 @@ TEST(ProducerSqlite, HundredThousandMixedChangesArriveCompleteInKeyOrder) {
       ++rows_alive;
       const event::Row& after = *decoded.event.after;
       if (table == "CUSTOMERS") {
-        const auto rows = Query(db, "SELECT NAME, BALANCE, hex(PHOTO) FROM CUSTOMERS WHERE ID = " +
-                                        std::to_string(std::get<int64_t>(after[0])));
+        const auto rows = Query(db,
+                                "SELECT NAME, BALANCE, hex(PHOTO) FROM CUSTOMERS WHERE ID = " +
+                                    std::to_string(std::get<int64_t>(after[0])),
+                                2);
         ASSERT_EQ(rows.size(), 1u) << "key " << std::get<int64_t>(after[0]);
         EXPECT_EQ(rows[0][0], event::IsNull(after[1])
                                   ? std::nullopt
