@@ -354,7 +354,7 @@ int Main(int argc, char** argv) {
   Model model;
   std::string copy;
   {
-    EventWriter writer(broker.bootstrap(), event::Format::kAvro);
+    EventWriter writer(broker.bootstrap(), event::Format::kAvro, 200);
     copy = Publish(writer, table, events, model);
   }
   if (!AllRetained(broker.bootstrap(), EventWriter::Topic(table), partitions)) {

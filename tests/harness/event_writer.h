@@ -23,7 +23,9 @@ namespace cdc::testing {
 
 class EventWriter final : public kafka::DeliveryHandler {
  public:
-  EventWriter(const std::string& bootstrap, event::Format format);
+  // `linger_ms` is the producer's linger.ms: a bulk load uses a long one, so the dev broker gets
+  // big message sets (its fetch serves one set per partition per request).
+  EventWriter(const std::string& bootstrap, event::Format format, int linger_ms = 5);
   ~EventWriter() override;
 
   // The topic of `table`: cdc.<SCHEMA>.<TABLE>.
