@@ -112,6 +112,28 @@ ConfigSchema ProjectSchema() {
           KeySpec::Int("unhealthy_after_ms", 100, 86'400'000).Default("60000"),
           KeySpec::String("metrics_listen").Default("127.0.0.1:9102"),
       }));
+  schema.sections.push_back(KeySpec::Section(
+      "api",
+      {
+          KeySpec::String("listen").Default("127.0.0.1:8080"),
+          // PostgreSQL connections shared by the request threads.
+          KeySpec::Int("pool_size", 1, 512).Default("8"),
+          // Request threads (one per open keep-alive connection).
+          KeySpec::Int("threads", 1, 4096).Default("64"),
+          // Bearer tokens; empty (and no tokens_file) = no authentication.
+          KeySpec::StringList("tokens").Default("[]").Secret(),
+          // A file with one token per line (# comments), read at start-up.
+          KeySpec::String("tokens_file").Default("\"\""),
+          // Paths served without a token.
+          KeySpec::StringList("open_paths").Default("[/health, /ready, /metrics]"),
+          // Requests per second per token (or per client address without auth); 0 = no limit.
+          KeySpec::Int("rate_limit_per_second", 0, 1'000'000).Default("0"),
+          KeySpec::Int("rate_limit_burst", 1, 1'000'000).Default("100"),
+          KeySpec::Int("max_page_size", 1, 100'000).Default("1000"),
+          KeySpec::Int("statement_timeout_ms", 1, 3'600'000).Default("5000"),
+          // Origins allowed by CORS (exact match, e.g. https://app.example.com); empty = none.
+          KeySpec::StringList("cors_origins").Default("[]"),
+      }));
   return schema;
 }
 

@@ -124,6 +124,27 @@ Result Connection::Exec(const std::string& sql, const std::vector<Param>& params
                sql);
 }
 
+Result Connection::ExecPrepared(const std::string& sql, const std::vector<Param>& params) {
+  auto found = prepared_.find(sql);
+  if (found == prepared_.end()) {
+    if (prepared_.size() >= kMaxPrepared) {
+      Exec("DEALLOCATE ALL");
+      prepared_.clear();
+    }
+    const std::string name = "cdc_" + std::to_string(prepared_.size());
+    Check(PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr),
+          sql);
+    found = prepared_.emplace(sql, name).first;
+  }
+  std::vector<const char*> values(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    values[i] = params[i] ? params[i]->c_str() : nullptr;
+  }
+  return Check(PQexecPrepared(conn_, found->second.c_str(), static_cast<int>(params.size()),
+                              values.data(), nullptr, nullptr, 0),
+               sql);
+}
+
 int64_t Connection::CopyIn(const std::string& copy_sql, std::string_view data) {
   pg_result* start = PQexec(conn_, copy_sql.c_str());
   if (start == nullptr || PQresultStatus(start) != PGRES_COPY_IN) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -55,6 +56,11 @@ class Connection {
   Result Exec(std::string_view sql);
   // Runs one statement with text-format parameters $1..$n.
   Result Exec(const std::string& sql, const std::vector<Param>& params);
+  // Like Exec, through a server-side prepared statement: the first call with a given text
+  // prepares it on this connection (parse and plan once), later calls only execute. At most
+  // kMaxPrepared statements are kept; beyond that all are deallocated and preparing starts over.
+  Result ExecPrepared(const std::string& sql, const std::vector<Param>& params);
+  static constexpr size_t kMaxPrepared = 2000;
   // Runs `copy_sql` (COPY … FROM STDIN, text format) and sends `data`: rows of tab-separated
   // fields escaped with AppendCopyField, each ending in '\n'. Returns the number of rows copied.
   int64_t CopyIn(const std::string& copy_sql, std::string_view data);
@@ -69,6 +75,7 @@ class Connection {
   Result Check(pg_result* result, std::string_view sql);
 
   pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
 // RAII transaction: BEGIN on construction, ROLLBACK on destruction unless Commit() ran. A

@@ -24,10 +24,10 @@ std::string Shape(const event::TableMeta& table) {
 
 EventWriter::EventWriter(const std::string& bootstrap, event::Format format, int linger_ms)
     : logging_(LogFormat::kText, LogLevel::kWarn),
-      config_(config::Config::Parse("pipeline: {name: test}\nkafka:\n  bootstrap_servers: " +
-                                        bootstrap + "\n  properties: {linger.ms: '" +
-                                        std::to_string(linger_ms) + "'}\n",
-                                    config::ProjectSchema(), {})),
+      config_(config::Config::Parse(
+          "pipeline: {name: test}\nkafka:\n  bootstrap_servers: " + bootstrap +
+              "\n  properties: {linger.ms: '" + std::to_string(linger_ms) + "'}\n",
+          config::ProjectSchema(), {})),
       kafka_(kafka::KafkaSettings::FromConfig(config_)),
       registry_(registry::MakeSchemaRegistry(config_, kafka_, clock_, logging_.Get("registry"))),
       producer_(std::make_unique<kafka::Producer>(kafka_, *this, logging_.Get("writer"))),

@@ -1,0 +1,380 @@
+#include "api/read_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <thread>
+
+#include "api/cursor.h"
+#include "common/error.h"
+#include "common/json/codec.h"
+
+namespace cdc::api {
+namespace {
+
+constexpr auto kAcquireWait = std::chrono::seconds(5);
+constexpr auto kPollEvery = std::chrono::milliseconds(200);
+
+// An object of `columns` from result row `row`, whose fields start at `first`.
+nlohmann::json RowJson(const ApiTable& table, const pg::Result& result, int row, int first,
+                       const std::vector<size_t>& columns) {
+  nlohmann::json object = nlohmann::json::object();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const ApiColumn& column = table.columns[columns[i]];
+    const int field = first + static_cast<int>(i);
+    object[column.name] = result.IsNull(row, field) ? nlohmann::json(nullptr)
+                                                    : ToJson(column.kind, result.Get(row, field));
+  }
+  return object;
+}
+
+std::vector<std::string> KeyTexts(const ApiTable& table, const pg::Result& result, int row) {
+  std::vector<std::string> key;
+  for (size_t i = 0; i < table.key.size(); ++i) {
+    key.emplace_back(result.Get(row, static_cast<int>(i)));
+  }
+  return key;
+}
+
+nlohmann::json Timestamp(const pg::Result& result, int row, int column) {
+  return result.IsNull(row, column) ? nlohmann::json(nullptr)
+                                    : ToJson(ValueKind::kTimestampTz, result.Get(row, column));
+}
+
+nlohmann::json Int(const pg::Result& result, int row, int column) {
+  return result.IsNull(row, column) ? nlohmann::json(nullptr)
+                                    : nlohmann::json(result.GetInt(row, column));
+}
+
+int64_t IntParam(const QueryParams& params, const std::string& name, int64_t fallback, int64_t min,
+                 int64_t max) {
+  const auto found = params.find(name);
+  if (found == params.end()) return fallback;
+  int64_t value = 0;
+  const std::string& text = found->second;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc::result_out_of_range ||
+      (error == std::errc() && end == text.data() + text.size() && (value < min || value > max))) {
+    throw ApiError(ErrorCode::kRange,
+                   name + " must be between " + std::to_string(min) + " and " + std::to_string(max),
+                   {{"parameter", name}});
+  }
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw ApiError(ErrorCode::kFormat, name + " must be an integer", {{"parameter", name}});
+  }
+  return value;
+}
+
+}  // namespace
+
+void OnlyParams(const QueryParams& params, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : params) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      throw ApiError(ErrorCode::kFormat, "unknown parameter \"" + name.substr(0, 100) + "\"",
+                     {{"parameter", name.substr(0, 100)}});
+    }
+  }
+}
+
+ReadApi::ReadApi(const ApiSettings& settings, ConnectionPool& pool, TableCatalog& catalog,
+                 Clock& clock)
+    : settings_(settings), pool_(pool), catalog_(catalog), clock_(clock) {}
+
+template <typename Fn>
+auto ReadApi::WithConnection(Fn&& fn) {
+  for (int attempt = 0;; ++attempt) {
+    ConnectionPool::Lease connection = pool_.Acquire(kAcquireWait);
+    try {
+      return fn(*connection);
+    } catch (const TransientError& e) {
+      // A pooled connection the server dropped (restart, idle timeout): the lease discards it;
+      // one more try on a fresh connection.
+      if (attempt > 0 || connection->healthy() || e.code().rfind("08", 0) != 0) throw;
+    }
+  }
+}
+
+pg::Result ReadApi::Run(const Statement& statement) {
+  try {
+    return WithConnection([&](pg::Connection& connection) {
+      return connection.ExecPrepared(statement.sql, statement.params);
+    });
+  } catch (const TransientError& e) {
+    if (e.code() == "57014") {
+      throw ApiError(ErrorCode::kTimeout, "the query took longer than api.statement_timeout_ms");
+    }
+    throw ApiError(ErrorCode::kUnavailable, "the database is unavailable; retry later");
+  } catch (const PermanentError& e) {
+    if (e.code().rfind("22", 0) == 0) {
+      throw ApiError(ErrorCode::kFormat, "a value is not valid for its column");
+    }
+    if (e.code().rfind("42", 0) == 0) {
+      catalog_.Invalidate();  // the table changed under the cached shape
+      throw ApiError(ErrorCode::kUnavailable, "the table is changing; retry");
+    }
+    throw;
+  }
+}
+
+std::shared_ptr<const ApiTable> ReadApi::Table(std::string_view name) {
+  std::shared_ptr<const ApiTable> table;
+  try {
+    table =
+        WithConnection([&](pg::Connection& connection) { return catalog_.Find(connection, name); });
+  } catch (const TransientError&) {
+    throw ApiError(ErrorCode::kUnavailable, "the database is unavailable; retry later");
+  }
+  if (!table) {
+    throw ApiError(ErrorCode::kNotFound,
+                   "no replicated table \"" + std::string(name.substr(0, 200)) + "\"",
+                   {{"table", std::string(name.substr(0, 200))}});
+  }
+  return table;
+}
+
+nlohmann::json ReadApi::TablesJson() {
+  Statement statement;
+  statement.params = {settings_.target_schema};
+  statement.sql =
+      "SELECT t.target_table, t.source_table, t.topic, GREATEST(c.reltuples, 0)::bigint,"
+      " t.last_seq, t.last_source_ts, t.last_applied_at, t.rows_applied, t.deletes_applied"
+      " FROM cdc.tables t LEFT JOIN pg_namespace n ON n.nspname = t.target_schema"
+      " LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.target_table"
+      " WHERE t.target_schema = $1 ORDER BY t.target_table";
+  const pg::Result rows = Run(statement);
+  nlohmann::json tables = nlohmann::json::array();
+  for (int i = 0; i < rows.rows(); ++i) {
+    tables.push_back({{"table", rows.Get(i, 0)},
+                      {"source", rows.Get(i, 1)},
+                      {"topic", rows.Get(i, 2)},
+                      {"row_estimate", Int(rows, i, 3)},
+                      {"last_seq", Int(rows, i, 4)},
+                      {"last_source_ts", Timestamp(rows, i, 5)},
+                      {"last_applied_at", Timestamp(rows, i, 6)},
+                      {"rows_applied", Int(rows, i, 7)},
+                      {"deletes_applied", Int(rows, i, 8)}});
+  }
+  return tables;
+}
+
+Reply ReadApi::Tables() { return {TablesJson(), std::nullopt}; }
+
+Reply ReadApi::Rows(std::string_view name, const QueryParams& params) {
+  const std::shared_ptr<const ApiTable> table = Table(name);
+  const RowsRequest request = ParseRowsRequest(*table, params, settings_.max_page_size);
+  const pg::Result result = Run(RowsStatement(*table, request));
+  const int served = std::min<int>(result.rows(), static_cast<int>(request.limit));
+  nlohmann::json rows = nlohmann::json::array();
+  for (int i = 0; i < served; ++i) {
+    rows.push_back(
+        RowJson(*table, result, i, static_cast<int>(table->key.size()), request.columns));
+  }
+  Pagination page{request.limit, std::nullopt, result.rows() > request.limit};
+  if (page.has_more && served > 0) {
+    page.next_cursor = EncodeCursor("rows:" + table->schema + "." + table->target,
+                                    KeyTexts(*table, result, served - 1));
+  }
+  return {std::move(rows), page};
+}
+
+Reply ReadApi::Row(std::string_view name, std::string_view raw_key, const QueryParams& params) {
+  OnlyParams(params, {"fields", "include_meta"});
+  const std::shared_ptr<const ApiTable> table = Table(name);
+  const std::vector<size_t> columns = ParseFields(*table, params);
+  const std::vector<std::string> key = ParseKeyPath(*table, raw_key);
+  const pg::Result result = Run(RowStatement(*table, columns, key));
+  if (result.rows() == 0) {
+    throw ApiError(ErrorCode::kNotFound, "no row with this key in " + table->target);
+  }
+  return {RowJson(*table, result, 0, static_cast<int>(table->key.size()), columns), std::nullopt};
+}
+
+Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::stop_token stop) {
+  OnlyParams(params, {"after_seq", "limit", "wait_ms"});
+  const std::shared_ptr<const ApiTable> table = Table(name);
+  if (!table->HasColumn("_cdc_seq")) {
+    throw ApiError(ErrorCode::kNotFound, table->target + " has no change metadata");
+  }
+  const int64_t after = IntParam(params, "after_seq", 0, 0, INT64_MAX);
+  const int64_t limit = ParseLimit(params, settings_.max_page_size);
+  const int64_t wait_ms = IntParam(params, "wait_ms", 0, 0, kMaxWaitMs);
+  const auto deadline = clock_.Now() + std::chrono::milliseconds(wait_ms);
+  std::vector<size_t> data;
+  for (size_t c = 0; c < table->columns.size(); ++c) {
+    if (!table->columns[c].meta) data.push_back(c);
+  }
+  std::vector<size_t> key_columns(table->key.begin(), table->key.end());
+  while (true) {
+    const pg::Result rows = Run(ChangesStatement(*table, after, limit));
+    const pg::Result deletes = Run(TombstonesStatement(*table, after, limit));
+    // Merge both in seq order and keep the first `limit`.
+    struct Change {
+      int64_t seq;
+      nlohmann::json json;
+    };
+    std::vector<Change> changes;
+    const int first_meta = static_cast<int>(table->key.size() + data.size());
+    for (int i = 0; i < rows.rows(); ++i) {
+      const int64_t seq = rows.GetInt(i, first_meta);
+      const bool deleted = rows.Get(i, first_meta + 3) == "t";
+      nlohmann::json change = {
+          {"op", deleted ? std::string("d") : std::string(rows.Get(i, first_meta + 1))},
+          {"seq", seq},
+          {"source_ts", Timestamp(rows, i, first_meta + 2)}};
+      if (deleted) {
+        change["key"] = RowJson(*table, rows, i, 0, key_columns);
+      } else {
+        change["row"] = RowJson(*table, rows, i, static_cast<int>(table->key.size()), data);
+      }
+      changes.push_back({seq, std::move(change)});
+    }
+    for (int i = 0; i < deletes.rows(); ++i) {
+      nlohmann::json key = nlohmann::json::object();
+      const nlohmann::json parts = nlohmann::json::parse(deletes.Get(i, 0), nullptr, false);
+      for (size_t k = 0; k < table->key.size(); ++k) {
+        const ApiColumn& column = table->columns[table->key[k]];
+        const bool has = parts.is_array() && k < parts.size() && parts[k].is_string();
+        key[column.name] =
+            has ? ToJson(column.kind, parts[k].get<std::string>()) : nlohmann::json(nullptr);
+      }
+      const int64_t seq = deletes.GetInt(i, 1);
+      changes.push_back({seq,
+                         {{"op", "d"},
+                          {"seq", seq},
+                          {"source_ts", Timestamp(deletes, i, 2)},
+                          {"key", std::move(key)}}});
+    }
+    std::stable_sort(changes.begin(), changes.end(),
+                     [](const Change& a, const Change& b) { return a.seq < b.seq; });
+    if (changes.size() > static_cast<size_t>(limit)) changes.resize(static_cast<size_t>(limit));
+    if (!changes.empty() || clock_.Now() >= deadline || stop.stop_requested()) {
+      nlohmann::json list = nlohmann::json::array();
+      int64_t next = after;
+      for (Change& change : changes) {
+        next = change.seq;
+        list.push_back(std::move(change.json));
+      }
+      return {{{"changes", std::move(list)}, {"next_after_seq", next}}, std::nullopt};
+    }
+    const auto left = deadline - clock_.Now();
+    clock_.SleepFor(std::min<Clock::Duration>(left, kPollEvery), stop);
+  }
+}
+
+Reply ReadApi::Status() {
+  nlohmann::json status = {{"tables", TablesJson()}};
+  Statement offsets;
+  offsets.sql =
+      "SELECT group_id, topic, partition, next_offset, updated_at FROM cdc.offsets"
+      " ORDER BY group_id, topic, partition";
+  const pg::Result partitions = Run(offsets);
+  nlohmann::json list = nlohmann::json::array();
+  for (int i = 0; i < partitions.rows(); ++i) {
+    list.push_back({{"group", partitions.Get(i, 0)},
+                    {"topic", partitions.Get(i, 1)},
+                    {"partition", partitions.GetInt(i, 2)},
+                    {"next_offset", partitions.GetInt(i, 3)},
+                    {"updated_at", Timestamp(partitions, i, 4)}});
+  }
+  status["partitions"] = std::move(list);
+  Statement letters;
+  letters.sql =
+      "SELECT COALESCE(target_table, ''), error_class, count(*) FILTER (WHERE redriven_at IS NULL),"
+      " count(*) FROM cdc.dead_letters GROUP BY 1, 2 ORDER BY 1, 2";
+  const pg::Result grouped = Run(letters);
+  nlohmann::json dead = nlohmann::json::array();
+  for (int i = 0; i < grouped.rows(); ++i) {
+    dead.push_back({{"table", grouped.Get(i, 0).empty() ? nlohmann::json(nullptr)
+                                                        : nlohmann::json(grouped.Get(i, 0))},
+                    {"class", grouped.Get(i, 1)},
+                    {"open", grouped.GetInt(i, 2)},
+                    {"total", grouped.GetInt(i, 3)}});
+  }
+  status["dead_letters"] = std::move(dead);
+  Statement last;
+  last.params = {settings_.target_schema};
+  last.sql =
+      "SELECT EXTRACT(EPOCH FROM now() - max(last_applied_at))::float8 FROM cdc.tables"
+      " WHERE target_schema = $1";
+  const pg::Result since = Run(last);
+  status["seconds_since_last_apply"] =
+      since.IsNull(0, 0) ? nlohmann::json(nullptr) : ToJson(ValueKind::kFloat, since.Get(0, 0));
+  return {std::move(status), std::nullopt};
+}
+
+Reply ReadApi::DeadLetters(const QueryParams& params) {
+  OnlyParams(params, {"limit", "cursor", "table", "class", "include_payload"});
+  const int64_t limit = ParseLimit(params, settings_.max_page_size);
+  bool payload = false;
+  if (const auto found = params.find("include_payload"); found != params.end()) {
+    if (found->second != "true" && found->second != "false") {
+      throw ApiError(ErrorCode::kFormat, "include_payload must be true or false",
+                     {{"parameter", "include_payload"}});
+    }
+    payload = found->second == "true";
+  }
+  Statement statement;
+  const auto optional = [&](const char* name) -> pg::Param {
+    const auto found = params.find(name);
+    return found == params.end() ? std::nullopt : pg::Param(found->second);
+  };
+  pg::Param before;
+  if (const auto cursor = params.find("cursor"); cursor != params.end()) {
+    before = DecodeCursor("dead-letters", cursor->second, 1)[0];
+  }
+  statement.params = {optional("table"), optional("class"), before, std::to_string(limit + 1)};
+  statement.sql =
+      "SELECT id, group_id, topic, partition, \"offset\", key, value, headers::text, source_table,"
+      " target_table, stage, error_class, error_code, error_message, failed_at, redriven_at,"
+      " redrive_count FROM cdc.dead_letters WHERE ($1::text IS NULL OR target_table = $1)"
+      " AND ($2::text IS NULL OR error_class = $2) AND ($3::bigint IS NULL OR id < $3::bigint)"
+      " ORDER BY id DESC LIMIT $4::bigint";
+  const pg::Result rows = Run(statement);
+  const int served = std::min<int>(rows.rows(), static_cast<int>(limit));
+  nlohmann::json list = nlohmann::json::array();
+  const auto text = [&](int i, int c) {
+    return rows.IsNull(i, c) ? nlohmann::json(nullptr) : nlohmann::json(rows.Get(i, c));
+  };
+  for (int i = 0; i < served; ++i) {
+    nlohmann::json letter = {{"id", rows.GetInt(i, 0)},
+                             {"group", rows.Get(i, 1)},
+                             {"topic", rows.Get(i, 2)},
+                             {"partition", rows.GetInt(i, 3)},
+                             {"offset", rows.GetInt(i, 4)},
+                             {"headers", nlohmann::json::parse(rows.Get(i, 7), nullptr, false)},
+                             {"source_table", text(i, 8)},
+                             {"target_table", text(i, 9)},
+                             {"stage", rows.Get(i, 10)},
+                             {"error_class", rows.Get(i, 11)},
+                             {"error_code", text(i, 12)},
+                             {"error_message", rows.Get(i, 13)},
+                             {"failed_at", Timestamp(rows, i, 14)},
+                             {"redriven_at", Timestamp(rows, i, 15)},
+                             {"redrive_count", rows.GetInt(i, 16)}};
+    if (payload) {
+      letter["key"] =
+          rows.IsNull(i, 5) ? nlohmann::json(nullptr) : ToJson(ValueKind::kBytes, rows.Get(i, 5));
+      letter["value"] =
+          rows.IsNull(i, 6) ? nlohmann::json(nullptr) : ToJson(ValueKind::kBytes, rows.Get(i, 6));
+    }
+    list.push_back(std::move(letter));
+  }
+  Pagination page{limit, std::nullopt, rows.rows() > limit};
+  if (page.has_more && served > 0) {
+    page.next_cursor = EncodeCursor("dead-letters", {std::string(rows.Get(served - 1, 0))});
+  }
+  return {std::move(list), page};
+}
+
+std::optional<std::string> ReadApi::NotReady() {
+  try {
+    const pg::Result result = WithConnection([](pg::Connection& connection) {
+      return connection.ExecPrepared("SELECT to_regclass('cdc.tables') IS NOT NULL", {});
+    });
+    if (result.Get(0, 0) != "t") return std::string("the cdc schema does not exist yet");
+    return std::nullopt;
+  } catch (const Error& e) {
+    return std::string("PostgreSQL: ") + e.what();
+  }
+}
+
+}  // namespace cdc::api

@@ -1,0 +1,65 @@
+// The API's endpoints over PostgreSQL: replicated tables (listing, keyset-paginated rows with
+// typed filters, one row by key, the change feed with long-poll) and the pipeline's status from
+// the cdc.* tables. Each call borrows a pooled connection per query; database failures become
+// ApiErrors (unreachable: SYS_003, statement timeout: SYS_002, a value PostgreSQL rejects:
+// VAL_002). Thread-safe.
+#pragma once
+
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+#include "api/pool.h"
+#include "api/query.h"
+#include "api/response.h"
+#include "api/settings.h"
+#include "api/table_catalog.h"
+#include "common/clock.h"
+
+namespace cdc::api {
+
+struct Reply {
+  nlohmann::json data;
+  std::optional<Pagination> pagination;
+};
+
+class ReadApi {
+ public:
+  // Every reference must outlive the object.
+  ReadApi(const ApiSettings& settings, ConnectionPool& pool, TableCatalog& catalog, Clock& clock);
+
+  Reply Tables();
+  // `table`: the percent-decoded target name or SCHEMA.TABLE.
+  Reply Rows(std::string_view table, const QueryParams& params);
+  // `raw_key`: the key path segment as sent.
+  Reply Row(std::string_view table, std::string_view raw_key, const QueryParams& params);
+  // Long-polls up to wait_ms (<= 30000) for changes; `stop` ends the wait early.
+  Reply Changes(std::string_view table, const QueryParams& params, std::stop_token stop);
+  Reply Status();
+  Reply DeadLetters(const QueryParams& params);
+  // Empty when PostgreSQL answers and the cdc schema exists, else the reason.
+  std::optional<std::string> NotReady();
+
+  static constexpr int64_t kMaxWaitMs = 30'000;
+
+ private:
+  // Calls fn(connection) with a pooled connection; once more on a fresh one when the pooled
+  // connection turns out to be broken.
+  template <typename Fn>
+  auto WithConnection(Fn&& fn);
+  // Runs `statement` on a pooled connection, translating database errors.
+  pg::Result Run(const Statement& statement);
+  std::shared_ptr<const ApiTable> Table(std::string_view name);
+  nlohmann::json TablesJson();
+
+  const ApiSettings& settings_;
+  ConnectionPool& pool_;
+  TableCatalog& catalog_;
+  Clock& clock_;
+};
+
+// Rejects parameters other than `allowed` (VAL_002 naming the first unknown one).
+void OnlyParams(const QueryParams& params, std::initializer_list<std::string_view> allowed);
+
+}  // namespace cdc::api
