@@ -24,45 +24,66 @@ std::unique_ptr<pg::Connection> ConnectionPool::Open() {
   return connection;
 }
 
-ConnectionPool::Lease ConnectionPool::Acquire(std::chrono::milliseconds wait) {
-  std::unique_lock lock(mutex_);
-  if (idle_.empty() && open_ >= size_) {
-    waits_.fetch_add(1);
-    if (!freed_.wait_for(lock, wait, [&] { return !idle_.empty() || open_ < size_; })) {
-      throw TransientError(
-          "POOL", "no PostgreSQL connection free within " + std::to_string(wait.count()) + " ms");
-    }
-  }
-  in_use_.fetch_add(1);
-  if (!idle_.empty()) {
-    std::unique_ptr<pg::Connection> connection = std::move(idle_.back());
-    idle_.pop_back();
-    return Lease(*this, std::move(connection));
-  }
-  ++open_;  // reserve the slot, then connect without holding the lock
-  lock.unlock();
+ConnectionPool::Lease ConnectionPool::OpenLease() {
   try {
     return Lease(*this, Open());
   } catch (...) {
-    lock.lock();
-    --open_;
-    in_use_.fetch_sub(1);
-    freed_.notify_one();
+    Release(nullptr);  // the slot goes back (to a waiter, if any)
     throw;
   }
 }
 
-void ConnectionPool::Release(std::unique_ptr<pg::Connection> connection) {
-  {
-    std::lock_guard lock(mutex_);
-    in_use_.fetch_sub(1);
-    if (connection->healthy()) {
-      idle_.push_back(std::move(connection));
-    } else {
-      --open_;
+ConnectionPool::Lease ConnectionPool::Acquire(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  if (waiters_.empty()) {
+    in_use_.fetch_add(1);
+    if (!idle_.empty()) {
+      std::unique_ptr<pg::Connection> connection = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(connection));
+    }
+    if (open_ < size_) {
+      ++open_;
+      lock.unlock();
+      return OpenLease();
     }
   }
-  freed_.notify_one();
+  waits_.fetch_add(1);
+  Waiter waiter;
+  waiters_.push_back(&waiter);
+  const auto mine = std::prev(waiters_.end());
+  const bool served = waiter.ready.wait_for(
+      lock, wait, [&] { return waiter.connection != nullptr || waiter.may_open; });
+  if (!served) {
+    waiters_.erase(mine);
+    throw TransientError(
+        "POOL", "no PostgreSQL connection free within " + std::to_string(wait.count()) + " ms");
+  }
+  in_use_.fetch_add(1);
+  if (waiter.connection) return Lease(*this, std::move(waiter.connection));
+  lock.unlock();
+  return OpenLease();
+}
+
+void ConnectionPool::Release(std::unique_ptr<pg::Connection> connection) {
+  std::lock_guard lock(mutex_);
+  in_use_.fetch_sub(1);
+  if (connection && !connection->healthy()) connection.reset();
+  if (!connection) --open_;  // broken, or never opened
+  if (waiters_.empty()) {
+    if (connection) idle_.push_back(std::move(connection));
+    return;
+  }
+  // Straight to the longest waiting thread: a connection, or the slot to open one.
+  Waiter* next = waiters_.front();
+  waiters_.pop_front();
+  if (connection) {
+    next->connection = std::move(connection);
+  } else {
+    ++open_;
+    next->may_open = true;
+  }
+  next->ready.notify_one();
 }
 
 }  // namespace cdc::api

@@ -1,11 +1,13 @@
 // A fixed-size pool of PostgreSQL connections to the replica, shared by the request threads.
 // Connections are opened on demand, set up for the API (UTC, ISO dates, read-only transactions,
-// the per-statement timeout) and dropped when they break. Thread-safe.
+// the per-statement timeout) and dropped when they break. A free connection goes to the longest
+// waiting thread (first come, first served: no thread starves under load). Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,16 +47,24 @@ class ConnectionPool {
   int64_t waits() const { return waits_.load(); }
 
  private:
+  // A thread waiting for a connection: Release hands it one, or the right to open one.
+  struct Waiter {
+    std::condition_variable ready;
+    std::unique_ptr<pg::Connection> connection;
+    bool may_open = false;
+  };
   void Release(std::unique_ptr<pg::Connection> connection);
   std::unique_ptr<pg::Connection> Open();
+  // Connects outside the lock; on failure gives the slot back.
+  Lease OpenLease();
 
   const std::string url_;
   const int size_;
   const std::chrono::milliseconds statement_timeout_;
   std::mutex mutex_;
-  std::condition_variable freed_;
   std::vector<std::unique_ptr<pg::Connection>> idle_;
-  int open_ = 0;  // connections that exist (idle + on loan)
+  std::list<Waiter*> waiters_;  // oldest first
+  int open_ = 0;                // connections that exist or are being opened
   std::atomic<int> in_use_{0};
   std::atomic<int64_t> waits_{0};
 };

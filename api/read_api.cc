@@ -116,7 +116,8 @@ pg::Result ReadApi::Run(const Statement& statement) {
 }
 
 std::shared_ptr<const ApiTable> ReadApi::Table(std::string_view name) {
-  std::shared_ptr<const ApiTable> table;
+  std::shared_ptr<const ApiTable> table = catalog_.Cached(name);
+  if (table) return table;
   try {
     table =
         WithConnection([&](pg::Connection& connection) { return catalog_.Find(connection, name); });

@@ -85,21 +85,31 @@ void TableCatalog::LoadIfStale(pg::Connection& connection, bool unknown_name) {
   loaded_ = true;
 }
 
+std::shared_ptr<const ApiTable> TableCatalog::Lookup(std::string_view name) const {
+  const auto found = tables_.find(name);
+  if (found != tables_.end()) return found->second;
+  for (const auto& [target, table] : tables_) {
+    if (table->source == name) return table;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const ApiTable> TableCatalog::Cached(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  if (!loaded_ || std::chrono::steady_clock::now() - loaded_at_ >= kRefreshEvery) return nullptr;
+  return Lookup(name);
+}
+
 std::shared_ptr<const ApiTable> TableCatalog::Find(pg::Connection& connection,
                                                    std::string_view name) {
   LoadIfStale(connection, false);
-  auto lookup = [&]() -> std::shared_ptr<const ApiTable> {
+  {
     std::lock_guard lock(mutex_);
-    const auto found = tables_.find(name);
-    if (found != tables_.end()) return found->second;
-    for (const auto& [target, table] : tables_) {
-      if (table->source == name) return table;
-    }
-    return nullptr;
-  };
-  if (auto table = lookup()) return table;
+    if (auto table = Lookup(name)) return table;
+  }
   LoadIfStale(connection, true);
-  return lookup();
+  std::lock_guard lock(mutex_);
+  return Lookup(name);
 }
 
 std::vector<std::shared_ptr<const ApiTable>> TableCatalog::All(pg::Connection& connection) {

@@ -45,6 +45,9 @@ class TableCatalog {
   // registered. An unknown name reloads the catalog (at most once a second); every load older
   // than 30 s is refreshed.
   std::shared_ptr<const ApiTable> Find(pg::Connection& connection, std::string_view name);
+  // Like Find, from what is loaded, without a connection: nullptr when the name is unknown or the
+  // load is due for a refresh (then call Find).
+  std::shared_ptr<const ApiTable> Cached(std::string_view name);
   // Every registered table, by target name.
   std::vector<std::shared_ptr<const ApiTable>> All(pg::Connection& connection);
   // Forces a reload on the next lookup (a query found the table changed).
@@ -53,6 +56,7 @@ class TableCatalog {
  private:
   using Tables = std::map<std::string, std::shared_ptr<const ApiTable>, std::less<>>;
   void LoadIfStale(pg::Connection& connection, bool unknown_name);
+  std::shared_ptr<const ApiTable> Lookup(std::string_view name) const;  // caller holds mutex_
   Tables Load(pg::Connection& connection) const;
 
   const std::string schema_;

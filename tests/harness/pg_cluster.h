@@ -33,6 +33,8 @@ class PgCluster {
   bool running() const { return running_; }
   const std::string& log_path() const { return log_path_; }
   const std::string& directory() const { return dir_->path(); }
+  // The directory of the server's programs (initdb, pg_ctl, pgbench, ...).
+  const std::string& bin_dir() const { return bin_dir_; }
 
  private:
   std::string AsPostgres(const std::string& command) const;
