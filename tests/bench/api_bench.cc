@@ -23,34 +23,12 @@
 #include "common/pg/connection.h"
 #include "consumer/migrations.h"
 #include "consumer/target_catalog.h"
+#include "tests/harness/bench_table.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/process.h"
 
 namespace cdc::testing {
 namespace {
-
-using event::ColumnType;
-
-event::TableMeta ItemsTable() {
-  event::TableMeta table;
-  table.db = "bench";
-  table.schema = "BENCH";
-  table.table = "ITEMS";
-  table.columns = {
-      {"ID", ColumnType::kInt64, 0, 0, 0, false, -5},
-      {"ACCOUNT", ColumnType::kInt32, 0, 0, 0, true, 4},
-      {"NAME", ColumnType::kString, 0, 0, 64, true, 12},
-      {"AMOUNT", ColumnType::kDecimal, 12, 2, 0, true, 3},
-      {"CREATED", ColumnType::kTimestamp, 0, 0, 0, true, 93},
-      {"SCORE", ColumnType::kFloat64, 0, 0, 0, true, 8},
-      {"STATUS", ColumnType::kString, 0, 0, 16, true, 12},
-      {"QTY", ColumnType::kInt32, 0, 0, 0, true, 4},
-      {"NOTE", ColumnType::kString, 0, 0, 0, true, -1},
-      {"REF", ColumnType::kInt64, 0, 0, 0, true, -5},
-  };
-  table.key = {0};
-  return table;
-}
 
 struct WrkResult {
   double requests_per_second = 0;
@@ -158,7 +136,7 @@ int Main(int argc, char** argv) {
     Logging logging(LogFormat::kText, LogLevel::kWarn);
     consumer::ApplyMigrations(db, logging.Get("bench"));
     consumer::TargetCatalog catalog("replica", logging.Get("bench"));
-    catalog.Prepare(db, "items", "cdc.BENCH.ITEMS", ItemsTable(), 1);
+    catalog.Prepare(db, "items", "cdc.BENCH.ITEMS", BenchItemsTable(), 1);
     std::fprintf(stderr, "load: %lld rows\n", static_cast<long long>(rows));
     db.Exec(
         "INSERT INTO replica.items SELECT i, i % 1000, 'customer name ' || i, (i % 100000) * 1.25,"

@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "common/pg/connection.h"
 #include "consumer/target_schema.h"
+#include "tests/harness/bench_table.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/event_writer.h"
 #include "tests/harness/pg_cluster.h"
@@ -50,31 +51,7 @@ namespace cdc::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using event::ColumnType;
-
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// BENCH.ITEMS: the 10 columns of the producer benchmark's table.
-event::TableMeta ItemsTable() {
-  event::TableMeta table;
-  table.db = "bench";
-  table.schema = "BENCH";
-  table.table = "ITEMS";
-  table.columns = {
-      {"ID", ColumnType::kInt64, 0, 0, 0, false, -5},
-      {"ACCOUNT", ColumnType::kInt32, 0, 0, 0, true, 4},
-      {"NAME", ColumnType::kString, 0, 0, 64, true, 12},
-      {"AMOUNT", ColumnType::kDecimal, 12, 2, 0, true, 3},
-      {"CREATED", ColumnType::kTimestamp, 0, 0, 0, true, 93},
-      {"SCORE", ColumnType::kFloat64, 0, 0, 0, true, 8},
-      {"STATUS", ColumnType::kString, 0, 0, 16, true, 12},
-      {"QTY", ColumnType::kInt32, 0, 0, 0, true, 4},
-      {"NOTE", ColumnType::kString, 0, 0, 0, true, -1},
-      {"REF", ColumnType::kInt64, 0, 0, 0, true, -5},
-  };
-  table.key = {0};
-  return table;
-}
 
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;  // 2026-11-18
 
@@ -347,7 +324,7 @@ int Main(int argc, char** argv) {
   PgCluster cluster;
   cluster.CreateDatabase("replica");
   DevBroker broker;
-  const event::TableMeta table = ItemsTable();
+  const event::TableMeta table = BenchItemsTable();
   // The dev broker keeps at most 5 MB per partition (librdkafka's mock cluster drops the oldest
   // message sets beyond that): spread the events over enough partitions to keep all of them.
   broker.CreateTopic(EventWriter::Topic(table), partitions);

@@ -42,7 +42,7 @@ TEST_F(ApiSecurityTest, BearerTokensGuardEverythingButTheOpenPaths) {
   EXPECT_EQ(Get("/metrics").status, 200);
   // Access log: one JSON line per request with its id; never a token.
   Get("/api/v1/tables", {{"Authorization", "Bearer tok-123456"}, {"X-Request-ID", "trace-42"}});
-  api_->Stop(SIGTERM);
+  EXPECT_EQ(api_->Stop(SIGTERM), 0);  // a clean stop on SIGTERM
   const std::string log = LogText();
   EXPECT_NE(log.find("\"request_id\":\"trace-42\""), std::string::npos) << log;
   EXPECT_EQ(log.find("tok-123456"), std::string::npos);
@@ -177,6 +177,26 @@ TEST_F(ApiSecurityTest, HostileRequestsGet4xxAndNeverCrashTheServer) {
   EXPECT_EQ(Get("/api/v1/tables/orders/rows/EU,1").status, 200);  // still serving
   EXPECT_TRUE(api_->running());
   EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "1");  // nothing was dropped
+}
+
+TEST_F(ApiSecurityTest, ConfigErrorsNameTheKeyAndExitWithCode2) {
+  auto run = [&](const std::string& api_section) {
+    const std::string config = dir_.File("bad.yaml");
+    std::ofstream(config) << "pipeline: {name: test}\npostgres:\n  schema: replica\napi:\n"
+                          << api_section;
+    Process bad({CDC_API_PATH, "run", "--config", config}, dir_.File("bad.log"));
+    EXPECT_EQ(bad.Wait(std::chrono::seconds(20)), 2);
+    std::ifstream in(dir_.File("bad.log"));
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string text =
+      run("  listen: nowhere\n  cors_origins: [example.com]\n  tokens_file: /nonexistent/tokens\n");
+  for (const char* key : {"postgres.url", "api.listen", "api.cors_origins", "api.tokens_file"}) {
+    EXPECT_NE(text.find(key), std::string::npos) << key << " not named in:\n" << text;
+  }
+  text = run("  pool_size: 0\n  max_page_sise: 10\n");
+  EXPECT_NE(text.find("api.pool_size"), std::string::npos) << text;
+  EXPECT_NE(text.find("api.max_page_sise"), std::string::npos) << text;
 }
 
 }  // namespace
