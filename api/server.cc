@@ -99,7 +99,6 @@ ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& 
       registry_(registry),
       openapi_json_(std::move(openapi_json)),
       logger_(std::move(logger)),
-      clock_(clock),
       auth_(settings.tokens),
       limiter_(settings.rate_limit_per_second, settings.rate_limit_burst, clock),
       metrics_(std::make_unique<Metrics>(registry)),

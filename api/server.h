@@ -55,7 +55,6 @@ class ApiServer {
   metrics::Registry& registry_;
   const std::string openapi_json_;
   const Logger logger_;
-  Clock& clock_;
   TokenAuth auth_;
   RateLimiter limiter_;
   std::unique_ptr<Metrics> metrics_;
