@@ -195,8 +195,8 @@ void ApiServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
                     settings_.open_paths.end();
   std::string caller = req.remote_addr;
   if (auth_.enabled() && !open) {
-    const std::optional<std::string_view> token =
-        TokenAuth::BearerToken(req.get_header_value("Authorization"));
+    const std::string authorization = req.get_header_value("Authorization");
+    const std::optional<std::string_view> token = TokenAuth::BearerToken(authorization);
     if (!token || !auth_.Accepts(*token)) {
       res.set_header("WWW-Authenticate", "Bearer");
       SetError(res, ErrorCode::kUnauthorized,
