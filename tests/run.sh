@@ -59,39 +59,32 @@ if [[ ${#labels[@]} -eq 0 ]]; then
 fi
 
 echo "==> tests (labels: ${labels[*]}; $jobs in parallel)"
-# One ctest run over every label, so the long tests that mostly wait (group joins, session
-# timeouts, kills) overlap with the rest; the summary is then counted per label.
-log="$build/ctest.log"
-pattern="^($(IFS='|'; echo "${labels[*]}"))\$"
-set +e
-(cd "$build" && ctest -L "$pattern" -j "$jobs" --output-on-failure --timeout 300 \
-  --no-tests=error) >"$log" 2>&1
-rc=$?
-set -e
-failed_tests=$(sed -n '/The following tests FAILED/,$p' "$log" |
-  sed -nE 's/^[[:space:]]*[0-9]+ - (.+) \([^)]*\)$/\1/p')
 status=0
 summary=()
 total_passed=0
 total_failed=0
 for label in "${labels[@]}"; do
-  mapfile -t names < <(cd "$build" && ctest -N -L "^${label}\$" |
-    sed -nE 's/^[[:space:]]*Test[[:space:]]+#[0-9]+: (.+)$/\1/p')
-  failed=0
-  for name in "${names[@]}"; do
-    if grep -Fxq -- "$name" <<<"$failed_tests"; then failed=$((failed + 1)); fi
-  done
-  total_passed=$((total_passed + ${#names[@]} - failed))
+  log="$build/ctest-$label.log"
+  set +e
+  (cd "$build" && ctest -L "^${label}\$" -j "$jobs" --output-on-failure \
+    --timeout 300 --no-tests=error) >"$log" 2>&1
+  rc=$?
+  set -e
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1 || true)
+  total=$(echo "$line" | sed -nE 's/.*out of ([0-9]+).*/\1/p')
+  failed=$(echo "$line" | sed -nE 's/.* ([0-9]+) tests? failed.*/\1/p')
+  total=${total:-0}; failed=${failed:-0}
+  if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+  total_passed=$((total_passed + total - failed))
   total_failed=$((total_failed + failed))
-  summary+=("$(printf '%-12s %4d tests, %3d failed' "$label" "${#names[@]}" "$failed")")
+  summary+=("$(printf '%-12s %4d tests, %3d failed' "$label" "$total" "$failed")")
+  if [[ $rc -ne 0 ]]; then
+    status=1
+    echo "---- $label: failures (full log: $log)"
+    sed -n '/The following tests FAILED/,$p' "$log" || true
+    { grep -B2 -A25 -E "\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Failure$" "$log" || true; } | head -200
+  fi
 done
-if [[ $rc -ne 0 ]]; then
-  status=1
-  [[ $total_failed -eq 0 ]] && total_failed=1
-  echo "---- failures (full log: $log)"
-  sed -n '/The following tests FAILED/,$p' "$log" || true
-  { grep -B2 -A25 -E "\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Failure$" "$log" || true; } | head -300
-fi
 
 echo "==> summary ($(( $(date +%s) - started ))s${sanitize:+, sanitize=$sanitize})"
 printf '  %s\n' "${summary[@]}"
