@@ -4,6 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <stop_token>
 #include <thread>
 
@@ -28,6 +32,27 @@ class ShutdownSignals {
   std::stop_source source_;
   std::atomic<int> signal_{0};
   std::jthread watcher_;
+};
+
+// Bounds a graceful shutdown. Once `stop` is requested, the process has `grace` to finish by
+// itself (this object destroyed, i.e. main returning); otherwise `on_expiry` runs (e.g. to log
+// why) and the process ends at once with `exit_code` through std::_Exit. For client libraries
+// that can block their own teardown indefinitely, e.g. librdkafka destroying a consumer whose
+// offset commits wait for an unreachable group coordinator. Use it only where everything that
+// matters is already durable (committed in PostgreSQL) when the stop is requested.
+class ShutdownDeadline {
+ public:
+  ShutdownDeadline(std::stop_token stop, std::chrono::milliseconds grace,
+                   std::function<void()> on_expiry, int exit_code);
+  ~ShutdownDeadline();  // disarms
+  ShutdownDeadline(const ShutdownDeadline&) = delete;
+  ShutdownDeadline& operator=(const ShutdownDeadline&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any cv_;
+  bool disarmed_ = false;
+  std::jthread watchdog_;
 };
 
 }  // namespace cdc

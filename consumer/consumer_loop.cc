@@ -250,9 +250,10 @@ void ConsumerLoop::Collect() {
       }
       applied_since_progress_ += done.records;
       try {
-        consumer_->Commit(offsets);
+        // PostgreSQL holds the truth; the Kafka commit only informs lag tools, so it must not
+        // hold the loop (or a shutdown) while the coordinator is unreachable.
+        consumer_->CommitAsync(offsets);
       } catch (const Error& e) {
-        // PostgreSQL holds the truth; the Kafka commit only informs lag tools.
         logger_.Warn("Kafka offset commit failed", {{"error", e.what()}});
       }
     }

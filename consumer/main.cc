@@ -101,6 +101,21 @@ int main(int argc, char** argv) {
   if (!loaded) return cdc::config::kConfigErrorExitCode;
   const cdc::Logging logging(cdc::ParseLogFormat(loaded->config.GetString("log.format")),
                              cdc::ParseLogLevel(loaded->config.GetString("log.level")));
+  // SIGTERM ends the process within 10 s: batches are committed or rolled back in PostgreSQL
+  // first, so what may still hang after 8 s (librdkafka tearing down a consumer whose offset
+  // commits wait for an unreachable coordinator) holds nothing that matters.
+  std::optional<cdc::ShutdownDeadline> deadline;
+  if (shutdown) {
+    deadline.emplace(
+        shutdown->token(), std::chrono::seconds(8),
+        [&logging] {
+          logging.Get("consumer")
+              .Warn(
+                  "shutdown did not finish within 8 s (Kafka unreachable?); exiting now. "
+                  "PostgreSQL is consistent: every batch was committed or is rolled back.");
+        },
+        0);
+  }
   try {
     if (*run) {
       return cdc::consumer::RunConsumer(loaded->config, loaded->settings, logging,

@@ -37,6 +37,7 @@ Consumer::Consumer(const KafkaSettings& settings, const std::string& group_id,
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Consumer::OnRebalanceCallback);
   rd_kafka_conf_set_error_cb(conf.get(), &Consumer::OnErrorCallback);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), &Consumer::OnCommitCallback);
   rd_kafka_conf_set_log_cb(conf.get(), &Consumer::OnLogCallback);
   state_.logger().Debug("kafka consumer configuration", {{"conf", RedactedConfDump(conf.get())}});
   char errstr[512];
@@ -208,6 +209,20 @@ void Consumer::Commit(const std::vector<TopicPartition>& offsets) {
   PartitionListPtr list = ToPartitionList(offsets);
   CheckErr(rd_kafka_commit(handle_.get(), list.get(), 0), "commit");
   for (int i = 0; i < list->cnt; ++i) CheckErr(list->elems[i].err, "commit");
+}
+
+void Consumer::CommitAsync(const std::vector<TopicPartition>& offsets) {
+  if (offsets.empty()) return;
+  PartitionListPtr list = ToPartitionList(offsets);
+  CheckErr(rd_kafka_commit(handle_.get(), list.get(), 1), "commit");
+}
+
+void Consumer::OnCommitCallback(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* /*offsets*/, void* opaque) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  static_cast<Consumer*>(opaque)->state_.logger().Warn(
+      "Kafka offset commit failed",
+      {{"error", std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err)}});
 }
 
 std::vector<TopicPartition> Consumer::Committed(const std::vector<TopicPartition>& partitions,

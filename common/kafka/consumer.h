@@ -68,6 +68,10 @@ class Consumer {
   std::vector<Message> PollBatch(std::chrono::milliseconds timeout, size_t max);
   // Commits `offsets` (each the next offset to read) synchronously. Throws on failure.
   void Commit(const std::vector<TopicPartition>& offsets);
+  // Commits `offsets` without waiting for the broker (a failure is logged as a warning when a
+  // later poll serves its result). For progress that is informational, so that an unreachable
+  // coordinator never stalls the caller.
+  void CommitAsync(const std::vector<TopicPartition>& offsets);
   // The group's committed offsets for `partitions` (offset < 0 when none).
   std::vector<TopicPartition> Committed(const std::vector<TopicPartition>& partitions,
                                         std::chrono::milliseconds timeout);
@@ -84,6 +88,8 @@ class Consumer {
   static void OnRebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void OnErrorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static void OnCommitCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t* offsets, void* opaque);
   static void OnLogCallback(const rd_kafka_t* rk, int level, const char* facility, const char* buf);
   void Rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   // A consumed message, or nullopt for partition-EOF and transient errors; throws as Poll.

@@ -62,5 +62,59 @@ TEST_F(ConsumerTest, DatabaseOutagesAndKilledBackendsLoseNothing) {
   EXPECT_NE(text.find("batch rolled back; retrying"), std::string::npos);
 }
 
+// SIGTERM must end the consumer within 10 s even when Kafka is unreachable: leaving the group
+// cannot reach the coordinator, and the close gives up instead of waiting out the session.
+TEST_F(ConsumerTest, SigtermWithTheBrokerDownExitsWithinTenSeconds) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  const event::TableMeta table = OrdersTable();
+  for (int64_t id = 1; id <= 100; ++id) {
+    writer.Write(table, OrderEvent(Op::kCreate, id, id, "v0", id));
+  }
+  writer.Flush();
+  // The production default session timeout (45 s) is what a close would otherwise wait out.
+  std::string config = ConsumerConfig(broker_.bootstrap(), url_);
+  config.replace(config.find("session.timeout.ms: '6000'"), 26, "session.timeout.ms: '45000'");
+  WriteFile(dir_.File("consumer.yaml"), config);
+  ConsumerProcess consumer({"run", "--config", dir_.File("consumer.yaml")}, LogPath());
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 100; }, std::chrono::seconds(60)))
+      << LogTail();
+  // The applied offsets reach Kafka as well (asynchronously), so that lag tools see progress.
+  const auto kafka_committed = [&] {
+    kafka::KafkaSettings settings;
+    settings.bootstrap_servers = broker_.bootstrap();
+    Logging logging(LogFormat::kText, LogLevel::kWarn);
+    kafka::Consumer reader(settings, "cdc-pg", nullptr, logging.Get("reader"));
+    std::vector<kafka::TopicPartition> partitions;
+    for (const int32_t p : reader.Partitions("cdc.SHOP.ORDERS", std::chrono::seconds(10))) {
+      partitions.push_back({"cdc.SHOP.ORDERS", p, 0});
+    }
+    int64_t sum = 0;
+    for (const kafka::TopicPartition& p : reader.Committed(partitions, std::chrono::seconds(10))) {
+      sum += std::max<int64_t>(0, p.offset);
+    }
+    return sum;
+  };
+  EXPECT_TRUE(WaitUntil([&] { return kafka_committed() == 100; }, std::chrono::seconds(20)))
+      << kafka_committed();
+  // Kafka goes away while the consumer is busy applying a backlog it has already fetched.
+  for (int64_t id = 101; id <= 20'100; ++id) {
+    writer.Write(table, OrderEvent(Op::kCreate, id, id, "v0", id));
+  }
+  writer.Flush();
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") > 100; }, std::chrono::seconds(60)))
+      << LogTail();
+  ASSERT_EQ(broker_.Stop(), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(10)) << LogTail();
+  // What was applied is consistent with the stored offsets.
+  EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"),
+            std::to_string(AppliedThrough("cdc.SHOP.ORDERS")));
+}
+
 }  // namespace
 }  // namespace cdc::testing

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 namespace cdc {
@@ -36,6 +37,34 @@ TEST(ShutdownSignals, RequestStopWithoutSignal) {
   shutdown.RequestStop();
   EXPECT_TRUE(shutdown.token().stop_requested());
   EXPECT_EQ(shutdown.signal_received(), 0);
+}
+
+TEST(ShutdownDeadline, DoesNothingWithoutAStop) {
+  std::stop_source stop;
+  { ShutdownDeadline deadline(stop.get_token(), std::chrono::milliseconds(1), nullptr, 3); }
+  SUCCEED();
+}
+
+TEST(ShutdownDeadline, DoesNothingWhenTheProcessFinishesInTime) {
+  std::stop_source stop;
+  {
+    ShutdownDeadline deadline(stop.get_token(), std::chrono::seconds(30), nullptr, 3);
+    stop.request_stop();
+  }  // disarmed well before the grace ends
+  SUCCEED();
+}
+
+TEST(ShutdownDeadlineDeathTest, EndsTheProcessWhenTheGraceRunsOut) {
+  EXPECT_EXIT(
+      {
+        std::stop_source stop;
+        ShutdownDeadline deadline(
+            stop.get_token(), std::chrono::milliseconds(50),
+            [] { std::fputs("shutdown deadline expired\n", stderr); }, 3);
+        stop.request_stop();
+        std::this_thread::sleep_for(std::chrono::seconds(30));  // a teardown that hangs
+      },
+      ::testing::ExitedWithCode(3), "shutdown deadline expired");
 }
 
 }  // namespace
