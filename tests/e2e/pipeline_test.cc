@@ -1,0 +1,85 @@
+// End to end (label e2e): the quickstart topology with the workload generator making 50k changes
+// (inserts, updates, primary-key changes, deletes) while the pipeline runs; once the generator
+// stops and the lag drains, every source table equals its replica row for row, read through SQL
+// and through the API's pagination, with no dead letters. Once with Avro, once with JSON.
+#include "tests/e2e/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/harness/scale.h"
+
+namespace cdc::testing {
+namespace {
+
+std::string Describe(const CanonicalRow& row) {
+  std::string out;
+  for (const auto& value : row) out += (out.empty() ? "" : "|") + value.value_or("NULL");
+  return out;
+}
+
+// Compares two sorted row sets and reports the first differences.
+::testing::AssertionResult SameRows(const std::vector<CanonicalRow>& expected,
+                                    const std::vector<CanonicalRow>& actual) {
+  if (expected == actual) return ::testing::AssertionSuccess();
+  std::vector<CanonicalRow> missing;
+  std::vector<CanonicalRow> unexpected;
+  std::set_difference(expected.begin(), expected.end(), actual.begin(), actual.end(),
+                      std::back_inserter(missing));
+  std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(),
+                      std::back_inserter(unexpected));
+  auto failure = ::testing::AssertionFailure()
+                 << expected.size() << " expected rows, " << actual.size() << " actual; "
+                 << missing.size() << " missing, " << unexpected.size() << " unexpected";
+  for (size_t i = 0; i < std::min<size_t>(3, missing.size()); ++i) {
+    failure << "\n  missing:    " << Describe(missing[i]);
+  }
+  for (size_t i = 0; i < std::min<size_t>(3, unexpected.size()); ++i) {
+    failure << "\n  unexpected: " << Describe(unexpected[i]);
+  }
+  return failure;
+}
+
+class EndToEnd : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EndToEnd, FiftyThousandChangesReplicateRowForRow) {
+  Pipeline pipeline(GetParam());
+  pipeline.Start();
+  // The changes are made while the pipeline streams (20k changes/s, 500 per transaction).
+  const int64_t changes = Scaled(50'000);
+  const nlohmann::json totals = nlohmann::json::parse(pipeline.RunWorkload(
+      {"run", "--count", std::to_string(changes), "--rate", "20000", "--seed", "20261201"}));
+  ASSERT_EQ(totals.at("changes").get<int64_t>(), changes);
+  ASSERT_GT(totals.at("deletes").get<int64_t>(), changes / 20);
+  ASSERT_GT(totals.at("key_changes").get<int64_t>(), changes / 50);
+
+  std::string why;
+  ASSERT_TRUE(pipeline.WaitDrained(std::chrono::seconds(180), &why)) << why;
+
+  size_t total_rows = 0;
+  for (const DemoTable& table : DemoTables()) {
+    SCOPED_TRACE(table.name);
+    const std::vector<CanonicalRow> source = pipeline.SourceRows(table);
+    ASSERT_GT(source.size(), 100u);
+    total_rows += source.size();
+    EXPECT_TRUE(SameRows(source, pipeline.ReplicaRows(table)));
+    int pages = 0;
+    EXPECT_TRUE(SameRows(source, pipeline.ApiRows(table, &pages)));
+    EXPECT_GE(pages, static_cast<int>(source.size() / 1000));
+  }
+  EXPECT_GT(total_rows, static_cast<size_t>(changes / 10));
+  EXPECT_EQ(pipeline.Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+
+  for (const auto& [name, status] : pipeline.Stop()) {
+    EXPECT_EQ(status, 0) << name << ":\n" << pipeline.LogTail(name);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, EndToEnd, ::testing::Values("avro", "json"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace cdc::testing
