@@ -47,8 +47,10 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
   }
   const std::string source = meta.QualifiedName();
   pg::Transaction tx(connection);
-  connection.Exec("SELECT pg_advisory_xact_lock(hashtext($1))",
-                  {"cdc.ddl." + schema_ + "." + target});
+  // One DDL transaction at a time per target schema, across lanes and consumers: concurrent
+  // CREATE SCHEMA IF NOT EXISTS (and CREATE TABLE of one name) fail with 23505 instead of
+  // waiting. DDL is rare (first sight of a table, a new column), so the lock costs nothing.
+  connection.Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {"cdc.ddl." + schema_});
   connection.Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(SqlDialect::kPostgres, schema_));
   const pg::Result registered = connection.Exec(
       "SELECT source_table FROM cdc.tables WHERE target_schema = $1 AND target_table = $2",

@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql kcat
   python3 python3-confluent-kafka python3-avro python3-psycopg2
-  wrk curl procps iproute2 openssl
+  wrk curl procps iproute2 openssl sqlite3
 )
 
 missing=()

@@ -308,13 +308,19 @@ if [[ $workload -eq 1 ]]; then
   start workload "$logs/workload.log" "$generator" run \
     --source "Driver=SQLite3;Database=$source_db;Timeout=20000;" --schema demo --rate "$rate" \
     --status-file "$run/workload.json"
-  # Ready = the API serves replicated rows.
+  # Ready = the API lists every demo table and serves replicated rows.
+  ready=0
   for _ in $(seq 1 600); do
-    curl -sf "http://127.0.0.1:$api_port/api/v1/tables/orders/rows?limit=1" 2>/dev/null |
-      grep -q '"ID"\|"id"' && break
+    listed=$(curl -sf "http://127.0.0.1:$api_port/api/v1/tables" 2>/dev/null || true)
+    ready=1
+    for t in "${tables[@]}"; do [[ "$listed" == *"\"source\":\"main.$t\""* ]] || ready=0; done
+    [[ $ready -eq 1 ]] && curl -sf "http://127.0.0.1:$api_port/api/v1/tables/orders/rows?limit=1" \
+      2>/dev/null | grep -q '"id"' && break
+    ready=0
     alive "$run/workload.pid" || { tail -n 20 "$logs/workload.log" >&2; die "the workload generator exited"; }
     sleep 0.1
   done
+  [[ $ready -eq 1 ]] || die "no replicated rows after 60 s (logs: $logs/)"
 fi
 
 base="http://127.0.0.1:$api_port"

@@ -54,7 +54,7 @@ fi
 if [[ ${#labels[@]} -eq 0 ]]; then
   # Every label the build registered, fastest first.
   mapfile -t labels < <(cd "$build" && ctest --print-labels | sed -n 's/^  //p' |
-    awk '{ order = ($0=="unit") ? 0 : ($0=="lint") ? 1 : ($0=="integration") ? 2 : 3; print order, $0 }' |
+    awk '{ order = ($0=="unit") ? 0 : ($0=="lint") ? 1 : ($0=="integration") ? 2 : ($0=="e2e") ? 3 : 4; print order, $0 }' |
     sort -n | cut -d' ' -f2)
 fi
 

@@ -3,9 +3,13 @@
 // many times in one batch, and exactly the expected metadata.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <random>
+#include <thread>
 
+#include "consumer/migrations.h"
+#include "consumer/target_catalog.h"
 #include "tests/integration/consumer/consumer_fixture.h"
 
 namespace cdc::testing {
@@ -246,6 +250,46 @@ TEST_F(ConsumerTest, NewColumnEvolvesTheTableAndDataLands) {
                 "information_schema.columns WHERE table_name = 'orders' AND column_name = 'color'"),
             "character varying(10)");
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
+// Two lanes (or two consumers) that see their first events of two tables of a new target schema
+// at once both create the schema; PostgreSQL's CREATE SCHEMA IF NOT EXISTS is not safe against
+// that race (23505 on pg_namespace), which once dead-lettered whole batches. DDL is serialized
+// per target schema.
+TEST_F(ConsumerTest, TablesFirstSeenConcurrentlyInANewSchemaAreCreatedWithoutErrors) {
+  pg::Connection setup(url_, "test");
+  {
+    Logging logging(LogFormat::kText, LogLevel::kWarn);
+    consumer::ApplyMigrations(setup, logging.Get("test"));
+  }
+  event::TableMeta orders = OrdersTable();
+  event::TableMeta lines = OrdersTable();
+  lines.table = "LINES";
+  for (int round = 0; round < 20; ++round) {
+    const std::string schema = "race_" + std::to_string(round);
+    std::atomic<int> ready{0};
+    std::vector<std::string> errors(2);
+    const auto create = [&](int index, const event::TableMeta& meta) {
+      Logging logging(LogFormat::kText, LogLevel::kWarn);
+      pg::Connection db(url_, "test");
+      consumer::TargetCatalog catalog(schema, logging.Get("test"));
+      ++ready;
+      while (ready.load() < 2) {
+      }
+      try {
+        catalog.Prepare(db, meta.table == "ORDERS" ? "orders" : "lines", "cdc.SHOP." + meta.table,
+                        meta, 1);
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(index)] = e.what();
+      }
+    };
+    std::thread first(create, 0, std::cref(orders));
+    std::thread second(create, 1, std::cref(lines));
+    first.join();
+    second.join();
+    EXPECT_EQ(errors[0], "") << "round " << round;
+    EXPECT_EQ(errors[1], "") << "round " << round;
+  }
 }
 
 }  // namespace
