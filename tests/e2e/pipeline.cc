@@ -312,6 +312,57 @@ std::vector<CanonicalRow> Pipeline::SourceRows(const DemoTable& table) {
   return rows;
 }
 
+std::vector<CanonicalRow> Pipeline::SourceChanges(const DemoTable& table) {
+  std::string sql =
+      "SELECT CAST(CDC_SEQ AS TEXT), CASE CDC_OP WHEN 'I' THEN 'c' WHEN 'U' THEN 'u' ELSE 'd' END";
+  for (const DemoColumn& column : table.columns) sql += ", " + SqliteExpression(column);
+  sql += " FROM " + table.name + "_CT";
+  odbc::Statement statement(*source_db_);
+  statement.ExecuteDirect(sql);
+  std::vector<CanonicalRow> rows;
+  odbc::RowBatch batch;
+  while (statement.FetchBatch(batch, 1000, 4096)) {
+    for (size_t r = 0; r < batch.rows(); ++r) {
+      CanonicalRow row;
+      for (size_t c = 0; c < batch.columns(); ++c) {
+        const auto value = batch.Get(r, c);
+        row.push_back(value ? std::optional<std::string>(*value) : std::nullopt);
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+std::vector<CanonicalRow> Pipeline::SubscriberChanges(const DemoTable& table,
+                                                      const std::string& group) {
+  std::vector<std::string> argv = {
+      "/usr/bin/python3", std::string(CDC_SOURCE_DIR) + "/deploy/examples/subscriber.py",
+      "--bootstrap",      broker_.bootstrap(),
+      "--topic",          table.topic(),
+      "--from-beginning", "--exit-at-end"};
+  if (!group.empty()) argv.insert(argv.end(), {"--group", group});
+  Process subscriber(argv, dir_.File("subscriber.log"));
+  std::vector<CanonicalRow> rows;
+  while (auto line = subscriber.ReadLine(std::chrono::seconds(120))) {
+    const nlohmann::json change = nlohmann::json::parse(*line);
+    const std::string op = change.at("op").get<std::string>();
+    const nlohmann::json& image = op == "d" ? change.at("before") : change.at("after");
+    CanonicalRow row = {std::to_string(change.at("seq").get<int64_t>()), op};
+    for (const DemoColumn& column : table.columns) {
+      row.push_back(FromJson(image.at(column.name), column.kind));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (subscriber.Wait(std::chrono::seconds(10)) != 0) {
+    throw std::runtime_error("subscriber.py failed:\n" + LogTail("subscriber"));
+  }
+  // Sequence numbers sort as text here; both sides are sorted the same way.
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
 std::vector<CanonicalRow> Pipeline::ReplicaRows(const DemoTable& table) {
   std::string sql = "SELECT ";
   for (size_t i = 0; i < table.columns.size(); ++i) {

@@ -65,6 +65,12 @@ class Pipeline {
   // the requests.
   std::vector<CanonicalRow> ApiRows(const DemoTable& table, int* pages);
 
+  // Every change of `table` in its change table, as {seq, op (c/u/d), row image...}, sorted.
+  std::vector<CanonicalRow> SourceChanges(const DemoTable& table);
+  // The same from deploy/examples/subscriber.py reading the table's topic from the beginning
+  // (as consumer group `group`, or without a group when empty).
+  std::vector<CanonicalRow> SubscriberChanges(const DemoTable& table, const std::string& group);
+
   std::string Sql(const std::string& sql) const { return cluster_.Psql("replica", sql); }
   const std::string& bootstrap() const { return broker_.bootstrap(); }
   const std::string& config_path() const { return config_path_; }

@@ -1,7 +1,8 @@
 // End to end (label e2e): the quickstart topology with the workload generator making 50k changes
 // (inserts, updates, primary-key changes, deletes) while the pipeline runs; once the generator
 // stops and the lag drains, every source table equals its replica row for row, read through SQL
-// and through the API's pagination, with no dead letters. Once with Avro, once with JSON.
+// and through the API's pagination, with no dead letters, and the example subscriber prints every
+// change. Once with Avro, once with JSON.
 #include "tests/e2e/pipeline.h"
 
 #include <gtest/gtest.h>
@@ -70,6 +71,16 @@ TEST_P(EndToEnd, FiftyThousandChangesReplicateRowForRow) {
   }
   EXPECT_GT(total_rows, static_cast<size_t>(changes / 10));
   EXPECT_EQ(pipeline.Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+
+  // A downstream team's subscriber (deploy/examples/subscriber.py, as a consumer group) prints
+  // exactly the source's changes: every change-table row once, with its op and row image.
+  for (const DemoTable& table : {DemoTables()[2], DemoTables()[3]}) {  // ORDERS, ORDER_LINES
+    SCOPED_TRACE("subscriber " + table.name);
+    const std::vector<CanonicalRow> changes = pipeline.SourceChanges(table);
+    ASSERT_GT(changes.size(), 100u);
+    EXPECT_TRUE(
+        SameRows(changes, pipeline.SubscriberChanges(table, "e2e-subscriber-" + table.name)));
+  }
 
   for (const auto& [name, status] : pipeline.Stop()) {
     EXPECT_EQ(status, 0) << name << ":\n" << pipeline.LogTail(name);
