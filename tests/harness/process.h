@@ -50,7 +50,8 @@ class Process {
   int Stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Waits for the process to exit by itself; returns its status or nullopt on timeout.
   std::optional<int> Wait(std::chrono::milliseconds timeout);
-  bool running() const { return pid_ > 0 && !exit_status_.has_value(); }
+  // False once the process has exited (checked now, without blocking; the exit is reaped).
+  bool running() { return pid_ > 0 && !Wait(std::chrono::milliseconds(0)).has_value(); }
 
  private:
   pid_t pid_ = -1;
