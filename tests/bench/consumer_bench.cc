@@ -42,6 +42,7 @@
 #include "common/pg/connection.h"
 #include "consumer/target_schema.h"
 #include "tests/harness/bench_table.h"
+#include "tests/harness/bench_util.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/event_writer.h"
 #include "tests/harness/pg_cluster.h"
@@ -51,7 +52,6 @@ namespace cdc::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 constexpr int64_t kBaseMicros = 1'795'000'000'000'000;  // 2026-11-18
 
@@ -244,36 +244,15 @@ void PrintBatchTimings(const std::string& log_path) {
               static_cast<long long>(batches), gather, apply);
 }
 
-// CPU seconds (user + system) a process has used so far; 0 when it is gone.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');  // the command name may contain spaces
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // CPU seconds of the PostgreSQL backends serving the consumer (its lanes and its loop).
 double BackendCpuSeconds(pg::Connection& db) {
   const pg::Result pids =
       db.Exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cdc-consumer%'");
   double total = 0;
-  for (int i = 0; i < pids.rows(); ++i) total += CpuSeconds(static_cast<pid_t>(pids.GetInt(i, 0)));
-  return total;
-}
-
-int64_t PeakRssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  for (int i = 0; i < pids.rows(); ++i) {
+    total += ProcessCpuSeconds(static_cast<pid_t>(pids.GetInt(i, 0)));
   }
-  return -1;
+  return total;
 }
 
 // Records consumed so far (sum of the stored next offsets), or -1 before the first commit.
@@ -361,7 +340,7 @@ int Main(int argc, char** argv) {
     db.Exec("ALTER SYSTEM SET log_min_duration_statement = 0");
     db.Exec("SELECT pg_reload_conf()");
   }
-  const double broker_cpu_before = CpuSeconds(broker.pid());
+  const double broker_cpu_before = ProcessCpuSeconds(broker.pid());
   const auto started = Clock::now();
   Process consumer({CDC_CONSUMER_PATH, "run", "--config", config}, dir.File("consumer.log"));
   std::optional<Clock::time_point> first;
@@ -391,9 +370,9 @@ int Main(int argc, char** argv) {
   }
   const auto done = Clock::now();
   const int64_t rss_kb = PeakRssKb(consumer.pid());
-  const double consumer_cpu = CpuSeconds(consumer.pid());
+  const double consumer_cpu = ProcessCpuSeconds(consumer.pid());
   const double backend_cpu = BackendCpuSeconds(db);
-  const double broker_cpu = CpuSeconds(broker.pid()) - broker_cpu_before;
+  const double broker_cpu = ProcessCpuSeconds(broker.pid()) - broker_cpu_before;
   const int stop_rc = consumer.Stop(SIGTERM, std::chrono::seconds(15));
   if (profile) {
     db.Exec("ALTER SYSTEM RESET log_min_duration_statement");

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/odbc/odbc.h"
+#include "tests/harness/bench_util.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/odbc_sources.h"
 #include "tests/harness/process.h"
@@ -29,8 +30,6 @@ namespace cdc::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 void Exec(odbc::Connection& db, const std::string& sql) { db.Execute(sql); }
 
@@ -91,22 +90,6 @@ double RawFetch(odbc::Connection& db, int64_t expected) {
   std::fprintf(stderr, "raw fetch: %lld rows, %.1f MB of text in %.2f s\n",
                static_cast<long long>(rows), static_cast<double>(bytes) / 1e6, seconds);
   return static_cast<double>(rows) / seconds;
-}
-
-double Metric(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0;
-}
-
-int64_t PeakRssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return -1;
 }
 
 int Main(int argc, char** argv) {
@@ -170,8 +153,10 @@ int Main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const auto response = client.Get("/metrics");
     if (!response || response->status != 200) continue;
-    published = Metric(response->body, "cdc_producer_events_published_total{table=\"main.BENCH\"}");
-    watermark = Metric(response->body, "cdc_producer_checkpoint_watermark{table=\"main.BENCH\"}");
+    published =
+        MetricSample(response->body, "cdc_producer_events_published_total{table=\"main.BENCH\"}");
+    watermark =
+        MetricSample(response->body, "cdc_producer_checkpoint_watermark{table=\"main.BENCH\"}");
     if (published > 0 && !first) first = Clock::now();
     if (Seconds(Clock::now() - last_progress) >= 1.0) {
       last_progress = Clock::now();

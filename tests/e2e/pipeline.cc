@@ -293,21 +293,7 @@ std::vector<CanonicalRow> Pipeline::SourceRows(const DemoTable& table) {
   for (size_t i = 0; i < table.columns.size(); ++i) {
     sql += (i ? ", " : "") + SqliteExpression(table.columns[i]);
   }
-  sql += " FROM " + table.name;
-  odbc::Statement statement(*source_db_);
-  statement.ExecuteDirect(sql);
-  std::vector<CanonicalRow> rows;
-  odbc::RowBatch batch;
-  while (statement.FetchBatch(batch, 1000, 4096)) {
-    for (size_t r = 0; r < batch.rows(); ++r) {
-      CanonicalRow row;
-      for (size_t c = 0; c < batch.columns(); ++c) {
-        const auto value = batch.Get(r, c);
-        row.push_back(value ? std::optional<std::string>(*value) : std::nullopt);
-      }
-      rows.push_back(std::move(row));
-    }
-  }
+  std::vector<CanonicalRow> rows = Query(*source_db_, sql + " FROM " + table.name);
   std::sort(rows.begin(), rows.end());
   return rows;
 }
@@ -316,21 +302,7 @@ std::vector<CanonicalRow> Pipeline::SourceChanges(const DemoTable& table) {
   std::string sql =
       "SELECT CAST(CDC_SEQ AS TEXT), CASE CDC_OP WHEN 'I' THEN 'c' WHEN 'U' THEN 'u' ELSE 'd' END";
   for (const DemoColumn& column : table.columns) sql += ", " + SqliteExpression(column);
-  sql += " FROM " + table.name + "_CT";
-  odbc::Statement statement(*source_db_);
-  statement.ExecuteDirect(sql);
-  std::vector<CanonicalRow> rows;
-  odbc::RowBatch batch;
-  while (statement.FetchBatch(batch, 1000, 4096)) {
-    for (size_t r = 0; r < batch.rows(); ++r) {
-      CanonicalRow row;
-      for (size_t c = 0; c < batch.columns(); ++c) {
-        const auto value = batch.Get(r, c);
-        row.push_back(value ? std::optional<std::string>(*value) : std::nullopt);
-      }
-      rows.push_back(std::move(row));
-    }
-  }
+  std::vector<CanonicalRow> rows = Query(*source_db_, sql + " FROM " + table.name + "_CT");
   std::sort(rows.begin(), rows.end());
   return rows;
 }
@@ -412,14 +384,7 @@ std::vector<CanonicalRow> Pipeline::ApiRows(const DemoTable& table, int* pages) 
 }
 
 std::string Pipeline::LogTail(const std::string& name, size_t lines) const {
-  std::ifstream in(dir_.File(name + ".log"));
-  std::vector<std::string> all;
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += all[i] + "\n";
-  }
-  return out;
+  return TailFile(dir_.File(name + ".log"), lines);
 }
 
 }  // namespace cdc::testing

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "common/odbc/odbc.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/harness/process.h"
 
@@ -34,5 +37,28 @@ class PostgresOdbcSource {
   const PgCluster& cluster_;
   const std::string database_;
 };
+
+using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
+
+// Runs `sql` and returns every row as driver text. `batch_rows` sizes the bound row arrays (they
+// are zero-filled on every call: keep it small for point queries).
+inline SqlRows Query(odbc::Connection& connection, const std::string& sql,
+                     size_t batch_rows = 1000) {
+  odbc::Statement statement(connection);
+  statement.ExecuteDirect(sql);
+  SqlRows rows;
+  odbc::RowBatch batch;
+  while (statement.FetchBatch(batch, batch_rows, 4096)) {
+    for (size_t r = 0; r < batch.rows(); ++r) {
+      std::vector<std::optional<std::string>> row;
+      for (size_t c = 0; c < batch.columns(); ++c) {
+        const auto v = batch.Get(r, c);
+        row.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
 
 }  // namespace cdc::testing

@@ -28,6 +28,10 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close).
 uint16_t FreePort();
 
+// The last `lines` lines of a text file ("" when it cannot be read), e.g. a log for a failure
+// message.
+std::string TailFile(const std::string& path, size_t lines = 30);
+
 // Runs `command` through /bin/sh -c and returns its exit status (-1 on signal). Output is
 // captured into `output` when given.
 int RunShell(const std::string& command, std::string* output = nullptr);

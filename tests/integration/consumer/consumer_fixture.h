@@ -200,16 +200,7 @@ class ConsumerTest : public ::testing::Test {
 
   std::string LogPath() const { return dir_.path() + "/consumer.log"; }
   // The last lines of the consumer's log (for failure messages).
-  std::string LogTail(size_t lines = 30) const {
-    std::ifstream in(LogPath());
-    std::vector<std::string> all;
-    for (std::string line; std::getline(in, line);) all.push_back(line);
-    std::string out;
-    for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-      out += all[i] + "\n";
-    }
-    return out;
-  }
+  std::string LogTail(size_t lines = 30) const { return TailFile(LogPath(), lines); }
 
   PgCluster cluster_;
   DevBroker broker_;

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/odbc/odbc.h"
 #include "tests/harness/dev_broker.h"
+#include "tests/harness/odbc_sources.h"
 #include "tests/harness/process.h"
 
 namespace cdc::testing {
@@ -42,29 +43,6 @@ struct TopicMessage {
   int64_t seq() const { return std::stoll(Header("cdc.seq")); }
   std::string op() const { return Header("cdc.op"); }
 };
-
-using SqlRows = std::vector<std::vector<std::optional<std::string>>>;
-
-// Runs `sql` and returns every row as driver text. `batch_rows` sizes the bound row arrays (they
-// are zero-filled on every call: keep it small for point queries).
-inline SqlRows Query(odbc::Connection& connection, const std::string& sql,
-                     size_t batch_rows = 1000) {
-  odbc::Statement statement(connection);
-  statement.ExecuteDirect(sql);
-  SqlRows rows;
-  odbc::RowBatch batch;
-  while (statement.FetchBatch(batch, batch_rows, 4096)) {
-    for (size_t r = 0; r < batch.rows(); ++r) {
-      std::vector<std::optional<std::string>> row;
-      for (size_t c = 0; c < batch.columns(); ++c) {
-        const auto v = batch.Get(r, c);
-        row.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
-      }
-      rows.push_back(std::move(row));
-    }
-  }
-  return rows;
-}
 
 // Every CDC_SEQ in a change table.
 inline std::set<int64_t> Seqs(odbc::Connection& connection, const std::string& change_table) {
