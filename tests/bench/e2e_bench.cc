@@ -88,6 +88,9 @@ class Bench {
     const int64_t max_seq = MaxSeq();
 
     const Clock::time_point pipeline_start = Clock::now();
+    const double consumer_cpu_before = ProcessCpuSeconds(consumer_->pid());
+    const double backends_cpu_before = BackendCpuSeconds();
+    const double broker_cpu_before = ProcessCpuSeconds(broker_.pid());
     producer_ = Start(CDC_PRODUCER_PATH, "producer", producer_port_);
     std::optional<Clock::time_point> first_published;
     std::optional<Clock::time_point> all_published;
@@ -125,9 +128,12 @@ class Bench {
     const double consumer_rate = changes / Seconds(applied_end - *first_applied);
     const double e2e_rate = changes / Seconds(applied_end - pipeline_start);
     const double e2e_with_made = changes / Seconds(applied_end - made_start);
-    const double pipeline_cpu = ProcessCpuSeconds(producer_->pid()) +
-                                ProcessCpuSeconds(consumer_->pid()) +
-                                ProcessCpuSeconds(broker_.pid());
+    // Where the CPU went while the pipeline worked the backlog off (2 cores = 2 s per second).
+    const double producer_cpu = ProcessCpuSeconds(producer_->pid());
+    const double consumer_cpu = ProcessCpuSeconds(consumer_->pid()) - consumer_cpu_before;
+    const double backends_cpu = BackendCpuSeconds() - backends_cpu_before;
+    const double broker_cpu = ProcessCpuSeconds(broker_.pid()) - broker_cpu_before;
+    const double phase_seconds = Seconds(applied_end - pipeline_start);
     const int64_t producer_rss = PeakRssKb(producer_->pid());
     const int64_t consumer_rss = PeakRssKb(consumer_->pid());
     const bool equal = ReplicaEqualsSource();
@@ -191,8 +197,13 @@ class Bench {
         "(target p99 <= 300 ms)\n",
         options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, samples.c_str());
     std::printf("  replica equals source    %s\n", equal ? "yes" : "NO");
-    std::printf("  pipeline CPU (phase 1)   %.1f s; peak RSS producer %lld MB, consumer %lld MB\n",
-                pipeline_cpu, static_cast<long long>(producer_rss / 1024),
+    std::printf(
+        "  CPU in phase 1 (%.1f s wall, %.1f s available on %u cores): producer %.1f s, consumer "
+        "%.1f s, its PostgreSQL backends %.1f s, dev broker %.1f s\n",
+        phase_seconds, phase_seconds * std::thread::hardware_concurrency(),
+        std::thread::hardware_concurrency(), producer_cpu, consumer_cpu, backends_cpu, broker_cpu);
+    std::printf("  peak RSS                 producer %lld MB, consumer %lld MB\n",
+                static_cast<long long>(producer_rss / 1024),
                 static_cast<long long>(consumer_rss / 1024));
     std::printf(
         "{\"bench\":\"e2e\",\"changes\":%lld,\"made_per_s\":%.0f,\"producer_per_s\":%.0f,"
@@ -200,10 +211,12 @@ class Bench {
         "\"raw_copy_per_s\":%.0f,\"consumer_ratio\":%.3f,\"e2e_per_s\":%.0f,\"e2e_with_making_per_"
         "s\":%.0f,\"rate\":%d,"
         "\"latency_p50_ms\":%.1f,\"latency_p95_ms\":%.1f,\"latency_p99_ms\":%.1f,"
-        "\"equal\":%s}\n",
+        "\"cpu_producer_s\":%.1f,\"cpu_consumer_s\":%.1f,\"cpu_backends_s\":%.1f,"
+        "\"cpu_broker_s\":%.1f,\"equal\":%s}\n",
         static_cast<long long>(max_seq), made_rate, producer_rate, fetch_rate,
         producer_rate / fetch_rate, consumer_rate, copy_rate, consumer_rate / copy_rate, e2e_rate,
-        e2e_with_made, options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, equal ? "true" : "false");
+        e2e_with_made, options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, producer_cpu, consumer_cpu, backends_cpu,
+        broker_cpu, equal ? "true" : "false");
     return equal && producer_rc == 0 && consumer_rc == 0 ? 0 : 1;
   }
 
@@ -264,6 +277,17 @@ class Bench {
       high += reader.Watermarks("cdc.main.ITEMS", p, std::chrono::seconds(10)).second;
     }
     return high;
+  }
+
+  // CPU seconds of the PostgreSQL backends serving the consumer (its lanes and its loop).
+  double BackendCpuSeconds() {
+    const pg::Result pids =
+        db_->Exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cdc-consumer%'");
+    double total = 0;
+    for (int i = 0; i < pids.rows(); ++i) {
+      total += ProcessCpuSeconds(static_cast<pid_t>(pids.GetInt(i, 0)));
+    }
+    return total;
   }
 
   // Records the consumer has applied (sum of its stored next offsets).

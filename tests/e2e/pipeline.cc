@@ -99,7 +99,7 @@ void WriteText(const std::string& path, const std::string& text) { std::ofstream
 std::string DemoTable::target() const { return Lower(name); }
 
 const std::vector<DemoTable>& DemoTables() {
-  static const std::vector<DemoTable> tables = {
+  static const std::vector<DemoTable> kTables = {
       {"CUSTOMERS",
        {{"ID", Kind::kInteger},
         {"NAME", Kind::kText},
@@ -130,7 +130,7 @@ const std::vector<DemoTable>& DemoTables() {
         {"QTY", Kind::kInteger},
         {"PRICE", Kind::kDecimal}}},
   };
-  return tables;
+  return kTables;
 }
 
 std::string BinaryPath(const std::string& name) {
