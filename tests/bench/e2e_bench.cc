@@ -215,8 +215,8 @@ class Bench {
         "\"cpu_broker_s\":%.1f,\"equal\":%s}\n",
         static_cast<long long>(max_seq), made_rate, producer_rate, fetch_rate,
         producer_rate / fetch_rate, consumer_rate, copy_rate, consumer_rate / copy_rate, e2e_rate,
-        e2e_with_made, options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, producer_cpu, consumer_cpu, backends_cpu,
-        broker_cpu, equal ? "true" : "false");
+        e2e_with_made, options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, producer_cpu,
+        consumer_cpu, backends_cpu, broker_cpu, equal ? "true" : "false");
     return equal && producer_rc == 0 && consumer_rc == 0 ? 0 : 1;
   }
 
