@@ -106,7 +106,8 @@ std::string ExpandExponent(std::string_view text) {
   std::string out = negative ? "-" : "";
   out += digits.substr(0, static_cast<size_t>(point));
   if (static_cast<size_t>(point) < digits.size()) {
-    out += "." + digits.substr(static_cast<size_t>(point));
+    out += '.';
+    out.append(digits, static_cast<size_t>(point));
   }
   return out;
 }

@@ -63,13 +63,9 @@ status=0
 summary=()
 total_passed=0
 total_failed=0
-for label in "${labels[@]}"; do
-  log="$build/ctest-$label.log"
-  set +e
-  (cd "$build" && ctest -L "^${label}\$" -j "$jobs" --output-on-failure \
-    --timeout 300 --no-tests=error) >"$log" 2>&1
-  rc=$?
-  set -e
+# record LABEL RC LOG: adds a label's result to the summary and prints its failures.
+record() {
+  local label=$1 rc=$2 log=$3 line total failed
   line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1 || true)
   total=$(echo "$line" | sed -nE 's/.*out of ([0-9]+).*/\1/p')
   failed=$(echo "$line" | sed -nE 's/.* ([0-9]+) tests? failed.*/\1/p')
@@ -84,7 +80,35 @@ for label in "${labels[@]}"; do
     sed -n '/The following tests FAILED/,$p' "$log" || true
     { grep -B2 -A25 -E "\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Failure$" "$log" || true; } | head -200
   fi
+}
+run_label() {  # run_label LABEL -> ctest's exit status; output in $build/ctest-LABEL.log
+  (cd "$build" && ctest -L "^${1}\$" -j "$jobs" --output-on-failure \
+    --timeout 300 --no-tests=error) >"$build/ctest-$1.log" 2>&1
+}
+# Lint needs no services and the other labels mostly wait on servers and timeouts: it runs
+# alongside them instead of on its own (in the plain pass; the sanitizer pass has no lint).
+lint_pid=""
+if [[ ${#labels[@]} -gt 1 && " ${labels[*]} " == *" lint "* ]]; then
+  run_label lint &
+  lint_pid=$!
+  remaining=()
+  for label in "${labels[@]}"; do [[ "$label" == lint ]] || remaining+=("$label"); done
+  labels=("${remaining[@]}")
+fi
+for label in "${labels[@]}"; do
+  set +e
+  run_label "$label"
+  rc=$?
+  set -e
+  record "$label" "$rc" "$build/ctest-$label.log"
 done
+if [[ -n "$lint_pid" ]]; then
+  set +e
+  wait "$lint_pid"
+  rc=$?
+  set -e
+  record lint "$rc" "$build/ctest-lint.log"
+fi
 
 echo "==> summary ($(( $(date +%s) - started ))s${sanitize:+, sanitize=$sanitize})"
 printf '  %s\n' "${summary[@]}"
