@@ -125,6 +125,11 @@ class Registry {
   std::map<std::string, Entry> entries_;
 };
 
+// The `cdc_ready` gauge (1 when /ready answers 200, else 0) in the text format, appended to a
+// registry's Render() by the /metrics handlers so alerts can fire on "not ready for N minutes"
+// without a blackbox prober.
+std::string RenderReadyGauge(bool ready);
+
 // Escaping used by the text format (exposed for tests).
 std::string EscapeLabelValue(const std::string& value);
 std::string FormatSampleValue(double value);

@@ -26,18 +26,14 @@ void StatusServer::Start(const HostPort& listen) {
   server_ = std::make_unique<httplib::Server>();
   TuneHttpServer(*server_, 4);
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(registry_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(registry_.Render() + RenderReadyGauge(Check().ready),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
   server_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
     JsonReply(res, 200, {{"status", "ok"}});
   });
   server_->Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
-    Readiness readiness;
-    try {
-      readiness = readiness_ ? readiness_() : Readiness{true, ""};
-    } catch (const std::exception& e) {
-      readiness = {false, e.what()};
-    }
+    const Readiness readiness = Check();
     if (readiness.ready) {
       JsonReply(res, 200, {{"status", "ready"}});
     } else {
@@ -52,6 +48,14 @@ void StatusServer::Start(const HostPort& listen) {
   port_ = StartHttpServer(*server_, listen, thread_);
   logger_.Info("status endpoint listening",
                {{"address", listen.host + ":" + std::to_string(port_)}});
+}
+
+Readiness StatusServer::Check() const {
+  try {
+    return readiness_ ? readiness_() : Readiness{true, ""};
+  } catch (const std::exception& e) {
+    return {false, e.what()};
+  }
 }
 
 void StatusServer::Stop() { StopHttpServer(server_.get(), thread_); }

@@ -42,6 +42,9 @@ class StatusServer {
   void Stop();
 
  private:
+  // The readiness callback's answer; an exception is "not ready" with its message.
+  Readiness Check() const;
+
   const Registry& registry_;
   const ReadinessCheck readiness_;
   const Logger logger_;

@@ -184,6 +184,7 @@ TEST_F(ApiEndpointsTest, ProbesMetricsAndOpenApi) {
   EXPECT_NE(reply.raw.find("cdc_api_request_duration_seconds_bucket{route=\"tables\""),
             std::string::npos);
   EXPECT_NE(reply.raw.find("cdc_api_pool_size 4"), std::string::npos);
+  EXPECT_NE(reply.raw.find("\ncdc_ready 1\n"), std::string::npos);
   reply = Get("/api/v1/openapi.json");
   ASSERT_EQ(reply.status, 200);
   EXPECT_EQ(reply.body["openapi"], "3.0.3");

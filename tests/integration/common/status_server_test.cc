@@ -32,6 +32,7 @@ TEST(StatusServer, ServesMetricsHealthAndReadiness) {
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->get_header_value("Content-Type").find("version=0.0.4"), std::string::npos);
   EXPECT_NE(metrics->body.find("cdc_test_total 7"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("\ncdc_ready 0\n"), std::string::npos) << metrics->body;
 
   auto health = client.Get("/health");
   ASSERT_TRUE(health);
@@ -46,6 +47,9 @@ TEST(StatusServer, ServesMetricsHealthAndReadiness) {
   auto is_ready = client.Get("/ready");
   ASSERT_TRUE(is_ready);
   EXPECT_EQ(is_ready->status, 200);
+  metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("\ncdc_ready 1\n"), std::string::npos) << metrics->body;
 
   auto missing = client.Get("/nope");
   ASSERT_TRUE(missing);
