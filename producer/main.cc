@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/shutdown.h"
+#include "producer/dialect.h"
 #include "producer/producer_app.h"
 #include "producer/settings.h"
 
@@ -20,7 +21,8 @@ constexpr const char* kDescription =
 Commands:
   run       snapshot tables that have no checkpoint, then stream until SIGTERM/SIGINT
   check     validate the config, reach the source and Kafka, verify the change tables
-  ddl       print (or --apply) the change-table DDL for the configured tables
+  ddl       print (or --apply) the change-table DDL for the configured tables; --dialect
+            and --schema print it for another database (e.g. Oracle) from a copy of the tables
   snapshot  re-publish the current rows of one table into its topic (backfill), then exit
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.)";
@@ -57,8 +59,8 @@ int main(int argc, char** argv) {
   CLI::App app(kDescription, "cdc-producer");
   app.require_subcommand(1);
   std::string config_path;
-  std::vector<std::string> ddl_tables;
-  bool apply = false;
+  cdc::producer::DdlOptions ddl_options;
+  std::string ddl_dialect;
   std::string snapshot_table;
 
   CLI::App* run = app.add_subcommand("run", "snapshot where needed, then stream until SIGTERM");
@@ -67,9 +69,15 @@ int main(int argc, char** argv) {
   check->add_option("--config", config_path, "configuration file (YAML)")->required();
   CLI::App* ddl = app.add_subcommand("ddl", "print or apply the change-table DDL");
   ddl->add_option("--config", config_path, "configuration file (YAML)")->required();
-  ddl->add_option("--table", ddl_tables,
+  ddl->add_option("--table", ddl_options.tables,
                   "SCHEMA.TABLE (repeatable; default: every configured table)");
-  ddl->add_flag("--apply", apply, "execute the statements instead of printing them");
+  ddl->add_flag("--apply", ddl_options.apply, "execute the statements instead of printing them");
+  ddl->add_option("--dialect", ddl_dialect,
+                  "print the DDL for this database (oracle|postgres|sqlite) instead of the "
+                  "source's; the columns are read from the source, a copy with the same tables")
+      ->check(CLI::IsMember({"oracle", "postgres", "sqlite"}));
+  ddl->add_option("--schema", ddl_options.target_schema,
+                  "place the tables and change tables in this schema in the printed DDL");
   CLI::App* snapshot = app.add_subcommand("snapshot", "re-snapshot one table into its topic");
   snapshot->add_option("--config", config_path, "configuration file (YAML)")->required();
   snapshot->add_option("--table", snapshot_table, "a configured table (SCHEMA.TABLE)")->required();
@@ -95,8 +103,8 @@ int main(int argc, char** argv) {
       return cdc::producer::CheckProducer(loaded->config, loaded->settings, logging, std::cout);
     }
     if (*ddl) {
-      return cdc::producer::PrintOrApplyDdl(loaded->settings, ddl_tables, apply, logging,
-                                            std::cout);
+      if (!ddl_dialect.empty()) ddl_options.target_dialect = cdc::producer::ParseDialect(ddl_dialect);
+      return cdc::producer::PrintOrApplyDdl(loaded->settings, ddl_options, logging, std::cout);
     }
     const cdc::producer::TableSettings* table = loaded->settings.FindTable(snapshot_table);
     if (table == nullptr) {

@@ -281,14 +281,14 @@ int CheckProducer(const config::Config& config, const ProducerSettings& settings
   return ok ? 0 : 1;
 }
 
-int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::string>& tables,
-                    bool apply, const Logging& logging, std::ostream& out) {
+int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
+                    const Logging& logging, std::ostream& out) {
   const Logger logger = logging.Get("ddl");
   std::vector<TableSettings> selected;
-  if (tables.empty()) {
+  if (options.tables.empty()) {
     selected = settings.tables;
   } else {
-    for (const std::string& name : tables) {
+    for (const std::string& name : options.tables) {
       if (const TableSettings* table = settings.FindTable(name)) {
         selected.push_back(*table);
       } else {
@@ -304,6 +304,20 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::str
   odbc::Environment environment;
   odbc::Connection connection(environment, WithSourceDefaults(settings.connection));
   const SqlDialect dialect = settings.dialect.value_or(DialectFromDbmsName(connection.DbmsName()));
+  const SqlDialect target = options.target_dialect.value_or(dialect);
+  // Another database's DDL describes tables the tool cannot see there: always the "create" form.
+  const bool foreign = target != dialect || !options.target_schema.empty();
+  if (foreign && options.apply) {
+    throw config::ConfigError({"ddl: --apply cannot be combined with --dialect " +
+                               std::string(SqlDialectName(target)) +
+                               (options.target_schema.empty() ? "" : " or --schema") +
+                               " (the statements are for another database; print and run them "
+                               "there)"});
+  }
+  auto placed = [&](TableName name) {
+    if (!options.target_schema.empty()) name.schema = options.target_schema;
+    return name;
+  };
   int rc = 0;
   for (const TableSettings& table : selected) {
     try {
@@ -311,15 +325,18 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::str
                                                   table.source.key, table.source.key_setting);
       // An existing change table is evolved (columns added, triggers replaced), not recreated.
       std::optional<std::vector<std::string>> existing;
-      for (const event::ColumnMeta& column :
-           ReadColumns(connection, dialect, table.source.change_table)) {
-        if (!existing) existing.emplace();
-        existing->push_back(column.name);
+      if (!foreign) {
+        for (const event::ColumnMeta& column :
+             ReadColumns(connection, dialect, table.source.change_table)) {
+          if (!existing) existing.emplace();
+          existing->push_back(column.name);
+        }
       }
-      const std::vector<DdlStatement> statements =
-          ChangeTableDdl(dialect, table.source.table, meta, table.source.change_table, existing);
-      if (!apply) {
-        out << DdlScript(dialect, table.source.table, statements);
+      const TableName table_name = placed(table.source.table);
+      const std::vector<DdlStatement> statements = ChangeTableDdl(
+          target, table_name, meta, placed(table.source.change_table), existing);
+      if (!options.apply) {
+        out << DdlScript(target, table_name, statements);
         continue;
       }
       // One transaction where DDL is transactional: no change slips between a trigger's drop

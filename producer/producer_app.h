@@ -3,12 +3,14 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "common/config/config.h"
 #include "common/log.h"
+#include "producer/dialect.h"
 #include "producer/settings.h"
 
 namespace cdc::producer {
@@ -25,10 +27,22 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
 int CheckProducer(const config::Config& config, const ProducerSettings& settings,
                   const Logging& logging, std::ostream& out);
 
-// Prints (or with `apply` executes) the change-table DDL for `tables` (all configured tables
-// when empty). Returns 0, or 1 when a table cannot be read or a statement fails.
-int PrintOrApplyDdl(const ProducerSettings& settings, const std::vector<std::string>& tables,
-                    bool apply, const Logging& logging, std::ostream& out);
+struct DdlOptions {
+  std::vector<std::string> tables;  // SCHEMA.TABLE; empty = every configured table
+  bool apply = false;               // execute instead of printing
+  // Write the statements for this dialect instead of the source's: the tables' columns are read
+  // from the source (a copy with the same tables) and rendered for a database the tool cannot
+  // reach, e.g. to review Oracle DDL or ship it in an init script. Print only.
+  std::optional<SqlDialect> target_dialect;
+  // Place the tables and change tables in this schema in the printed statements. Print only.
+  std::string target_schema;
+};
+
+// Prints (or with `apply` executes) the change-table DDL for the selected tables. Returns 0, or
+// 1 when a table cannot be read or a statement fails. Throws ConfigError when `apply` is asked
+// together with a target dialect other than the source's or a target schema.
+int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
+                    const Logging& logging, std::ostream& out);
 
 // Re-publishes the current rows of `table` into its topic (backfill) and returns once every
 // message is delivered: 0, or 1 on failure.
