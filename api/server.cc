@@ -72,24 +72,6 @@ std::string RequestId(const std::string& given) {
   return id;
 }
 
-struct ApiServer::Metrics {
-  explicit Metrics(metrics::Registry& registry)
-      : requests(registry.AddCounter("cdc_api_requests_total", "HTTP requests by route and status",
-                                     {"route", "status"})),
-        duration(registry.AddHistogram("cdc_api_request_duration_seconds",
-                                       "Time to answer a request, by route", {"route"})),
-        pool_in_use(
-            registry.AddGauge("cdc_api_pool_in_use", "PostgreSQL connections on loan to requests")),
-        pool_size(registry.AddGauge("cdc_api_pool_size", "api.pool_size")),
-        pool_waits(registry.AddGauge("cdc_api_pool_waits",
-                                     "Requests that waited for a free connection, since start")) {}
-  metrics::Family<metrics::Counter>& requests;
-  metrics::Family<metrics::Histogram>& duration;
-  metrics::Family<metrics::Gauge>& pool_in_use;
-  metrics::Family<metrics::Gauge>& pool_size;
-  metrics::Family<metrics::Gauge>& pool_waits;
-};
-
 ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& pool,
                      metrics::Registry& registry, std::string openapi_json, Logger logger,
                      Clock& clock)
@@ -101,7 +83,7 @@ ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& 
       logger_(std::move(logger)),
       auth_(settings.tokens),
       limiter_(settings.rate_limit_per_second, settings.rate_limit_burst, clock),
-      metrics_(std::make_unique<Metrics>(registry)),
+      metrics_(std::make_unique<ApiMetrics>(registry)),
       server_(std::make_unique<httplib::Server>()) {
   TuneHttpServer(*server_, settings_.threads);
   server_->set_payload_max_length(64 * 1024);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/access.h"
+#include "api/api_metrics.h"
 #include "api/read_api.h"
 #include "api/router.h"
 #include "api/settings.h"
@@ -41,7 +42,6 @@ class ApiServer {
   void Stop();
 
  private:
-  struct Metrics;
   void Dispatch(const httplib::Request& req, httplib::Response& res);
   void Other(const httplib::Request& req, httplib::Response& res);  // non-GET methods
   void Serve(RouteId route, const RouteMatch& match, const httplib::Request& req,
@@ -57,7 +57,7 @@ class ApiServer {
   const Logger logger_;
   TokenAuth auth_;
   RateLimiter limiter_;
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<ApiMetrics> metrics_;
   std::stop_source stopping_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;

@@ -1,0 +1,19 @@
+// The API's Prometheus metrics (GET /metrics), registered in one place so dashboards and alerts
+// can be checked against them.
+#pragma once
+
+#include "common/metrics/registry.h"
+
+namespace cdc::api {
+
+struct ApiMetrics {
+  explicit ApiMetrics(metrics::Registry& registry);
+
+  metrics::Family<metrics::Counter>& requests;    // {route, status}
+  metrics::Family<metrics::Histogram>& duration;  // {route}
+  metrics::Family<metrics::Gauge>& pool_in_use;
+  metrics::Family<metrics::Gauge>& pool_size;
+  metrics::Family<metrics::Gauge>& pool_waits;
+};
+
+}  // namespace cdc::api
