@@ -30,7 +30,7 @@ jobs="${CDC_TEST_JOBS:-$((cores + 1))}"
 started=$(date +%s)
 
 echo "==> dependencies"
-bash "$root/deploy/install-deps.sh"
+bash "$root/deploy/install-deps.sh" --deploy-validators
 
 echo "==> configure ($build${sanitize:+, sanitize=$sanitize})"
 # The sanitizer pass runs the tests, not the benchmarks (their drivers' smoke runs are in the
