@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
       return cdc::producer::CheckProducer(loaded->config, loaded->settings, logging, std::cout);
     }
     if (*ddl) {
-      if (!ddl_dialect.empty()) ddl_options.target_dialect = cdc::producer::ParseDialect(ddl_dialect);
+      if (!ddl_dialect.empty())
+        ddl_options.target_dialect = cdc::producer::ParseDialect(ddl_dialect);
       return cdc::producer::PrintOrApplyDdl(loaded->settings, ddl_options, logging, std::cout);
     }
     const cdc::producer::TableSettings* table = loaded->settings.FindTable(snapshot_table);

@@ -333,8 +333,8 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
         }
       }
       const TableName table_name = placed(table.source.table);
-      const std::vector<DdlStatement> statements = ChangeTableDdl(
-          target, table_name, meta, placed(table.source.change_table), existing);
+      const std::vector<DdlStatement> statements =
+          ChangeTableDdl(target, table_name, meta, placed(table.source.change_table), existing);
       if (!options.apply) {
         out << DdlScript(target, table_name, statements);
         continue;

@@ -196,8 +196,9 @@ Family<Histogram>& Registry::AddHistogram(const std::string& name, const std::st
 }
 
 std::string RenderReadyGauge(bool ready) {
-  return std::string("# HELP cdc_ready 1 when /ready answers 200, else 0\n# TYPE cdc_ready gauge\n"
-                     "cdc_ready ") +
+  return std::string(
+             "# HELP cdc_ready 1 when /ready answers 200, else 0\n# TYPE cdc_ready gauge\n"
+             "cdc_ready ") +
          (ready ? "1" : "0") + "\n";
 }
 

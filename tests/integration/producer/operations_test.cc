@@ -204,8 +204,9 @@ TEST(ProducerOperations, DdlForAnotherDialectIsRenderedFromTheSourcesColumns) {
   TempDir dir("cdc-producer-ddl-dialect");
   odbc::Environment environment;
   odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
-  db.Execute("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, amount DECIMAL(12,2), "
-             "note VARCHAR(40), body TEXT, created TIMESTAMP)");
+  db.Execute(
+      "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, amount DECIMAL(12,2), "
+      "note VARCHAR(40), body TEXT, created TIMESTAMP)");
   const std::string config = dir.File("config.yaml");
   WriteText(config, ProducerConfig("127.0.0.1:9", source.ConnectionString(),
                                    "    - name: main.items\n", ""));

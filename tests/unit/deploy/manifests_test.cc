@@ -80,8 +80,8 @@ std::string TokensFile() {
 
 // Loads `yaml_text` through the project's loader and the settings of `binary`; returns the
 // port the binary's status endpoint listens on. Fails the test on any configuration error.
-uint16_t LoadAs(const std::string& binary, const std::string& yaml_text,
-                config::EnvironmentMap env, const std::string& where) {
+uint16_t LoadAs(const std::string& binary, const std::string& yaml_text, config::EnvironmentMap env,
+                const std::string& where) {
   SCOPED_TRACE(where + " as " + binary);
   env["CDC_API_TOKENS_FILE"] = TokensFile();
   try {
@@ -152,8 +152,8 @@ class Compose : public ::testing::Test {
 TEST_F(Compose, HasTheStackWithPinnedImagesAndHealthChecks) {
   std::set<std::string> names;
   for (const auto& entry : compose_["services"]) names.insert(entry.first.as<std::string>());
-  EXPECT_EQ(names, (std::set<std::string>{"oracle", "kafka", "postgres", "producer", "consumer",
-                                          "api"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"oracle", "kafka", "postgres", "producer", "consumer", "api"}));
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
     const YAML::Node service = Service(name);
@@ -162,16 +162,18 @@ TEST_F(Compose, HasTheStackWithPinnedImagesAndHealthChecks) {
   }
   EXPECT_EQ(Service("oracle")["image"].as<std::string>().rfind("gvenzl/oracle-xe:", 0), 0U);
   EXPECT_EQ(Service("postgres")["image"].as<std::string>().rfind("postgres:15.", 0), 0U);
-  EXPECT_NE(Service("kafka")["environment"]["KAFKA_PROCESS_ROLES"].as<std::string>().find(
-                "controller"),
-            std::string::npos)
+  EXPECT_NE(
+      Service("kafka")["environment"]["KAFKA_PROCESS_ROLES"].as<std::string>().find("controller"),
+      std::string::npos)
       << "one Kafka node in KRaft mode (broker and controller), no ZooKeeper";
   for (const std::string name : {"oracle", "kafka", "postgres"}) {
     EXPECT_TRUE(Service(name)["healthcheck"]["test"]) << name;
   }
   // The databases and Kafka must be healthy before a pipeline service starts.
   const std::map<std::string, std::vector<std::string>> needs = {
-      {"producer", {"oracle", "kafka"}}, {"consumer", {"postgres", "kafka"}}, {"api", {"postgres"}}};
+      {"producer", {"oracle", "kafka"}},
+      {"consumer", {"postgres", "kafka"}},
+      {"api", {"postgres"}}};
   for (const auto& [service, dependencies] : needs) {
     for (const std::string& dependency : dependencies) {
       EXPECT_EQ(Service(service)["depends_on"][dependency]["condition"].as<std::string>(""),
@@ -184,8 +186,8 @@ TEST_F(Compose, HasTheStackWithPinnedImagesAndHealthChecks) {
 TEST_F(Compose, OracleInitScriptsAreMountedInOrder) {
   bool mounted = false;
   for (const auto& volume : Service("oracle")["volumes"]) {
-    mounted |= volume.as<std::string>() ==
-               "./compose/oracle-init:/container-entrypoint-initdb.d:ro";
+    mounted |=
+        volume.as<std::string>() == "./compose/oracle-init:/container-entrypoint-initdb.d:ro";
   }
   EXPECT_TRUE(mounted);
   std::vector<std::string> scripts;
@@ -308,8 +310,7 @@ TEST(Kubernetes, ConfigMapLoadsThroughTheBinariesOwnLoaderForEveryDeployment) {
     for (const auto& env : container["env"]) names.insert(env["name"].as<std::string>());
     const uint16_t port = LoadAs(binary, config_text, Placeholders(names), "k8s/configmap.yaml");
     // The probes ask the port the binary's status endpoint listens on.
-    const std::string probe_port =
-        container["readinessProbe"]["httpGet"]["port"].as<std::string>();
+    const std::string probe_port = container["readinessProbe"]["httpGet"]["port"].as<std::string>();
     bool port_matches = false;
     for (const auto& declared : container["ports"]) {
       if (declared["name"].as<std::string>() == probe_port) {
@@ -333,9 +334,10 @@ TEST(Kubernetes, ProducerIsOneReplicaRecreatedAndTheApiHasAService) {
         << "a rolling update would run two readers at once";
   }
   ASSERT_EQ(objects.count("Service"), 1U);
-  EXPECT_EQ(
-      objects.find("Service")->second["spec"]["selector"]["app.kubernetes.io/name"].as<std::string>(),
-      "cdc-api");
+  EXPECT_EQ(objects.find("Service")
+                ->second["spec"]["selector"]["app.kubernetes.io/name"]
+                .as<std::string>(),
+            "cdc-api");
 }
 
 // Dockerfile instructions with line continuations joined: {INSTRUCTION, arguments}.
@@ -377,8 +379,8 @@ TEST(Dockerfile, MultiStageNonRootWithHealthcheckAndNoSecrets) {
     }
     stage_instructions[stage].push_back(instruction + " " + arguments);
     if (instruction == "ENV" || instruction == "ARG") {
-      EXPECT_FALSE(std::regex_search(arguments, std::regex("PASSWORD|SECRET|TOKEN|_KEY",
-                                                           std::regex::icase)))
+      EXPECT_FALSE(
+          std::regex_search(arguments, std::regex("PASSWORD|SECRET|TOKEN|_KEY", std::regex::icase)))
           << "no secrets in the image: " << instruction << " " << arguments;
     }
     if (instruction == "COPY" && arguments.find("--from=") == std::string::npos) {
@@ -388,8 +390,8 @@ TEST(Dockerfile, MultiStageNonRootWithHealthcheckAndNoSecrets) {
       EXPECT_TRUE(fs::exists(fs::path(CDC_SOURCE_DIR) / source)) << "COPY " << source;
     }
   }
-  EXPECT_EQ(stages, (std::vector<std::string>{"build", "runtime", "oracle-client",
-                                              "runtime-oracle"}));
+  EXPECT_EQ(stages,
+            (std::vector<std::string>{"build", "runtime", "oracle-client", "runtime-oracle"}));
   const std::regex base_image(R"(^ARG DEBIAN_IMAGE=(\S+))");
   bool pinned_base = false;
   for (const auto& [instruction, arguments] : instructions) {
@@ -506,7 +508,7 @@ TEST(Monitoring, AlertsAndDashboardUseOnlyMetricsTheBinariesExport) {
   }
   // The alerts the operations guide promises.
   for (const std::string alert : {"CdcConsumerLagGrowing", "CdcDeadLettersIncreasing",
-                                   "CdcProducerGapsExpired", "CdcNotReady", "CdcApplyLatencyHigh"}) {
+                                  "CdcProducerGapsExpired", "CdcNotReady", "CdcApplyLatencyHigh"}) {
     EXPECT_EQ(alerts.count(alert), 1U) << alert;
   }
   const nlohmann::json dashboard =
