@@ -10,6 +10,8 @@
 #   tools_test.sh BUILD_DIR yamllint           every YAML file under deploy/
 #   tools_test.sh BUILD_DIR container-scripts  the image's entrypoint (*_FILE secrets) and
 #                                              HEALTHCHECK script, and compose/make-secrets.sh
+#   tools_test.sh BUILD_DIR runtime-libraries  every shared library the binaries need comes from a
+#                                              package the image's runtime stage installs
 #
 # A missing validator is a failure, not a skip: deploy/install-deps.sh installs them all.
 set -euo pipefail
@@ -168,6 +170,37 @@ PY
     [[ $(stat -c %a "$scratch/compose/secrets") == 700 ]] || fail "make-secrets: directory not 0700"
     "$scratch/compose/make-secrets.sh" >/dev/null
     [[ "$(cat "$scratch/compose/secrets/"*)" == "$first" ]] || fail "make-secrets: a second run changed secrets"
+    ;;
+
+  runtime-libraries)
+    # The runtime stage's apt-get install list, plus what debian:12-slim has already.
+    /usr/bin/python3 - "$deploy/Dockerfile" >"$scratch/allowed" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().replace("\\\n", " ")
+stage = re.search(r"^FROM \S+ AS runtime\n(.*?)^FROM ", text, re.S | re.M).group(1)
+for install in re.findall(r"apt-get install -y --no-install-recommends ([^&]+)", stage):
+    print("\n".join(install.split()))
+print("\n".join(["libc6", "libstdc++6", "libgcc-s1", "zlib1g"]))
+PY
+    [[ $(wc -l <"$scratch/allowed") -gt 10 ]] || fail "could not read the runtime stage's packages"
+    checked=0
+    for binary in producer/cdc-producer consumer/cdc-consumer api/cdc-api \
+        deploy/devbroker/cdc-devbroker deploy/workload/cdc-workload; do
+      [[ -x "$build/$binary" ]] || fail "$build/$binary is not built"
+      for library in $(readelf -d "$build/$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        # Sanitizer runtimes exist only in the ASan/UBSan test build.
+        [[ "$library" == libasan* || "$library" == libubsan* ]] && continue
+        path=$(ldd "$build/$binary" | awk -v lib="$library" '$1 == lib { print $3 }')
+        [[ -n "$path" ]] || fail "$binary: $library not found by ldd"
+        package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null || true)
+        package=${package%%:*}
+        [[ -n "$package" ]] || fail "$binary: no Debian package owns $path"
+        grep -qx "$package" "$scratch/allowed" ||
+          fail "$binary needs $library from $package, which the Dockerfile's runtime stage does not install"
+        checked=$((checked + 1))
+      done
+    done
+    echo "$checked library dependencies, all installed by the runtime stage"
     ;;
 
   *)
