@@ -60,10 +60,14 @@ stop_quickstart() {
   wait "$qs_pid" || rc=$?
   qs_pid=""
   [[ $rc -eq 130 ]] || fail "quickstart exit status $rc after Ctrl-C (expected 130)"
+  # A zombie (exited, not yet reaped by an init that does not reap) counts as stopped. A process
+  # may still be tearing down when the script returns (pg_ctl -w returns once the postmaster
+  # removed its PID file, a moment before the postmaster itself is gone): allow 5 s for that.
+  running() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
   for pid in "${pids[@]}"; do
-    # A zombie (exited, not yet reaped by an init that does not reap) counts as stopped.
-    if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
-      fail "PID $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline)) still running"
+    for _ in $(seq 1 50); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then
+      fail "PID $pid ($(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)) still running 5 s after the quickstart exited"
     fi
   done
   for port in "${ports[@]}"; do
