@@ -11,6 +11,12 @@ ApiMetrics::ApiMetrics(metrics::Registry& registry)
           registry.AddGauge("cdc_api_pool_in_use", "PostgreSQL connections on loan to requests")),
       pool_size(registry.AddGauge("cdc_api_pool_size", "api.pool_size")),
       pool_waits(registry.AddGauge("cdc_api_pool_waits",
-                                   "Requests that waited for a free connection, since start")) {}
+                                   "Requests that waited for a free connection, since start")),
+      key_lookup_statements(registry.AddGauge("cdc_api_key_lookup_statements",
+                                              "Statements that answered GET /rows/{key} requests, "
+                                              "since start (concurrent ones share)")),
+      key_lookup_keys(registry.AddGauge(
+          "cdc_api_key_lookup_keys",
+          "Keys looked up by those statements, since start (keys / statements = batch size)")) {}
 
 }  // namespace cdc::api

@@ -14,6 +14,8 @@ struct ApiMetrics {
   metrics::Family<metrics::Gauge>& pool_in_use;
   metrics::Family<metrics::Gauge>& pool_size;
   metrics::Family<metrics::Gauge>& pool_waits;
+  metrics::Family<metrics::Gauge>& key_lookup_statements;
+  metrics::Family<metrics::Gauge>& key_lookup_keys;
 };
 
 }  // namespace cdc::api

@@ -68,17 +68,6 @@ std::string NotDeleted(const ApiTable& table) {
   return table.HasColumn("_cdc_deleted_at") ? " AND _cdc_deleted_at IS NULL" : "";
 }
 
-std::string KeyMatch(const ApiTable& table, Statement& statement,
-                     const std::vector<std::string>& key) {
-  std::string where;
-  for (size_t i = 0; i < table.key.size(); ++i) {
-    const ApiColumn& column = table.columns[table.key[i]];
-    where += (i ? " AND " : "") + CompareColumn(column.kind, Q(column.name)) + " = " +
-             Bind(statement, column.kind, key[i]);
-  }
-  return where;
-}
-
 }  // namespace
 
 std::optional<std::string> PercentDecode(std::string_view text) {
@@ -272,12 +261,32 @@ Statement RowsStatement(const ApiTable& table, const RowsRequest& request) {
   return statement;
 }
 
-Statement RowStatement(const ApiTable& table, const std::vector<size_t>& columns,
-                       const std::vector<std::string>& key) {
+Statement KeysStatement(const ApiTable& table, const std::vector<size_t>& columns,
+                        const std::vector<std::vector<std::string>>& keys) {
+  // unnest(...) WITH ORDINALITY numbers the keys; everything else is qualified with the table's
+  // alias so no column name can clash with the key list's.
   Statement statement;
-  const std::string match = KeyMatch(table, statement, key);
-  statement.sql = "SELECT " + SelectList(table, columns) + " FROM " + Qualified(table) + " WHERE " +
-                  match + NotDeleted(table);
+  std::string arrays;
+  std::string names;
+  std::string match;
+  for (size_t i = 0; i < table.key.size(); ++i) {
+    const ApiColumn& column = table.columns[table.key[i]];
+    std::vector<std::string> values;
+    values.reserve(keys.size());
+    for (const std::vector<std::string>& key : keys) values.push_back(key[i]);
+    statement.params.emplace_back(pg::ArrayLiteral(values));
+    const std::string name = "k" + std::to_string(i);
+    arrays += (i ? ", " : "") + CastParam(column.kind, static_cast<int>(i) + 1) + "[]";
+    names += name + ", ";
+    match +=
+        (i ? " AND " : "") + CompareColumn(column.kind, "t." + Q(column.name)) + " = k." + name;
+  }
+  std::string select = "k.n";
+  for (const size_t k : table.key) select += ", t." + Q(table.columns[k].name);
+  for (const size_t c : columns) select += ", t." + Q(table.columns[c].name);
+  statement.sql = "SELECT " + select + " FROM unnest(" + arrays + ") WITH ORDINALITY AS k(" +
+                  names + "n) JOIN " + Qualified(table) + " t ON " + match +
+                  (table.HasColumn("_cdc_deleted_at") ? " WHERE t._cdc_deleted_at IS NULL" : "");
   return statement;
 }
 

@@ -55,9 +55,12 @@ std::optional<std::string> PercentDecode(std::string_view text);
 // Key columns first (for the cursor), then request.columns; limit + 1 rows (to know has_more).
 // Soft-deleted rows are left out.
 Statement RowsStatement(const ApiTable& table, const RowsRequest& request);
-// One row by key (key columns first, then `columns`); soft-deleted rows are left out.
-Statement RowStatement(const ApiTable& table, const std::vector<size_t>& columns,
-                       const std::vector<std::string>& key);
+// Rows for many keys in one statement (GET /rows/{key}, batched): the 1-based position of the
+// key in `keys` first, then the key columns, then `columns`; a key with no (visible) row
+// has no result row, a key given twice gets two. One array parameter per key column, so the SQL
+// (and its prepared statement) is the same for any number of keys.
+Statement KeysStatement(const ApiTable& table, const std::vector<size_t>& columns,
+                        const std::vector<std::vector<std::string>>& keys);
 // Rows changed after `after_seq`, in _cdc_seq order: key columns, the data columns, then
 // _cdc_seq, _cdc_op, _cdc_source_ts and whether the row is soft-deleted.
 Statement ChangesStatement(const ApiTable& table, int64_t after_seq, int64_t limit);

@@ -77,7 +77,12 @@ void OnlyParams(const QueryParams& params, std::initializer_list<std::string_vie
 
 ReadApi::ReadApi(const ApiSettings& settings, ConnectionPool& pool, TableCatalog& catalog,
                  Clock& clock)
-    : settings_(settings), pool_(pool), catalog_(catalog), clock_(clock) {}
+    : settings_(settings),
+      pool_(pool),
+      catalog_(catalog),
+      clock_(clock),
+      key_batcher_([this](const Statement& statement) { return Run(statement); },
+                   settings.key_lookups_in_flight, kMaxKeysPerStatement) {}
 
 template <typename Fn>
 auto ReadApi::WithConnection(Fn&& fn) {
@@ -182,11 +187,14 @@ Reply ReadApi::Row(std::string_view name, std::string_view raw_key, const QueryP
   const std::shared_ptr<const ApiTable> table = Table(name);
   const std::vector<size_t> columns = ParseFields(*table, params);
   const std::vector<std::string> key = ParseKeyPath(*table, raw_key);
-  const pg::Result result = Run(RowStatement(*table, columns, key));
-  if (result.rows() == 0) {
+  const KeyBatcher::Found found = key_batcher_.Lookup(table, columns, key);
+  if (!found.result) {
     throw ApiError(ErrorCode::kNotFound, "no row with this key in " + table->target);
   }
-  return {RowJson(*table, result, 0, static_cast<int>(table->key.size()), columns), std::nullopt};
+  // Fields: the key's position in its batch, the key columns, then `columns`.
+  return {
+      RowJson(*table, *found.result, found.row, 1 + static_cast<int>(table->key.size()), columns),
+      std::nullopt};
 }
 
 Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::stop_token stop) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/key_batcher.h"
 #include "api/pool.h"
 #include "api/query.h"
 #include "api/response.h"
@@ -42,6 +43,11 @@ class ReadApi {
   std::optional<std::string> NotReady();
 
   static constexpr int64_t kMaxWaitMs = 30'000;
+  // Concurrent GET /rows/{key} requests share statements (see key_batcher.h): at most this many
+  // keys per statement.
+  static constexpr size_t kMaxKeysPerStatement = 64;
+
+  const KeyBatcher& key_batcher() const { return key_batcher_; }
 
  private:
   // Calls fn(connection) with a pooled connection; once more on a fresh one when the pooled
@@ -57,6 +63,7 @@ class ReadApi {
   ConnectionPool& pool_;
   TableCatalog& catalog_;
   Clock& clock_;
+  KeyBatcher key_batcher_;
 };
 
 // Rejects parameters other than `allowed` (VAL_002 naming the first unknown one).

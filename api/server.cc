@@ -236,6 +236,9 @@ void ApiServer::Serve(RouteId route, const RouteMatch& match, const httplib::Req
       metrics_->pool_in_use.Get().Set(pool_.in_use());
       metrics_->pool_size.Get().Set(pool_.size());
       metrics_->pool_waits.Get().Set(static_cast<double>(pool_.waits()));
+      metrics_->key_lookup_statements.Get().Set(
+          static_cast<double>(api_.key_batcher().statements()));
+      metrics_->key_lookup_keys.Get().Set(static_cast<double>(api_.key_batcher().keys()));
       res.set_content(registry_.Render() + metrics::RenderReadyGauge(!api_.NotReady()),
                       "text/plain; version=0.0.4; charset=utf-8");
       return;

@@ -23,6 +23,7 @@ struct ApiSettings {
   int64_t rate_limit_burst = 100;
   int64_t max_page_size = 1000;
   std::chrono::milliseconds statement_timeout{5000};
+  int key_lookups_in_flight = 1;  // per table and field list; see key_batcher.h
   std::vector<std::string> cors_origins;
 
   // Throws config::ConfigError listing every problem (an unreadable tokens_file included).

@@ -131,6 +131,9 @@ ConfigSchema ProjectSchema() {
           KeySpec::Int("rate_limit_burst", 1, 1'000'000).Default("100"),
           KeySpec::Int("max_page_size", 1, 100'000).Default("1000"),
           KeySpec::Int("statement_timeout_ms", 1, 3'600'000).Default("5000"),
+          // Statements that may answer GET /rows/{key} for one table at once; requests arriving
+          // meanwhile share the next statement. 1 = the largest batches (best on few cores).
+          KeySpec::Int("key_lookups_in_flight", 1, 512).Default("1"),
           // Origins allowed by CORS (exact match, e.g. https://app.example.com); empty = none.
           KeySpec::StringList("cors_origins").Default("[]"),
       }));

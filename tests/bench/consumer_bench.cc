@@ -4,7 +4,7 @@
 // PostgreSQL. Measured in the same run, on the same server:
 //   raw       COPY of the same N row images (one transaction) into an identical table: same
 //             columns, same indexes, but the key index is not unique because the N rows repeat
-//             keys. Rows/s.
+//             keys. Rows/s, the best of 3 rounds (the first one in a fresh cluster is slow).
 //   consumer  events/s from the first committed batch to the batch that covers the last event,
 //             and from process start (group join and start-up included)
 //   RSS       the consumer's peak resident set (VmHWM)
@@ -150,29 +150,42 @@ std::string Publish(EventWriter& writer, const event::TableMeta& table, int64_t 
   return copy;
 }
 
-// The raw baseline: the same rows COPYed in one transaction into an identical table.
+// The raw baseline: the same rows COPYed in one transaction into an identical table. A fresh
+// cluster's first large COPY also pays for creating WAL segments, which flatters the ratio: the
+// COPY runs `rounds` times (table dropped and re-created, CHECKPOINT in between) and the fastest
+// round counts.
 double RawCopy(pg::Connection& db, const event::TableMeta& table, const std::string& copy,
-               int64_t events) {
-  for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table)) db.Exec(sql);
-  // The N row images repeat keys: the key index stays, but not unique.
-  db.Exec(
-      "ALTER TABLE baseline.items DROP CONSTRAINT items_pkey;"
-      "CREATE INDEX items_id ON baseline.items (id);"
-      "CHECKPOINT");
-  const auto start = Clock::now();
-  pg::Transaction tx(db);
-  const int64_t rows = db.CopyIn("COPY baseline.items FROM STDIN", copy);
-  tx.Commit();
-  const double seconds = Seconds(Clock::now() - start);
-  if (rows != events) {
-    std::fprintf(stderr, "raw COPY wrote %lld rows, expected %lld\n", static_cast<long long>(rows),
-                 static_cast<long long>(events));
-    std::exit(1);
+               int64_t events, int rounds) {
+  double best = 0;
+  for (int round = 1; round <= rounds; ++round) {
+    db.Exec("DROP TABLE IF EXISTS baseline.items");
+    for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table)) {
+      db.Exec(sql);
+    }
+    // The N row images repeat keys: the key index stays, but not unique.
+    db.Exec(
+        "ALTER TABLE baseline.items DROP CONSTRAINT items_pkey;"
+        "CREATE INDEX items_id ON baseline.items (id);"
+        "CHECKPOINT");
+    const auto start = Clock::now();
+    pg::Transaction tx(db);
+    const int64_t rows = db.CopyIn("COPY baseline.items FROM STDIN", copy);
+    tx.Commit();
+    const double seconds = Seconds(Clock::now() - start);
+    if (rows != events) {
+      std::fprintf(stderr, "raw COPY wrote %lld rows, expected %lld\n",
+                   static_cast<long long>(rows), static_cast<long long>(events));
+      std::exit(1);
+    }
+    const double rate = static_cast<double>(rows) / seconds;
+    std::fprintf(stderr, "raw COPY round %d of %d: %lld rows, %.1f MB in %.2f s, %.0f rows/s\n",
+                 round, rounds, static_cast<long long>(rows),
+                 static_cast<double>(copy.size()) / 1e6, seconds, rate);
+    best = std::max(best, rate);
   }
-  std::fprintf(stderr, "raw COPY: %lld rows, %.1f MB in %.2f s\n", static_cast<long long>(rows),
-               static_cast<double>(copy.size()) / 1e6, seconds);
+  db.Exec("DROP TABLE baseline.items");
   db.Exec("CHECKPOINT");
-  return static_cast<double>(rows) / seconds;
+  return best;
 }
 
 // Server time by statement from a log written with log_min_duration_statement = 0: lines
@@ -321,7 +334,7 @@ int Main(int argc, char** argv) {
   }
   pg::Connection db(cluster.Url("replica"), "consumer-bench");
   db.Exec("CREATE SCHEMA baseline");
-  const double raw_rate = RawCopy(db, table, copy, events);
+  const double raw_rate = RawCopy(db, table, copy, events, 3);
   copy = std::string();
 
   const std::string config = dir.File("config.yaml");
@@ -413,8 +426,10 @@ int Main(int argc, char** argv) {
   const bool rss_ok = rss_kb > 0 && rss_mb <= 256.0;
   std::printf("events                  %lld (%zu keys; 30%% inserts, 70%% updates)\n",
               static_cast<long long>(events), model.qty.size());
-  std::printf("raw COPY                %.0f rows/s   same rows, identical table, one transaction\n",
-              raw_rate);
+  std::printf(
+      "raw COPY                %.0f rows/s   same rows, identical table, one transaction, best of "
+      "3\n",
+      raw_rate);
   std::printf("consumer (steady)       %.0f events/s   first committed batch -> last event\n",
               steady);
   std::printf("consumer (with start)   %.0f events/s   process start -> last event\n", total);

@@ -105,10 +105,20 @@ TEST(KeyPath, SplitsOnRawCommasAndDecodesEachPart) {
   EXPECT_EQ(CodeOf([&] { ParseKeyPath(table, "EU,x"); }), ErrorCode::kFormat);
   EXPECT_EQ(CodeOf([&] { ParseKeyPath(table, "E%G1,1"); }), ErrorCode::kFormat);
   EXPECT_EQ(CodeOf([&] { ParseKeyPath(table, "E%2,1"); }), ErrorCode::kFormat);
-  const Statement statement = RowStatement(table, {3}, {"E,U", "42"});
-  EXPECT_EQ(statement.sql,
-            "SELECT \"region\", \"id\", \"note\" FROM \"replica\".\"orders\" WHERE \"region\" = "
-            "$1::text AND \"id\" = $2::bigint AND _cdc_deleted_at IS NULL");
+}
+
+TEST(KeysStatement, OneArrayPerKeyColumnAndTheSameSqlForAnyNumberOfKeys) {
+  const ApiTable table = Orders();
+  const Statement two = KeysStatement(table, {3}, {{"E,U", "42"}, {"a\"b\\", "7"}});
+  EXPECT_EQ(two.sql,
+            "SELECT k.n, t.\"region\", t.\"id\", t.\"note\" FROM unnest($1::text[], "
+            "$2::bigint[]) WITH ORDINALITY AS k(k0, k1, n) JOIN \"replica\".\"orders\" t ON "
+            "t.\"region\" = k.k0 AND t.\"id\" = k.k1 WHERE t._cdc_deleted_at IS NULL");
+  ASSERT_EQ(two.params.size(), 2U);
+  EXPECT_EQ(two.params[0], R"({"E,U","a\"b\\"})");
+  EXPECT_EQ(two.params[1], R"({"42","7"})");
+  EXPECT_EQ(KeysStatement(table, {3}, {{"x", "1"}}).sql, two.sql);
+  EXPECT_EQ(KeysStatement(table, {3}, {}).sql, two.sql);
 }
 
 TEST(Router, MatchesRawSegments) {
