@@ -78,13 +78,14 @@ void KeyBatcher::Lead(const std::string& group_key, Waiter& me,
 }
 
 void KeyBatcher::Answer(const std::vector<Waiter*>& batch) {
-  std::vector<std::vector<std::string>> keys;
-  keys.reserve(batch.size());
-  for (const Waiter* waiter : batch) keys.push_back(*waiter->key);
-  const Waiter& first = *batch.front();
   statements_.fetch_add(1);
   keys_.fetch_add(static_cast<int64_t>(batch.size()));
+  // Every failure lands in the waiters' outcomes: a waiter left without one would wait forever.
   try {
+    std::vector<std::vector<std::string>> keys;
+    keys.reserve(batch.size());
+    for (const Waiter* waiter : batch) keys.push_back(*waiter->key);
+    const Waiter& first = *batch.front();
     auto result =
         std::make_shared<const pg::Result>(run_(KeysStatement(*first.table, *first.columns, keys)));
     for (int row = 0; row < result->rows(); ++row) {

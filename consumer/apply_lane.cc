@@ -130,6 +130,7 @@ bool ApplyLane::Apply(Batch& batch) {
     try {
       batch.events.clear();
       batch.dead_letters.clear();
+      batch.events.reserve(batch.records.size());
       for (size_t i = 0; i < batch.records.size(); ++i) decoder_.Decode(batch, i);
       if (pg_ && !pg_->healthy()) pg_.reset();
       if (!pg_) {

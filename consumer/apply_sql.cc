@@ -65,7 +65,7 @@ std::string UpsertSql(const StageSpec& spec) {
          Q(spec.stage) + " s WHERE s." + Q(kOpColumn) +
          " <> 'd' AND NOT EXISTS (SELECT 1 FROM cdc.tombstones d WHERE d.target_schema = $1"
          " AND d.target_table = $2 AND d.key = s._cdc_key AND d.seq >= s." +
-         Q(kSeqColumn) + ") ORDER BY " + conflict + " ON CONFLICT (" + conflict + ") DO UPDATE SET " + updates + " WHERE t." +
+         Q(kSeqColumn) + ") ON CONFLICT (" + conflict + ") DO UPDATE SET " + updates + " WHERE t." +
          Q(kSeqColumn) + " < EXCLUDED." + Q(kSeqColumn);
 }
 

@@ -22,15 +22,15 @@ std::vector<Header> Message::headers() const {
   if (rd_kafka_message_headers(message_.get(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return out;
   }
+  out.reserve(rd_kafka_header_cnt(headers));
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
   for (size_t i = 0;
        rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        ++i) {
-    Header header{name, std::nullopt};
-    if (value != nullptr) header.value = std::string(static_cast<const char*>(value), size);
-    out.push_back(std::move(header));
+    Header& header = out.emplace_back(Header{name, std::nullopt});
+    if (value != nullptr) header.value.emplace(static_cast<const char*>(value), size);
   }
   return out;
 }
