@@ -178,13 +178,24 @@ std::optional<Message> Consumer::Poll(std::chrono::milliseconds timeout) {
 std::vector<Message> Consumer::PollBatch(std::chrono::milliseconds timeout, size_t max) {
   state_.ThrowIfFatal();
   if (!queue_) queue_.reset(rd_kafka_queue_get_consumer(handle_.get()));
-  std::vector<rd_kafka_message_t*> raw(max);
-  const ssize_t count = rd_kafka_consume_batch_queue(
-      queue_.get(), static_cast<int>(timeout.count()), raw.data(), raw.size());
-  if (count < 0) ThrowKafkaError(rd_kafka_last_error(), "consume");
   std::vector<Message> owned;  // every message is owned before anything can throw
-  owned.reserve(static_cast<size_t>(count));
-  for (ssize_t i = 0; i < count; ++i) owned.emplace_back(raw[static_cast<size_t>(i)]);
+  // The first message (or the timeout), then whatever else is ready, without waiting:
+  // rd_kafka_consume_batch_queue alone waits until it has all `max` messages or times out,
+  // which would hold back a trickle of messages for the whole timeout.
+  rd_kafka_message_t* first =
+      rd_kafka_consume_queue(queue_.get(), static_cast<int>(timeout.count()));
+  if (first == nullptr) {
+    state_.ThrowIfFatal();
+    return {};
+  }
+  owned.reserve(max);
+  owned.emplace_back(first);
+  if (max > 1) {
+    std::vector<rd_kafka_message_t*> raw(max - 1);
+    const ssize_t count = rd_kafka_consume_batch_queue(queue_.get(), 0, raw.data(), raw.size());
+    if (count < 0) ThrowKafkaError(rd_kafka_last_error(), "consume");
+    for (ssize_t i = 0; i < count; ++i) owned.emplace_back(raw[static_cast<size_t>(i)]);
+  }
   state_.ThrowIfFatal();
   std::vector<Message> messages;
   messages.reserve(owned.size());

@@ -62,9 +62,9 @@ class Consumer {
   // logged and yield nullopt (librdkafka recovers by itself); fatal errors throw FatalError;
   // a consume error bound to a topic/partition throws its class.
   std::optional<Message> Poll(std::chrono::milliseconds timeout);
-  // Up to `max` messages, waiting at most `timeout` for the first (one librdkafka call for the
-  // lot: far cheaper per message than Poll). Errors are handled as by Poll; rebalance callbacks
-  // run inside it as well.
+  // Up to `max` messages: waits at most `timeout` for the first, then takes what is ready
+  // without waiting (far cheaper per message than Poll). Fewer than `max` means nothing more was
+  // waiting. Errors are handled as by Poll; rebalance callbacks run inside it as well.
   std::vector<Message> PollBatch(std::chrono::milliseconds timeout, size_t max);
   // Commits `offsets` (each the next offset to read) synchronously. Throws on failure.
   void Commit(const std::vector<TopicPartition>& offsets);
