@@ -12,8 +12,10 @@ KeyBatcher::KeyBatcher(Runner run, int max_leaders, size_t max_batch)
 KeyBatcher::Found KeyBatcher::Lookup(const std::shared_ptr<const ApiTable>& table,
                                      const std::vector<size_t>& columns,
                                      const std::vector<std::string>& key) {
-  // The statement text names the group: same table shape and column list, same statement.
-  const std::string group_key = KeysStatement(*table, columns, {}).sql;
+  // A group is one table object and one column list: one statement. A queued request holds its
+  // table, so the address cannot be reused by another table while the group exists.
+  std::string group_key = std::to_string(reinterpret_cast<uintptr_t>(table.get()));
+  for (const size_t column : columns) group_key += "," + std::to_string(column);
   Waiter me;
   me.table = table;
   me.columns = &columns;

@@ -82,7 +82,7 @@ class KeyBatcher {
   const int max_leaders_;
   const size_t max_batch_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Group> groups_;  // by statement text; erased when idle
+  std::unordered_map<std::string, Group> groups_;  // by table and columns; erased when idle
   std::atomic<int64_t> statements_{0};
   std::atomic<int64_t> keys_{0};
 };

@@ -1,0 +1,15 @@
+// Where the consumer benchmark's time went (`consumer_bench --profile`): PostgreSQL's time by
+// statement from a server log written with log_min_duration_statement = 0, and the consumer's
+// own batch timings from its debug log.
+#pragma once
+
+#include <string>
+
+namespace cdc::testing {
+
+// Prints the 15 statements that took the most server time, with their share and call counts.
+void PrintProfile(const std::string& log_path);
+// Prints batches, time gathering records and time decoding + applying.
+void PrintBatchTimings(const std::string& log_path);
+
+}  // namespace cdc::testing
