@@ -1,6 +1,8 @@
 #include "producer/gap_tracker.h"
 
+#include <algorithm>
 #include <iterator>
+#include <tuple>
 
 namespace cdc::producer {
 
@@ -24,17 +26,45 @@ bool GapTracker::Accept(int64_t seq) {
   const Gap gap = it->second;
   if (seq > gap.last) return false;
   gaps_.erase(it);
-  if (first < seq) gaps_[first] = Gap{seq - 1, gap.since};
-  if (seq < gap.last) gaps_[seq + 1] = Gap{gap.last, gap.since};
+  if (first < seq) gaps_[first] = Gap{seq - 1, gap.since, gap.checked, gap.checked_by};
+  if (seq < gap.last) gaps_[seq + 1] = Gap{gap.last, gap.since, gap.checked, gap.checked_by};
   Advance();
   return true;
 }
 
+std::vector<SeqRange> GapTracker::GapsToCheck(size_t limit) const {
+  std::vector<std::tuple<uint64_t, int64_t, int64_t>> order;  // checked_by, first, last
+  order.reserve(gaps_.size());
+  for (const auto& [first, gap] : gaps_) order.emplace_back(gap.checked_by, first, gap.last);
+  const size_t n = std::min(limit, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end());
+  std::vector<SeqRange> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.push_back({std::get<1>(order[i]), std::get<2>(order[i])});
+  std::sort(out.begin(), out.end(), [](const SeqRange& a, const SeqRange& b) {
+    return a.first < b.first;
+  });
+  return out;
+}
+
+void GapTracker::Checked(const std::vector<SeqRange>& ranges, int64_t through,
+                         Clock::TimePoint read_at) {
+  ++reads_;
+  for (const SeqRange& range : ranges) {
+    // What is left of the range after Accept split or removed parts of it.
+    for (auto it = gaps_.lower_bound(range.first);
+         it != gaps_.end() && it->second.last <= std::min(range.last, through); ++it) {
+      it->second.checked = std::max(it->second.checked, read_at);
+      it->second.checked_by = reads_;
+    }
+  }
+}
+
 std::vector<SeqRange> GapTracker::ExpireGaps() {
   std::vector<SeqRange> expired;
-  const Clock::TimePoint now = clock_.Now();
   for (auto it = gaps_.begin(); it != gaps_.end();) {
-    if (now - it->second.since >= gap_timeout_) {
+    const Gap& gap = it->second;
+    if (gap.checked != Clock::TimePoint::min() && gap.checked - gap.since >= gap_timeout_) {
       expired.push_back({it->first, it->second.last});
       it = gaps_.erase(it);
     } else {

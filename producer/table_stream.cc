@@ -1,5 +1,6 @@
 #include "producer/table_stream.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -255,14 +256,23 @@ bool TableStream::PollOnce() {
   std::vector<event::Message> dead_letters;
   int64_t oldest_ts = std::numeric_limits<int64_t>::max();
   size_t rows = 0;
-  const std::vector<SeqRange> gaps = tracker_->PendingGaps(ChangeSource::kMaxRangesPerRead);
+  const std::vector<SeqRange> gaps = tracker_->GapsToCheck(ChangeSource::kMaxRangesPerRead);
   if (!gaps.empty()) {
+    const Clock::TimePoint read_at = clock_.Now();
     ChangeBatch filled = source_.ReadRanges(gaps, options_.batch_size);
     rows += filled.rows;
+    // A read cut short by its row limit checked the ranges only up to its last row.
+    int64_t through = gaps.back().last;
+    if (filled.rows >= options_.batch_size) {
+      through = 0;
+      for (const ChangeRecord& record : filled.records) through = std::max(through, record.seq);
+      for (const PoisonRecord& poison : filled.poison) through = std::max(through, poison.seq);
+    }
     for (const PoisonRecord& poison : filled.poison) {
       if (tracker_->Accept(poison.seq)) dead_letters.push_back(DeadLetter(poison));
     }
     Publish(filled, messages, &oldest_ts);
+    tracker_->Checked(gaps, through, read_at);
   }
   ChangeBatch fresh = source_.ReadNew(tracker_->high(), options_.batch_size);
   rows += fresh.rows;

@@ -130,31 +130,89 @@ bool WaitBriefly(Fn done) {
   return done();
 }
 
+// A manual clock that can be frozen: while frozen, sleeps take 1 ms of real time and advance
+// nothing, so no gap can time out while a test sets up its transactions.
+class FreezableClock final : public Clock {
+ public:
+  TimePoint Now() const override { return clock_.Now(); }
+  WallTime WallNow() const override { return clock_.WallNow(); }
+  bool SleepFor(Duration duration, std::stop_token stop) override {
+    if (!frozen_) return clock_.SleepFor(duration, stop);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return !stop.stop_requested();
+  }
+  void Freeze(bool frozen) { frozen_ = frozen; }
+  Duration TotalSlept() const { return clock_.TotalSlept(); }
+
+ private:
+  ManualClock clock_;
+  std::atomic<bool> frozen_{false};
+};
+
+// The table worker of shop.orders in this process, on a FreezableClock: its idle sleeps advance
+// time instantly, so the 30 s gap timeout passes within a few real seconds of polling.
+class InProcessStream {
+ public:
+  InProcessStream(const std::string& config_path, const std::string& bootstrap)
+      : settings_(producer::ProducerSettings::FromConfig(
+            config::Config::Load(config_path, config::ProjectSchema(), {}))),
+        metrics_(registry_),
+        kafka_(KafkaFor(bootstrap)),
+        schemas_(kafka_, "_cdc_schemas", TestLogger()),
+        publisher_(kafka_, metrics_, clock_, TestLogger()),
+        index_(publisher_.AddTable("shop.orders", {})),
+        source_(environment_, settings_.connection, std::nullopt, settings_.tables[0].source,
+                TestLogger()),
+        stream_("shop.orders", "orders", settings_.stream, source_, publisher_, index_, schemas_,
+                metrics_, clock_, TestLogger()) {
+    worker_ = std::thread([this] { stream_.Run(stop_.get_token(), producer::StreamMode::kStream); });
+    server_ = std::thread([this] {
+      while (serving_) publisher_.Serve(std::chrono::milliseconds(20));
+    });
+  }
+  ~InProcessStream() { Stop(); }
+
+  void Stop() {
+    if (!worker_.joinable()) return;
+    stop_.request_stop();
+    worker_.join();
+    serving_ = false;
+    server_.join();
+  }
+  int64_t Watermark() { return publisher_.ledger(index_).Confirmed().watermark; }
+  bool Idle() { return publisher_.ledger(index_).InFlight() == 0; }
+  double Published() { return metrics_.events_published.WithLabels({"shop.orders"}).Value(); }
+  double Expired() { return metrics_.gaps_expired.WithLabels({"shop.orders"}).Value(); }
+
+  FreezableClock& clock() { return clock_; }
+  const producer::ProducerSettings& settings() const { return settings_; }
+
+ private:
+  static kafka::KafkaSettings KafkaFor(const std::string& bootstrap) {
+    kafka::KafkaSettings kafka;
+    kafka.bootstrap_servers = bootstrap;
+    return kafka;
+  }
+
+  const producer::ProducerSettings settings_;
+  FreezableClock clock_;
+  metrics::Registry registry_;
+  producer::ProducerMetrics metrics_;
+  const kafka::KafkaSettings kafka_;
+  registry::TopicRegistry schemas_;
+  producer::Publisher publisher_;
+  const size_t index_;
+  odbc::Environment environment_;
+  producer::OdbcChangeSource source_;
+  producer::TableStream stream_;
+  std::stop_source stop_;
+  std::atomic<bool> serving_{true};
+  std::thread worker_;
+  std::thread server_;
+};
+
 TEST_F(PgSourceTest, GapThatNeverFillsIsGivenUpAndStreamingGoesOn) {
-  // The table worker in-process, on a manual clock: its idle sleeps advance time instantly, so
-  // the 30 s gap timeout passes within a few real seconds of polling.
-  const config::Config config = config::Config::Load(config_path_, config::ProjectSchema(), {});
-  const producer::ProducerSettings settings = producer::ProducerSettings::FromConfig(config);
-  ManualClock clock;
-  metrics::Registry registry;
-  producer::ProducerMetrics metrics(registry);
-  kafka::KafkaSettings kafka;
-  kafka.bootstrap_servers = broker_.bootstrap();
-  registry::TopicRegistry schemas(kafka, "_cdc_schemas", TestLogger());
-  producer::Publisher publisher(kafka, metrics, clock, TestLogger());
-  const size_t index = publisher.AddTable("shop.orders", {});
-  odbc::Environment environment;
-  producer::OdbcChangeSource source(environment, settings.connection, std::nullopt,
-                                    settings.tables[0].source, TestLogger());
-  producer::TableStream stream("shop.orders", "orders", settings.stream, source, publisher, index,
-                               schemas, metrics, clock, TestLogger());
-  std::stop_source stop;
-  std::thread worker([&] { stream.Run(stop.get_token(), producer::StreamMode::kStream); });
-  std::atomic<bool> serving{true};
-  std::thread server([&] {
-    while (serving) publisher.Serve(std::chrono::milliseconds(20));
-  });
-  auto& expired = metrics.gaps_expired.WithLabels({"shop.orders"});
+  InProcessStream stream(config_path_, broker_.bootstrap());
   auto commit = [&](const std::string& sql) {
     pqxx::connection c(url_);
     pqxx::work w(c);
@@ -163,33 +221,68 @@ TEST_F(PgSourceTest, GapThatNeverFillsIsGivenUpAndStreamingGoesOn) {
   };
   // Warm up (connection, schemas, producer id) so later deliveries take milliseconds.
   commit("INSERT INTO shop.orders VALUES (1, 1.00, 'first')");  // CDC_SEQ 1
-  ASSERT_TRUE(WaitBriefly([&] { return publisher.ledger(index).Confirmed().watermark == 1; }));
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Watermark() == 1; }));
 
   pqxx::connection slow(url_);
   auto held = std::make_unique<pqxx::work>(slow);
   held->exec("INSERT INTO shop.orders VALUES (2, 2.00, 'rolled back')");  // CDC_SEQ 2
   commit("INSERT INTO shop.orders VALUES (3, 3.00, 'kept')");             // CDC_SEQ 3
   // Seq 3 is delivered; the checkpoint holds below the open gap at 2.
-  ASSERT_TRUE(WaitBriefly([&] {
-    return metrics.events_published.WithLabels({"shop.orders"}).Value() >= 2 &&
-           publisher.ledger(index).InFlight() == 0;
-  }));
-  EXPECT_EQ(expired.Value(), 0);
-  EXPECT_EQ(publisher.ledger(index).Confirmed().watermark, 1);
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
+  EXPECT_EQ(stream.Expired(), 0);
+  EXPECT_EQ(stream.Watermark(), 1);
   held->abort();  // seq 2 will never commit
   held.reset();
-  ASSERT_TRUE(WaitFor([&] { return expired.Value() >= 1; }, std::chrono::seconds(30)));
-  EXPECT_EQ(expired.Value(), 1);
-  EXPECT_GE(clock.TotalSlept(), settings.stream.gap_timeout);
+  ASSERT_TRUE(WaitFor([&] { return stream.Expired() >= 1; }, std::chrono::seconds(30)));
+  EXPECT_EQ(stream.Expired(), 1);
+  EXPECT_GE(stream.clock().TotalSlept(), stream.settings().stream.gap_timeout);
   commit("INSERT INTO shop.orders VALUES (4, 4.00, 'after the gap')");  // CDC_SEQ 4
-  ASSERT_TRUE(WaitFor([&] { return publisher.ledger(index).Confirmed().watermark == 4; },
-                      std::chrono::seconds(30)));
-  stop.request_stop();
-  worker.join();
-  serving = false;
-  server.join();
+  ASSERT_TRUE(WaitFor([&] { return stream.Watermark() == 4; }, std::chrono::seconds(30)));
+  stream.Stop();
   const std::set<int64_t> seen = TopicSeqs(ReadTopic(broker_.bootstrap(), "orders"));
   EXPECT_EQ(seen, (std::set<int64_t>{1, 3, 4}));
+}
+
+// One read re-checks at most 16 gaps. Seventeen open transactions leave seventeen gaps; sixteen
+// roll back and the last (above all of them) commits: its row must still be found and published,
+// and only the sixteen empty gaps given up.
+TEST_F(PgSourceTest, CommitBehindMoreGapsThanOneReadCoversIsStillPublished) {
+  constexpr int kHeld = 17;
+  static_assert(kHeld > static_cast<int>(producer::ChangeSource::kMaxRangesPerRead));
+  InProcessStream stream(config_path_, broker_.bootstrap());
+  pqxx::connection committer(url_);
+  auto commit = [&](int64_t id) {
+    pqxx::work w(committer);
+    w.exec_params("INSERT INTO shop.orders VALUES ($1, 1.00, 'kept')", id);
+    w.commit();
+  };
+  commit(1);  // CDC_SEQ 1
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Watermark() == 1; }));
+  stream.clock().Freeze(true);
+  std::vector<std::unique_ptr<pqxx::connection>> connections;
+  std::vector<std::unique_ptr<pqxx::work>> held;
+  std::set<int64_t> expected = {1};
+  for (int i = 0; i < kHeld; ++i) {
+    connections.push_back(std::make_unique<pqxx::connection>(url_));
+    held.push_back(std::make_unique<pqxx::work>(*connections.back()));
+    held.back()->exec_params("INSERT INTO shop.orders VALUES ($1, 2.00, 'held')", 100 + i);
+    commit(200 + i);                 // CDC_SEQ 2i+3, above the held one's 2i+2
+    expected.insert(2 * i + 3);
+  }
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 1 + kHeld && stream.Idle(); }));
+  for (int i = 0; i + 1 < kHeld; ++i) held[static_cast<size_t>(i)]->abort();
+  held.back()->commit();  // CDC_SEQ 2 * kHeld: the highest gap
+  expected.insert(2 * kHeld);
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 + kHeld && stream.Idle(); }))
+      << "a row committed behind " << kHeld - 1 << " never-filling gaps was not read";
+  EXPECT_EQ(stream.Expired(), 0);
+  stream.clock().Freeze(false);
+  ASSERT_TRUE(WaitFor([&] { return stream.Expired() >= kHeld - 1; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitFor([&] { return stream.Watermark() == 2 * kHeld + 1; },
+                      std::chrono::seconds(30)));
+  EXPECT_EQ(stream.Expired(), kHeld - 1);
+  stream.Stop();
+  EXPECT_EQ(TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")), expected);
 }
 
 }  // namespace

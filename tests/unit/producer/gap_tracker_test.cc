@@ -2,11 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace cdc::producer {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+// One read covering every pending gap, started now, that found nothing in them.
+void CheckAll(GapTracker& tracker, const ManualClock& clock) {
+  tracker.Checked(tracker.GapsToCheck(1000), std::numeric_limits<int64_t>::max(), clock.Now());
+}
 
 TEST(GapTracker, ContiguousSequenceAdvancesWatermark) {
   ManualClock clock;
@@ -59,9 +66,12 @@ TEST(GapTracker, GapThatNeverFillsIsGivenUpAfterTimeout) {
   EXPECT_TRUE(tracker.Accept(1));
   EXPECT_TRUE(tracker.Accept(3));  // 2 rolled back
   clock.Advance(seconds(29));
+  CheckAll(tracker, clock);
   EXPECT_TRUE(tracker.ExpireGaps().empty());
   EXPECT_EQ(tracker.watermark(), 1);
   clock.Advance(seconds(1));
+  EXPECT_TRUE(tracker.ExpireGaps().empty());  // not read since the timeout passed
+  CheckAll(tracker, clock);
   EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{2, 2}}));
   EXPECT_EQ(tracker.watermark(), 3);
   EXPECT_FALSE(tracker.Accept(2));  // too late: given up
@@ -76,9 +86,11 @@ TEST(GapTracker, EachGapHasItsOwnClock) {
   clock.Advance(seconds(6));
   EXPECT_TRUE(tracker.Accept(4));  // gap {3} noticed at t=6
   clock.Advance(seconds(5));
+  CheckAll(tracker, clock);
   EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{1, 1}}));
   EXPECT_EQ(tracker.watermark(), 2);
   clock.Advance(seconds(5));
+  CheckAll(tracker, clock);
   EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{3, 3}}));
   EXPECT_EQ(tracker.watermark(), 4);
 }
@@ -90,8 +102,48 @@ TEST(GapTracker, SplitGapKeepsItsOriginalTime) {
   clock.Advance(seconds(8));
   EXPECT_TRUE(tracker.Accept(2));  // splits into {1} and {3,4}, both from t=0
   clock.Advance(seconds(2));
+  CheckAll(tracker, clock);
   EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{1, 1}, {3, 4}}));
   EXPECT_EQ(tracker.watermark(), 5);
+}
+
+// The failure this guards against: more never-filling gaps than one read covers (16) ahead of one
+// that commits late. Reads covering only the lowest gaps would never look at the last one, and it
+// would be given up with the others - a committed row lost.
+TEST(GapTracker, ReadsTakeTurnsSoNoGapExpiresUnread) {
+  ManualClock clock;
+  GapTracker tracker(0, seconds(10), clock);
+  for (int64_t seq = 1; seq <= 9; seq += 2) EXPECT_TRUE(tracker.Accept(seq));  // gaps 2,4,6,8
+  EXPECT_EQ(tracker.GapsToCheck(2), (std::vector<SeqRange>{{2, 2}, {4, 4}}));
+  tracker.Checked({{2, 2}, {4, 4}}, 4, clock.Now());
+  EXPECT_EQ(tracker.GapsToCheck(2), (std::vector<SeqRange>{{6, 6}, {8, 8}}));
+  clock.Advance(seconds(10));
+  // A late read of 2 and 4 gives up only those two; 6 and 8 were never read after the timeout.
+  const std::vector<SeqRange> first = tracker.GapsToCheck(2);
+  EXPECT_EQ(first, (std::vector<SeqRange>{{6, 6}, {8, 8}}));  // never checked: read first
+  EXPECT_TRUE(tracker.Accept(8));                             // committed late, found now
+  tracker.Checked(first, 8, clock.Now());
+  EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{6, 6}}));
+  EXPECT_EQ(tracker.GapsToCheck(2), (std::vector<SeqRange>{{2, 2}, {4, 4}}));
+  tracker.Checked({{2, 2}, {4, 4}}, 4, clock.Now());
+  EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{2, 2}, {4, 4}}));
+  EXPECT_EQ(tracker.watermark(), 9);
+}
+
+TEST(GapTracker, ReadCutShortByItsLimitChecksOnlyUpToItsLastRow) {
+  ManualClock clock;
+  GapTracker tracker(0, seconds(10), clock);
+  EXPECT_TRUE(tracker.Accept(10));  // gap 1..9
+  EXPECT_TRUE(tracker.Accept(20));  // gap 11..19
+  clock.Advance(seconds(10));
+  const std::vector<SeqRange> ranges = tracker.GapsToCheck(16);
+  EXPECT_TRUE(tracker.Accept(3));
+  EXPECT_TRUE(tracker.Accept(12));  // the read's row limit ended here
+  tracker.Checked(ranges, 12, clock.Now());
+  // {1,2} and {4..9} were fully read, {11} too; {13..19} was not.
+  EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{1, 2}, {4, 9}, {11, 11}}));
+  EXPECT_EQ(tracker.PendingGaps(10), (std::vector<SeqRange>{{13, 19}}));
+  EXPECT_EQ(tracker.watermark(), 12);
 }
 
 TEST(GapTracker, StartsFromCheckpoint) {
