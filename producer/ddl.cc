@@ -137,7 +137,7 @@ std::vector<DdlStatement> OracleTable(const event::TableMeta& table,
   const SqlDialect d = SqlDialect::kOracle;
   const std::string ct = change_table.Quoted(d);
   return {{"CREATE SEQUENCE " + Derived(change_table, "_SEQ").Quoted(d) +
-           " START WITH 1 INCREMENT BY 1 CACHE 100"},
+           " START WITH 1 INCREMENT BY 1 CACHE 100 ORDER"},
           {"CREATE TABLE " + ct + " (\n  " + Q(d, kSeqColumn) + " NUMBER(19) NOT NULL,\n  " +
            Q(d, kOpColumn) + " CHAR(1) NOT NULL CHECK (" + Q(d, kOpColumn) +
            " IN ('I', 'U', 'D')),\n  " + Q(d, kTsColumn) +
