@@ -297,6 +297,27 @@ std::optional<int64_t> OdbcChangeSource::MaxSeq() {
   return max;
 }
 
+std::optional<TxHorizon> OdbcChangeSource::TransactionHorizon() {
+  Connect();
+  const std::optional<std::string> sql = TransactionHorizonQuery(*dialect_);
+  if (!sql || horizon_unavailable_) return std::nullopt;
+  try {
+    odbc::Statement statement(*connection_);
+    statement.ExecuteDirect(*sql);
+    odbc::RowBatch batch;
+    if (!statement.FetchBatch(batch, 1, 64)) {
+      throw PermanentError("HORIZON", "the transaction horizon query returned no row");
+    }
+    return TxHorizon{ParseSeq(batch.Get(0, 0)), ParseSeq(batch.Get(0, 1))};
+  } catch (const PermanentError& e) {
+    horizon_unavailable_ = true;
+    logger_.Warn("cannot read the source's open transactions; sequence gaps will be given up after"
+                 " producer.gap_timeout_ms, so a transaction open longer than that can lose rows",
+                 {{"table", spec_.table.ToString()}, {"error", e.what()}, {"code", e.code()}});
+    return std::nullopt;
+  }
+}
+
 std::vector<int64_t> OdbcChangeSource::SeqsAbove(int64_t after_seq, size_t limit) {
   Connect();
   odbc::Statement statement(*connection_);

@@ -66,6 +66,9 @@ class ChangeSource {
   // Changes inside `ranges` (at most kMaxRangesPerRead of them), ascending, at most `limit`.
   virtual ChangeBatch ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) = 0;
   virtual std::optional<int64_t> MaxSeq() = 0;
+  // The database's transaction horizon, or nullopt when it cannot tell (SQLite; or the query is
+  // not permitted - logged once - then gaps are given up after producer.gap_timeout_ms).
+  virtual std::optional<TxHorizon> TransactionHorizon() = 0;
   // The sequence numbers present above `after_seq`, ascending, at most `limit`.
   virtual std::vector<int64_t> SeqsAbove(int64_t after_seq, size_t limit) = 0;
   // The next `limit` rows of the table in key order after `after` (from the start when nullopt).
@@ -97,6 +100,7 @@ class OdbcChangeSource final : public ChangeSource {
   ChangeBatch ReadNew(int64_t after_seq, size_t limit) override;
   ChangeBatch ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) override;
   std::optional<int64_t> MaxSeq() override;
+  std::optional<TxHorizon> TransactionHorizon() override;
   std::vector<int64_t> SeqsAbove(int64_t after_seq, size_t limit) override;
   SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) override;
   int64_t Purge(int64_t up_to_seq, int64_t above_seq) override;
@@ -126,7 +130,8 @@ class OdbcChangeSource final : public ChangeSource {
   std::unique_ptr<odbc::Connection> connection_;
   event::TableMeta table_;
   uint64_t metadata_version_ = 0;
-  std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
+  std::optional<int64_t> schema_cookie_;
+  bool horizon_unavailable_ = false;  // the horizon query failed permanently once  // SchemaCookie() when the metadata was loaded
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
   odbc::RowBatch batch_;
 };

@@ -76,6 +76,20 @@ std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table, s
          " " + RowLimit(dialect, limit);
 }
 
+std::optional<std::string> TransactionHorizonQuery(SqlDialect dialect) {
+  switch (dialect) {
+    case SqlDialect::kPostgres:
+      return "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s)"
+             " FROM (SELECT txid_current_snapshot() AS s) h";
+    case SqlDialect::kOracle:
+      return "SELECT COALESCE((SELECT MIN(START_SCN) FROM GV$TRANSACTION), CURRENT_SCN + 1),"
+             " CURRENT_SCN + 1 FROM V$DATABASE";
+    case SqlDialect::kSqlite:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table) {
   return "SELECT MAX(" + Q(dialect, kSeqColumn) + ") FROM " + change_table.Quoted(dialect);
 }

@@ -60,6 +60,13 @@ std::string SnapshotChunkQuery(SqlDialect dialect, const TableName& table_name,
                                const event::TableMeta& table, bool after, size_t limit);
 std::vector<size_t> KeysetParameterOrder(size_t key_columns);
 
+// One row (oldest open transaction, next transaction) in the database's own unit - see TxHorizon
+// in gap_tracker.h - or nullopt where there is none to ask (SQLite: one writer at a time).
+//   PostgreSQL: txid_current_snapshot()'s xmin and xmax (64-bit, epoch included; any version).
+//   Oracle: MIN(START_SCN) of GV$TRANSACTION (every RAC instance) and CURRENT_SCN + 1 from
+//   V$DATABASE; needs SELECT on GV_$TRANSACTION and V_$DATABASE.
+std::optional<std::string> TransactionHorizonQuery(SqlDialect dialect);
+
 // DELETE FROM <ct> WHERE CDC_SEQ <= ? AND CDC_SEQ > ? (purge in bounded ranges).
 std::string PurgeQuery(SqlDialect dialect, const TableName& change_table);
 

@@ -12,7 +12,12 @@ GapTracker::GapTracker(int64_t watermark, std::chrono::milliseconds gap_timeout,
 bool GapTracker::Accept(int64_t seq) {
   if (seq <= watermark_) return false;
   if (seq > high_) {
-    if (seq > high_ + 1) gaps_[high_ + 1] = Gap{seq - 1, clock_.Now()};
+    if (seq > high_ + 1) {
+      Gap gap;
+      gap.last = seq - 1;
+      gap.since = clock_.Now();
+      gaps_[high_ + 1] = gap;
+    }
     high_ = seq;
     Advance();
     return true;
@@ -26,8 +31,12 @@ bool GapTracker::Accept(int64_t seq) {
   const Gap gap = it->second;
   if (seq > gap.last) return false;
   gaps_.erase(it);
-  if (first < seq) gaps_[first] = Gap{seq - 1, gap.since, gap.checked, gap.checked_by};
-  if (seq < gap.last) gaps_[seq + 1] = Gap{gap.last, gap.since, gap.checked, gap.checked_by};
+  if (first < seq) {
+    Gap lower = gap;  // both parts keep the gap's time, checks and horizon state
+    lower.last = seq - 1;
+    gaps_[first] = lower;
+  }
+  if (seq < gap.last) gaps_[seq + 1] = gap;
   Advance();
   return true;
 }
@@ -56,15 +65,33 @@ void GapTracker::Checked(const std::vector<SeqRange>& ranges, int64_t through,
          it != gaps_.end() && it->second.last <= std::min(range.last, through); ++it) {
       it->second.checked = std::max(it->second.checked, read_at);
       it->second.checked_by = reads_;
+      if (it->second.final) it->second.empty_when_final = true;
     }
   }
+}
+
+void GapTracker::ObserveHorizon(const TxHorizon& horizon) {
+  uses_horizon_ = true;
+  for (auto& [first, gap] : gaps_) {
+    if (!gap.mark) {
+      gap.mark = horizon.next;
+    } else if (horizon.oldest_open >= *gap.mark) {
+      gap.final = true;
+    }
+  }
+}
+
+void GapTracker::DropHorizon() { uses_horizon_ = false; }
+
+bool GapTracker::Expired(const Gap& gap) const {
+  if (uses_horizon_) return gap.empty_when_final;
+  return gap.checked != Clock::TimePoint::min() && gap.checked - gap.since >= gap_timeout_;
 }
 
 std::vector<SeqRange> GapTracker::ExpireGaps() {
   std::vector<SeqRange> expired;
   for (auto it = gaps_.begin(); it != gaps_.end();) {
-    const Gap& gap = it->second;
-    if (gap.checked != Clock::TimePoint::min() && gap.checked - gap.since >= gap_timeout_) {
+    if (Expired(it->second)) {
       expired.push_back({it->first, it->second.last});
       it = gaps_.erase(it);
     } else {
@@ -73,6 +100,19 @@ std::vector<SeqRange> GapTracker::ExpireGaps() {
   }
   if (!expired.empty()) Advance();
   return expired;
+}
+
+std::vector<SeqRange> GapTracker::OverdueGaps() {
+  std::vector<SeqRange> overdue;
+  if (!uses_horizon_) return overdue;
+  const Clock::TimePoint now = clock_.Now();
+  for (auto& [first, gap] : gaps_) {
+    if (!gap.overdue_reported && now - gap.since >= gap_timeout_) {
+      gap.overdue_reported = true;
+      overdue.push_back({first, gap.last});
+    }
+  }
+  return overdue;
 }
 
 void GapTracker::Advance() { watermark_ = gaps_.empty() ? high_ : gaps_.begin()->first - 1; }

@@ -20,8 +20,17 @@ ProducerMetrics::ProducerMetrics(metrics::Registry& registry)
       gaps_pending(registry.AddGauge("cdc_producer_gaps_pending",
                                      "Sequence gaps waited for (uncommitted or rolled back)",
                                      {"table"})),
-      gaps_expired(registry.AddCounter("cdc_producer_gaps_expired_total",
-                                       "Gaps given up after producer.gap_timeout_ms", {"table"})),
+      gaps_expired(registry.AddCounter(
+          "cdc_producer_gaps_expired_total",
+          "Sequence gaps given up, by cause: transactions_ended (every transaction that could fill"
+          " them had ended: safe) or timeout (producer.gap_timeout_ms passed where the source"
+          " cannot report open transactions: a later commit would be lost)",
+          {"table", "cause"})),
+      oldest_gap_seconds(registry.AddGauge(
+          "cdc_producer_oldest_gap_seconds",
+          "Age of the oldest pending sequence gap (0 without gaps): grows while a transaction"
+          " that started before it stays open",
+          {"table"})),
       lag_seconds(registry.AddGauge("cdc_producer_lag_seconds",
                                     "Now minus CDC_TS of the oldest unpublished change",
                                     {"table"})),

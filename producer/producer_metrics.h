@@ -17,6 +17,7 @@ struct ProducerMetrics {
   metrics::Family<metrics::Histogram>& publish_latency;
   metrics::Family<metrics::Gauge>& gaps_pending;
   metrics::Family<metrics::Counter>& gaps_expired;
+  metrics::Family<metrics::Gauge>& oldest_gap_seconds;
   metrics::Family<metrics::Gauge>& lag_seconds;
   metrics::Family<metrics::Gauge>& watermark;
   metrics::Family<metrics::Gauge>& in_flight;

@@ -52,7 +52,9 @@ TableStream::TableStream(std::string name, std::string topic, const StreamOption
       poison_rows_(metrics.poison_rows.WithLabels({name_})),
       poll_duration_(metrics.poll_duration.WithLabels({name_})),
       gaps_pending_(metrics.gaps_pending.WithLabels({name_})),
-      gaps_expired_(metrics.gaps_expired.WithLabels({name_})),
+      gaps_closed_(metrics.gaps_expired.WithLabels({name_, "transactions_ended"})),
+      gaps_timed_out_(metrics.gaps_expired.WithLabels({name_, "timeout"})),
+      oldest_gap_seconds_(metrics.oldest_gap_seconds.WithLabels({name_})),
       lag_seconds_(metrics.lag_seconds.WithLabels({name_})),
       watermark_(metrics.watermark.WithLabels({name_})),
       in_flight_(metrics.in_flight.WithLabels({name_})),
@@ -256,6 +258,15 @@ bool TableStream::PollOnce() {
   std::vector<event::Message> dead_letters;
   int64_t oldest_ts = std::numeric_limits<int64_t>::max();
   size_t rows = 0;
+  if (tracker_->pending_gap_count() > 0) {
+    // Taken before this poll's gap read and after the reads that noticed the gaps (the previous
+    // polls): see GapTracker::ObserveHorizon.
+    if (const std::optional<TxHorizon> horizon = source_.TransactionHorizon()) {
+      tracker_->ObserveHorizon(*horizon);
+    } else if (tracker_->uses_horizon()) {
+      tracker_->DropHorizon();
+    }
+  }
   const std::vector<SeqRange> gaps = tracker_->GapsToCheck(ChangeSource::kMaxRangesPerRead);
   if (!gaps.empty()) {
     const Clock::TimePoint read_at = clock_.Now();
@@ -284,14 +295,32 @@ bool TableStream::PollOnce() {
   publisher_.Publish(table_index_, topic_, std::move(messages));
   publisher_.Publish(table_index_, options_.dead_letter_topic, std::move(dead_letters));
 
+  const bool by_horizon = tracker_->uses_horizon();
   for (const SeqRange& gap : tracker_->ExpireGaps()) {
-    gaps_expired_.Inc();
-    logger_.Warn("sequence gap never filled; giving up on it",
+    (by_horizon ? gaps_closed_ : gaps_timed_out_).Inc();
+    if (by_horizon) {
+      logger_.Info("sequence gap closed: the transactions that could have filled it have ended",
+                   {{"table", name_}, {"first_seq", gap.first}, {"last_seq", gap.last}});
+    } else {
+      logger_.Warn("sequence gap not filled within gap_timeout_ms; giving up on it",
+                   {{"table", name_},
+                    {"first_seq", gap.first},
+                    {"last_seq", gap.last},
+                    {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
+    }
+  }
+  for (const SeqRange& gap : tracker_->OverdueGaps()) {
+    logger_.Warn("sequence gap still waited for after gap_timeout_ms: a transaction that started"
+                 " before it is still open (its rows are published when it commits)",
                  {{"table", name_},
                   {"first_seq", gap.first},
                   {"last_seq", gap.last},
                   {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
   }
+  const Clock::TimePoint oldest_gap = tracker_->oldest_gap_since();
+  oldest_gap_seconds_.Set(oldest_gap == Clock::TimePoint::max()
+                              ? 0.0
+                              : duration<double>(clock_.Now() - oldest_gap).count());
   position_.watermark = tracker_->watermark();
   ledger_.AddCandidate(position_, clock_.Now());
 

@@ -100,7 +100,9 @@ class TableStream {
   metrics::Counter& poison_rows_;
   metrics::Histogram& poll_duration_;
   metrics::Gauge& gaps_pending_;
-  metrics::Counter& gaps_expired_;
+  metrics::Counter& gaps_closed_;     // cause="transactions_ended"
+  metrics::Counter& gaps_timed_out_;  // cause="timeout"
+  metrics::Gauge& oldest_gap_seconds_;
   metrics::Gauge& lag_seconds_;
   metrics::Gauge& watermark_;
   metrics::Gauge& in_flight_;

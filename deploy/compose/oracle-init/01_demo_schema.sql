@@ -5,6 +5,10 @@
 WHENEVER SQLERROR EXIT SQL.SQLCODE
 ALTER SESSION SET CONTAINER = XEPDB1;
 ALTER USER DEMO QUOTA UNLIMITED ON USERS;
+-- The producer asks which transactions are open, so a sequence gap is given up only once the
+-- transactions that could fill it have ended (producer/README.md, "Gap-safe polling").
+GRANT SELECT ON SYS.GV_$TRANSACTION TO DEMO;
+GRANT SELECT ON SYS.V_$DATABASE TO DEMO;
 
 CREATE TABLE "DEMO"."CUSTOMERS" (
   "ID" NUMBER(10) NOT NULL PRIMARY KEY,

@@ -49,6 +49,18 @@ TEST(Dialect, PollQueriesUseEachDialectsRowLimitAndParameters) {
             "(\"CDC_SEQ\" BETWEEN ? AND ?) ORDER BY \"CDC_SEQ\" LIMIT 7");
 }
 
+// The PostgreSQL form runs against a real server in PgSourceTest; Oracle's (a test double for
+// what cannot run here) is pinned to the views it names, which the deploy docs grant.
+TEST(Dialect, TransactionHorizonQueries) {
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kPostgres),
+            "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s)"
+            " FROM (SELECT txid_current_snapshot() AS s) h");
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kOracle),
+            "SELECT COALESCE((SELECT MIN(START_SCN) FROM GV$TRANSACTION), CURRENT_SCN + 1),"
+            " CURRENT_SCN + 1 FROM V$DATABASE");
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kSqlite), std::nullopt);
+}
+
 TEST(Dialect, SnapshotKeysetWithoutRowValueComparison) {
   const std::string sql = SnapshotChunkQuery(SqlDialect::kOracle, TableName{"SHOP", "ORDER_LINES"},
                                              TwoKeyTable(), true, 100);
