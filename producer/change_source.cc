@@ -311,9 +311,10 @@ std::optional<TxHorizon> OdbcChangeSource::TransactionHorizon() {
     return TxHorizon{ParseSeq(batch.Get(0, 0)), ParseSeq(batch.Get(0, 1))};
   } catch (const PermanentError& e) {
     horizon_unavailable_ = true;
-    logger_.Warn("cannot read the source's open transactions; sequence gaps will be given up after"
-                 " producer.gap_timeout_ms, so a transaction open longer than that can lose rows",
-                 {{"table", spec_.table.ToString()}, {"error", e.what()}, {"code", e.code()}});
+    logger_.Warn(
+        "cannot read the source's open transactions; sequence gaps will be given up after"
+        " producer.gap_timeout_ms, so a transaction open longer than that can lose rows",
+        {{"table", spec_.table.ToString()}, {"error", e.what()}, {"code", e.code()}});
     return std::nullopt;
   }
 }

@@ -130,8 +130,8 @@ class OdbcChangeSource final : public ChangeSource {
   std::unique_ptr<odbc::Connection> connection_;
   event::TableMeta table_;
   uint64_t metadata_version_ = 0;
-  std::optional<int64_t> schema_cookie_;
-  bool horizon_unavailable_ = false;  // the horizon query failed permanently once  // SchemaCookie() when the metadata was loaded
+  std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
+  bool horizon_unavailable_ = false;      // the horizon query failed permanently once
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
   odbc::RowBatch batch_;
 };

@@ -50,9 +50,8 @@ std::vector<SeqRange> GapTracker::GapsToCheck(size_t limit) const {
   std::vector<SeqRange> out;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) out.push_back({std::get<1>(order[i]), std::get<2>(order[i])});
-  std::sort(out.begin(), out.end(), [](const SeqRange& a, const SeqRange& b) {
-    return a.first < b.first;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const SeqRange& a, const SeqRange& b) { return a.first < b.first; });
   return out;
 }
 

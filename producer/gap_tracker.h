@@ -86,11 +86,11 @@ class GapTracker {
  private:
   struct Gap {
     int64_t last = 0;
-    Clock::TimePoint since;                                // when it was noticed
-    Clock::TimePoint checked = Clock::TimePoint::min();    // start of the last read that covered it
-    uint64_t checked_by = 0;                               // that read's number (0: none yet)
-    std::optional<int64_t> mark;  // horizon `next` observed after it was noticed
-    bool final = false;           // every transaction open when it was noticed has ended
+    Clock::TimePoint since;                              // when it was noticed
+    Clock::TimePoint checked = Clock::TimePoint::min();  // start of the last read that covered it
+    uint64_t checked_by = 0;                             // that read's number (0: none yet)
+    std::optional<int64_t> mark;    // horizon `next` observed after it was noticed
+    bool final = false;             // every transaction open when it was noticed has ended
     bool empty_when_final = false;  // a read that started after it became final found it empty
     bool overdue_reported = false;
   };

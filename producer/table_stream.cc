@@ -310,12 +310,13 @@ bool TableStream::PollOnce() {
     }
   }
   for (const SeqRange& gap : tracker_->OverdueGaps()) {
-    logger_.Warn("sequence gap still waited for after gap_timeout_ms: a transaction that started"
-                 " before it is still open (its rows are published when it commits)",
-                 {{"table", name_},
-                  {"first_seq", gap.first},
-                  {"last_seq", gap.last},
-                  {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
+    logger_.Warn(
+        "sequence gap still waited for after gap_timeout_ms: a transaction that started"
+        " before it is still open (its rows are published when it commits)",
+        {{"table", name_},
+         {"first_seq", gap.first},
+         {"last_seq", gap.last},
+         {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
   }
   const Clock::TimePoint oldest_gap = tracker_->oldest_gap_since();
   oldest_gap_seconds_.Set(oldest_gap == Clock::TimePoint::max()

@@ -165,7 +165,8 @@ class InProcessStream {
                 TestLogger()),
         stream_("shop.orders", "orders", settings_.stream, source_, publisher_, index_, schemas_,
                 metrics_, clock_, TestLogger()) {
-    worker_ = std::thread([this] { stream_.Run(stop_.get_token(), producer::StreamMode::kStream); });
+    worker_ =
+        std::thread([this] { stream_.Run(stop_.get_token(), producer::StreamMode::kStream); });
     server_ = std::thread([this] {
       while (serving_) publisher_.Serve(std::chrono::milliseconds(20));
     });
@@ -332,7 +333,7 @@ TEST_F(PgSourceTest, CommitBehindMoreGapsThanOneReadCoversIsStillPublished) {
     connections.push_back(std::make_unique<pqxx::connection>(url_));
     held.push_back(std::make_unique<pqxx::work>(*connections.back()));
     held.back()->exec_params("INSERT INTO shop.orders VALUES ($1, 2.00, 'held')", 100 + i);
-    commit(200 + i);                 // CDC_SEQ 2i+3, above the held one's 2i+2
+    commit(200 + i);  // CDC_SEQ 2i+3, above the held one's 2i+2
     expected.insert(2 * i + 3);
   }
   ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 1 + kHeld && stream.Idle(); }));
@@ -343,8 +344,8 @@ TEST_F(PgSourceTest, CommitBehindMoreGapsThanOneReadCoversIsStillPublished) {
       << "a row committed behind " << kHeld - 1 << " never-filling gaps was not read";
   stream.clock().Freeze(false);
   ASSERT_TRUE(WaitFor([&] { return stream.Expired() >= kHeld - 1; }, std::chrono::seconds(60)));
-  ASSERT_TRUE(WaitFor([&] { return stream.Watermark() == 2 * kHeld + 1; },
-                      std::chrono::seconds(30)));
+  ASSERT_TRUE(
+      WaitFor([&] { return stream.Watermark() == 2 * kHeld + 1; }, std::chrono::seconds(30)));
   EXPECT_EQ(stream.Expired(), kHeld - 1);
   stream.Stop();
   EXPECT_EQ(TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")), expected);

@@ -150,16 +150,16 @@ TEST(GapTracker, WithAHorizonAGapWaitsForItsTransactionsNotForTheTimeout) {
   ManualClock clock;
   GapTracker tracker(0, seconds(30), clock);
   EXPECT_TRUE(tracker.Accept(1));
-  EXPECT_TRUE(tracker.Accept(3));           // gap {2}: a transaction still open, or rolled back
-  tracker.ObserveHorizon({100, 105});       // taken after the read that noticed it: mark 105
+  EXPECT_TRUE(tracker.Accept(3));      // gap {2}: a transaction still open, or rolled back
+  tracker.ObserveHorizon({100, 105});  // taken after the read that noticed it: mark 105
   EXPECT_TRUE(tracker.uses_horizon());
-  clock.Advance(std::chrono::hours(2));     // a two-hour batch job
-  tracker.ObserveHorizon({104, 120});       // transaction 104 (older than the mark) still open
+  clock.Advance(std::chrono::hours(2));  // a two-hour batch job
+  tracker.ObserveHorizon({104, 120});    // transaction 104 (older than the mark) still open
   CheckAll(tracker, clock);
   EXPECT_TRUE(tracker.ExpireGaps().empty());
   EXPECT_EQ(tracker.OverdueGaps(), (std::vector<SeqRange>{{2, 2}}));
   EXPECT_TRUE(tracker.OverdueGaps().empty());  // reported once
-  EXPECT_TRUE(tracker.Accept(2));           // it commits: published, not lost
+  EXPECT_TRUE(tracker.Accept(2));              // it commits: published, not lost
   EXPECT_EQ(tracker.watermark(), 3);
 }
 
@@ -167,15 +167,15 @@ TEST(GapTracker, WithAHorizonAGapIsGivenUpByTheFirstReadAfterItsTransactionsEnde
   ManualClock clock;
   GapTracker tracker(0, seconds(30), clock);
   EXPECT_TRUE(tracker.Accept(1));
-  EXPECT_TRUE(tracker.Accept(4));           // gap {2,3}
-  tracker.ObserveHorizon({50, 60});         // mark 60
-  EXPECT_TRUE(tracker.Accept(6));           // gap {5}, noticed after that horizon: no mark yet
+  EXPECT_TRUE(tracker.Accept(4));    // gap {2,3}
+  tracker.ObserveHorizon({50, 60});  // mark 60
+  EXPECT_TRUE(tracker.Accept(6));    // gap {5}, noticed after that horizon: no mark yet
   CheckAll(tracker, clock);
   EXPECT_TRUE(tracker.ExpireGaps().empty());
-  tracker.ObserveHorizon({60, 61});         // everything before 60 ended; {5} takes mark 61
+  tracker.ObserveHorizon({60, 61});           // everything before 60 ended; {5} takes mark 61
   EXPECT_TRUE(tracker.ExpireGaps().empty());  // final, but not read since: a row may be there
   const std::vector<SeqRange> ranges = tracker.GapsToCheck(16);
-  EXPECT_TRUE(tracker.Accept(3));           // committed just before it ended
+  EXPECT_TRUE(tracker.Accept(3));  // committed just before it ended
   tracker.Checked(ranges, std::numeric_limits<int64_t>::max(), clock.Now());
   EXPECT_EQ(tracker.ExpireGaps(), (std::vector<SeqRange>{{2, 2}}));
   EXPECT_EQ(tracker.watermark(), 4);
