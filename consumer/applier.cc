@@ -1,6 +1,7 @@
 #include "consumer/applier.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "common/error.h"
 #include "common/event/temporal.h"
@@ -56,7 +57,7 @@ struct BatchApplier::Group {
   std::string source;
   std::vector<const TableEvent*> events;
   std::vector<std::string> lines;  // aligned with events
-  std::string copy_sql, upsert_sql, delete_sql, remember_sql, clear_sql;
+  std::string copy_sql, upsert_sql, checked_upsert_sql, delete_sql, remember_sql, clear_sql;
 };
 
 BatchApplier::BatchApplier(const ConsumerSettings& settings, TargetCatalog& catalog,
@@ -177,7 +178,8 @@ void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& g
   // operator may have altered them), so a value the target cannot hold fails in COPY.
   group.spec.stage = "_cdc_stage_" + std::to_string(next_stage_++);
   group.copy_sql = CopyStageSql(group.spec);
-  group.upsert_sql = UpsertSql(group.spec);
+  group.upsert_sql = UpsertSql(group.spec, TombstoneCheck::kNone);
+  group.checked_upsert_sql = UpsertSql(group.spec, TombstoneCheck::kPerRow);
   group.delete_sql = DeleteSql(group.spec, settings_.delete_mode);
   group.remember_sql = RememberDeletesSql(group.spec);
   group.clear_sql = ClearStageSql(group.spec);
@@ -189,9 +191,14 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
                               size_t end, TableOutcome& outcome, int depth) {
   size_t bytes = 0;
   size_t deletes = 0;
+  int64_t lowest_upsert_seq = std::numeric_limits<int64_t>::max();
   for (size_t i = begin; i < end; ++i) {
     bytes += group.lines[i].size();
-    if (IsDelete(*group.events[i])) ++deletes;
+    if (IsDelete(*group.events[i])) {
+      ++deletes;
+    } else {
+      lowest_upsert_seq = std::min(lowest_upsert_seq, group.events[i]->event.source.seq);
+    }
   }
   std::string data;
   data.reserve(bytes);
@@ -200,8 +207,18 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
   connection.Exec("SAVEPOINT cdc_apply");
   try {
     connection.CopyIn(group.copy_sql, data);
-    const int64_t upserted =
-        end - begin > deletes ? connection.Exec(group.upsert_sql, table).affected() : 0;
+    int64_t upserted = 0;
+    if (end - begin > deletes) {
+      // Streaming: every remembered delete is older than these events, so none can block them;
+      // replaying: look each key up.
+      const bool blocked_possible =
+          connection
+              .Exec(TombstonesAtOrAboveSql(),
+                    {group.spec.schema, group.spec.table, std::to_string(lowest_upsert_seq)})
+              .Get(0, 0) == "t";
+      upserted = blocked_possible ? connection.Exec(group.checked_upsert_sql, table).affected()
+                                  : connection.Exec(group.upsert_sql).affected();
+    }
     int64_t deleted = 0;
     if (deletes > 0) {
       deleted = connection.Exec(group.delete_sql).affected();
