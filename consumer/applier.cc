@@ -179,7 +179,7 @@ void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& g
   group.spec.stage = "_cdc_stage_" + std::to_string(next_stage_++);
   group.copy_sql = CopyStageSql(group.spec);
   group.upsert_sql = UpsertSql(group.spec, TombstoneCheck::kNone);
-  group.checked_upsert_sql = UpsertSql(group.spec, TombstoneCheck::kPerRow);
+  group.checked_upsert_sql = UpsertSql(group.spec, TombstoneCheck::kChecked);
   group.delete_sql = DeleteSql(group.spec, settings_.delete_mode);
   group.remember_sql = RememberDeletesSql(group.spec);
   group.clear_sql = ClearStageSql(group.spec);
@@ -210,12 +210,11 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
     int64_t upserted = 0;
     if (end - begin > deletes) {
       // Streaming: every remembered delete is older than these events, so none can block them;
-      // replaying: look each key up.
+      // replaying: check them.
+      const pg::Result newest =
+          connection.Exec(NewestTombstoneSql(), {group.spec.schema, group.spec.table});
       const bool blocked_possible =
-          connection
-              .Exec(TombstonesAtOrAboveSql(),
-                    {group.spec.schema, group.spec.table, std::to_string(lowest_upsert_seq)})
-              .Get(0, 0) == "t";
+          !newest.IsNull(0, 0) && newest.GetInt(0, 0) >= lowest_upsert_seq;
       upserted = blocked_possible ? connection.Exec(group.checked_upsert_sql, table).affected()
                                   : connection.Exec(group.upsert_sql).affected();
     }

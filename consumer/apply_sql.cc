@@ -61,23 +61,20 @@ std::string UpsertSql(const StageSpec& spec, TombstoneCheck check_mode) {
   updates.resize(updates.size() - 2);
   std::string conflict;
   for (const std::string& k : spec.key) conflict += (conflict.empty() ? "" : ", ") + Q(k);
-  // A scalar subquery, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join and, the
-  // stage having no statistics, hashes every tombstone of the table for each batch.
   const std::string check =
       check_mode == TombstoneCheck::kNone
           ? ""
-          : " AND s." + Q(kSeqColumn) +
-                " > COALESCE((SELECT d.seq FROM cdc.tombstones d WHERE d.target_schema = $1"
-                " AND d.target_table = $2 AND d.key = s._cdc_key), -1)";
+          : " AND NOT EXISTS (SELECT 1 FROM cdc.tombstones d WHERE d.target_schema = $1"
+            " AND d.target_table = $2 AND d.key = s._cdc_key AND d.seq >= s." +
+                Q(kSeqColumn) + ")";
   return "INSERT INTO " + Target(spec) + " AS t (" + columns + ") SELECT " + values + " FROM " +
          Q(spec.stage) + " s WHERE s." + Q(kOpColumn) + " <> 'd'" + check + " ON CONFLICT (" +
          conflict + ") DO UPDATE SET " + updates + " WHERE t." + Q(kSeqColumn) + " < EXCLUDED." +
          Q(kSeqColumn);
 }
 
-std::string TombstonesAtOrAboveSql() {
-  return "SELECT EXISTS (SELECT 1 FROM cdc.tombstones WHERE target_schema = $1"
-         " AND target_table = $2 AND seq >= $3::bigint)";
+std::string NewestTombstoneSql() {
+  return "SELECT max(seq) FROM cdc.tombstones WHERE target_schema = $1 AND target_table = $2";
 }
 
 std::string DeleteSql(const StageSpec& spec, DeleteMode mode) {

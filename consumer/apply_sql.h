@@ -6,14 +6,14 @@
 //   2. COPY <stage> FROM STDIN (one row per winning event; a delete carries its key columns);
 //   3. upsert the non-deletes: INSERT … ON CONFLICT (key) DO UPDATE … WHERE target._cdc_seq <
 //      EXCLUDED._cdc_seq, skipping rows whose key has a remembered delete at the same or a later
-//      seq (so an older replayed insert never resurrects a deleted row). That check costs an
-//      index probe per row, so it is made only when cdc.tombstones holds a delete of the table
-//      at or above the lowest seq being upserted (TombstonesAtOrAboveSql): when replaying, not
-//      when streaming, whose new events are newer than every remembered delete;
+//      seq (so an older replayed insert never resurrects a deleted row). That check hashes the
+//      table's remembered deletes, so it is made only when the newest of them is at or above the
+//      lowest seq being upserted (NewestTombstoneSql): when replaying or when lanes interleave,
+//      not when streaming events that are newer than every remembered delete;
 //   4. apply the deletes with the same guard (hard: DELETE; soft: set _cdc_deleted_at);
 //   5. remember the deletes in cdc.tombstones (keeping the highest seq per key);
 //   6. TRUNCATE <stage> (the next subset of the same table reuses it).
-// Statement 5, TombstonesAtOrAboveSql and the checked upsert take $1 = target schema,
+// Statement 5, NewestTombstoneSql and the checked upsert take $1 = target schema,
 // $2 = target table.
 #pragma once
 
@@ -36,12 +36,13 @@ std::string CreateStageSql(const StageSpec& spec);
 // COPY column order: spec.columns, then _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_key.
 std::string CopyStageSql(const StageSpec& spec);
 enum class TombstoneCheck {
-  kNone,    // no remembered delete can block these rows: no parameters
-  kPerRow,  // look up each row's key in cdc.tombstones (an index probe per row, never a scan)
+  kNone,     // no remembered delete can block these rows: no parameters
+  kChecked,  // skip rows whose key has a remembered delete at the same or a later seq
 };
 std::string UpsertSql(const StageSpec& spec, TombstoneCheck check);
-// One row, one boolean: does cdc.tombstones hold a delete of ($1, $2) with seq >= $3?
-std::string TombstonesAtOrAboveSql();
+// One row: the highest seq of a remembered delete of ($1, $2), NULL when there is none. An
+// index-only lookup (max over tombstones_seq), whatever the statistics say.
+std::string NewestTombstoneSql();
 std::string DeleteSql(const StageSpec& spec, DeleteMode mode);
 std::string RememberDeletesSql(const StageSpec& spec);
 std::string ClearStageSql(const StageSpec& spec);
