@@ -128,7 +128,7 @@ TEST_F(ConsumerTest, RandomHistoriesWithDuplicatesAndReplaysEqualTheModel) {
   ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= total; },
                         std::chrono::seconds(120)))
       << "applied through " << AppliedThrough("cdc.SHOP.ORDERS") << " of " << total;
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
 
   const Model replica = ReadReplica(cluster_);
   EXPECT_EQ(replica.size(), model.size());
@@ -166,7 +166,7 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
                            LogPath());
   ASSERT_TRUE(
       WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 55; }, std::chrono::seconds(60)));
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   EXPECT_EQ(Sql("SELECT id, note, amount, qty, _cdc_seq, _cdc_op FROM replica.orders"),
             "1|v50|0.01|50|50|u");
   EXPECT_EQ(Sql("SELECT key || ' ' || seq FROM cdc.tombstones"), "[\"2\"] 52");
@@ -217,7 +217,7 @@ TEST_F(ConsumerTest, SoftDeletesKeepTheRowUnderTheSameVersionGuard) {
   writer.Flush();
   ASSERT_TRUE(
       WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 11; }, std::chrono::seconds(60)));
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || _cdc_op || ':' || _cdc_seq || ':' || "
                 "(_cdc_deleted_at IS NOT NULL) FROM replica.orders ORDER BY id"),
             "1:one:d:3:true\n2:again:c:6:false");
@@ -242,7 +242,7 @@ TEST_F(ConsumerTest, NewColumnEvolvesTheTableAndDataLands) {
   ASSERT_TRUE(
       WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= 4; }, std::chrono::seconds(60)))
       << LogTail();
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || COALESCE(color, 'NULL') FROM replica.orders "
                 "ORDER BY id"),
             "1:updated:blue\n2:after:red\n3:old schema:NULL");

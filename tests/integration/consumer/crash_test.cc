@@ -87,7 +87,7 @@ TEST_F(ConsumerCrashTest, KilledTenTimesAppliesEverythingExactlyOnce) {
   ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) >= total; }, std::chrono::seconds(180)))
       << AppliedThrough(topic_) << " of " << total << "\n"
       << LogTail();
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   ExpectExactlyOnce(keys, kRounds - 1);
   EXPECT_EQ(AppliedThrough(topic_), total);
   EXPECT_EQ(LogTail(100000).find("records missing from the topic"), std::string::npos);

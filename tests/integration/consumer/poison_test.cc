@@ -57,7 +57,7 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
       << Sql("SELECT partition, next_offset FROM cdc.offsets ORDER BY 1") << "\n"
       << Sql("SELECT \"offset\", partition, error_class FROM cdc.dead_letters") << "\n"
       << Sql("SELECT id FROM replica.orders ORDER BY 1");
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
 
   EXPECT_EQ(Sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM replica.orders"),
             "1,2,3,4,5,6,7,8,9,10,11,12,13,15,16,17");

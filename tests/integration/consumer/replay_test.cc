@@ -44,7 +44,7 @@ TEST_F(ConsumerTest, ReplayFromTheBeginningAndFromATime) {
     ConsumerProcess consumer({"run", "--config", config}, LogPath());
     ASSERT_TRUE(
         WaitUntil([&] { return AppliedThrough(topic) >= total; }, std::chrono::seconds(60)));
-    EXPECT_EQ(consumer.Stop(), 0);
+    EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   }
   const std::string before = Checksum(this, cluster_);
   EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "1800");
@@ -99,7 +99,7 @@ TEST_F(ConsumerTest, RedriveAppliesOnceAfterTheCauseIsFixed) {
     writer.Write(table, OrderEvent(Op::kCreate, 3, 3, "three", 3));
     writer.Flush();
     ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 3; }, std::chrono::seconds(60)));
-    EXPECT_EQ(consumer.Stop(), 0);
+    EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   }
   const std::string id = Sql("SELECT id FROM cdc.dead_letters");
   ASSERT_FALSE(id.empty());

@@ -23,7 +23,7 @@ TEST_F(ConsumerTest, RecordsLostToRetentionAreReportedAndTheRestApplied) {
   {
     ConsumerProcess consumer({"run", "--config", config}, LogPath());
     ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 3; }, std::chrono::seconds(60)));
-    EXPECT_EQ(consumer.Stop(), 0);
+    EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   }
   // While the consumer is down: two updates that retention will delete, then 6.3 MB of records,
   // then two more updates. The broker drops the oldest records to stay under 5 MB.
@@ -43,7 +43,7 @@ TEST_F(ConsumerTest, RecordsLostToRetentionAreReportedAndTheRestApplied) {
   ConsumerProcess consumer({"run", "--config", config}, LogPath());
   ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= end; }, std::chrono::seconds(60)))
       << LogTail();
-  EXPECT_EQ(consumer.Stop(), 0);
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   const std::string log = LogTail(400);
   const size_t at = log.find("records missing from the topic");
   ASSERT_NE(at, std::string::npos) << log;
