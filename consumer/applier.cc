@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/event/temporal.h"
+#include "common/sql_quote.h"
 #include "consumer/apply_sql.h"
 #include "consumer/offsets.h"
 #include "consumer/pg_text.h"
@@ -58,6 +60,7 @@ struct BatchApplier::Group {
   std::vector<const TableEvent*> events;
   std::vector<std::string> lines;  // aligned with events
   std::string copy_sql, upsert_sql, checked_upsert_sql, delete_sql, remember_sql, clear_sql;
+  Stage* stage = nullptr;
 };
 
 BatchApplier::BatchApplier(const ConsumerSettings& settings, TargetCatalog& catalog,
@@ -70,7 +73,22 @@ BatchApplier::BatchApplier(const ConsumerSettings& settings, TargetCatalog& cata
 ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool write_offsets,
                                  const std::function<void(pg::Connection&)>& before_commit) {
   const size_t decode_letters = batch.dead_letters.size();
-  next_stage_ = 0;
+  ++batches_;
+  if (&connection != stages_connection_ || connection.backend_pid() != stages_backend_) {
+    stages_.clear();  // a new session has none
+    stale_stages_.clear();
+    stages_connection_ = &connection;
+    stages_backend_ = connection.backend_pid();
+  }
+  while (stages_.size() > kMaxStages) {
+    const auto oldest = std::min_element(stages_.begin(), stages_.end(), [](auto& a, auto& b) {
+      return a.second.used < b.second.used;
+    });
+    stale_stages_.push_back(oldest->second.name);
+    stages_.erase(oldest);
+  }
+  for (auto& [key, stage] : stages_) stage.dirty = false;  // the last COMMIT or ROLLBACK emptied it
+  created_stages_.clear();
   try {
     ApplyOutcome outcome;
     // 1. Every (target, schema) must fit its table: create or evolve it first, in its own
@@ -98,6 +116,14 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
 
     // 2. One transaction: per table, the winning event of each key, staged and applied.
     pg::Transaction tx(connection);
+    const size_t dropping = stale_stages_.size();
+    if (dropping > 0) {
+      std::string names;
+      for (const std::string& name : stale_stages_) {
+        names += (names.empty() ? "" : ", ") + QuoteIdentifier(SqlDialect::kPostgres, name);
+      }
+      connection.Exec("DROP TABLE IF EXISTS " + names);
+    }
     std::vector<TableWork> work = SelectWinners(batch.events, batch.records, excluded);
     size_t winners = 0;
     for (TableWork& table : work) {
@@ -164,27 +190,70 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
     }
     if (before_commit) before_commit(connection);
     tx.Commit();
+    stale_stages_.erase(stale_stages_.begin(),
+                        stale_stages_.begin() + static_cast<std::ptrdiff_t>(dropping));
     catalog_refreshed_ = false;
     return outcome;
   } catch (...) {
     batch.dead_letters.resize(decode_letters);
+    // The rollback undid the stages this transaction created.
+    for (const std::string& key : created_stages_) stages_.erase(key);
+    created_stages_.clear();
     throw;
   }
 }
 
 void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& group,
                               TableOutcome& outcome) {
-  // A fresh staging table per batch: it takes the target's column types as they are now (an
-  // operator may have altered them), so a value the target cannot hold fails in COPY.
-  group.spec.stage = "_cdc_stage_" + std::to_string(next_stage_++);
+  // The staging table takes the target's column types as they were when it was made; a value the
+  // target cannot hold fails in COPY or in the upsert, and an altered target (42xxx) refreshes it.
+  group.stage = &StageFor(connection, group.spec);
   group.copy_sql = CopyStageSql(group.spec);
   group.upsert_sql = UpsertSql(group.spec, TombstoneCheck::kNone);
   group.checked_upsert_sql = UpsertSql(group.spec, TombstoneCheck::kChecked);
   group.delete_sql = DeleteSql(group.spec, settings_.delete_mode);
   group.remember_sql = RememberDeletesSql(group.spec);
   group.clear_sql = ClearStageSql(group.spec);
-  connection.Exec(CreateStageSql(group.spec));
   ApplyRange(connection, batch, group, 0, group.events.size(), outcome, 0);
+}
+
+BatchApplier::Stage& BatchApplier::StageFor(pg::Connection& connection, StageSpec& spec) {
+  std::string key = spec.table;
+  for (const std::string& column : spec.columns) key += "\n" + column;
+  // The target's column types now: an operator may have altered one since the stage was made,
+  // and a stage typed as before would let the upsert's assignment cast change values (12.50 into
+  // an integer column is 13) instead of failing the record.
+  const pg::Result types =
+      connection.ExecPrepared(TargetColumnTypesSql(), {spec.schema, spec.table});
+  const std::string signature = types.IsNull(0, 0) ? "" : std::string(types.Get(0, 0));
+  auto [it, created] = stages_.try_emplace(key);
+  if (!created && it->second.signature != signature) {
+    stale_stages_.push_back(it->second.name);
+    stages_.erase(it);
+    std::tie(it, created) = stages_.try_emplace(key);
+  }
+  Stage& stage = it->second;
+  if (created) {
+    stage.name = "_cdc_stage_" + std::to_string(next_stage_++);
+    stage.signature = signature;
+    spec.stage = stage.name;
+    try {
+      connection.Exec(CreateStageSql(spec));
+    } catch (...) {
+      stages_.erase(it);
+      throw;
+    }
+    created_stages_.push_back(key);
+  }
+  spec.stage = stage.name;
+  stage.used = batches_;
+  return stage;
+}
+
+void BatchApplier::ForgetStages() {
+  for (const auto& [key, stage] : stages_) stale_stages_.push_back(stage.name);
+  stages_.clear();
+  created_stages_.clear();
 }
 
 void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& group, size_t begin,
@@ -204,6 +273,10 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
   data.reserve(bytes);
   for (size_t i = begin; i < end; ++i) data += group.lines[i];
   const std::vector<pg::Param> table = {group.spec.schema, group.spec.table};
+  if (group.stage->dirty) {
+    connection.Exec(group.clear_sql);
+    group.stage->dirty = false;
+  }
   connection.Exec("SAVEPOINT cdc_apply");
   try {
     connection.CopyIn(group.copy_sql, data);
@@ -223,8 +296,8 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
       deleted = connection.Exec(group.delete_sql).affected();
       connection.Exec(group.remember_sql, table);
     }
-    connection.Exec(group.clear_sql);
     connection.Exec("RELEASE SAVEPOINT cdc_apply");
+    group.stage->dirty = true;
     outcome.upserted += upserted;
     outcome.deleted += deleted;
     outcome.stale += static_cast<int64_t>(end - begin) - upserted - deleted;
@@ -239,6 +312,7 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
     if (depth == 0 && error.code().rfind("42", 0) == 0 && !catalog_refreshed_) {
       catalog_refreshed_ = true;
       catalog_.Invalidate();
+      ForgetStages();  // typed as the target was
       throw TransientError("CATALOG",
                            std::string("target table changed; retrying: ") + error.what());
     }

@@ -7,12 +7,15 @@
 // Thread: the consumer loop (one applier per connection).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/pg/connection.h"
+#include "consumer/apply_sql.h"
 #include "consumer/batch.h"
 #include "consumer/dead_letters.h"
 #include "consumer/settings.h"
@@ -55,12 +58,33 @@ class BatchApplier {
   void ApplyRange(pg::Connection& connection, Batch& batch, Group& group, size_t begin, size_t end,
                   TableOutcome& outcome, int depth);
 
+  // The staging tables on the connection last used, by target table and column list. A table
+  // created by a transaction that rolled back is forgotten; after a catalog refresh (the target
+  // changed) they are all dropped and made again.
+  // Every COMMIT empties every ON COMMIT DELETE ROWS table of the session, used or not, so a
+  // connection keeps the kMaxStages most recently used ones.
+  static constexpr size_t kMaxStages = 32;
+  struct Stage {
+    std::string name;
+    bool dirty = false;     // holds rows of an earlier subset of this transaction
+    uint64_t used = 0;      // batch counter of its last use
+    std::string signature;  // the target's columns and types when it was made
+  };
+  Stage& StageFor(pg::Connection& connection, StageSpec& spec);
+  void ForgetStages();
+
   const ConsumerSettings& settings_;
   TargetCatalog& catalog_;
   DeadLetterPublisher* const dead_letters_;
   const Logger logger_;
   bool catalog_refreshed_ = false;  // this batch already retried once after a catalog refresh
-  int next_stage_ = 0;              // staging tables are numbered per batch (dropped at its commit)
+  std::map<std::string, Stage> stages_;
+  std::vector<std::string> created_stages_;  // keys of stages_ created by the open transaction
+  std::vector<std::string> stale_stages_;    // to drop at the next transaction's start
+  const pg::Connection* stages_connection_ = nullptr;
+  int stages_backend_ = 0;
+  int next_stage_ = 0;
+  uint64_t batches_ = 0;
 };
 
 }  // namespace cdc::consumer

@@ -30,8 +30,8 @@ std::string CreateStageSql(const StageSpec& spec) {
   for (const std::string& column : spec.columns) select += Q(column) + ", ";
   select +=
       Q(kSeqColumn) + ", " + Q(kOpColumn) + ", " + Q(kSourceTsColumn) + ", NULL::text AS _cdc_key";
-  return "CREATE TEMP TABLE " + Q(spec.stage) + " ON COMMIT DROP AS SELECT " + select + " FROM " +
-         Target(spec) + " WITH NO DATA";
+  return "CREATE TEMP TABLE " + Q(spec.stage) + " ON COMMIT DELETE ROWS AS SELECT " + select +
+         " FROM " + Target(spec) + " WITH NO DATA";
 }
 
 std::string CopyStageSql(const StageSpec& spec) {
@@ -100,5 +100,12 @@ std::string RememberDeletesSql(const StageSpec& spec) {
 }
 
 std::string ClearStageSql(const StageSpec& spec) { return "TRUNCATE " + Q(spec.stage); }
+
+std::string TargetColumnTypesSql() {
+  return "SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', '"
+         " ORDER BY a.attnum) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2"
+         " AND a.attnum > 0 AND NOT a.attisdropped";
+}
 
 }  // namespace cdc::consumer

@@ -54,6 +54,14 @@ std::vector<TableWork> SelectWinners(const std::vector<TableEvent>& events,
   return result;
 }
 
+const std::vector<kafka::Header>& Record::Headers() const {
+  if (origin) {
+    headers = origin->headers();
+    origin.reset();
+  }
+  return headers;
+}
+
 std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(const std::vector<Record>& records) {
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   for (const Record& record : records) {

@@ -163,7 +163,7 @@ void ConsumerLoop::Add(kafka::Message& message) {
                      message.timestamp_ms()};
   if (const auto key = message.key()) record.key = std::string(*key);
   if (const auto value = message.value()) record.value = std::string(*value);
-  record.headers = message.headers();
+  record.origin = std::make_shared<const kafka::Message>(std::move(message));
   const PartitionKey partition{record.position.topic, record.position.partition};
   const auto expected = expected_.find(partition);
   if (expected != expected_.end() && record.position.offset > expected->second) {

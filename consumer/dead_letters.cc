@@ -31,7 +31,7 @@ std::string IsoUtc(std::chrono::system_clock::time_point time) {
 std::vector<kafka::Header> DeadLetterHeaders(const Record& record, const DeadLetter& letter,
                                              const std::string& group_id,
                                              const std::string& failed_at) {
-  std::vector<kafka::Header> headers = record.headers;
+  std::vector<kafka::Header> headers = record.Headers();
   const RecordPosition& at = record.position;
   headers.push_back({"cdc.error.stage", letter.stage});
   headers.push_back({"cdc.error.class", letter.error_class});
@@ -94,7 +94,7 @@ void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
   for (const DeadLetter& letter : batch.dead_letters) {
     const Record& record = batch.records[letter.record];
     nlohmann::json headers = nlohmann::json::array();
-    for (const kafka::Header& header : record.headers) {
+    for (const kafka::Header& header : record.Headers()) {
       headers.push_back(
           {{"key", header.key}, {"value", header.value ? nlohmann::json(*header.value) : nullptr}});
     }

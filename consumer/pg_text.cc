@@ -6,7 +6,9 @@
 
 #include "common/error.h"
 #include "common/event/temporal.h"
+#include "common/json/codec.h"
 #include "common/pg/connection.h"
+#include "common/utf8.h"
 
 namespace cdc::consumer {
 namespace {
@@ -125,7 +127,9 @@ void AppendCopyValue(std::string& line, const event::ColumnMeta& column,
   }
 }
 
-std::string KeyText(const event::TableMeta& table, const event::Row& key) {
+namespace {
+
+std::string KeyTextReplacingInvalidUtf8(const event::TableMeta& table, const event::Row& key) {
   nlohmann::json parts = nlohmann::json::array();
   for (size_t i = 0; i < key.size() && i < table.key.size(); ++i) {
     if (event::IsNull(key[i])) {
@@ -135,6 +139,27 @@ std::string KeyText(const event::TableMeta& table, const event::Row& key) {
     }
   }
   return parts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string KeyText(const event::TableMeta& table, const event::Row& key) {
+  // A JSON array of the key values' PostgreSQL text (stored in cdc.tombstones, so the spelling is
+  // fixed: compact, UTF-8 as is). Invalid UTF-8 (only possible from a hand-made event) takes the
+  // library's replacement path.
+  std::string out = "[";
+  for (size_t i = 0; i < key.size() && i < table.key.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    if (event::IsNull(key[i])) {
+      out += "null";
+      continue;
+    }
+    const std::string text = PgText(table.columns[table.key[i]], key[i]);
+    if (!IsValidUtf8(text)) return KeyTextReplacingInvalidUtf8(table, key);
+    json::AppendString(text, out);
+  }
+  out.push_back(']');
+  return out;
 }
 
 }  // namespace cdc::consumer

@@ -14,7 +14,9 @@ void RecordDecoder::Decode(Batch& batch, size_t index) {
   const Record& record = batch.records[index];
   if (!record.value) return;  // tombstone: compaction's business, nothing to apply
   try {
-    event::DecodedEvent decoded = decoder_.Decode(*record.value, record.headers);
+    static const std::vector<kafka::Header> kUnread;
+    event::DecodedEvent decoded =
+        decoder_.Decode(*record.value, decoder_.NeedsHeaders() ? record.Headers() : kUnread);
     TableEvent table_event;
     table_event.record = index;
     table_event.schema_id = decoded.schema_id;
@@ -31,7 +33,14 @@ void RecordDecoder::Decode(Batch& batch, size_t index) {
       throw PermanentError("KEY", "the event carries no complete key for " + table.QualifiedName());
     }
     table_event.key_text = KeyText(table, table_event.event.key);
-    table_event.target = TargetTableName(table_map_, table.schema, table.table);
+    auto target = targets_.find(decoded.schema_id);
+    if (target == targets_.end()) {
+      target =
+          targets_
+              .emplace(decoded.schema_id, TargetTableName(table_map_, table.schema, table.table))
+              .first;
+    }
+    table_event.target = target->second;
     batch.events.push_back(std::move(table_event));
   } catch (const TransientError&) {
     throw;

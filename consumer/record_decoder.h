@@ -1,10 +1,12 @@
 // Turns consumed records into table events: decodes the value (Avro or JSON, schema by id),
 // resolves the target table, computes the canonical key. A record that cannot be decoded becomes
-// a dead letter (stage "decode"); a tombstone (null value) is neither. Thread: the consumer loop.
+// a dead letter (stage "decode"); a tombstone (null value) is neither. One per apply lane (not
+// thread-safe).
 #pragma once
 
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "common/event/decoder.h"
 #include "consumer/batch.h"
@@ -23,6 +25,7 @@ class RecordDecoder {
  private:
   event::EventDecoder& decoder_;
   const std::map<std::string, std::string> table_map_;
+  std::unordered_map<int32_t, std::string> targets_;  // by value schema id
 };
 
 }  // namespace cdc::consumer

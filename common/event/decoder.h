@@ -30,8 +30,10 @@ class EventDecoder {
   // `registry` must outlive the decoder. Thread-safe.
   EventDecoder(registry::SchemaRegistry& registry, Format format);
 
-  // Decodes a non-null value. Tombstones (null values) are the caller's to recognise.
+  // Decodes a non-null value. Tombstones (null values) are the caller's to recognise. Only JSON
+  // reads the headers (the schema id); Avro carries it in the value.
   DecodedEvent Decode(std::string_view value, const std::vector<kafka::Header>& headers);
+  bool NeedsHeaders() const { return format_ == Format::kJson; }
   // The table metadata for a value schema id (cached).
   std::shared_ptr<const TableMeta> Table(int32_t schema_id);
 

@@ -14,6 +14,10 @@
 
 namespace cdc::json {
 
+// Appends `text` (valid UTF-8) as a JSON string: quotes, backslashes and control characters
+// escaped, everything else as is (the escaping nlohmann::json's dump uses).
+void AppendString(std::string_view text, std::string& out);
+
 std::string EncodeKey(const event::TableMeta& table, const event::Row& key);
 event::Row DecodeKey(const event::TableMeta& table, std::string_view text);
 

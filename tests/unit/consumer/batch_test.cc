@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "consumer/pg_text.h"
@@ -112,6 +113,33 @@ TEST(PgText, KeyTextIsCanonicalJson) {
   event::TableMeta composite = *table;
   composite.key = {0, 1};
   EXPECT_EQ(KeyText(composite, {int64_t{7}, std::string("E\"U")}), "[\"7\",\"E\\\"U\"]");
+  EXPECT_EQ(KeyText(composite, {int64_t{7}, event::Value()}), "[\"7\",null]");
+}
+
+// Tombstones written by earlier versions hold keys spelled by nlohmann::json's dump: the fast
+// writer must spell every key the same way, or a replayed insert would miss its tombstone.
+TEST(PgText, KeyTextSpellsKeysAsNlohmannJsonDoes) {
+  event::TableMeta composite = *Table();
+  composite.key = {0, 1};
+  const std::vector<std::string> texts = {"",
+                                          "plain",
+                                          "quote\"and\\back",
+                                          "tab\tnl\ncr\rbs\bff\f",
+                                          "\x01\x1f\x7f",
+                                          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                          "/slash/",
+                                          "{\"json\":[1]}"};
+  for (const std::string& text : texts) {
+    const nlohmann::json expected = nlohmann::json::array({"42", text});
+    EXPECT_EQ(KeyText(composite, {int64_t{42}, text}),
+              expected.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+        << text;
+  }
+  // Invalid UTF-8 (a hand-made event) is replaced, as before.
+  const std::string invalid = "bad\xff";
+  EXPECT_EQ(KeyText(composite, {int64_t{42}, invalid}),
+            nlohmann::json::array({"42", invalid})
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace
