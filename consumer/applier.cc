@@ -286,8 +286,7 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
       // replaying: check them.
       const pg::Result newest =
           connection.Exec(NewestTombstoneSql(), {group.spec.schema, group.spec.table});
-      const bool blocked_possible =
-          !newest.IsNull(0, 0) && newest.GetInt(0, 0) >= lowest_upsert_seq;
+      const bool blocked_possible = newest.rows() > 0 && newest.GetInt(0, 0) >= lowest_upsert_seq;
       upserted = blocked_possible ? connection.Exec(group.checked_upsert_sql, table).affected()
                                   : connection.Exec(group.upsert_sql).affected();
     }

@@ -74,7 +74,10 @@ std::string UpsertSql(const StageSpec& spec, TombstoneCheck check_mode) {
 }
 
 std::string NewestTombstoneSql() {
-  return "SELECT max(seq) FROM cdc.tombstones WHERE target_schema = $1 AND target_table = $2";
+  // Not max(seq): without statistics the planner reads every remembered delete of the table for
+  // it (6 ms at 30k tombstones, per batch); ORDER BY … LIMIT 1 always reads the index's last entry.
+  return "SELECT seq FROM cdc.tombstones WHERE target_schema = $1 AND target_table = $2"
+         " ORDER BY seq DESC LIMIT 1";
 }
 
 std::string DeleteSql(const StageSpec& spec, DeleteMode mode) {

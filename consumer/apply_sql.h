@@ -43,8 +43,8 @@ enum class TombstoneCheck {
   kChecked,  // skip rows whose key has a remembered delete at the same or a later seq
 };
 std::string UpsertSql(const StageSpec& spec, TombstoneCheck check);
-// One row: the highest seq of a remembered delete of ($1, $2), NULL when there is none. An
-// index-only lookup (max over tombstones_seq), whatever the statistics say.
+// The highest seq of a remembered delete of ($1, $2): one row, or none when there is none. One
+// backward step on tombstones_seq, whatever the statistics say.
 std::string NewestTombstoneSql();
 std::string DeleteSql(const StageSpec& spec, DeleteMode mode);
 std::string RememberDeletesSql(const StageSpec& spec);

@@ -9,7 +9,9 @@
 //   Phase 2 (latency): a fixed rate (default 5k changes/s, poll_interval_ms 100) for S seconds;
 //   p50/p95/p99 of _cdc_applied_at - _cdc_source_ts over the rows applied in the phase.
 // Output: a human summary on stdout and one JSON line. Progress on stderr.
-//   e2e_bench [--changes N] [--rate R] [--seconds S] [--partitions P]
+//   e2e_bench [--changes N] [--rate R] [--seconds S] [--partitions P] [--profile]
+// `--profile` logs every statement on the server during phase 1 and prints where PostgreSQL's
+// time went, by statement.
 #include <httplib.h>
 #include <signal.h>
 
@@ -23,6 +25,7 @@
 #include "common/log.h"
 #include "common/odbc/odbc.h"
 #include "common/pg/connection.h"
+#include "tests/bench/consumer_profile.h"
 #include "tests/harness/bench_util.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/odbc_sources.h"
@@ -40,6 +43,7 @@ struct Options {
   int seconds = 20;
   int partitions = 64;
   std::string kafka_properties;  // extra kafka.properties entries, "k: v, k: v"
+  bool profile = false;          // print PostgreSQL's time by statement in phase 1
 };
 
 class Bench {
@@ -87,6 +91,10 @@ class Bench {
     const Clock::time_point made_end = Clock::now();
     const int64_t max_seq = MaxSeq();
 
+    if (options_.profile) {
+      db_->Exec("ALTER SYSTEM SET log_min_duration_statement = 0");
+      db_->Exec("SELECT pg_reload_conf()");
+    }
     const Clock::time_point pipeline_start = Clock::now();
     const double consumer_cpu_before = ProcessCpuSeconds(consumer_->pid());
     const double backends_cpu_before = BackendCpuSeconds();
@@ -122,6 +130,10 @@ class Bench {
       }
     }
     const Clock::time_point applied_end = Clock::now();
+    if (options_.profile) {
+      db_->Exec("ALTER SYSTEM RESET log_min_duration_statement");
+      db_->Exec("SELECT pg_reload_conf()");
+    }
     const double changes = static_cast<double>(max_seq);
     const double made_rate = changes / Seconds(made_end - made_start);
     const double producer_rate = changes / Seconds(*all_published - *first_published);
@@ -217,6 +229,7 @@ class Bench {
         producer_rate / fetch_rate, consumer_rate, copy_rate, consumer_rate / copy_rate, e2e_rate,
         e2e_with_made, options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, producer_cpu,
         consumer_cpu, backends_cpu, broker_cpu, equal ? "true" : "false");
+    if (options_.profile) PrintProfile(cluster_.log_path());
     return equal && producer_rc == 0 && consumer_rc == 0 ? 0 : 1;
   }
 
@@ -389,9 +402,14 @@ int Main(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--profile") {
+      options.profile = true;
+      continue;
+    }
     if (i + 1 >= argc) {
-      std::fprintf(stderr,
-                   "usage: e2e_bench [--changes N] [--rate R] [--seconds S] [--partitions P]\n");
+      std::fprintf(
+          stderr,
+          "usage: e2e_bench [--changes N] [--rate R] [--seconds S] [--partitions P] [--profile]\n");
       return 2;
     }
     if (arg == "--changes") {
@@ -405,8 +423,9 @@ int Main(int argc, char** argv) {
     } else if (arg == "--kafka-properties") {
       options.kafka_properties = argv[++i];
     } else {
-      std::fprintf(stderr,
-                   "usage: e2e_bench [--changes N] [--rate R] [--seconds S] [--partitions P]\n");
+      std::fprintf(
+          stderr,
+          "usage: e2e_bench [--changes N] [--rate R] [--seconds S] [--partitions P] [--profile]\n");
       return 2;
     }
   }
