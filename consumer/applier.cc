@@ -287,8 +287,12 @@ void BatchApplier::ApplyRange(pg::Connection& connection, Batch& batch, Group& g
       const pg::Result newest =
           connection.Exec(NewestTombstoneSql(), {group.spec.schema, group.spec.table});
       const bool blocked_possible = newest.rows() > 0 && newest.GetInt(0, 0) >= lowest_upsert_seq;
-      upserted = blocked_possible ? connection.Exec(group.checked_upsert_sql, table).affected()
-                                  : connection.Exec(group.upsert_sql).affected();
+      upserted = blocked_possible
+                     ? connection
+                           .Exec(group.checked_upsert_sql, {group.spec.schema, group.spec.table,
+                                                            std::to_string(lowest_upsert_seq)})
+                           .affected()
+                     : connection.Exec(group.upsert_sql).affected();
     }
     int64_t deleted = 0;
     if (deletes > 0) {

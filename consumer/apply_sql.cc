@@ -65,7 +65,8 @@ std::string UpsertSql(const StageSpec& spec, TombstoneCheck check_mode) {
       check_mode == TombstoneCheck::kNone
           ? ""
           : " AND NOT EXISTS (SELECT 1 FROM cdc.tombstones d WHERE d.target_schema = $1"
-            " AND d.target_table = $2 AND d.key = s._cdc_key AND d.seq >= s." +
+            " AND d.target_table = $2 AND d.seq >= $3::bigint AND d.key = s._cdc_key"
+            " AND d.seq >= s." +
                 Q(kSeqColumn) + ")";
   return "INSERT INTO " + Target(spec) + " AS t (" + columns + ") SELECT " + values + " FROM " +
          Q(spec.stage) + " s WHERE s." + Q(kOpColumn) + " <> 'd'" + check + " ON CONFLICT (" +

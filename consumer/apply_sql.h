@@ -17,7 +17,9 @@
 //   6. TRUNCATE <stage> before another subset of the same table reuses it in the same
 //      transaction (COMMIT empties it).
 // Statement 5, NewestTombstoneSql and the checked upsert take $1 = target schema,
-// $2 = target table.
+// $2 = target table; the checked upsert also $3 = the lowest seq being upserted, so it reads only
+// the remembered deletes at or above it (one range of tombstones_seq) - not every delete of the
+// table, which retention keeps for a week and a hash anti-join read per batch without statistics.
 #pragma once
 
 #include <string>
