@@ -205,8 +205,8 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
 
 void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& group,
                               TableOutcome& outcome) {
-  // The staging table takes the target's column types as they were when it was made; a value the
-  // target cannot hold fails in COPY or in the upsert, and an altered target (42xxx) refreshes it.
+  // The staging table is typed as the target is now (StageFor re-makes it when the target's column
+  // types changed), so a value the target cannot hold fails in COPY and is isolated there.
   group.stage = &StageFor(connection, group.spec);
   group.copy_sql = CopyStageSql(group.spec);
   group.upsert_sql = UpsertSql(group.spec, TombstoneCheck::kNone);

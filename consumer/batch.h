@@ -31,8 +31,8 @@ struct Record {
   std::optional<std::string> value;  // nullopt = tombstone
   // The headers as given (redrive, tests), or - when `origin` is set - parsed from the consumed
   // message on first use: only JSON decoding and dead letters read them, and parsing six headers
-  // per record cost the Avro path ~15% of the consumer's CPU.
-  // Parsing fills `headers` and lets the message go.
+  // per record cost the Avro path ~15% of the consumer's CPU. Parsing fills `headers` and lets
+  // the message go.
   mutable std::vector<kafka::Header> headers;
   mutable std::shared_ptr<const kafka::Message> origin;
 

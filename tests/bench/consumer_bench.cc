@@ -294,8 +294,7 @@ int Main(int argc, char** argv) {
                         << batch << "\n";
   if (lanes > 0) std::ofstream(config, std::ios::app) << "  apply_lanes: " << lanes << "\n";
   if (profile) {
-    db.Exec("ALTER SYSTEM SET log_min_duration_statement = 0");
-    db.Exec("SELECT pg_reload_conf()");
+    LogEveryStatement(db, true);
   }
   const double broker_cpu_before = ProcessCpuSeconds(broker.pid());
   const auto started = Clock::now();
@@ -332,8 +331,7 @@ int Main(int argc, char** argv) {
   const double broker_cpu = ProcessCpuSeconds(broker.pid()) - broker_cpu_before;
   const int stop_rc = consumer.Stop(SIGTERM, std::chrono::seconds(15));
   if (profile) {
-    db.Exec("ALTER SYSTEM RESET log_min_duration_statement");
-    db.Exec("SELECT pg_reload_conf()");
+    LogEveryStatement(db, false);
   }
 
   // The replica must hold exactly the model's final rows.

@@ -11,6 +11,12 @@
 
 namespace cdc::testing {
 
+void LogEveryStatement(pg::Connection& db, bool on) {
+  db.Exec(on ? "ALTER SYSTEM SET log_min_duration_statement = 0"
+             : "ALTER SYSTEM RESET log_min_duration_statement");
+  db.Exec("SELECT pg_reload_conf()");
+}
+
 // Reads the server log's lines "... LOG:  duration: 1.234 ms  statement: SQL" (simple protocol)
 // or "... execute <unnamed>: SQL" (extended; its parse and bind phases are counted under the same
 // statement).

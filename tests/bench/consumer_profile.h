@@ -5,8 +5,12 @@
 
 #include <string>
 
+#include "common/pg/connection.h"
+
 namespace cdc::testing {
 
+// Turns logging of every statement's duration on or off for the whole server (ALTER SYSTEM).
+void LogEveryStatement(pg::Connection& db, bool on);
 // Prints the 15 statements that took the most server time, with their share and call counts.
 void PrintProfile(const std::string& log_path);
 // Prints batches, time gathering records and time decoding + applying.

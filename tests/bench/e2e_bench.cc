@@ -92,8 +92,7 @@ class Bench {
     const int64_t max_seq = MaxSeq();
 
     if (options_.profile) {
-      db_->Exec("ALTER SYSTEM SET log_min_duration_statement = 0");
-      db_->Exec("SELECT pg_reload_conf()");
+      LogEveryStatement(*db_, true);
     }
     const Clock::time_point pipeline_start = Clock::now();
     const double consumer_cpu_before = ProcessCpuSeconds(consumer_->pid());
@@ -131,8 +130,7 @@ class Bench {
     }
     const Clock::time_point applied_end = Clock::now();
     if (options_.profile) {
-      db_->Exec("ALTER SYSTEM RESET log_min_duration_statement");
-      db_->Exec("SELECT pg_reload_conf()");
+      LogEveryStatement(*db_, false);
     }
     const double changes = static_cast<double>(max_seq);
     const double made_rate = changes / Seconds(made_end - made_start);
