@@ -80,6 +80,14 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
     stages_connection_ = &connection;
     stages_backend_ = connection.backend_pid();
   }
+  for (auto it = stages_.begin(); it != stages_.end();) {
+    if (batches_ - it->second.used > kStageIdleBatches) {
+      stale_stages_.push_back(it->second.name);
+      it = stages_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   while (stages_.size() > kMaxStages) {
     const auto oldest = std::min_element(stages_.begin(), stages_.end(), [](auto& a, auto& b) {
       return a.second.used < b.second.used;

@@ -382,5 +382,56 @@ TEST_F(ConsumerTest, CheckedUpsertReadsOnlyTombstonesAtOrAboveTheBatch) {
   EXPECT_EQ(db.Exec("SELECT count(*) FROM replica.probe WHERE id = 5").GetInt(0, 0), 0);
 }
 
+// Every COMMIT empties every ON COMMIT DELETE ROWS staging table of the session, used or not, so a
+// lane connection that once staged a table must not keep its stage for ever: one that its last
+// batches did not use is dropped (and made again when the table comes back).
+TEST_F(ConsumerTest, StagingTablesOfIdleTablesAreDropped) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  event::TableMeta notes = OrdersTable();
+  notes.table = "NOTES";
+  const auto note_event = [](int64_t id, int64_t seq) {
+    event::ChangeEvent e = OrderEvent(Op::kCreate, id, seq, "note " + std::to_string(id), 1);
+    e.source.table = "NOTES";
+    return e;
+  };
+  const auto stages = [&] {
+    return Sql(
+        "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_cdc\\_stage\\_%' AND "
+        "relkind = 'r' AND relpersistence = 't'");
+  };
+  writer.Write(OrdersTable(), OrderEvent(Op::kCreate, 1, 1, "one", 1));
+  writer.Write(notes, note_event(1, 1));
+  writer.Flush();
+  ConsumerProcess consumer({"run", "--config", ConfigPath("  apply_lanes: 1\n")}, LogPath());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return AppliedThrough("cdc.SHOP.ORDERS") >= 1 && AppliedThrough("cdc.SHOP.NOTES") >= 1;
+      },
+      std::chrono::seconds(60)))
+      << LogTail();
+  EXPECT_EQ(stages(), "2");
+  // Batches of ORDERS only, one at a time: the NOTES stage goes.
+  for (int64_t id = 2; id <= 14; ++id) {
+    writer.Write(OrdersTable(), OrderEvent(Op::kCreate, id, id, "order", 1));
+    writer.Flush();
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= id; },
+                          std::chrono::seconds(60)))
+        << LogTail();
+  }
+  EXPECT_EQ(stages(), "1");
+  // NOTES again: staged anew, applied.
+  writer.Write(notes, note_event(2, 2));
+  writer.Flush();
+  ASSERT_TRUE(
+      WaitUntil([&] { return AppliedThrough("cdc.SHOP.NOTES") >= 2; }, std::chrono::seconds(60)))
+      << LogTail();
+  EXPECT_EQ(stages(), "2");
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
+  EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "14");
+  EXPECT_EQ(Sql("SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM replica.notes"),
+            "1:note 1,2:note 2");
+  EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
 }  // namespace
 }  // namespace cdc::testing
