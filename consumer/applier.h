@@ -72,6 +72,7 @@ class BatchApplier {
     bool dirty = false;     // holds rows of an earlier subset of this transaction
     uint64_t used = 0;      // batch counter of its last use
     std::string signature;  // the target's columns and types when it was made
+    std::map<std::string, std::string> types;  // those types by column (format_type)
   };
   Stage& StageFor(pg::Connection& connection, StageSpec& spec);
   void ForgetStages();

@@ -34,11 +34,12 @@ std::string CreateStageSql(const StageSpec& spec) {
          " FROM " + Target(spec) + " WITH NO DATA";
 }
 
-std::string CopyStageSql(const StageSpec& spec) {
+std::string CopyStageSql(const StageSpec& spec, bool binary) {
   std::string columns;
   for (const std::string& column : spec.columns) columns += Q(column) + ", ";
   columns += Q(kSeqColumn) + ", " + Q(kOpColumn) + ", " + Q(kSourceTsColumn) + ", _cdc_key";
-  return "COPY " + Q(spec.stage) + " (" + columns + ") FROM STDIN";
+  return "COPY " + Q(spec.stage) + " (" + columns + ") FROM STDIN" +
+         (binary ? " (FORMAT binary)" : "");
 }
 
 std::string UpsertSql(const StageSpec& spec, TombstoneCheck check_mode) {
@@ -106,10 +107,10 @@ std::string RememberDeletesSql(const StageSpec& spec) {
 std::string ClearStageSql(const StageSpec& spec) { return "TRUNCATE " + Q(spec.stage); }
 
 std::string TargetColumnTypesSql() {
-  return "SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', '"
-         " ORDER BY a.attnum) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2"
-         " AND a.attnum > 0 AND NOT a.attisdropped";
+  return "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+         " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+         " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped"
+         " ORDER BY a.attnum";
 }
 
 }  // namespace cdc::consumer

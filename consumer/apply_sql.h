@@ -38,8 +38,9 @@ struct StageSpec {
 };
 
 std::string CreateStageSql(const StageSpec& spec);
-// COPY column order: spec.columns, then _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_key.
-std::string CopyStageSql(const StageSpec& spec);
+// COPY column order: spec.columns, then _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_key; text or
+// binary format.
+std::string CopyStageSql(const StageSpec& spec, bool binary);
 enum class TombstoneCheck {
   kNone,     // no remembered delete can block these rows: no parameters
   kChecked,  // skip rows whose key has a remembered delete at the same or a later seq
@@ -51,8 +52,8 @@ std::string NewestTombstoneSql();
 std::string DeleteSql(const StageSpec& spec, DeleteMode mode);
 std::string RememberDeletesSql(const StageSpec& spec);
 std::string ClearStageSql(const StageSpec& spec);
-// One row: the columns of table $2 in schema $1 with their types, as one text (NULL when the
-// table does not exist). A stage made when this was different is typed wrongly.
+// The columns of table $2 in schema $1 with their types (format_type), in column order; no rows
+// when the table does not exist. A stage made when this was different is typed wrongly.
 std::string TargetColumnTypesSql();
 
 }  // namespace cdc::consumer
