@@ -61,8 +61,9 @@ class Connection {
   // kMaxPrepared statements are kept; beyond that all are deallocated and preparing starts over.
   Result ExecPrepared(const std::string& sql, const std::vector<Param>& params);
   static constexpr size_t kMaxPrepared = 2000;
-  // Runs `copy_sql` (COPY … FROM STDIN, text format) and sends `data`: rows of tab-separated
-  // fields escaped with AppendCopyField, each ending in '\n'. Returns the number of rows copied.
+  // Runs `copy_sql` (COPY … FROM STDIN) and sends `data`: in text format rows of tab-separated
+  // fields escaped with AppendCopyField, each ending in '\n' (sent in chunks that end on a row);
+  // in binary format the whole stream, header and trailer included. Returns the rows copied.
   int64_t CopyIn(const std::string& copy_sql, std::string_view data);
 
   // False once the connection is known to be broken (then make a new one).
