@@ -237,9 +237,10 @@ void BatchApplier::ApplyGroup(pg::Connection& connection, Batch& batch, Group& g
   // parses no text then: ~30% of the COPY's time); else, or when a value has no exact binary
   // form, text.
   group.binary = true;
-  for (const event::ColumnMeta& column : group.events.front()->table->columns) {
-    const auto type = group.stage->types.find(TargetColumnName(column.name));
-    if (type == group.stage->types.end() || !BinaryCopyFits(column.type, type->second)) {
+  const std::vector<event::ColumnMeta>& columns = group.events.front()->table->columns;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const auto type = group.stage->types.find(group.spec.columns[c]);  // its target name
+    if (type == group.stage->types.end() || !BinaryCopyFits(columns[c].type, type->second)) {
       group.binary = false;
     }
   }

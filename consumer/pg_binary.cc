@@ -42,7 +42,7 @@ int HexValue(char c) {
   return -1;
 }
 
-// The 16 bytes of "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" or 32 hex digits; false otherwise.
+// The 16 bytes of a uuid spelled as 32 hex digits, bare or hyphenated 8-4-4-4-12; false otherwise.
 bool ParseUuid(std::string_view text, std::array<unsigned char, 16>& bytes) {
   const bool dashed = text.size() == 36;
   if (!dashed && text.size() != 32) return false;
@@ -70,6 +70,16 @@ void ThrowIfNul(const event::ColumnMeta& column, const std::string& text) {
 }
 
 int64_t FloorDiv4(int64_t p) { return p >= 0 ? p / 4 : -((-p + 3) / 4); }
+
+// A 4-byte integer field (integer; date as days); false when `v` does not fit.
+bool PutInt32Field(std::string& out, int64_t v) {
+  if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
+    return false;
+  }
+  PutLength(out, 4);
+  PutU32(out, static_cast<uint32_t>(static_cast<int32_t>(v)));
+  return true;
+}
 
 }  // namespace
 
@@ -208,15 +218,8 @@ bool AppendBinaryValue(std::string& out, const event::ColumnMeta& column,
     return true;
   }
   switch (column.type) {
-    case ColumnType::kInt32: {
-      const int64_t v = std::get<int64_t>(value);
-      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
-        return false;
-      }
-      PutLength(out, 4);
-      PutU32(out, static_cast<uint32_t>(static_cast<int32_t>(v)));
-      return true;
-    }
+    case ColumnType::kInt32:
+      return PutInt32Field(out, std::get<int64_t>(value));
     case ColumnType::kInt64:
       AppendBinaryInt64(out, std::get<int64_t>(value));
       return true;
@@ -242,16 +245,8 @@ bool AppendBinaryValue(std::string& out, const event::ColumnMeta& column,
       PutLength(out, 1);
       out.push_back(std::get<bool>(value) ? 1 : 0);
       return true;
-    case ColumnType::kDate: {
-      const int64_t days = std::get<int64_t>(value) - kPgEpochDays;
-      if (days < std::numeric_limits<int32_t>::min() ||
-          days > std::numeric_limits<int32_t>::max()) {
-        return false;
-      }
-      PutLength(out, 4);
-      PutU32(out, static_cast<uint32_t>(static_cast<int32_t>(days)));
-      return true;
-    }
+    case ColumnType::kDate:
+      return PutInt32Field(out, std::get<int64_t>(value) - kPgEpochDays);
     case ColumnType::kTimestamp:
     case ColumnType::kTimestampTz: {
       const int64_t micros = std::get<int64_t>(value);
