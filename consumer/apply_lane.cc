@@ -6,6 +6,9 @@
 namespace cdc::consumer {
 namespace {
 
+// Batches a lane holds: the one in flight and one waiting behind it.
+constexpr size_t kDepth = 2;
+
 double Seconds(Clock::Duration duration) { return std::chrono::duration<double>(duration).count(); }
 
 int64_t Nanos(Clock::TimePoint time) {
@@ -55,13 +58,19 @@ ApplyLane::~ApplyLane() {
 
 bool ApplyLane::Idle() const {
   std::lock_guard lock(mutex_);
-  return !in_flight_.has_value();
+  return batches_.empty();
+}
+
+bool ApplyLane::Accepting() const {
+  std::lock_guard lock(mutex_);
+  return batches_.size() < kDepth;
 }
 
 void ApplyLane::Submit(Batch batch) {
   {
     std::lock_guard lock(mutex_);
-    in_flight_.emplace(std::move(batch));
+    if (closed_) return;  // see closed_: its records are read again from cdc.offsets
+    batches_.push_back(std::move(batch));
   }
   work_.notify_all();
 }
@@ -98,9 +107,9 @@ void ApplyLane::Loop(std::stop_token shutdown) {
     Batch* batch = nullptr;
     {
       std::unique_lock lock(mutex_);
-      work_.wait(lock, shutdown, [&] { return in_flight_.has_value(); });
-      if (!in_flight_) return;  // shut down with nothing to do
-      batch = &*in_flight_;
+      work_.wait(lock, shutdown, [&] { return !batches_.empty(); });
+      if (batches_.empty()) return;  // shut down with nothing to do
+      batch = &batches_.front();  // a deque's elements stay put while the loop appends
     }
     std::exception_ptr failure;
     bool committed = false;
@@ -109,16 +118,23 @@ void ApplyLane::Loop(std::stop_token shutdown) {
     } catch (...) {
       failure = std::current_exception();
     }
+    std::vector<Batch> dropped;
     {
       std::lock_guard lock(mutex_);
       if (committed) {
-        done_.push_back({NextOffsets(batch->records), static_cast<int64_t>(batch->records.size())});
+        done_.push_back({NextOffsets(batch->records), static_cast<int64_t>(batch->records.size()),
+                         std::move(*batch)});
+        batches_.pop_front();
+      } else {
+        closed_ = true;
+        dropped.assign(std::make_move_iterator(batches_.begin()),
+                       std::make_move_iterator(batches_.end()));
+        batches_.clear();
       }
       if (failure) failure_ = failure;
-      in_flight_.reset();
     }
     signal_.Notify();
-    if (failure) return;
+    if (!committed) return;
   }
 }
 
@@ -128,10 +144,9 @@ bool ApplyLane::Apply(Batch& batch) {
   while (true) {
     const auto started = clock_.Now();
     try {
-      batch.events.clear();
-      batch.dead_letters.clear();
-      batch.events.reserve(batch.records.size());
-      for (size_t i = 0; i < batch.records.size(); ++i) decoder_.Decode(batch, i);
+      // A batch the loop decoded while it waited is used as it is, once: a retry decodes again.
+      if (!batch.decoded) decoder_.DecodeAll(batch);
+      batch.decoded = false;
       if (pg_ && !pg_->healthy()) pg_.reset();
       if (!pg_) {
         pg_ = std::make_unique<pg::Connection>(settings_.postgres_url,

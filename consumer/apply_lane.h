@@ -1,18 +1,20 @@
 // One apply lane: a thread with its own PostgreSQL connection that decodes and applies the batches
-// the consumer loop hands it, one at a time, each in one transaction (BatchApplier), retrying
-// transient failures forever with jittered backoff. The loop gives every partition to exactly one
-// lane, so a partition's records are applied in order and two lanes never write the same key;
-// lanes run in parallel with each other and with the loop's polling of the next batch.
+// the consumer loop hands it, one at a time and in the order handed, each in one transaction
+// (BatchApplier), retrying transient failures forever with jittered backoff. The loop gives every
+// partition to exactly one lane, so a partition's records are applied in order and two lanes never
+// write the same key; lanes run in parallel with each other and with the loop's polling of the
+// next batch. One more batch may wait behind the one being applied, decoded by the loop in the
+// meantime, so the lane goes from one transaction to the next without decoding in between.
 // Thread-safety: Submit/Idle/TakeDone/TakeFailure/Readiness may be called from any thread; the
 // lane's own work happens on its thread.
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -53,6 +55,7 @@ class LaneSignal {
 struct LaneDone {
   std::map<PartitionKey, int64_t> next_offsets;  // committed in PostgreSQL
   int64_t records = 0;
+  Batch spent;  // the batch itself, freed by the taker (off the lane's path to its next batch)
 };
 
 class ApplyLane {
@@ -69,9 +72,13 @@ class ApplyLane {
   ApplyLane(const ApplyLane&) = delete;
   ApplyLane& operator=(const ApplyLane&) = delete;
 
-  // True when no batch is in flight.
+  // True when no batch is in flight or waiting.
   bool Idle() const;
-  // Hands `batch` (records only) to the lane. Requires Idle().
+  // True when the lane takes another batch: none waits behind the one in flight (if any).
+  bool Accepting() const;
+  // Hands `batch` to the lane (records; decoded or not, see Batch::decoded). Requires
+  // Accepting(). Batches are applied in the order handed; none after one that was abandoned or
+  // failed (see closed_).
   void Submit(Batch batch);
   // Batches committed since the last call, oldest first.
   std::vector<LaneDone> TakeDone();
@@ -102,7 +109,11 @@ class ApplyLane {
 
   mutable std::mutex mutex_;
   std::condition_variable_any work_;
-  std::optional<Batch> in_flight_;  // submitted, not yet committed or abandoned
+  std::deque<Batch> batches_;  // front: in flight; then at most one waiting (kDepth in all)
+  // A batch was abandoned (stopping) or failed: no batch behind it may be applied, or cdc.offsets
+  // would move past records that were not. The lane takes nothing more (Submit drops it; those
+  // records are read again from the stored offsets next time) and its thread ends.
+  bool closed_ = false;
   std::vector<LaneDone> done_;
   std::exception_ptr failure_;
   int64_t failing_since_ns_ = 0;  // clock ns of the first failure in a row; 0 = healthy

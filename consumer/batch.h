@@ -68,11 +68,13 @@ struct Batch {
   std::vector<Record> records;
   std::vector<TableEvent> events;        // decoded change events (tombstones have none)
   std::vector<DeadLetter> dead_letters;  // records that cannot be applied
+  bool decoded = false;                  // events and dead_letters hold every record's decoding
 
   void Clear() {
     records.clear();
     events.clear();
     dead_letters.clear();
+    decoded = false;
   }
 };
 

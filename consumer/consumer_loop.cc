@@ -35,6 +35,7 @@ ConsumerLoop::ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaS
     : settings_(settings),
       kafka_settings_(kafka),
       decoder_(decoder),
+      ahead_decoder_(decoder, settings.table_map),
       dead_letters_(dead_letters),
       metrics_(metrics),
       clock_(clock),
@@ -192,28 +193,46 @@ void ConsumerLoop::HandOver(bool flush) {
   for (size_t i = 0; i < lanes_.size(); ++i) {
     Pending& pending = pending_[i];
     std::vector<consumer::Record>& records = pending.batch.records;
-    if (records.empty() || !lanes_[i]->Idle()) continue;
-    if (!flush && records.size() < settings_.batch_max_events && now < *pending.deadline) continue;
-    if (records.size() <= settings_.batch_max_events) {
-      lanes_[i]->Submit(std::move(pending.batch));
-      pending = Pending{};
-      continue;
-    }
-    // Polls come in groups: what is over batch_max_events waits for the next batch (it is
-    // already due: its deadline stays).
+    if (records.empty()) continue;
+    // An idle lane takes what is due, or everything once the loop has caught up; a busy lane
+    // takes one more batch to start when it is done, but only a due one: below the size and
+    // time limits, records keep gathering into a larger batch while the lane works.
+    const bool idle = lanes_[i]->Idle();
+    if (!idle && !lanes_[i]->Accepting()) continue;
+    const bool due = records.size() >= settings_.batch_max_events || now >= *pending.deadline;
+    if (!due && !(flush && idle)) continue;
     Batch batch;
-    batch.records.assign(std::make_move_iterator(records.begin()),
-                         std::make_move_iterator(
-                             records.begin() + static_cast<ptrdiff_t>(settings_.batch_max_events)));
-    records.erase(records.begin(),
-                  records.begin() + static_cast<ptrdiff_t>(settings_.batch_max_events));
+    if (records.size() <= settings_.batch_max_events) {
+      batch = std::move(pending.batch);
+      pending = Pending{};
+    } else {
+      // Polls come in groups: what is over batch_max_events waits for the next batch (it is
+      // already due: its deadline stays).
+      batch.records.assign(
+          std::make_move_iterator(records.begin()),
+          std::make_move_iterator(records.begin() +
+                                  static_cast<ptrdiff_t>(settings_.batch_max_events)));
+      records.erase(records.begin(),
+                    records.begin() + static_cast<ptrdiff_t>(settings_.batch_max_events));
+    }
+    if (!idle) {
+      // Decoded here while the lane applies the batch ahead of it, the lane starts this one's
+      // transaction right away. A registry that cannot be reached now leaves it to the lane.
+      try {
+        ahead_decoder_.DecodeAll(batch);
+      } catch (const TransientError&) {
+        batch.events.clear();
+        batch.dead_letters.clear();
+      }
+    }
     lanes_[i]->Submit(std::move(batch));
   }
 }
 
 bool ConsumerLoop::Backpressured() const {
   for (size_t i = 0; i < lanes_.size(); ++i) {
-    if (pending_[i].batch.records.size() >= settings_.batch_max_events && !lanes_[i]->Idle()) {
+    if (pending_[i].batch.records.size() >= settings_.batch_max_events &&
+        !lanes_[i]->Accepting()) {
       return true;
     }
   }
@@ -265,7 +284,7 @@ void ConsumerLoop::WaitForLanes(std::chrono::milliseconds timeout) {
   const uint64_t seen = signal_.generation();
   for (size_t i = 0; i < lanes_.size(); ++i) {
     const bool full = pending_[i].batch.records.size() >= settings_.batch_max_events;
-    if (full && lanes_[i]->Idle()) return;
+    if (full && lanes_[i]->Accepting()) return;
   }
   signal_.WaitFor(seen, timeout);
 }

@@ -1,6 +1,7 @@
 // The consumer's main loop: a Kafka group member that polls records, gathers them per apply lane
 // into batches (by count or time) and hands each batch to its lane (ApplyLane), which decodes and
-// applies it in one PostgreSQL transaction while the loop gathers the next. Every partition belongs
+// applies it in one PostgreSQL transaction while the loop gathers the next (and decodes it when it
+// can wait behind the one in flight). Every partition belongs
 // to one lane (consumer.apply_lanes of them), so per-partition order holds and lanes never write
 // the same key. After a lane commits, the loop commits the same offsets to Kafka for lag tools. On
 // assignment every partition starts at the offset stored in PostgreSQL (cdc.offsets), so a crash
@@ -29,6 +30,7 @@
 #include "consumer/consumer_metrics.h"
 #include "consumer/dead_letters.h"
 #include "consumer/offsets.h"
+#include "consumer/record_decoder.h"
 #include "consumer/settings.h"
 
 namespace cdc::consumer {
@@ -91,6 +93,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   const ConsumerSettings& settings_;
   const kafka::KafkaSettings& kafka_settings_;
   event::EventDecoder& decoder_;
+  RecordDecoder ahead_decoder_;  // decodes batches that wait behind a lane's batch in flight
   DeadLetterPublisher& dead_letters_;
   ConsumerMetrics& metrics_;
   Clock& clock_;

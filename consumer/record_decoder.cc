@@ -54,4 +54,13 @@ void RecordDecoder::Decode(Batch& batch, size_t index) {
   }
 }
 
+void RecordDecoder::DecodeAll(Batch& batch) {
+  batch.decoded = false;
+  batch.events.clear();
+  batch.dead_letters.clear();
+  batch.events.reserve(batch.records.size());
+  for (size_t i = 0; i < batch.records.size(); ++i) Decode(batch, i);
+  batch.decoded = true;
+}
+
 }  // namespace cdc::consumer

@@ -21,6 +21,9 @@ class RecordDecoder {
   // Decodes batch.records[index] into batch.events or batch.dead_letters. Throws TransientError
   // when the schema registry cannot be reached (the batch is retried, nothing dead-lettered).
   void Decode(Batch& batch, size_t index);
+  // Decodes every record of `batch` (dropping what an earlier decoding left) and marks it decoded.
+  // Throws like Decode; the batch is then undecoded.
+  void DecodeAll(Batch& batch);
 
  private:
   event::EventDecoder& decoder_;
