@@ -3,6 +3,7 @@
 // abandoned no later batch of the lane is applied (cdc.offsets would skip the abandoned records).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <thread>
@@ -30,26 +31,36 @@ class ApplyLaneTest : public ConsumerTest {
     consumer::ApplyMigrations(connection, logging_.Get("test"));
   }
 
-  // ORDERS events 1..n as records at offsets 0..n-1 of partition 0 (their values as published).
-  std::vector<consumer::Record> Records(const std::vector<event::ChangeEvent>& events) {
+  // Two ORDERS events, published (their values as a consumer reads them), as two batches of one
+  // record each at offsets 0 and 1 of partition 0.
+  std::pair<consumer::Batch, consumer::Batch> TwoBatches(const event::ChangeEvent& first,
+                                                         const event::ChangeEvent& second) {
     EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
-    for (const event::ChangeEvent& e : events) writer.Write(OrdersTable(), e);
+    writer.Write(OrdersTable(), first);
+    writer.Write(OrdersTable(), second);
     writer.Flush();
-    std::vector<consumer::Record> records;
+    std::vector<consumer::Batch> batches;
     for (ReadMessage& message : ReadAll(broker_.bootstrap(), kTopic)) {
       consumer::Record record;
-      record.position = {kTopic, 0, static_cast<int64_t>(records.size()), 0};
+      record.position = {kTopic, 0, static_cast<int64_t>(batches.size()), 0};
       record.value = std::move(message.value);
       record.headers = std::move(message.headers);
-      records.push_back(std::move(record));
+      batches.emplace_back().records.push_back(std::move(record));
     }
-    return records;
+    EXPECT_EQ(batches.size(), 2U);
+    batches.resize(2);
+    return {std::move(batches[0]), std::move(batches[1])};
   }
 
-  static consumer::Batch BatchOf(std::vector<consumer::Record> records) {
-    consumer::Batch batch;
-    batch.records = std::move(records);
-    return batch;
+  // A lane as cdc-consumer makes it (after the events are published: the registry reads them).
+  consumer::ApplyLane& StartLane() {
+    schemas_ = registry::MakeSchemaRegistry(*config_, kafka_, clock_, logging_.Get("registry"));
+    decoder_.emplace(*schemas_, event::Format::kAvro);
+    dead_letters_.emplace(kafka_, settings_.dlq_topic, settings_.group_id, logging_.Get("dlq"));
+    lane_ = std::make_unique<consumer::ApplyLane>(0, settings_, *decoder_, *dead_letters_, metrics_,
+                                                  clock_, logging_.Get("lane"), signal_,
+                                                  stop_.get_token());
+    return *lane_;
   }
 
   static constexpr const char* kTopic = "cdc.SHOP.ORDERS";
@@ -62,30 +73,23 @@ class ApplyLaneTest : public ConsumerTest {
   consumer::ConsumerMetrics metrics_{registry_};
   consumer::LaneSignal signal_;
   std::stop_source stop_;
+  std::unique_ptr<registry::SchemaRegistry> schemas_;
+  std::optional<event::EventDecoder> decoder_;
+  std::optional<consumer::DeadLetterPublisher> dead_letters_;
+  std::unique_ptr<consumer::ApplyLane> lane_;  // last: stopped first
 };
 
 TEST_F(ApplyLaneTest, ABatchWaitingBehindTheOneInFlightIsAppliedAfterItAsDecodedAhead) {
-  std::vector<consumer::Record> records = Records(
-      {OrderEvent(Op::kCreate, 1, 1, "first", 1), OrderEvent(Op::kUpdate, 1, 2, "second", 2)});
-  ASSERT_EQ(records.size(), 2U);
-  const auto schemas = registry::MakeSchemaRegistry(*config_, kafka_, clock_, logging_.Get("reg"));
-  event::EventDecoder decoder(*schemas, event::Format::kAvro);
-  consumer::DeadLetterPublisher dead_letters(kafka_, settings_.dlq_topic, settings_.group_id,
-                                             logging_.Get("dlq"));
+  auto [first, second] = TwoBatches(OrderEvent(Op::kCreate, 1, 1, "first", 1),
+                                    OrderEvent(Op::kUpdate, 1, 2, "second", 2));
   // The first batch is held in its transaction (cdc.offsets locked) while the second is handed.
   pg::Connection blocker(url_, "apply-lane-test-blocker");
   blocker.Exec("BEGIN");
   blocker.Exec("LOCK TABLE cdc.offsets IN EXCLUSIVE MODE");
-  consumer::ApplyLane lane(0, settings_, decoder, dead_letters, metrics_, clock_,
-                           logging_.Get("lane"), signal_, stop_.get_token());
-  std::vector<consumer::Record> second_records;
-  second_records.push_back(std::move(records[1]));
-  records.pop_back();
-  lane.Submit(BatchOf(std::move(records)));
+  consumer::ApplyLane& lane = StartLane();
+  lane.Submit(std::move(first));
   EXPECT_TRUE(lane.Accepting());
-  consumer::Batch second = BatchOf(std::move(second_records));
-  second.records[0].position.offset = 1;
-  consumer::RecordDecoder ahead(decoder, settings_.table_map);
+  consumer::RecordDecoder ahead(*decoder_, settings_.table_map);
   ahead.DecodeAll(second);
   ASSERT_TRUE(second.decoded);
   ASSERT_EQ(second.events.size(), 1U);
@@ -108,21 +112,12 @@ TEST_F(ApplyLaneTest, ABatchWaitingBehindTheOneInFlightIsAppliedAfterItAsDecoded
 }
 
 TEST_F(ApplyLaneTest, NoBatchIsAppliedAfterAnAbandonedOne) {
-  std::vector<consumer::Record> records = Records(
-      {OrderEvent(Op::kCreate, 1, 1, "first", 1), OrderEvent(Op::kCreate, 2, 2, "second", 2)});
-  ASSERT_EQ(records.size(), 2U);
-  const auto schemas = registry::MakeSchemaRegistry(*config_, kafka_, clock_, logging_.Get("reg"));
-  event::EventDecoder decoder(*schemas, event::Format::kAvro);
-  consumer::DeadLetterPublisher dead_letters(kafka_, settings_.dlq_topic, settings_.group_id,
-                                             logging_.Get("dlq"));
-  consumer::ApplyLane lane(0, settings_, decoder, dead_letters, metrics_, clock_,
-                           logging_.Get("lane"), signal_, stop_.get_token());
-  std::vector<consumer::Record> later;
-  later.push_back(std::move(records[1]));
-  records.pop_back();
+  auto [first, later] = TwoBatches(OrderEvent(Op::kCreate, 1, 1, "first", 1),
+                                   OrderEvent(Op::kCreate, 2, 2, "second", 2));
+  consumer::ApplyLane& lane = StartLane();
   // PostgreSQL is down: the first batch fails transiently and is retried until the stop.
   cluster_.Stop();
-  lane.Submit(BatchOf(std::move(records)));
+  lane.Submit(std::move(first));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_FALSE(lane.Idle());
   stop_.request_stop();
@@ -131,7 +126,7 @@ TEST_F(ApplyLaneTest, NoBatchIsAppliedAfterAnAbandonedOne) {
   // PostgreSQL is back, and the next batch of the same partition is handed over: applying it
   // would store next_offset 2 and lose offset 0 for good.
   cluster_.Start();
-  lane.Submit(BatchOf(std::move(later)));
+  lane.Submit(std::move(later));
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   EXPECT_TRUE(lane.Idle());
   EXPECT_TRUE(lane.TakeDone().empty());
