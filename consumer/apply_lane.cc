@@ -109,7 +109,7 @@ void ApplyLane::Loop(std::stop_token shutdown) {
       std::unique_lock lock(mutex_);
       work_.wait(lock, shutdown, [&] { return !batches_.empty(); });
       if (batches_.empty()) return;  // shut down with nothing to do
-      batch = &batches_.front();  // a deque's elements stay put while the loop appends
+      batch = &batches_.front();     // a deque's elements stay put while the loop appends
     }
     std::exception_ptr failure;
     bool committed = false;

@@ -231,8 +231,7 @@ void ConsumerLoop::HandOver(bool flush) {
 
 bool ConsumerLoop::Backpressured() const {
   for (size_t i = 0; i < lanes_.size(); ++i) {
-    if (pending_[i].batch.records.size() >= settings_.batch_max_events &&
-        !lanes_[i]->Accepting()) {
+    if (pending_[i].batch.records.size() >= settings_.batch_max_events && !lanes_[i]->Accepting()) {
       return true;
     }
   }

@@ -1,6 +1,8 @@
 // An apply lane in-process against a real PostgreSQL and dev broker (schemas topic): a batch may
 // wait behind the one in flight, decoded ahead, and is applied after it; after a batch was
 // abandoned no later batch of the lane is applied (cdc.offsets would skip the abandoned records).
+#include "consumer/apply_lane.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "common/event/decoder.h"
-#include "consumer/apply_lane.h"
 #include "consumer/migrations.h"
 #include "consumer/record_decoder.h"
 #include "tests/integration/consumer/consumer_fixture.h"
