@@ -5,8 +5,8 @@
 // write the same key; lanes run in parallel with each other and with the loop's polling of the
 // next batch. One more batch may wait behind the one being applied, decoded by the loop in the
 // meantime, so the lane goes from one transaction to the next without decoding in between.
-// Thread-safety: Submit/Idle/TakeDone/TakeFailure/Readiness may be called from any thread; the
-// lane's own work happens on its thread.
+// Thread-safety: Submit/Idle/Accepting/TakeDone/TakeFailure/Readiness may be called from any
+// thread; the lane's own work happens on its thread.
 #pragma once
 
 #include <condition_variable>
