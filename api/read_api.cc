@@ -82,7 +82,7 @@ ReadApi::ReadApi(const ApiSettings& settings, ConnectionPool& pool, TableCatalog
       catalog_(catalog),
       clock_(clock),
       key_batcher_([this](const Statement& statement) { return Run(statement); },
-                   settings.key_lookups_in_flight, kMaxKeysPerStatement) {}
+                   kMaxKeysPerStatement) {}
 
 template <typename Fn>
 auto ReadApi::WithConnection(Fn&& fn) {
@@ -183,18 +183,33 @@ Reply ReadApi::Rows(std::string_view name, const QueryParams& params) {
 }
 
 Reply ReadApi::Row(std::string_view name, std::string_view raw_key, const QueryParams& params) {
+  const RowLookup lookup = PrepareRow(name, raw_key, params);
+  KeyBatcher::KeyLookup outcome;
+  outcome.key = &lookup.key;
+  key_batcher_.AnswerAll(lookup.table, lookup.columns, {&outcome});
+  if (outcome.failure) std::rethrow_exception(outcome.failure);
+  if (outcome.error) throw *outcome.error;
+  return RowReply(lookup, outcome.found);
+}
+
+ReadApi::RowLookup ReadApi::PrepareRow(std::string_view name, std::string_view raw_key,
+                                       const QueryParams& params) {
   OnlyParams(params, {"fields", "include_meta"});
-  const std::shared_ptr<const ApiTable> table = Table(name);
-  const std::vector<size_t> columns = ParseFields(*table, params);
-  const std::vector<std::string> key = ParseKeyPath(*table, raw_key);
-  const KeyBatcher::Found found = key_batcher_.Lookup(table, columns, key);
+  RowLookup lookup;
+  lookup.table = Table(name);
+  lookup.columns = ParseFields(*lookup.table, params);
+  lookup.key = ParseKeyPath(*lookup.table, raw_key);
+  return lookup;
+}
+
+Reply ReadApi::RowReply(const RowLookup& lookup, const KeyBatcher::Found& found) {
   if (!found.result) {
-    throw ApiError(ErrorCode::kNotFound, "no row with this key in " + table->target);
+    throw ApiError(ErrorCode::kNotFound, "no row with this key in " + lookup.table->target);
   }
   // Fields: the key's position in its batch, the key columns, then `columns`.
-  return {
-      RowJson(*table, *found.result, found.row, 1 + static_cast<int>(table->key.size()), columns),
-      std::nullopt};
+  return {RowJson(*lookup.table, *found.result, found.row,
+                  1 + static_cast<int>(lookup.table->key.size()), lookup.columns),
+          std::nullopt};
 }
 
 Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::stop_token stop) {

@@ -33,8 +33,18 @@ class ReadApi {
   Reply Tables();
   // `table`: the percent-decoded target name or SCHEMA.TABLE.
   Reply Rows(std::string_view table, const QueryParams& params);
-  // `raw_key`: the key path segment as sent.
+  // `raw_key`: the key path segment as sent. One statement for this key alone.
   Reply Row(std::string_view table, std::string_view raw_key, const QueryParams& params);
+  // Row in two steps, for callers that answer many by-key requests with one statement
+  // (KeyBatcher::AnswerAll): what to look up (throws ApiError for a bad request), then the reply
+  // from what was found (throws BIZ_001 when nothing was).
+  struct RowLookup {
+    std::shared_ptr<const ApiTable> table;
+    std::vector<size_t> columns;
+    std::vector<std::string> key;
+  };
+  RowLookup PrepareRow(std::string_view table, std::string_view raw_key, const QueryParams& params);
+  static Reply RowReply(const RowLookup& lookup, const KeyBatcher::Found& found);
   // Long-polls up to wait_ms (<= 30000) for changes; `stop` ends the wait early.
   Reply Changes(std::string_view table, const QueryParams& params, std::stop_token stop);
   Reply Status();
@@ -43,11 +53,11 @@ class ReadApi {
   std::optional<std::string> NotReady();
 
   static constexpr int64_t kMaxWaitMs = 30'000;
-  // Concurrent GET /rows/{key} requests share statements (see key_batcher.h): at most this many
-  // keys per statement.
+  // GET /rows/{key} requests of one event-loop turn share statements (see key_batcher.h): at
+  // most this many keys per statement.
   static constexpr size_t kMaxKeysPerStatement = 64;
 
-  const KeyBatcher& key_batcher() const { return key_batcher_; }
+  KeyBatcher& key_batcher() { return key_batcher_; }
 
  private:
   // Calls fn(connection) with a pooled connection; once more on a fresh one when the pooled

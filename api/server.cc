@@ -1,11 +1,8 @@
 #include "api/server.h"
 
-#include <httplib.h>
-
 #include <algorithm>
+#include <map>
 #include <random>
-
-#include "common/http_tuning.h"
 
 namespace cdc::api {
 namespace {
@@ -15,11 +12,6 @@ constexpr const char* kJson = "application/json";
 bool ValidIdChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
          c == '-';
-}
-
-std::string RawPath(const httplib::Request& req) {
-  const std::string& target = req.target.empty() ? req.path : req.target;
-  return target.substr(0, target.find('?'));
 }
 
 const char* RouteLabel(RouteId id) {
@@ -48,11 +40,13 @@ const char* RouteLabel(RouteId id) {
   return "unknown";
 }
 
-void SetError(httplib::Response& res, ErrorCode code, const std::string& message,
+void SetError(HttpResponse& res, ErrorCode code, const std::string& message,
               const nlohmann::json& details, const std::string& request_id) {
   res.status = HttpStatus(code);
-  res.set_content(ErrorBody(code, message, details, request_id), kJson);
+  res.SetContent(ErrorBody(code, message, details, request_id), kJson);
 }
+
+bool IsGet(const HttpRequest& req) { return req.method == "GET" || req.method == "HEAD"; }
 
 }  // namespace
 
@@ -83,133 +77,220 @@ ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& 
       logger_(std::move(logger)),
       auth_(settings.tokens),
       limiter_(settings.rate_limit_per_second, settings.rate_limit_burst, clock),
-      metrics_(std::make_unique<ApiMetrics>(registry)),
-      server_(std::make_unique<httplib::Server>()) {
-  TuneHttpServer(*server_, settings_.threads);
-  server_->set_payload_max_length(64 * 1024);
-  server_->Get(".*",
-               [this](const httplib::Request& req, httplib::Response& res) { Dispatch(req, res); });
-  const auto other = [this](const httplib::Request& req, httplib::Response& res) {
-    Other(req, res);
+      metrics_(std::make_unique<ApiMetrics>(registry)) {
+  HttpServer::Options options;
+  options.listen = settings_.listen;
+  options.io_threads = settings_.io_threads;
+  options.workers = settings_.threads;
+  HttpServer::Handlers handlers;
+  handlers.lane = [this](const HttpRequest& req) { return LaneOf(req); };
+  handlers.serve = [this](const HttpRequest& req, HttpResponse& res) { Dispatch(req, res); };
+  handlers.serve_batch = [this](std::span<const HttpRequest* const> requests,
+                                std::span<HttpResponse* const> responses) {
+    DispatchBatch(requests, responses);
   };
-  server_->Post(".*", other);
-  server_->Put(".*", other);
-  server_->Patch(".*", other);
-  server_->Delete(".*", other);
-  server_->Options(".*", other);
-  // What httplib answers by itself (a malformed request line, an overlong URI or header) gets
-  // the envelope too.
-  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    const ErrorCode code = res.status == 404 ? ErrorCode::kNotFound : ErrorCode::kFormat;
-    const int status = res.status;
-    res.set_content(
-        ErrorBody(code, "the request cannot be served (HTTP " + std::to_string(status) + ")",
-                  nullptr, RequestId(req.get_header_value("X-Request-ID"))),
-        kJson);
-  });
-  server_->set_exception_handler(
-      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
-        const std::string id = RequestId(req.get_header_value("X-Request-ID"));
-        logger_.Error("unhandled exception", {{"request_id", id}});
-        SetError(res, ErrorCode::kInternal, "internal error", nullptr, id);
-      });
+  handlers.protocol_error = [this](int status, const HttpRequest& req, HttpResponse& res) {
+    ProtocolError(status, req, res);
+  };
+  server_ = std::make_unique<HttpServer>(std::move(options), std::move(handlers));
 }
 
 ApiServer::~ApiServer() { Stop(); }
 
-uint16_t ApiServer::Start() { return StartHttpServer(*server_, settings_.listen, thread_); }
+uint16_t ApiServer::Start() { return server_->Start(); }
 
 void ApiServer::Stop() {
-  stopping_.request_stop();
-  StopHttpServer(server_.get(), thread_);
+  stopping_.request_stop();  // ends long-polls, so the workers can finish
+  server_->Stop();
 }
 
-void ApiServer::Other(const httplib::Request& req, httplib::Response& res) {
-  const auto started = std::chrono::steady_clock::now();
-  const std::string id = RequestId(req.get_header_value("X-Request-ID"));
-  res.set_header("X-Request-ID", id);
-  const std::optional<RouteMatch> match = MatchRoute(RawPath(req));
-  const std::string origin = req.get_header_value("Origin");
-  if (req.method == "OPTIONS" && match && !origin.empty()) {
+HttpServer::Lane ApiServer::LaneOf(const HttpRequest& req) const {
+  if (!IsGet(req)) return HttpServer::Lane::kInline;  // 404, 405 or a CORS preflight
+  const std::optional<RouteMatch> match = MatchRoute(req.path);
+  if (!match) return HttpServer::Lane::kInline;
+  switch (match->route->id) {
+    case RouteId::kHealth:
+    case RouteId::kOpenApi:
+      return HttpServer::Lane::kInline;
+    case RouteId::kRow:
+      return HttpServer::Lane::kBatch;
+    default:
+      return HttpServer::Lane::kWorker;
+  }
+}
+
+void ApiServer::ProtocolError(int status, const HttpRequest& req, HttpResponse& res) {
+  Context context{std::chrono::steady_clock::now(), RequestId(req.Header("X-Request-ID")),
+                  std::nullopt, "unknown"};
+  res.SetHeader("X-Request-ID", context.id);
+  const std::string message =
+      status == 411 ? "request bodies must have a Content-Length"
+                    : "the request cannot be served (HTTP " + std::to_string(status) + ")";
+  res.status = status;
+  res.SetContent(ErrorBody(ErrorCode::kFormat, message, nullptr, context.id), kJson);
+  Finish(req, res, context);
+}
+
+void ApiServer::Other(const HttpRequest& req, HttpResponse& res) {
+  Context context{std::chrono::steady_clock::now(), RequestId(req.Header("X-Request-ID")),
+                  MatchRoute(req.path), "unknown"};
+  res.SetHeader("X-Request-ID", context.id);
+  if (context.match) context.route = RouteLabel(context.match->route->id);
+  const std::string origin = req.Header("Origin");
+  if (req.method == "OPTIONS" && context.match && !origin.empty()) {
     // CORS preflight: only configured origins may call.
     if (std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(), origin) ==
         settings_.cors_origins.end()) {
       SetError(res, ErrorCode::kForbidden, "origin not allowed",
-               {{"origin", origin.substr(0, 200)}}, id);
+               {{"origin", origin.substr(0, 200)}}, context.id);
     } else {
       res.status = 204;
-      res.set_header("Access-Control-Allow-Origin", origin);
-      res.set_header("Access-Control-Allow-Methods", "GET, OPTIONS");
-      res.set_header("Access-Control-Allow-Headers", "Authorization, X-Request-ID");
-      res.set_header("Access-Control-Max-Age", "600");
-      res.set_header("Vary", "Origin");
+      res.SetHeader("Access-Control-Allow-Origin", origin);
+      res.SetHeader("Access-Control-Allow-Methods", "GET, OPTIONS");
+      res.SetHeader("Access-Control-Allow-Headers", "Authorization, X-Request-ID");
+      res.SetHeader("Access-Control-Max-Age", "600");
+      res.SetHeader("Vary", "Origin");
     }
-  } else if (match) {
-    res.set_header("Allow", "GET, OPTIONS");
+  } else if (context.match) {
+    res.SetHeader("Allow", "GET, OPTIONS");
     SetError(res, ErrorCode::kMethod, req.method.substr(0, 20) + " is not allowed here; use GET",
-             nullptr, id);
+             nullptr, context.id);
   } else {
-    SetError(res, ErrorCode::kNotFound, "no such route", nullptr, id);
+    SetError(res, ErrorCode::kNotFound, "no such route", nullptr, context.id);
   }
-  Finish(req, res, match ? RouteLabel(match->route->id) : "unknown", id, started);
+  Finish(req, res, context);
 }
 
-void ApiServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
-  const auto started = std::chrono::steady_clock::now();
-  const std::string id = RequestId(req.get_header_value("X-Request-ID"));
-  res.set_header("X-Request-ID", id);
-  const std::string path = RawPath(req);
-  const std::optional<RouteMatch> match = MatchRoute(path);
-  if (!match) {
-    SetError(res, ErrorCode::kNotFound, "no such route", nullptr, id);
-    Finish(req, res, "unknown", id, started);
-    return;
+bool ApiServer::Admit(const HttpRequest& req, HttpResponse& res, Context& context) {
+  context.started = std::chrono::steady_clock::now();
+  context.id = RequestId(req.Header("X-Request-ID"));
+  res.SetHeader("X-Request-ID", context.id);
+  context.match = MatchRoute(req.path);
+  if (!context.match) {
+    SetError(res, ErrorCode::kNotFound, "no such route", nullptr, context.id);
+    Finish(req, res, context);
+    return false;
   }
-  const RouteId route = match->route->id;
-  const std::string origin = req.get_header_value("Origin");
+  context.route = RouteLabel(context.match->route->id);
+  const std::string origin = req.Header("Origin");
   if (!origin.empty() && std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(),
                                    origin) != settings_.cors_origins.end()) {
-    res.set_header("Access-Control-Allow-Origin", origin);
-    res.set_header("Vary", "Origin");
+    res.SetHeader("Access-Control-Allow-Origin", origin);
+    res.SetHeader("Vary", "Origin");
   }
-  const bool open = std::find(settings_.open_paths.begin(), settings_.open_paths.end(), path) !=
+  const bool open = std::find(settings_.open_paths.begin(), settings_.open_paths.end(), req.path) !=
                     settings_.open_paths.end();
   std::string caller = req.remote_addr;
   if (auth_.enabled() && !open) {
-    const std::string authorization = req.get_header_value("Authorization");
+    const std::string authorization = req.Header("Authorization");
     const std::optional<std::string_view> token = TokenAuth::BearerToken(authorization);
     if (!token || !auth_.Accepts(*token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
+      res.SetHeader("WWW-Authenticate", "Bearer");
       SetError(res, ErrorCode::kUnauthorized,
-               token ? "the bearer token is not valid" : "a bearer token is required", nullptr, id);
-      Finish(req, res, RouteLabel(route), id, started);
-      return;
+               token ? "the bearer token is not valid" : "a bearer token is required", nullptr,
+               context.id);
+      Finish(req, res, context);
+      return false;
     }
     caller = "token:" + std::string(*token);
   }
   if (!open) {
     if (const std::optional<int64_t> retry = limiter_.Take(caller)) {
-      res.set_header("Retry-After", std::to_string(*retry));
+      res.SetHeader("Retry-After", std::to_string(*retry));
       SetError(res, ErrorCode::kRateLimited, "too many requests; retry later",
-               {{"retry_after_seconds", *retry}}, id);
-      Finish(req, res, RouteLabel(route), id, started);
-      return;
+               {{"retry_after_seconds", *retry}}, context.id);
+      Finish(req, res, context);
+      return false;
     }
   }
-  try {
-    Serve(route, *match, req, res, id);
-  } catch (const ApiError& e) {
-    SetError(res, e.code(), e.what(), e.details(), id);
-  } catch (const std::exception& e) {
-    logger_.Error("request failed", {{"request_id", id}, {"error", e.what()}});
-    SetError(res, ErrorCode::kInternal, "internal error", nullptr, id);
-  }
-  Finish(req, res, RouteLabel(route), id, started);
+  return true;
 }
 
-void ApiServer::Serve(RouteId route, const RouteMatch& match, const httplib::Request& req,
-                      httplib::Response& res, const std::string& request_id) {
+void ApiServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
+  if (!IsGet(req)) {
+    Other(req, res);
+    return;
+  }
+  Context context;
+  if (!Admit(req, res, context)) return;
+  try {
+    Serve(*context.match, req, res, context.id);
+  } catch (const ApiError& e) {
+    SetError(res, e.code(), e.what(), e.details(), context.id);
+  } catch (const std::exception& e) {
+    logger_.Error("request failed", {{"request_id", context.id}, {"error", e.what()}});
+    SetError(res, ErrorCode::kInternal, "internal error", nullptr, context.id);
+  }
+  Finish(req, res, context);
+}
+
+void ApiServer::DispatchBatch(std::span<const HttpRequest* const> requests,
+                              std::span<HttpResponse* const> responses) {
+  // Every request here is a GET of one row by key: admit each, then answer the admitted ones
+  // with one statement per table and field list.
+  struct Item {
+    const HttpRequest* req;
+    HttpResponse* res;
+    Context context;
+    ReadApi::RowLookup lookup;
+    KeyBatcher::KeyLookup outcome;
+  };
+  std::vector<Item> items;
+  items.reserve(requests.size());
+  std::map<std::pair<const ApiTable*, std::vector<size_t>>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Item item{requests[i], responses[i], {}, {}, {}};
+    if (!Admit(*item.req, *item.res, item.context)) continue;
+    try {
+      const std::optional<std::string> table = PercentDecode(item.context.match->params[0]);
+      if (!table) {
+        throw ApiError(ErrorCode::kFormat, "malformed percent-encoding in the table name",
+                       {{"parameter", "table"}});
+      }
+      item.lookup = api_.PrepareRow(*table, item.context.match->params[1], item.req->params);
+    } catch (const ApiError& e) {
+      SetError(*item.res, e.code(), e.what(), e.details(), item.context.id);
+      Finish(*item.req, *item.res, item.context);
+      continue;
+    } catch (const std::exception& e) {
+      logger_.Error("request failed", {{"request_id", item.context.id}, {"error", e.what()}});
+      SetError(*item.res, ErrorCode::kInternal, "internal error", nullptr, item.context.id);
+      Finish(*item.req, *item.res, item.context);
+      continue;
+    }
+    items.push_back(std::move(item));
+    Item& added = items.back();
+    groups[{added.lookup.table.get(), added.lookup.columns}].push_back(items.size() - 1);
+  }
+  for (auto& [group, members] : groups) {
+    std::vector<KeyBatcher::KeyLookup*> lookups;
+    for (const size_t m : members) {
+      items[m].outcome.key = &items[m].lookup.key;
+      lookups.push_back(&items[m].outcome);
+    }
+    const Item& first = items[members.front()];
+    api_.key_batcher().AnswerAll(first.lookup.table, first.lookup.columns, lookups);
+  }
+  for (Item& item : items) {
+    HttpResponse& res = *item.res;
+    try {
+      if (item.outcome.failure) std::rethrow_exception(item.outcome.failure);
+      if (item.outcome.error) throw *item.outcome.error;
+      const Reply reply = ReadApi::RowReply(item.lookup, item.outcome.found);
+      res.status = 200;
+      res.SetContent(SuccessBody(200, reply.data, item.context.id, reply.pagination), kJson);
+    } catch (const ApiError& e) {
+      SetError(res, e.code(), e.what(), e.details(), item.context.id);
+    } catch (const std::exception& e) {
+      logger_.Error("request failed", {{"request_id", item.context.id}, {"error", e.what()}});
+      SetError(res, ErrorCode::kInternal, "internal error", nullptr, item.context.id);
+    }
+    Finish(*item.req, res, item.context);
+  }
+}
+
+void ApiServer::Serve(const RouteMatch& match, const HttpRequest& req, HttpResponse& res,
+                      const std::string& request_id) {
   const QueryParams& params = req.params;
   const auto table = [&]() -> std::string {
     const std::optional<std::string> name = PercentDecode(match.params[0]);
@@ -220,16 +301,16 @@ void ApiServer::Serve(RouteId route, const RouteMatch& match, const httplib::Req
     return *name;
   };
   Reply reply;
-  switch (route) {
+  switch (match.route->id) {
     case RouteId::kHealth:
-      res.set_content(R"({"status":"ok"})", kJson);
+      res.SetContent(R"({"status":"ok"})", kJson);
       return;
     case RouteId::kReady: {
       const std::optional<std::string> reason = api_.NotReady();
       res.status = reason ? 503 : 200;
-      res.set_content(reason ? nlohmann::json({{"status", "not ready"}, {"reason", *reason}}).dump()
-                             : std::string(R"({"status":"ready"})"),
-                      kJson);
+      res.SetContent(reason ? nlohmann::json({{"status", "not ready"}, {"reason", *reason}}).dump()
+                            : std::string(R"({"status":"ready"})"),
+                     kJson);
       return;
     }
     case RouteId::kMetrics:
@@ -239,11 +320,11 @@ void ApiServer::Serve(RouteId route, const RouteMatch& match, const httplib::Req
       metrics_->key_lookup_statements.Get().Set(
           static_cast<double>(api_.key_batcher().statements()));
       metrics_->key_lookup_keys.Get().Set(static_cast<double>(api_.key_batcher().keys()));
-      res.set_content(registry_.Render() + metrics::RenderReadyGauge(!api_.NotReady()),
-                      "text/plain; version=0.0.4; charset=utf-8");
+      res.SetContent(registry_.Render() + metrics::RenderReadyGauge(!api_.NotReady()),
+                     "text/plain; version=0.0.4; charset=utf-8");
       return;
     case RouteId::kOpenApi:
-      res.set_content(openapi_json_, kJson);
+      res.SetContent(openapi_json_, kJson);
       return;
     case RouteId::kTables:
       OnlyParams(params, {});
@@ -267,23 +348,20 @@ void ApiServer::Serve(RouteId route, const RouteMatch& match, const httplib::Req
       break;
   }
   res.status = 200;
-  res.set_content(SuccessBody(200, reply.data, request_id, reply.pagination), kJson);
+  res.SetContent(SuccessBody(200, reply.data, request_id, reply.pagination), kJson);
 }
 
-void ApiServer::Finish(const httplib::Request& req, httplib::Response& res,
-                       const std::string& route, const std::string& request_id,
-                       std::chrono::steady_clock::time_point started) {
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Cache-Control", "no-store");
+void ApiServer::Finish(const HttpRequest& req, HttpResponse& res, const Context& context) {
+  res.SetHeader("X-Content-Type-Options", "nosniff");
+  res.SetHeader("Cache-Control", "no-store");
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_->requests.WithLabels({route, std::to_string(res.status)}).Inc();
-  metrics_->duration.WithLabels({route}).Observe(seconds);
-  const std::string path = RawPath(req);
-  logger_.Info("request", {{"request_id", request_id},
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - context.started).count();
+  metrics_->requests.WithLabels({context.route, std::to_string(res.status)}).Inc();
+  metrics_->duration.WithLabels({context.route}).Observe(seconds);
+  logger_.Info("request", {{"request_id", context.id},
                            {"method", req.method.substr(0, 16)},
-                           {"path", path.substr(0, 200)},
-                           {"route", route},
+                           {"path", req.path.substr(0, 200)},
+                           {"route", context.route},
                            {"status", res.status},
                            {"ms", seconds * 1000.0},
                            {"client", req.remote_addr}});

@@ -36,6 +36,7 @@ ApiSettings ApiSettings::FromConfig(const config::Config& config) {
   }
   s.pool_size = static_cast<int>(config.GetInt("api.pool_size"));
   s.threads = static_cast<int>(config.GetInt("api.threads"));
+  s.io_threads = static_cast<int>(config.GetInt("api.io_threads"));
   for (const std::string& token : config.GetStringList("api.tokens")) {
     if (token.empty()) {
       problems.push_back("api.tokens: a token is empty (is its environment variable unset?)");
@@ -65,7 +66,6 @@ ApiSettings ApiSettings::FromConfig(const config::Config& config) {
   s.rate_limit_burst = config.GetInt("api.rate_limit_burst");
   s.max_page_size = config.GetInt("api.max_page_size");
   s.statement_timeout = std::chrono::milliseconds(config.GetInt("api.statement_timeout_ms"));
-  s.key_lookups_in_flight = static_cast<int>(config.GetInt("api.key_lookups_in_flight"));
   s.cors_origins = config.GetStringList("api.cors_origins");
   for (const std::string& origin : s.cors_origins) {
     if (origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) {

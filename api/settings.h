@@ -16,14 +16,14 @@ struct ApiSettings {
   std::string target_schema;  // where the replicated tables live
   HostPort listen;
   int pool_size = 8;
-  int threads = 64;
+  int threads = 64;                 // workers for pages, long-polls, status
+  int io_threads = 2;               // event loops (they also answer reads by key)
   std::vector<std::string> tokens;  // from api.tokens and api.tokens_file; empty = auth off
   std::vector<std::string> open_paths;
   int64_t rate_limit_per_second = 0;  // 0 = off
   int64_t rate_limit_burst = 100;
   int64_t max_page_size = 1000;
   std::chrono::milliseconds statement_timeout{5000};
-  int key_lookups_in_flight = 1;  // per table and field list; see key_batcher.h
   std::vector<std::string> cors_origins;
 
   // Throws config::ConfigError listing every problem (an unreadable tokens_file included).

@@ -118,8 +118,11 @@ ConfigSchema ProjectSchema() {
           KeySpec::String("listen").Default("127.0.0.1:8080"),
           // PostgreSQL connections shared by the request threads.
           KeySpec::Int("pool_size", 1, 512).Default("8"),
-          // Request threads (one per open keep-alive connection).
+          // Worker threads for the requests that wait on PostgreSQL (pages, long-polls, status).
           KeySpec::Int("threads", 1, 4096).Default("64"),
+          // Event-loop threads: they own the connections, answer cheap routes and answer the
+          // reads by key of each loop turn with one statement per table.
+          KeySpec::Int("io_threads", 1, 64).Default("2"),
           // Bearer tokens; empty (and no tokens_file) = no authentication.
           KeySpec::StringList("tokens").Default("[]").Secret(),
           // A file with one token per line (# comments), read at start-up.
@@ -131,9 +134,6 @@ ConfigSchema ProjectSchema() {
           KeySpec::Int("rate_limit_burst", 1, 1'000'000).Default("100"),
           KeySpec::Int("max_page_size", 1, 100'000).Default("1000"),
           KeySpec::Int("statement_timeout_ms", 1, 3'600'000).Default("5000"),
-          // Statements that may answer GET /rows/{key} for one table at once; requests arriving
-          // meanwhile share the next statement. 1 = the largest batches (best on few cores).
-          KeySpec::Int("key_lookups_in_flight", 1, 512).Default("1"),
           // Origins allowed by CORS (exact match, e.g. https://app.example.com); empty = none.
           KeySpec::StringList("cors_origins").Default("[]"),
       }));

@@ -1,9 +1,9 @@
 // GET /rows/{key} under concurrency: requests that arrive together share one statement
-// (api/key_batcher.h), and every request still gets exactly its own row, 404 or error. Real
-// PostgreSQL, tables shaped by the consumer's catalog.
+// (api/key_batcher.h, gathered by the I/O threads of api/http_server.h), and every request still
+// gets exactly its own row, 404 or error. Real PostgreSQL and cdc-api, tables shaped by the
+// consumer's catalog.
 #include <algorithm>
 #include <atomic>
-#include <future>
 #include <random>
 #include <thread>
 
@@ -28,13 +28,18 @@ TEST_F(KeyBatchTest, ConcurrentReadsShareStatementsAndEachGetsItsOwnRow) {
       " _cdc_deleted_at) SELECT CASE WHEN g % 2 = 0 THEN 'E,U' ELSE 'U/S' END, g, g * 1.25,"
       " 'note ' || g, g, 'c', now(), CASE WHEN g % 10 = 0 THEN now() END"
       " FROM generate_series(1, 2000) g");
-  api::ApiSettings settings;
-  settings.pool_size = 4;
-  api::ConnectionPool pool(url_, settings.pool_size, std::chrono::milliseconds(5000));
-  api::TableCatalog catalog("replica");
-  SystemClock clock;
-  api::ReadApi reads(settings, pool, catalog, clock);
+  StartApi();
+  const auto counter = [&](const std::string& name) {
+    const std::string text = Get("/metrics").raw;
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos
+               ? int64_t{-1}
+               : static_cast<int64_t>(std::stod(text.substr(at + name.size() + 2)));
+  };
+  const int64_t statements_before = counter("cdc_api_key_lookup_statements");
+  const int64_t keys_before = counter("cdc_api_key_lookup_keys");
 
+  // 32 keep-alive connections reading at once, as many services would.
   constexpr int kThreads = 32;
   constexpr int kReadsPerThread = 150;
   std::atomic<int> wrong{0};
@@ -43,21 +48,30 @@ TEST_F(KeyBatchTest, ConcurrentReadsShareStatementsAndEachGetsItsOwnRow) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      httplib::Client client("127.0.0.1", port_);
+      client.set_url_encode(false);
+      client.set_keep_alive(true);
       std::mt19937 rng(static_cast<unsigned>(t));
       for (int i = 0; i < kReadsPerThread; ++i) {
         const int id = static_cast<int>(rng() % 2200) + 1;
         const std::string region = id % 2 == 0 ? "E%2CU" : "U%2FS";
         const bool visible = id <= 2000 && id % 10 != 0;
-        try {
-          const api::Reply reply = reads.Row("orders", region + "," + std::to_string(id), {});
-          const nlohmann::json& row = reply.data;
+        const auto res =
+            client.Get("/api/v1/tables/orders/rows/" + region + "," + std::to_string(id));
+        if (!res) {
+          ++wrong;
+          continue;
+        }
+        const nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
+        if (res->status == 200) {
+          const nlohmann::json& row = body["data"];
           if (!visible || row.value("id", int64_t{-1}) != id ||
               row.value("note", "") != "note " + std::to_string(id)) {
             ++wrong;
           }
           ++found;
-        } catch (const ApiError& error) {
-          if (visible || error.code() != ErrorCode::kNotFound) ++wrong;
+        } else {
+          if (visible || res->status != 404 || body["error"]["code"] != "BIZ_001") ++wrong;
           ++missing;
         }
       }
@@ -67,40 +81,16 @@ TEST_F(KeyBatchTest, ConcurrentReadsShareStatementsAndEachGetsItsOwnRow) {
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(found.load() + missing.load(), kThreads * kReadsPerThread);
   EXPECT_GT(missing.load(), 0);
-  const int64_t statements = reads.key_batcher().statements();
-  const int64_t keys = reads.key_batcher().keys();
+  const int64_t statements = counter("cdc_api_key_lookup_statements") - statements_before;
+  const int64_t keys = counter("cdc_api_key_lookup_keys") - keys_before;
   EXPECT_EQ(keys, kThreads * kReadsPerThread);
-  // 32 threads over 2 leaders: requests pile up while a statement runs.
+  // Requests that arrive while an I/O thread waits for PostgreSQL share its next statement.
   EXPECT_LT(statements, keys / 2) << statements << " statements for " << keys << " keys";
 }
 
-// Runs statements on a real connection as ReadApi::Run does (22* -> VAL_002); the first one
-// waits for `release` so the test can queue requests behind it.
-class HeldRunner {
- public:
-  explicit HeldRunner(const std::string& url) : connection_(url, "key-batch-test") {}
-  pg::Result operator()(const api::Statement& statement) {
-    if (first_.exchange(false)) release_.get_future().wait();
-    std::lock_guard lock(mutex_);
-    try {
-      return connection_.ExecPrepared(statement.sql, statement.params);
-    } catch (const PermanentError& e) {
-      if (e.code().rfind("22", 0) == 0) {
-        throw ApiError(ErrorCode::kFormat, "a value is not valid for its column");
-      }
-      throw;
-    }
-  }
-  void Release() { release_.set_value(); }
-
- private:
-  pg::Connection connection_;
-  std::mutex mutex_;
-  std::atomic<bool> first_{true};
-  std::promise<void> release_;
-};
-
-TEST_F(KeyBatchTest, AValueThePostgresRejectsFailsOnlyItsOwnRequest) {
+// One value PostgreSQL rejects fails the statement of its whole batch: the batch is asked again
+// key by key, so only that lookup gets VAL_002 and the others their rows (or nothing).
+TEST_F(KeyBatchTest, AValueThePostgresRejectsFailsOnlyItsOwnLookup) {
   event::TableMeta meta;
   meta.db = "shop";
   meta.schema = "SHOP";
@@ -116,45 +106,46 @@ TEST_F(KeyBatchTest, AValueThePostgresRejectsFailsOnlyItsOwnRequest) {
   const std::shared_ptr<const api::ApiTable> table = catalog.Find(db, "days");
   ASSERT_TRUE(table);
   const std::vector<size_t> columns = {1};
-
-  HeldRunner runner(url_);
-  api::KeyBatcher batcher([&](const api::Statement& s) { return runner(s); }, 1, 64);
-  struct Ask {
-    std::string day;
-    std::future<std::string> answer;  // the note, "404" or the error code
-  };
-  const auto ask = [&](const std::string& day) {
-    return std::async(std::launch::async, [&batcher, &table, &columns, day] {
-      try {
-        const api::KeyBatcher::Found found = batcher.Lookup(table, columns, {day});
-        if (!found.result) return std::string("404");
-        return std::string(found.result->Get(found.row, 2));
-      } catch (const ApiError& error) {
-        return std::string(error.code() == ErrorCode::kFormat ? "VAL_002" : "other");
-      }
-    });
-  };
-  // The first lookup leads and is held; four more queue behind it, one of them a date
-  // PostgreSQL rejects (it passes the API's own format check).
-  std::future<std::string> first = ask("2026-02-27");
-  while (batcher.statements() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  std::vector<std::pair<std::string, std::future<std::string>>> queued;
-  for (const std::string day : {"2026-02-28", "2026-02-30", "2026-02-27", "2026-03-01"}) {
-    queued.emplace_back(day, ask(day));
+  // Runs statements as ReadApi::Run does (22* -> VAL_002).
+  api::KeyBatcher batcher(
+      [&](const api::Statement& statement) {
+        try {
+          return db.ExecPrepared(statement.sql, statement.params);
+        } catch (const PermanentError& e) {
+          if (e.code().rfind("22", 0) == 0) {
+            throw ApiError(ErrorCode::kFormat, "a value is not valid for its column");
+          }
+          throw;
+        }
+      },
+      64);
+  // 2026-02-30 passes the API's own format check; PostgreSQL rejects it.
+  const std::vector<std::string> days = {"2026-02-27", "2026-02-28", "2026-02-30", "2026-02-27",
+                                         "2026-03-01"};
+  std::vector<std::vector<std::string>> keys;
+  for (const std::string& day : days) keys.push_back({day});
+  std::vector<api::KeyBatcher::KeyLookup> lookups(days.size());
+  std::vector<api::KeyBatcher::KeyLookup*> pointers;
+  for (size_t i = 0; i < days.size(); ++i) {
+    lookups[i].key = &keys[i];
+    pointers.push_back(&lookups[i]);
   }
-  for (int i = 0; i < 5000 && batcher.queued() < 4; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_EQ(batcher.queued(), 4U);
-  runner.Release();
-  EXPECT_EQ(first.get(), "a");
-  EXPECT_EQ(queued[0].second.get(), "b");
-  EXPECT_EQ(queued[1].second.get(), "VAL_002");
-  EXPECT_EQ(queued[2].second.get(), "a");
-  EXPECT_EQ(queued[3].second.get(), "404");
-  // The held one, the batch of four that failed, then its four keys one by one.
+  batcher.AnswerAll(table, columns, pointers);
+  const auto outcome = [&](size_t i) {
+    const api::KeyBatcher::KeyLookup& l = lookups[i];
+    if (l.failure) return std::string("failure");
+    if (l.error) return std::string(l.error->code() == ErrorCode::kFormat ? "VAL_002" : "other");
+    if (!l.found.result) return std::string("404");
+    return std::string(l.found.result->Get(l.found.row, 2));
+  };
+  EXPECT_EQ(outcome(0), "a");
+  EXPECT_EQ(outcome(1), "b");
+  EXPECT_EQ(outcome(2), "VAL_002");
+  EXPECT_EQ(outcome(3), "a");
+  EXPECT_EQ(outcome(4), "404");
+  // The batch of five that failed, then its five keys one by one.
   EXPECT_EQ(batcher.statements(), 6);
-  EXPECT_EQ(batcher.keys(), 9);
+  EXPECT_EQ(batcher.keys(), 10);
 }
 
 }  // namespace

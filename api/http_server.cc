@@ -1,0 +1,779 @@
+#include "api/http_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+#include "common/error.h"
+
+namespace cdc::api {
+namespace {
+
+constexpr uint64_t kListenId = 0;
+constexpr uint64_t kWakeId = 1;
+constexpr size_t kReadChunk = 16 * 1024;
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool TokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string DecodeQueryPart(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() + 0 && HexValue(text[i + 1]) >= 0 &&
+               HexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Status";
+  }
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string PeerAddress(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "";
+  char host[NI_MAXHOST] = {};
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&address), length, host, sizeof(host), nullptr, 0,
+                  NI_NUMERICHOST) != 0) {
+    return "";
+  }
+  return host;
+}
+
+}  // namespace
+
+std::string HttpRequest::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (IEquals(key, name)) return value;
+  }
+  return "";
+}
+
+void HttpResponse::SetHeader(std::string name, std::string value) {
+  for (auto& [key, existing] : headers) {
+    if (IEquals(key, name)) {
+      existing = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+void HttpResponse::SetContent(std::string content, std::string type) {
+  body = std::move(content);
+  content_type = std::move(type);
+}
+
+QueryParams ParseQueryString(std::string_view query) {
+  QueryParams params;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) {
+      params.emplace(DecodeQueryPart(pair), std::string());
+    } else {
+      params.emplace(DecodeQueryPart(pair.substr(0, eq)), DecodeQueryPart(pair.substr(eq + 1)));
+    }
+  }
+  return params;
+}
+
+ParseOutcome ParseHttpRequest(std::string_view buffer, const HttpLimits& limits,
+                              HttpRequest& request, size_t& consumed, bool& close, int& status) {
+  // Empty lines before a request line are allowed (RFC 9112 2.2).
+  size_t start = 0;
+  while (start + 1 < buffer.size() && buffer[start] == '\r' && buffer[start + 1] == '\n') {
+    start += 2;
+  }
+  const std::string_view data = buffer.substr(start);
+  const size_t line_end = data.find("\r\n");
+  if (line_end == std::string_view::npos) {
+    if (data.size() > limits.max_request_line) {
+      status = 414;
+      return ParseOutcome::kError;
+    }
+    return ParseOutcome::kIncomplete;
+  }
+  if (line_end > limits.max_request_line) {
+    status = 414;
+    return ParseOutcome::kError;
+  }
+  const size_t head_end = data.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) {
+    if (data.size() - line_end > limits.max_header_bytes) {
+      status = 431;
+      return ParseOutcome::kError;
+    }
+    return ParseOutcome::kIncomplete;
+  }
+  if (head_end - line_end > limits.max_header_bytes) {
+    status = 431;
+    return ParseOutcome::kError;
+  }
+  request = HttpRequest();
+  status = 400;
+  // Request line: method SP target SP HTTP/1.x
+  const std::string_view line = data.substr(0, line_end);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos || sp1 == 0 ||
+      sp2 == sp1 + 1 || line.find(' ', sp2 + 1) != std::string_view::npos) {
+    return ParseOutcome::kError;
+  }
+  const std::string_view method = line.substr(0, sp1);
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  const std::string_view version = line.substr(sp2 + 1);
+  if (!std::all_of(method.begin(), method.end(), TokenChar)) return ParseOutcome::kError;
+  request.method.assign(method);
+  request.target.assign(target);
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+      !std::isdigit(static_cast<unsigned char>(version[5])) ||
+      !std::isdigit(static_cast<unsigned char>(version[7]))) {
+    return ParseOutcome::kError;
+  }
+  if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
+    status = 505;
+    return ParseOutcome::kError;
+  }
+  const bool http10 = version[7] == '0';
+  if (target.empty() || target.front() != '/' ||
+      std::any_of(target.begin(), target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; })) {
+    return ParseOutcome::kError;
+  }
+  const size_t question = target.find('?');
+  request.path.assign(target.substr(0, question));
+  if (question != std::string_view::npos)
+    request.params = ParseQueryString(target.substr(question + 1));
+  request.head = method == "HEAD";
+  // Headers.
+  bool keep_alive = !http10;
+  std::optional<size_t> content_length;
+  size_t pos = line_end + 2;
+  while (pos < head_end + 2) {
+    const size_t end = data.find("\r\n", pos);
+    const std::string_view header = data.substr(pos, end - pos);
+    pos = end + 2;
+    const size_t colon = header.find(':');
+    if (colon == std::string_view::npos || colon == 0) return ParseOutcome::kError;
+    const std::string_view name = header.substr(0, colon);
+    if (!std::all_of(name.begin(), name.end(), TokenChar)) return ParseOutcome::kError;
+    const std::string_view value = Trim(header.substr(colon + 1));
+    if (std::any_of(value.begin(), value.end(), [](char c) {
+          return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+        })) {
+      return ParseOutcome::kError;
+    }
+    if (IEquals(name, "Content-Length")) {
+      size_t length = 0;
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+      if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() ||
+          (content_length && *content_length != length)) {
+        return ParseOutcome::kError;
+      }
+      content_length = length;
+    } else if (IEquals(name, "Transfer-Encoding")) {
+      status = 411;
+      return ParseOutcome::kError;
+    } else if (IEquals(name, "Connection")) {
+      std::string_view tokens = value;
+      while (!tokens.empty()) {
+        const size_t comma = tokens.find(',');
+        const std::string_view token = Trim(tokens.substr(0, comma));
+        tokens = comma == std::string_view::npos ? std::string_view() : tokens.substr(comma + 1);
+        if (IEquals(token, "close")) keep_alive = false;
+        if (IEquals(token, "keep-alive") && http10) keep_alive = true;
+      }
+    }
+    request.headers.emplace_back(std::string(name), std::string(value));
+  }
+  const size_t body = content_length.value_or(0);
+  if (body > limits.max_body) {
+    status = 413;
+    return ParseOutcome::kError;
+  }
+  const size_t total = start + head_end + 4 + body;
+  if (buffer.size() < total) return ParseOutcome::kIncomplete;
+  consumed = total;
+  close = !keep_alive;
+  status = 0;
+  return ParseOutcome::kComplete;
+}
+
+std::string SerializeHttpResponse(const HttpRequest& request, const HttpResponse& response,
+                                  bool close) {
+  std::string out;
+  out.reserve(256 + response.body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += Reason(response.status);
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!response.content_type.empty()) {
+    out += "Content-Type: ";
+    out += response.content_type;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(response.body.size());
+  out += close ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n";
+  if (!request.head) out += response.body;
+  return out;
+}
+
+// ---- the server
+
+struct HttpServer::Connection {
+  uint64_t id = 0;
+  int fd = -1;
+  std::string remote;
+  std::string in;
+  std::string out;
+  size_t out_pos = 0;
+  bool busy = false;         // a request is in this turn's batch or with a worker
+  bool close_after = false;  // close once `out` is written
+  bool peer_closed = false;
+  bool want_write = false;  // output is waiting for the socket to drain
+  uint32_t interest = 0;    // the events registered with epoll
+  int64_t last_active_ms = 0;
+};
+
+struct HttpServer::Loop {
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
+  uint64_t next_id = 2;
+  bool listening = false;
+  struct Pending {
+    uint64_t connection_id;
+    HttpRequest request;
+    bool close;
+  };
+  std::vector<Pending> batch;  // this turn's kBatch requests
+  struct Done {
+    uint64_t connection_id;
+    HttpRequest request;
+    HttpResponse response;
+    bool close;
+  };
+  std::mutex mutex;  // guards `done` and `adopted`
+  std::vector<Done> done;
+  std::vector<int> adopted;  // accepted sockets handed over by the accepting loop
+  int64_t last_sweep_ms = 0;
+};
+
+HttpServer::HttpServer(Options options, Handlers handlers)
+    : options_(std::move(options)), handlers_(std::move(handlers)) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+  for (auto& loop : loops_) {
+    if (loop->epoll_fd >= 0) ::close(loop->epoll_fd);
+    if (loop->wake_fd >= 0) ::close(loop->wake_fd);
+  }
+}
+
+uint16_t HttpServer::Start() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(options_.listen.port);
+  const std::string where = options_.listen.ToString();
+  if (getaddrinfo(options_.listen.host.empty() ? nullptr : options_.listen.host.c_str(),
+                  port.c_str(), &hints, &found) != 0 ||
+      found == nullptr) {
+    throw FatalError("LISTEN", "cannot resolve " + where);
+  }
+  int fd = -1;
+  std::string error;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // not SO_REUSEPORT: exclusive
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+      error = std::strerror(errno);
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) throw FatalError("LISTEN", "cannot listen on " + where + ": " + error);
+  listen_fd_ = fd;
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  const uint16_t bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const int io_threads = std::max(1, options_.io_threads);
+  for (int i = 0; i < io_threads; ++i) {
+    auto loop = std::make_unique<Loop>();
+    loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (loop->epoll_fd < 0 || loop->wake_fd < 0) {
+      throw FatalError("LISTEN", std::string("cannot create an event loop: ") + strerror(errno));
+    }
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.u64 = kWakeId;
+    epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, loop->wake_fd, &wake);
+    loops_.push_back(std::move(loop));
+  }
+  // The first loop accepts and deals connections out round-robin.
+  epoll_event listen{};
+  listen.events = EPOLLIN;
+  listen.data.u64 = kListenId;
+  epoll_ctl(loops_[0]->epoll_fd, EPOLL_CTL_ADD, listen_fd_, &listen);
+  loops_[0]->listening = true;
+  started_ = true;
+  for (auto& loop : loops_) threads_.emplace_back([this, l = loop.get()] { RunLoop(*l); });
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    threads_.emplace_back([this] { RunWorker(); });
+  }
+  return bound_port;
+}
+
+void HttpServer::Stop() {
+  if (!started_) return;
+  started_ = false;
+  {
+    std::lock_guard lock(jobs_mutex_);
+    stopping_.store(true);
+  }
+  jobs_ready_.notify_all();
+  for (auto& loop : loops_) Wake(*loop);
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+void HttpServer::Wake(Loop& loop) {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(loop.wake_fd, &one, sizeof(one));
+}
+
+void HttpServer::RunLoop(Loop& loop) {
+  std::vector<epoll_event> events(256);
+  while (!stopping_.load()) {
+    const int n = epoll_wait(loop.epoll_fd, events.data(), static_cast<int>(events.size()), 500);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kListenId) {
+        Accept(loop);
+        continue;
+      }
+      if (id == kWakeId) {
+        uint64_t count = 0;
+        [[maybe_unused]] const ssize_t r = ::read(loop.wake_fd, &count, sizeof(count));
+        DrainCompletions(loop);
+        continue;
+      }
+      const auto it = loop.connections.find(id);
+      if (it == loop.connections.end()) continue;
+      Connection& c = *it->second;
+      if ((events[i].events & (EPOLLHUP | EPOLLERR)) != 0) {
+        Close(loop, c);  // reset, or gone both ways: nothing can be written any more
+        continue;
+      }
+      if ((events[i].events & EPOLLOUT) != 0 && !Flush(loop, c)) continue;
+      if ((events[i].events & (EPOLLIN | EPOLLRDHUP)) != 0) OnReadable(loop, c);
+    }
+    AnswerBatch(loop);
+    const int64_t now = NowMs();
+    if (now - loop.last_sweep_ms >= 1000) {
+      loop.last_sweep_ms = now;
+      SweepIdle(loop);
+    }
+  }
+  while (!loop.connections.empty()) Close(loop, *loop.connections.begin()->second);
+  std::lock_guard lock(loop.mutex);
+  for (const int fd : loop.adopted) ::close(fd);
+  loop.adopted.clear();
+}
+
+void HttpServer::Accept(Loop& loop) {
+  for (int accepted = 0; accepted < 64; ++accepted) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: stop watching the listener until the next sweep instead of
+        // spinning on it; pending connections wait in the backlog.
+        epoll_ctl(loop.epoll_fd, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        loop.listening = false;
+      }
+      return;
+    }
+    Loop& target = *loops_[next_loop_++ % loops_.size()];
+    if (&target == &loop) {
+      Adopt(loop, fd);
+    } else {
+      {
+        std::lock_guard lock(target.mutex);
+        target.adopted.push_back(fd);
+      }
+      Wake(target);
+    }
+  }
+}
+
+void HttpServer::Adopt(Loop& loop, int fd) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  auto c = std::make_unique<Connection>();
+  c->id = loop.next_id++;
+  c->fd = fd;
+  c->remote = PeerAddress(fd);
+  c->last_active_ms = NowMs();
+  c->interest = EPOLLIN | EPOLLRDHUP;
+  epoll_event event{};
+  event.events = c->interest;
+  event.data.u64 = c->id;
+  if (epoll_ctl(loop.epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+    ::close(fd);
+    return;
+  }
+  connections_.fetch_add(1);
+  loop.connections.emplace(c->id, std::move(c));
+}
+
+bool HttpServer::OnReadable(Loop& loop, Connection& c) {
+  char chunk[kReadChunk];
+  while (c.in.size() <= InputCap()) {
+    const ssize_t n = ::recv(c.fd, chunk, sizeof(chunk), 0);
+    if (n > 0) {
+      c.in.append(chunk, static_cast<size_t>(n));
+      c.last_active_ms = NowMs();
+      continue;
+    }
+    if (n == 0) {
+      c.peer_closed = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    Close(loop, c);
+    return false;
+  }
+  return Process(loop, c);
+}
+
+bool HttpServer::Process(Loop& loop, Connection& c) {
+  while (!c.busy && !c.close_after && !c.in.empty()) {
+    HttpRequest request;
+    size_t consumed = 0;
+    bool close = false;
+    int status = 0;
+    const ParseOutcome outcome =
+        ParseHttpRequest(c.in, options_.limits, request, consumed, close, status);
+    if (outcome == ParseOutcome::kIncomplete) break;
+    if (outcome == ParseOutcome::kError) {
+      request.remote_addr = c.remote;
+      HttpResponse response;
+      response.status = status;
+      try {
+        handlers_.protocol_error(status, request, response);
+      } catch (...) {
+        response = HttpResponse();
+        response.status = status;
+      }
+      c.out += SerializeHttpResponse(request, response, true);
+      c.close_after = true;
+      c.in.clear();
+      break;
+    }
+    c.in.erase(0, consumed);
+    request.remote_addr = c.remote;
+    Lane lane = Lane::kWorker;
+    try {
+      lane = handlers_.lane(request);
+    } catch (...) {
+    }
+    if (lane == Lane::kInline) {
+      HttpResponse response;
+      try {
+        handlers_.serve(request, response);
+      } catch (...) {
+        response = HttpResponse();
+        response.status = 500;
+      }
+      c.out += SerializeHttpResponse(request, response, close);
+      if (close) c.close_after = true;
+    } else if (lane == Lane::kBatch) {
+      c.busy = true;
+      loop.batch.push_back({c.id, std::move(request), close});
+    } else {
+      c.busy = true;
+      {
+        std::lock_guard lock(jobs_mutex_);
+        jobs_.push_back({&loop, c.id, std::move(request), close});
+      }
+      jobs_ready_.notify_one();
+    }
+  }
+  if (c.peer_closed && !c.busy && c.out.size() == c.out_pos) {
+    // The peer sent everything it will: what it sent is answered (or incomplete).
+    Close(loop, c);
+    return false;
+  }
+  return Flush(loop, c);
+}
+
+void HttpServer::AnswerBatch(Loop& loop) {
+  while (!loop.batch.empty()) {
+    std::vector<Loop::Pending> batch = std::move(loop.batch);
+    loop.batch.clear();
+    std::vector<HttpResponse> responses(batch.size());
+    std::vector<const HttpRequest*> requests;
+    std::vector<HttpResponse*> outputs;
+    requests.reserve(batch.size());
+    outputs.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      requests.push_back(&batch[i].request);
+      outputs.push_back(&responses[i]);
+    }
+    try {
+      handlers_.serve_batch(requests, outputs);
+    } catch (...) {
+      for (HttpResponse& response : responses) {
+        response = HttpResponse();
+        response.status = 500;
+      }
+    }
+    std::vector<uint64_t> answered;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const auto it = loop.connections.find(batch[i].connection_id);
+      if (it == loop.connections.end()) continue;
+      Connection& c = *it->second;
+      c.out += SerializeHttpResponse(batch[i].request, responses[i], batch[i].close);
+      if (batch[i].close) c.close_after = true;
+      c.busy = false;
+      answered.push_back(c.id);
+    }
+    // Pipelined requests behind the answered ones may add to the next batch.
+    for (const uint64_t id : answered) {
+      const auto it = loop.connections.find(id);
+      if (it != loop.connections.end()) Process(loop, *it->second);
+    }
+  }
+}
+
+void HttpServer::DrainCompletions(Loop& loop) {
+  std::vector<Loop::Done> done;
+  std::vector<int> adopted;
+  {
+    std::lock_guard lock(loop.mutex);
+    done.swap(loop.done);
+    adopted.swap(loop.adopted);
+  }
+  for (const int fd : adopted) Adopt(loop, fd);
+  for (Loop::Done& d : done) {
+    const auto it = loop.connections.find(d.connection_id);
+    if (it == loop.connections.end()) continue;
+    Connection& c = *it->second;
+    c.out += SerializeHttpResponse(d.request, d.response, d.close);
+    if (d.close) c.close_after = true;
+    c.busy = false;
+    Process(loop, c);
+  }
+}
+
+void HttpServer::RunWorker() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(jobs_mutex_);
+      jobs_ready_.wait(lock, [&] { return stopping_.load() || !jobs_.empty(); });
+      if (stopping_.load()) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    HttpResponse response;
+    try {
+      handlers_.serve(job.request, response);
+    } catch (...) {
+      response = HttpResponse();
+      response.status = 500;
+    }
+    {
+      std::lock_guard lock(job.loop->mutex);
+      job.loop->done.push_back(
+          {job.connection_id, std::move(job.request), std::move(response), job.close});
+    }
+    Wake(*job.loop);
+  }
+}
+
+bool HttpServer::Flush(Loop& loop, Connection& c) {
+  while (c.out_pos < c.out.size()) {
+    const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out_pos += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      c.want_write = true;
+      UpdateInterest(loop, c);
+      return true;
+    }
+    Close(loop, c);
+    return false;
+  }
+  c.out.clear();
+  c.out_pos = 0;
+  c.last_active_ms = NowMs();
+  c.want_write = false;
+  if (c.close_after || (c.peer_closed && !c.busy)) {
+    Close(loop, c);
+    return false;
+  }
+  UpdateInterest(loop, c);
+  return true;
+}
+
+size_t HttpServer::InputCap() const {
+  return options_.limits.max_request_line + options_.limits.max_header_bytes +
+         options_.limits.max_body + 8;
+}
+
+void HttpServer::UpdateInterest(Loop& loop, Connection& c) {
+  // Level-triggered: read while the peer may send and the buffer has room (a client that
+  // pipelines more than a request's worth behind an outstanding one waits; the kernel's buffer
+  // pushes back), write while output waits.
+  uint32_t wanted = 0;
+  if (!c.peer_closed && c.in.size() <= InputCap()) wanted |= EPOLLIN | EPOLLRDHUP;
+  if (c.want_write) wanted |= EPOLLOUT;
+  if (wanted == c.interest) return;
+  epoll_event event{};
+  event.events = wanted;
+  event.data.u64 = c.id;
+  epoll_ctl(loop.epoll_fd, EPOLL_CTL_MOD, c.fd, &event);
+  c.interest = wanted;
+}
+
+void HttpServer::Close(Loop& loop, Connection& c) {
+  epoll_ctl(loop.epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
+  ::close(c.fd);
+  connections_.fetch_sub(1);
+  loop.connections.erase(c.id);  // frees c
+}
+
+void HttpServer::SweepIdle(Loop& loop) {
+  if (&loop == loops_[0].get() && !loop.listening && listen_fd_ >= 0) {
+    epoll_event listen{};
+    listen.events = EPOLLIN;
+    listen.data.u64 = kListenId;
+    if (epoll_ctl(loop.epoll_fd, EPOLL_CTL_ADD, listen_fd_, &listen) == 0) loop.listening = true;
+  }
+  const int64_t now = NowMs();
+  std::vector<uint64_t> idle;
+  for (const auto& [id, c] : loop.connections) {
+    if (!c->busy && c->out.empty() && now - c->last_active_ms > options_.idle_timeout_ms) {
+      idle.push_back(id);
+    }
+  }
+  for (const uint64_t id : idle) Close(loop, *loop.connections.at(id));
+}
+
+}  // namespace cdc::api

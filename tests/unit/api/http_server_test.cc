@@ -1,0 +1,317 @@
+// cdc-api's HTTP/1.1 server: request parsing (limits, keep-alive rules, malformed input), and the
+// server over real loopback sockets: pipelining in order across the three lanes, requests split
+// across packets, by-key batching per loop turn, protocol errors closing the connection, stop.
+#include "api/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+namespace cdc::api {
+namespace {
+
+struct Parsed {
+  ParseOutcome outcome;
+  HttpRequest request;
+  size_t consumed = 0;
+  bool close = false;
+  int status = 0;
+};
+
+Parsed Parse(std::string_view text, HttpLimits limits = {}) {
+  Parsed p;
+  p.outcome = ParseHttpRequest(text, limits, p.request, p.consumed, p.close, p.status);
+  return p;
+}
+
+TEST(HttpParseTest, AGetWithQueryAndHeaders) {
+  const std::string text =
+      "GET /api/v1/tables/a%2Fb/rows?limit=5&note=a+b%2Cc&bad=%zz&flag HTTP/1.1\r\n"
+      "Host: x\r\nX-Request-ID:  abc \r\nauthorization: Bearer t\r\n\r\nGET /next";
+  const Parsed p = Parse(text);
+  ASSERT_EQ(p.outcome, ParseOutcome::kComplete);
+  EXPECT_EQ(p.consumed, text.find("GET /next"));
+  EXPECT_FALSE(p.close);
+  EXPECT_EQ(p.request.method, "GET");
+  EXPECT_EQ(p.request.path, "/api/v1/tables/a%2Fb/rows");  // the path stays encoded
+  EXPECT_EQ(p.request.params.find("limit")->second, "5");
+  EXPECT_EQ(p.request.params.find("note")->second, "a b,c");
+  EXPECT_EQ(p.request.params.find("bad")->second, "%zz");
+  EXPECT_EQ(p.request.params.find("flag")->second, "");
+  EXPECT_EQ(p.request.Header("x-request-id"), "abc");
+  EXPECT_EQ(p.request.Header("Authorization"), "Bearer t");
+  EXPECT_EQ(p.request.Header("Origin"), "");
+}
+
+TEST(HttpParseTest, KeepAliveRules) {
+  EXPECT_FALSE(Parse("GET / HTTP/1.1\r\n\r\n").close);
+  EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").close);
+  EXPECT_TRUE(Parse("GET / HTTP/1.0\r\n\r\n").close);
+  EXPECT_FALSE(Parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").close);
+  EXPECT_TRUE(Parse("GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n").close);
+}
+
+TEST(HttpParseTest, IncompleteUntilTheHeadAndBodyAreIn) {
+  EXPECT_EQ(Parse("GET / HT").outcome, ParseOutcome::kIncomplete);
+  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHost: x\r\n").outcome, ParseOutcome::kIncomplete);
+  EXPECT_EQ(Parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabc").outcome,
+            ParseOutcome::kIncomplete);
+  const Parsed body = Parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcdeGET");
+  ASSERT_EQ(body.outcome, ParseOutcome::kComplete);
+  EXPECT_EQ(std::string("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde").size(), body.consumed);
+  // Empty lines before a request are skipped.
+  const Parsed leading = Parse("\r\n\r\nGET /x HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(leading.outcome, ParseOutcome::kComplete);
+  EXPECT_EQ(leading.request.path, "/x");
+}
+
+TEST(HttpParseTest, MalformedAndOversizedRequestsAreErrorsWithTheirStatus) {
+  const auto status = [](std::string_view text, HttpLimits limits = {}) {
+    const Parsed p = Parse(text, limits);
+    EXPECT_EQ(p.outcome, ParseOutcome::kError) << text;
+    return p.status;
+  };
+  EXPECT_EQ(status("GET /\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET  / HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/1.1 x\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET x HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(status("G(T / HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET /\x01 HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTQ/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/2.0\r\n\r\n"), 505);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nNoColon\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nA: b\x01\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n"), 400);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"), 400);
+  EXPECT_EQ(status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 411);
+  HttpLimits small;
+  small.max_request_line = 32;
+  small.max_header_bytes = 64;
+  small.max_body = 10;
+  EXPECT_EQ(status("GET /" + std::string(40, 'a') + " HTTP/1.1\r\n\r\n", small), 414);
+  EXPECT_EQ(status("GET /" + std::string(40, 'a'), small), 414);  // no line end yet
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nA: " + std::string(80, 'b') + "\r\n\r\n", small), 431);
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nA: " + std::string(80, 'b'), small), 431);
+  EXPECT_EQ(status("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", small), 413);
+}
+
+TEST(HttpParseTest, HeadAnswersCarryTheLengthButNoBody) {
+  HttpRequest head;
+  head.head = true;
+  HttpResponse response;
+  response.SetContent("hello", "text/plain");
+  response.SetHeader("X-A", "1");
+  response.SetHeader("x-a", "2");  // replaces
+  const std::string out = SerializeHttpResponse(head, response, false);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nX-A: 2\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+            "Connection: keep-alive\r\n\r\n");
+  HttpRequest get;
+  EXPECT_EQ(SerializeHttpResponse(get, response, true).substr(out.size() - 26),
+            "Connection: close\r\n\r\nhello");
+}
+
+// ---- the server over loopback sockets
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    timeval timeout{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~Client() { close(fd_); }
+  void Send(std::string_view text) {
+    ASSERT_EQ(send(fd_, text.data(), text.size(), MSG_NOSIGNAL), static_cast<ssize_t>(text.size()));
+  }
+  void HalfClose() { shutdown(fd_, SHUT_WR); }
+  // The next response's status and body (for HEAD: its Content-Length as the body); status 0
+  // when the connection closed first.
+  std::pair<int, std::string> Read(bool head = false) {
+    while (true) {
+      const size_t head_end = buffer_.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const size_t at = buffer_.find("Content-Length: ");
+        const size_t declared = std::stoul(buffer_.substr(at + 16));
+        if (head) {
+          buffer_.erase(0, head_end + 4);
+          return {200, std::to_string(declared)};
+        }
+        const size_t length = declared;
+        if (buffer_.size() >= head_end + 4 + length) {
+          const int status = std::stoi(buffer_.substr(9, 3));
+          std::string body = buffer_.substr(head_end + 4, length);
+          buffer_.erase(0, head_end + 4 + length);
+          return {status, body};
+        }
+      }
+      char chunk[4096];
+      const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+      if (n <= 0) return {0, ""};
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+  bool ClosedByPeer() {
+    char c;
+    return recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(int io_threads = 1) {
+    HttpServer::Options options;
+    options.listen = {"127.0.0.1", 0};
+    options.io_threads = io_threads;
+    options.workers = 4;
+    options.limits.max_header_bytes = 1024;
+    HttpServer::Handlers handlers;
+    handlers.lane = [](const HttpRequest& req) {
+      if (req.path.rfind("/batch", 0) == 0) return HttpServer::Lane::kBatch;
+      if (req.path.rfind("/slow", 0) == 0) return HttpServer::Lane::kWorker;
+      return HttpServer::Lane::kInline;
+    };
+    handlers.serve = [](const HttpRequest& req, HttpResponse& res) {
+      if (req.path == "/slow/sleep") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      res.SetContent((req.path.rfind("/slow", 0) == 0 ? "w:" : "i:") + req.path, "text/plain");
+    };
+    handlers.serve_batch = [this](std::span<const HttpRequest* const> requests,
+                                  std::span<HttpResponse* const> responses) {
+      {
+        std::lock_guard lock(mutex_);
+        batch_sizes_.push_back(requests.size());
+      }
+      if (first_batch_.exchange(false)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      for (size_t i = 0; i < requests.size(); ++i) {
+        responses[i]->SetContent("b:" + requests[i]->path, "text/plain");
+      }
+    };
+    handlers.protocol_error = [](int status, const HttpRequest&, HttpResponse& res) {
+      res.SetContent("error " + std::to_string(status), "text/plain");
+    };
+    server_ = std::make_unique<HttpServer>(options, handlers);
+    port_ = server_->Start();
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+  std::mutex mutex_;
+  std::vector<size_t> batch_sizes_;
+  std::atomic<bool> first_batch_{true};
+};
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderAcrossLanes) {
+  StartServer();
+  Client client(port_);
+  client.Send(
+      "GET /slow/sleep HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\nGET /batch/1 HTTP/1.1\r\n\r\n"
+      "GET /slow/x HTTP/1.1\r\n\r\nHEAD /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(client.Read(), std::make_pair(200, std::string("w:/slow/sleep")));
+  EXPECT_EQ(client.Read(), std::make_pair(200, std::string("i:/a")));
+  EXPECT_EQ(client.Read(), std::make_pair(200, std::string("b:/batch/1")));
+  EXPECT_EQ(client.Read(), std::make_pair(200, std::string("w:/slow/x")));
+  // HEAD: the length of the body that is not sent; the next answer follows directly.
+  EXPECT_EQ(client.Read(true), std::make_pair(200, std::string("4")));
+  EXPECT_EQ(client.Read(), std::make_pair(200, std::string("i:/c")));
+}
+
+TEST_F(HttpServerTest, ARequestSplitAcrossManyPacketsIsAnswered) {
+  StartServer();
+  Client client(port_);
+  const std::string request = "GET /slow/split?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+  for (const char c : request) {
+    client.Send(std::string_view(&c, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(client.Read(), std::make_pair(200, std::string("w:/slow/split")));
+}
+
+TEST_F(HttpServerTest, ReadsByKeyArrivingTogetherAreAnsweredInOneBatch) {
+  StartServer();
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(std::make_unique<Client>(port_));
+  // The first batch holds the loop for 100 ms; the other seven arrive meanwhile.
+  clients[0]->Send("GET /batch/0 HTTP/1.1\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 1; i < 8; ++i) {
+    clients[i]->Send("GET /batch/" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+  }
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(clients[i]->Read(), std::make_pair(200, "b:/batch/" + std::to_string(i)));
+  }
+  // Normally [1, 7]; a slow machine may put more into the first.
+  std::lock_guard lock(mutex_);
+  size_t total = 0;
+  for (const size_t size : batch_sizes_) total += size;
+  EXPECT_EQ(total, 8u);
+  EXPECT_LE(batch_sizes_.size(), 2u);
+}
+
+TEST_F(HttpServerTest, ProtocolErrorsAreAnsweredAndCloseTheConnection) {
+  StartServer();
+  {
+    Client client(port_);
+    client.Send("GET / HTTP/1.1\r\nA: " + std::string(2000, 'x') + "\r\n\r\n");
+    EXPECT_EQ(client.Read(), std::make_pair(431, std::string("error 431")));
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
+  {
+    Client client(port_);
+    client.Send("BROKEN\r\n\r\n");
+    EXPECT_EQ(client.Read(), std::make_pair(400, std::string("error 400")));
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
+  {
+    Client client(port_);
+    client.Send("GET /a HTTP/1.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(client.Read(), std::make_pair(200, std::string("i:/a")));
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
+  // A client that half-closes after its request still gets the answer.
+  {
+    Client client(port_);
+    client.Send("GET /slow/sleep HTTP/1.1\r\n\r\n");
+    client.HalfClose();
+    EXPECT_EQ(client.Read(), std::make_pair(200, std::string("w:/slow/sleep")));
+  }
+}
+
+TEST_F(HttpServerTest, StopClosesEveryConnectionOfEveryLoop) {
+  StartServer(2);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(std::make_unique<Client>(port_));
+    clients.back()->Send("GET /slow/x HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(clients.back()->Read(), std::make_pair(200, std::string("w:/slow/x")));
+  }
+  EXPECT_EQ(server_->connections(), 6);
+  const auto started = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(server_->connections(), 0);
+  for (auto& client : clients) EXPECT_TRUE(client->ClosedByPeer());
+  server_->Stop();  // twice is fine
+}
+
+}  // namespace
+}  // namespace cdc::api
