@@ -325,7 +325,7 @@ struct HttpServer::Connection {
   std::string in;
   std::string out;
   size_t out_pos = 0;
-  bool busy = false;         // a request is in this turn's batch or with a worker
+  bool busy = false;         // a request is in a batch or with a worker
   bool close_after = false;  // close once `out` is written
   bool peer_closed = false;
   bool want_write = false;  // output is waiting for the socket to drain
@@ -344,16 +344,20 @@ struct HttpServer::Loop {
     HttpRequest request;
     bool close;
   };
-  std::vector<Pending> batch;  // this turn's kBatch requests
+  std::vector<Pending> batch;  // kBatch requests waiting for the next batch
+  bool batch_running = false;  // the batch thread has one
   struct Done {
     uint64_t connection_id;
     HttpRequest request;
     HttpResponse response;
     bool close;
   };
-  std::mutex mutex;  // guards `done` and `adopted`
+  std::mutex mutex;  // guards the members below
   std::vector<Done> done;
-  std::vector<int> adopted;  // accepted sockets handed over by the accepting loop
+  bool batch_done = false;      // the batch thread finished its batch (its answers are in `done`)
+  std::vector<int> adopted;     // accepted sockets handed over by the accepting loop
+  std::vector<Pending> handed;  // the batch thread's next batch
+  std::condition_variable batch_ready;
   int64_t last_sweep_ms = 0;
 };
 
@@ -424,7 +428,10 @@ uint16_t HttpServer::Start() {
   epoll_ctl(loops_[0]->epoll_fd, EPOLL_CTL_ADD, listen_fd_, &listen);
   loops_[0]->listening = true;
   started_ = true;
-  for (auto& loop : loops_) threads_.emplace_back([this, l = loop.get()] { RunLoop(*l); });
+  for (auto& loop : loops_) {
+    threads_.emplace_back([this, l = loop.get()] { RunLoop(*l); });
+    threads_.emplace_back([this, l = loop.get()] { RunBatches(*l); });
+  }
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     threads_.emplace_back([this] { RunWorker(); });
   }
@@ -439,7 +446,13 @@ void HttpServer::Stop() {
     stopping_.store(true);
   }
   jobs_ready_.notify_all();
-  for (auto& loop : loops_) Wake(*loop);
+  for (auto& loop : loops_) {
+    {
+      std::lock_guard lock(loop->mutex);  // a batch thread checks stopping_ under it
+    }
+    loop->batch_ready.notify_all();
+    Wake(*loop);
+  }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -619,9 +632,26 @@ bool HttpServer::Process(Loop& loop, Connection& c) {
 }
 
 void HttpServer::AnswerBatch(Loop& loop) {
-  while (!loop.batch.empty()) {
-    std::vector<Loop::Pending> batch = std::move(loop.batch);
-    loop.batch.clear();
+  // One batch in flight per loop: requests that arrive meanwhile wait and go together next.
+  if (loop.batch_running || loop.batch.empty()) return;
+  loop.batch_running = true;
+  {
+    std::lock_guard lock(loop.mutex);
+    loop.handed = std::move(loop.batch);
+  }
+  loop.batch.clear();
+  loop.batch_ready.notify_one();
+}
+
+void HttpServer::RunBatches(Loop& loop) {
+  while (true) {
+    std::vector<Loop::Pending> batch;
+    {
+      std::unique_lock lock(loop.mutex);
+      loop.batch_ready.wait(lock, [&] { return stopping_.load() || !loop.handed.empty(); });
+      if (stopping_.load()) return;
+      batch.swap(loop.handed);
+    }
     std::vector<HttpResponse> responses(batch.size());
     std::vector<const HttpRequest*> requests;
     std::vector<HttpResponse*> outputs;
@@ -639,21 +669,15 @@ void HttpServer::AnswerBatch(Loop& loop) {
         response.status = 500;
       }
     }
-    std::vector<uint64_t> answered;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const auto it = loop.connections.find(batch[i].connection_id);
-      if (it == loop.connections.end()) continue;
-      Connection& c = *it->second;
-      c.out += SerializeHttpResponse(batch[i].request, responses[i], batch[i].close);
-      if (batch[i].close) c.close_after = true;
-      c.busy = false;
-      answered.push_back(c.id);
+    {
+      std::lock_guard lock(loop.mutex);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        loop.done.push_back({batch[i].connection_id, std::move(batch[i].request),
+                             std::move(responses[i]), batch[i].close});
+      }
+      loop.batch_done = true;
     }
-    // Pipelined requests behind the answered ones may add to the next batch.
-    for (const uint64_t id : answered) {
-      const auto it = loop.connections.find(id);
-      if (it != loop.connections.end()) Process(loop, *it->second);
-    }
+    Wake(loop);
   }
 }
 
@@ -664,6 +688,10 @@ void HttpServer::DrainCompletions(Loop& loop) {
     std::lock_guard lock(loop.mutex);
     done.swap(loop.done);
     adopted.swap(loop.adopted);
+    if (loop.batch_done) {
+      loop.batch_done = false;
+      loop.batch_running = false;
+    }
   }
   for (const int fd : adopted) Adopt(loop, fd);
   for (Loop::Done& d : done) {

@@ -1,11 +1,12 @@
 // cdc-api's HTTP/1.1 server: a few epoll I/O threads own the connections; requests that need no
-// database (health, metrics, errors) are answered on the I/O thread, reads by key are gathered
-// per event-loop turn and answered together (one statement per table on the I/O thread), and
-// everything else (pages, long-polls, status) runs on a worker pool whose answers the I/O thread
-// writes. A request costs no thread hand-off unless it goes to a worker: under load one epoll
-// wake-up serves many connections and one statement many keys. Thread-per-connection (the
-// cpp-httplib server this replaces) cost two context switches per request on a 2-core VM and
-// capped by-key reads at ~10k/s.
+// database (health, errors) are answered on the I/O thread; reads by key are gathered and
+// answered together by the loop's batch thread (one batch in flight per loop: the reads that
+// arrive while it runs go together next, one statement per table); everything else (pages,
+// long-polls, status) runs on a worker pool. The I/O threads never wait for PostgreSQL, so
+// /health answers while the database hangs, and under load one epoll wake-up serves many
+// connections and one hand-off many keys. Thread-per-connection (the cpp-httplib server this
+// replaces) cost two or three context switches per request on a 2-core VM and capped by-key
+// reads at ~10k/s.
 //
 // Protocol: HTTP/1.0 and 1.1, keep-alive (1.1 by default, 1.0 with "Connection: keep-alive"),
 // pipelined requests answered in order, bodies read by Content-Length and ignored (the API has no
@@ -80,13 +81,13 @@ class HttpServer {
  public:
   enum class Lane {
     kInline,  // answered on the I/O thread by `serve`: must not block
-    kBatch,   // gathered per loop turn and answered by `serve_batch` on the I/O thread
+    kBatch,   // gathered and answered together by `serve_batch` on the loop's batch thread
     kWorker,  // answered by `serve` on a worker thread
   };
   struct Handlers {
     std::function<Lane(const HttpRequest&)> lane;
     std::function<void(const HttpRequest&, HttpResponse&)> serve;
-    // requests[i] is answered in responses[i]; all from one loop turn of one I/O thread.
+    // requests[i] is answered in responses[i]; all of one I/O thread's connections.
     std::function<void(std::span<const HttpRequest* const>, std::span<HttpResponse* const>)>
         serve_batch;
     // A request that could not be read: `status` is 400, 411, 413, 414, 431 or 505; `request`
@@ -95,7 +96,7 @@ class HttpServer {
   };
   struct Options {
     HostPort listen;
-    int io_threads = 2;
+    int io_threads = 1;
     int workers = 64;
     HttpLimits limits;
     int idle_timeout_ms = 120'000;  // a keep-alive connection with nothing to do is closed
@@ -133,7 +134,9 @@ class HttpServer {
   // Parses and dispatches the requests buffered on `c` while it has no request outstanding,
   // then writes what is ready.
   bool Process(Loop& loop, Connection& c);
+  // Hands the waiting kBatch requests to the loop's batch thread unless it has a batch.
   void AnswerBatch(Loop& loop);
+  void RunBatches(Loop& loop);
   void DrainCompletions(Loop& loop);
   bool Flush(Loop& loop, Connection& c);
   void UpdateInterest(Loop& loop, Connection& c);

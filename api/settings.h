@@ -17,7 +17,7 @@ struct ApiSettings {
   HostPort listen;
   int pool_size = 8;
   int threads = 64;                 // workers for pages, long-polls, status
-  int io_threads = 2;               // event loops (they also answer reads by key)
+  int io_threads = 1;               // event loops, each with a batch thread for reads by key
   std::vector<std::string> tokens;  // from api.tokens and api.tokens_file; empty = auth off
   std::vector<std::string> open_paths;
   int64_t rate_limit_per_second = 0;  // 0 = off

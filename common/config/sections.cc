@@ -120,9 +120,10 @@ ConfigSchema ProjectSchema() {
           KeySpec::Int("pool_size", 1, 512).Default("8"),
           // Worker threads for the requests that wait on PostgreSQL (pages, long-polls, status).
           KeySpec::Int("threads", 1, 4096).Default("64"),
-          // Event-loop threads: they own the connections, answer cheap routes and answer the
-          // reads by key of each loop turn with one statement per table.
-          KeySpec::Int("io_threads", 1, 64).Default("2"),
+          // Event-loop threads: they own the connections and answer cheap routes; each has a
+          // batch thread that answers the reads by key gathered meanwhile, one statement per
+          // table.
+          KeySpec::Int("io_threads", 1, 64).Default("1"),
           // Bearer tokens; empty (and no tokens_file) = no authentication.
           KeySpec::StringList("tokens").Default("[]").Secret(),
           // A file with one token per line (# comments), read at start-up.

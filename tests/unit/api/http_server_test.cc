@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -202,6 +203,10 @@ class HttpServerTest : public ::testing::Test {
       if (first_batch_.exchange(false)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
+      if (requests[0]->path == "/batch/hang") {
+        std::unique_lock lock(mutex_);
+        released_cv_.wait(lock, [this] { return released_; });
+      }
       for (size_t i = 0; i < requests.size(); ++i) {
         responses[i]->SetContent("b:" + requests[i]->path, "text/plain");
       }
@@ -218,6 +223,8 @@ class HttpServerTest : public ::testing::Test {
   std::mutex mutex_;
   std::vector<size_t> batch_sizes_;
   std::atomic<bool> first_batch_{true};
+  std::condition_variable released_cv_;
+  bool released_ = false;
 };
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderAcrossLanes) {
@@ -265,6 +272,32 @@ TEST_F(HttpServerTest, ReadsByKeyArrivingTogetherAreAnsweredInOneBatch) {
   for (const size_t size : batch_sizes_) total += size;
   EXPECT_EQ(total, 8u);
   EXPECT_LE(batch_sizes_.size(), 2u);
+}
+
+// A batch waiting on a database that hangs must not stall the loop: /health and errors on the
+// same I/O thread still answer at once, and the hung requests are answered when it returns.
+TEST_F(HttpServerTest, AHangingBatchDoesNotStallTheLoop) {
+  StartServer(1);
+  first_batch_ = false;
+  Client hung(port_);
+  hung.Send("GET /batch/hang HTTP/1.1\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Client queued(port_);
+  queued.Send("GET /batch/queued HTTP/1.1\r\n\r\n");
+  Client health(port_);
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    health.Send("GET /health HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(health.Read(), std::make_pair(200, std::string("i:/health")));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+  }
+  released_cv_.notify_all();
+  EXPECT_EQ(hung.Read(), std::make_pair(200, std::string("b:/batch/hang")));
+  EXPECT_EQ(queued.Read(), std::make_pair(200, std::string("b:/batch/queued")));
 }
 
 TEST_F(HttpServerTest, ProtocolErrorsAreAnsweredAndCloseTheConnection) {
