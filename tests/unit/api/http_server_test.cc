@@ -178,6 +178,10 @@ class Client {
 
 class HttpServerTest : public ::testing::Test {
  protected:
+  // The handlers use the members below: stop the threads before those go.
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
   void StartServer(int io_threads = 1) {
     HttpServer::Options options;
     options.listen = {"127.0.0.1", 0};
