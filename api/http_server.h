@@ -8,10 +8,9 @@
 // replaces) cost two or three context switches per request on a 2-core VM and capped by-key
 // reads at ~10k/s.
 //
-// Protocol: HTTP/1.0 and 1.1, keep-alive (1.1 by default, 1.0 with "Connection: keep-alive"),
-// pipelined requests answered in order, bodies read by Content-Length and ignored (the API has no
-// request bodies; chunked ones are refused with 411). Bounded: request line (414), all headers
-// (431), body (413); a malformed request line or header gets 400 and the connection closes.
+// Protocol as parsed by http_message.h; pipelined requests are answered in order, bodies are read
+// and ignored (the API has none), and a request that cannot be read is answered and closes the
+// connection.
 #pragma once
 
 #include <atomic>
@@ -28,54 +27,10 @@
 #include <utility>
 #include <vector>
 
-#include "api/query.h"
+#include "api/http_message.h"
 #include "common/host_port.h"
 
 namespace cdc::api {
-
-struct HttpRequest {
-  std::string method;
-  std::string target;  // as sent
-  std::string path;    // target up to '?', not decoded
-  QueryParams params;  // decoded ('+' is a space)
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string remote_addr;
-  bool head = false;  // HEAD: answered as GET without the body
-
-  // The first header of this name (case-insensitive), or "".
-  std::string Header(std::string_view name) const;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string content_type;
-
-  void SetHeader(std::string name, std::string value);
-  void SetContent(std::string content, std::string type);
-};
-
-struct HttpLimits {
-  size_t max_request_line = 8192;
-  size_t max_header_bytes = 8192;
-  size_t max_body = 64 * 1024;
-};
-
-// One request from the front of `buffer`. kComplete: `request` is filled, `consumed` bytes
-// (head and body) belong to it, `close` says whether the connection ends after the answer.
-// kError: `status` says why (the connection must close). kIncomplete: read more.
-enum class ParseOutcome { kIncomplete, kComplete, kError };
-ParseOutcome ParseHttpRequest(std::string_view buffer, const HttpLimits& limits,
-                              HttpRequest& request, size_t& consumed, bool& close, int& status);
-
-// The query string's parameters, percent-decoded with '+' as a space; a '%' not followed by two
-// hex digits is kept as it is.
-QueryParams ParseQueryString(std::string_view query);
-
-// The status line, headers and body of `response` to `request` (no body for HEAD).
-std::string SerializeHttpResponse(const HttpRequest& request, const HttpResponse& response,
-                                  bool close);
 
 class HttpServer {
  public:

@@ -70,13 +70,26 @@ std::string NotDeleted(const ApiTable& table) {
 
 }  // namespace
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The byte of the escape at text[i] ('%' and two hex digits), or -1.
+int Escape(std::string_view text, size_t i) {
+  if (text[i] != '%' || i + 2 >= text.size()) return -1;
+  const int high = HexValue(text[i + 1]);
+  const int low = HexValue(text[i + 2]);
+  return high < 0 || low < 0 ? -1 : high << 4 | low;
+}
+
+}  // namespace
+
 std::optional<std::string> PercentDecode(std::string_view text) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -84,11 +97,25 @@ std::optional<std::string> PercentDecode(std::string_view text) {
       out.push_back(text[i]);
       continue;
     }
-    if (i + 2 >= text.size() || hex(text[i + 1]) < 0 || hex(text[i + 2]) < 0) {
-      return std::nullopt;
-    }
-    out.push_back(static_cast<char>(hex(text[i + 1]) << 4 | hex(text[i + 2])));
+    const int byte = Escape(text, i);
+    if (byte < 0) return std::nullopt;
+    out.push_back(static_cast<char>(byte));
     i += 2;
+  }
+  return out;
+}
+
+std::string DecodeQueryComponent(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const int byte = Escape(text, i);
+    if (byte >= 0) {
+      out.push_back(static_cast<char>(byte));
+      i += 2;
+    } else {
+      out.push_back(text[i] == '+' ? ' ' : text[i]);
+    }
   }
   return out;
 }

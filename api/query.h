@@ -51,6 +51,9 @@ RowsRequest ParseRowsRequest(const ApiTable& table, const QueryParams& params,
 std::vector<std::string> ParseKeyPath(const ApiTable& table, std::string_view raw);
 // Decodes %XX escapes; nullopt for a malformed escape.
 std::optional<std::string> PercentDecode(std::string_view text);
+// A query-string name or value: %XX escapes decoded, '+' as a space, and a '%' not followed by
+// two hex digits kept as it is (the parameter's own parser then judges the value).
+std::string DecodeQueryComponent(std::string_view text);
 
 // Key columns first (for the cursor), then request.columns; limit + 1 rows (to know has_more).
 // Soft-deleted rows are left out.
