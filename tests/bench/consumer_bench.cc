@@ -151,43 +151,32 @@ std::string Publish(EventWriter& writer, const event::TableMeta& table, int64_t 
   return copy;
 }
 
-// The raw baseline: the same rows COPYed in one transaction into an identical table. A fresh
-// cluster's first large COPY also pays for creating WAL segments, which flatters the ratio: the
-// COPY runs `rounds` times (table dropped and re-created, CHECKPOINT in between) and the fastest
-// round counts.
-double RawCopy(pg::Connection& db, const event::TableMeta& table, const std::string& copy,
-               int64_t events, int rounds) {
-  double best = 0;
-  for (int round = 1; round <= rounds; ++round) {
-    db.Exec("DROP TABLE IF EXISTS baseline.items");
-    for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table)) {
-      db.Exec(sql);
-    }
-    // The N row images repeat keys: the key index stays, but not unique.
-    db.Exec(
-        "ALTER TABLE baseline.items DROP CONSTRAINT items_pkey;"
-        "CREATE INDEX items_id ON baseline.items (id);"
-        "CHECKPOINT");
-    const auto start = Clock::now();
-    pg::Transaction tx(db);
-    const int64_t rows = db.CopyIn("COPY baseline.items FROM STDIN", copy);
-    tx.Commit();
-    const double seconds = Seconds(Clock::now() - start);
-    if (rows != events) {
-      std::fprintf(stderr, "raw COPY wrote %lld rows, expected %lld\n",
-                   static_cast<long long>(rows), static_cast<long long>(events));
-      std::exit(1);
-    }
-    const double rate = static_cast<double>(rows) / seconds;
-    std::fprintf(stderr, "raw COPY round %d of %d: %lld rows, %.1f MB in %.2f s, %.0f rows/s\n",
-                 round, rounds, static_cast<long long>(rows),
-                 static_cast<double>(copy.size()) / 1e6, seconds, rate);
-    best = std::max(best, rate);
+// The raw baseline: the same rows COPYed in one transaction into an identical table, made afresh
+// (CHECKPOINT before, so every round starts alike); rows/s.
+double CopyOnce(pg::Connection& db, const event::TableMeta& table, const std::string& copy,
+                int64_t events) {
+  db.Exec("DROP TABLE IF EXISTS baseline.items");
+  for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table)) db.Exec(sql);
+  // The N row images repeat keys: the key index stays, but not unique.
+  db.Exec(
+      "ALTER TABLE baseline.items DROP CONSTRAINT items_pkey;"
+      "CREATE INDEX items_id ON baseline.items (id);"
+      "CHECKPOINT");
+  const auto start = Clock::now();
+  pg::Transaction tx(db);
+  const int64_t rows = db.CopyIn("COPY baseline.items FROM STDIN", copy);
+  tx.Commit();
+  const double seconds = Seconds(Clock::now() - start);
+  if (rows != events) {
+    std::fprintf(stderr, "raw COPY wrote %lld rows, expected %lld\n", static_cast<long long>(rows),
+                 static_cast<long long>(events));
+    std::exit(1);
   }
   db.Exec("DROP TABLE baseline.items");
   db.Exec("CHECKPOINT");
-  return best;
+  return static_cast<double>(rows) / seconds;
 }
+
 
 // True when every partition of `topic` still starts at offset 0 (the dev broker dropped nothing).
 bool AllRetained(const std::string& bootstrap, const std::string& topic, int partitions) {
@@ -222,92 +211,67 @@ int64_t Applied(pg::Connection& db) {
   }
 }
 
-int Main(int argc, char** argv) {
+
+struct Options {
   int64_t events = 1'000'000;
   int64_t batch = 5000;
   int partitions = 64;
   int lanes = 0;  // 0 = the consumer's default
+  int rounds = 3;
   bool check = false;
   bool profile = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
-      events = std::stoll(argv[++i]);
-    } else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-      batch = std::stoll(argv[++i]);
-    } else if (std::strcmp(argv[i], "--lanes") == 0 && i + 1 < argc) {
-      lanes = std::stoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--partitions") == 0 && i + 1 < argc) {
-      partitions = std::stoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--check") == 0) {
-      check = true;
-    } else if (std::strcmp(argv[i], "--profile") == 0) {
-      profile = true;
-    } else {
-      std::fprintf(
-          stderr,
-          "usage: consumer_bench [--events N] [--batch N] [--lanes N] [--partitions N] [--check] "
-          "[--profile]\n");
-      return 2;
-    }
-  }
-  if (events < 10 || batch < 1 || partitions < 1) {
-    std::fprintf(stderr,
-                 "consumer_bench: --events must be at least 10, --batch and --partitions at "
-                 "least 1\n");
-    return 2;
-  }
-  TempDir dir("cdc-consumer-bench");
-  PgCluster cluster;
-  cluster.CreateDatabase("replica");
-  DevBroker broker;
-  const event::TableMeta table = BenchItemsTable();
-  // The dev broker keeps at most 5 MB per partition (librdkafka's mock cluster drops the oldest
-  // message sets beyond that): spread the events over enough partitions to keep all of them.
-  broker.CreateTopic(EventWriter::Topic(table), partitions);
-  Model model;
-  std::string copy;
-  {
-    EventWriter writer(broker.bootstrap(), event::Format::kAvro, 200);
-    copy = Publish(writer, table, events, model);
-  }
-  if (!AllRetained(broker.bootstrap(), EventWriter::Topic(table), partitions)) {
-    std::fprintf(stderr,
-                 "the dev broker dropped the oldest events (it keeps 5 MB per partition): "
-                 "use more --partitions\n");
-    return 1;
-  }
-  pg::Connection db(cluster.Url("replica"), "consumer-bench");
-  db.Exec("CREATE SCHEMA baseline");
-  const double raw_rate = RawCopy(db, table, copy, events, 3);
-  copy = std::string();
+};
 
-  const std::string config = dir.File("config.yaml");
+// One consumer round: a fresh cdc-consumer (its own database and consumer group) applies every
+// event; then the replica is checked against the model.
+struct ConsumerRun {
+  bool finished = false;  // false: the consumer stopped or timed out
+  double steady = 0;      // events/s from the first committed batch to the last event
+  double total = 0;       // events/s from process start
+  double rss_mb = 0;
+  double cpu_consumer = 0;
+  double cpu_backends = 0;
+  double cpu_broker = 0;
+  double wall = 0;
+  bool correct = false;
+  int64_t dead_letters = 0;
+  int stop_rc = -1;
+};
+
+ConsumerRun RunConsumer(PgCluster& cluster, const DevBroker& broker, const TempDir& dir,
+                        const Options& options, const Model& model, int round) {
+  const std::string database = "replica_" + std::to_string(round);
+  cluster.CreateDatabase(database);
+  pg::Connection db(cluster.Url(database), "consumer-bench");
+  const std::string config = dir.File("config-" + std::to_string(round) + ".yaml");
+  const std::string log = dir.File("consumer-" + std::to_string(round) + ".log");
   std::ofstream(config) << "pipeline: {name: bench}\n"
                            "log: {level: \""
-                        << (profile ? "debug" : "warn")
+                        << (options.profile ? "debug" : "warn")
                         << "\", format: json}\n"
                            "kafka:\n  bootstrap_servers: "
-                        << broker.bootstrap() << "\npostgres:\n  url: \"" << cluster.Url("replica")
+                        << broker.bootstrap() << "\npostgres:\n  url: \"" << cluster.Url(database)
                         << "\"\n  schema: replica\n"
-                           "consumer:\n  group_id: bench\n  topics: [cdc.BENCH.ITEMS]\n"
+                           "consumer:\n  group_id: bench-"
+                        << round
+                        << "\n  topics: [cdc.BENCH.ITEMS]\n"
                            "  metrics_listen: 127.0.0.1:0\n  batch_max_events: "
-                        << batch << "\n";
-  if (lanes > 0) std::ofstream(config, std::ios::app) << "  apply_lanes: " << lanes << "\n";
-  if (profile) {
-    LogEveryStatement(db, true);
+                        << options.batch << "\n";
+  if (options.lanes > 0) {
+    std::ofstream(config, std::ios::app) << "  apply_lanes: " << options.lanes << "\n";
   }
+  ConsumerRun run;
   const double broker_cpu_before = ProcessCpuSeconds(broker.pid());
   const auto started = Clock::now();
-  Process consumer({CDC_CONSUMER_PATH, "run", "--config", config}, dir.File("consumer.log"));
+  Process consumer({CDC_CONSUMER_PATH, "run", "--config", config}, log);
   std::optional<Clock::time_point> first;
   int64_t first_applied = 0;
   int64_t applied = -1;
   auto last_progress = Clock::now();
-  while (applied < events) {
+  while (applied < options.events) {
     if (!consumer.running() || Seconds(Clock::now() - started) > 900) {
-      std::fprintf(stderr, "consumer stopped or timed out; log %s\n",
-                   dir.File("consumer.log").c_str());
-      return 1;
+      std::fprintf(stderr, "round %d: consumer stopped or timed out; log %s\n", round, log.c_str());
+      return run;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     applied = Applied(db);
@@ -318,35 +282,38 @@ int Main(int argc, char** argv) {
     if (Seconds(Clock::now() - last_progress) >= 1.0) {
       last_progress = Clock::now();
       const double elapsed = first ? Seconds(Clock::now() - *first) : 0;
-      std::fprintf(
-          stderr, "consumer: %lld of %lld events applied, %.0f/s, %.1f s\n",
-          static_cast<long long>(std::max<int64_t>(applied, 0)), static_cast<long long>(events),
-          elapsed > 0 ? static_cast<double>(applied - first_applied) / elapsed : 0.0, elapsed);
+      std::fprintf(stderr, "round %d: consumer: %lld of %lld events applied, %.0f/s, %.1f s\n",
+                   round, static_cast<long long>(std::max<int64_t>(applied, 0)),
+                   static_cast<long long>(options.events),
+                   elapsed > 0 ? static_cast<double>(applied - first_applied) / elapsed : 0.0,
+                   elapsed);
     }
   }
   const auto done = Clock::now();
-  const int64_t rss_kb = PeakRssKb(consumer.pid());
-  const double consumer_cpu = ProcessCpuSeconds(consumer.pid());
-  const double backend_cpu = BackendCpuSeconds(db);
-  const double broker_cpu = ProcessCpuSeconds(broker.pid()) - broker_cpu_before;
-  const int stop_rc = consumer.Stop(SIGTERM, std::chrono::seconds(15));
-  if (profile) {
-    LogEveryStatement(db, false);
-  }
+  run.finished = true;
+  run.rss_mb = static_cast<double>(PeakRssKb(consumer.pid())) / 1024.0;
+  run.cpu_consumer = ProcessCpuSeconds(consumer.pid());
+  run.cpu_backends = BackendCpuSeconds(db);
+  run.cpu_broker = ProcessCpuSeconds(broker.pid()) - broker_cpu_before;
+  run.stop_rc = consumer.Stop(SIGTERM, std::chrono::seconds(15));
+  run.wall = Seconds(done - started);
+  run.steady = static_cast<double>(options.events - first_applied) /
+               Seconds(done - first.value_or(started));
+  run.total = static_cast<double>(options.events) / run.wall;
 
   // The replica must hold exactly the model's final rows.
-  const pg::Result check_rows =
+  const pg::Result rows =
       db.Exec("SELECT count(*), COALESCE(sum(qty), 0), COALESCE(sum(ref), 0) FROM replica.items");
-  const bool correct = check_rows.GetInt(0, 0) == static_cast<int64_t>(model.qty.size()) &&
-                       check_rows.GetInt(0, 1) == model.QtySum() &&
-                       check_rows.GetInt(0, 2) == model.RefSum();
-  const int64_t dead_letters = db.Exec("SELECT count(*) FROM cdc.dead_letters").GetInt(0, 0);
-  if (!correct || stop_rc != 0) {
+  run.correct = rows.GetInt(0, 0) == static_cast<int64_t>(model.qty.size()) &&
+                rows.GetInt(0, 1) == model.QtySum() && rows.GetInt(0, 2) == model.RefSum();
+  run.dead_letters = db.Exec("SELECT count(*) FROM cdc.dead_letters").GetInt(0, 0);
+  if (!run.correct || run.stop_rc != 0) {
     std::fprintf(stderr,
-                 "replica: %lld rows, qty %lld, ref %lld; model: %zu rows, qty %lld, ref %lld\n",
-                 static_cast<long long>(check_rows.GetInt(0, 0)),
-                 static_cast<long long>(check_rows.GetInt(0, 1)),
-                 static_cast<long long>(check_rows.GetInt(0, 2)), model.qty.size(),
+                 "round %d: replica: %lld rows, qty %lld, ref %lld; model: %zu rows, qty %lld, "
+                 "ref %lld\n",
+                 round, static_cast<long long>(rows.GetInt(0, 0)),
+                 static_cast<long long>(rows.GetInt(0, 1)),
+                 static_cast<long long>(rows.GetInt(0, 2)), model.qty.size(),
                  static_cast<long long>(model.QtySum()), static_cast<long long>(model.RefSum()));
     const pg::Result offsets =
         db.Exec("SELECT partition, next_offset FROM cdc.offsets ORDER BY partition");
@@ -354,53 +321,149 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "cdc.offsets: partition %s next %s\n",
                    std::string(offsets.Get(i, 0)).c_str(), std::string(offsets.Get(i, 1)).c_str());
     }
-    std::ifstream log(dir.File("consumer.log"));
-    for (std::string line; std::getline(log, line);) std::fprintf(stderr, "%s\n", line.c_str());
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  return run;
+}
+
+bool ParseOptions(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--events") == 0 && has_value) {
+      o.events = std::stoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--batch") == 0 && has_value) {
+      o.batch = std::stoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--lanes") == 0 && has_value) {
+      o.lanes = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--partitions") == 0 && has_value) {
+      o.partitions = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--rounds") == 0 && has_value) {
+      o.rounds = std::stoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--check") == 0) {
+      o.check = true;
+    } else if (std::strcmp(argv[i], "--profile") == 0) {
+      o.profile = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: consumer_bench [--events N] [--batch N] [--lanes N] [--partitions N] "
+                   "[--rounds N] [--check] [--profile]\n");
+      return false;
+    }
+  }
+  if (o.events < 10 || o.batch < 1 || o.partitions < 1 || o.rounds < 1) {
+    std::fprintf(stderr,
+                 "consumer_bench: --events must be at least 10, --batch, --partitions and "
+                 "--rounds at least 1\n");
+    return false;
+  }
+  if (o.profile) o.rounds = 1;  // the server log would mix the rounds' statements
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  Options options;
+  if (!ParseOptions(argc, argv, options)) return 2;
+  TempDir dir("cdc-consumer-bench");
+  PgCluster cluster;
+  cluster.CreateDatabase("replica");
+  DevBroker broker;
+  const event::TableMeta table = BenchItemsTable();
+  // The dev broker keeps at most 5 MB per partition (librdkafka's mock cluster drops the oldest
+  // message sets beyond that): spread the events over enough partitions to keep all of them.
+  broker.CreateTopic(EventWriter::Topic(table), options.partitions);
+  Model model;
+  std::string copy;
+  {
+    EventWriter writer(broker.bootstrap(), event::Format::kAvro, 200);
+    copy = Publish(writer, table, options.events, model);
+  }
+  if (!AllRetained(broker.bootstrap(), EventWriter::Topic(table), options.partitions)) {
+    std::fprintf(stderr,
+                 "the dev broker dropped the oldest events (it keeps 5 MB per partition): "
+                 "use more --partitions\n");
+    return 1;
+  }
+  pg::Connection db(cluster.Url("replica"), "consumer-bench");
+  db.Exec("SET client_min_messages = warning");  // DROP TABLE IF EXISTS's notices
+  db.Exec("CREATE SCHEMA baseline");
+  // A fresh cluster's first large COPY also pays for creating WAL segments: one unmeasured round.
+  std::fprintf(stderr, "raw COPY warm-up: %.0f rows/s\n",
+               CopyOnce(db, table, copy, options.events));
+
+  // Rounds pair a COPY with a consumer run right after it, so a slow spell of this shared machine
+  // hits both sides of a ratio; the medians are reported.
+  std::vector<double> copy_rates, steady, total, ratios, cpu_consumer, cpu_backends, cpu_broker;
+  double rss_mb = 0;
+  bool all_correct = true;
+  bool clean_stops = true;
+  int64_t dead_letters = 0;
+  for (int round = 1; round <= options.rounds; ++round) {
+    const double copy_rate = CopyOnce(db, table, copy, options.events);
+    if (options.profile) LogEveryStatement(db, true);
+    const ConsumerRun run = RunConsumer(cluster, broker, dir, options, model, round);
+    if (options.profile) LogEveryStatement(db, false);
+    if (!run.finished) return 1;
+    copy_rates.push_back(copy_rate);
+    steady.push_back(run.steady);
+    total.push_back(run.total);
+    ratios.push_back(run.steady / copy_rate);
+    cpu_consumer.push_back(run.cpu_consumer);
+    cpu_backends.push_back(run.cpu_backends);
+    cpu_broker.push_back(run.cpu_broker);
+    rss_mb = std::max(rss_mb, run.rss_mb);
+    all_correct = all_correct && run.correct;
+    clean_stops = clean_stops && run.stop_rc == 0;
+    dead_letters += run.dead_letters;
+    db.Exec("DROP DATABASE replica_" + std::to_string(round));
+    std::fprintf(stderr,
+                 "round %d of %d: raw COPY %.0f rows/s, consumer %.0f events/s (%.0f with start), "
+                 "ratio %.3f, RSS %.1f MB, CPU s consumer %.1f / backends %.1f / broker %.1f\n",
+                 round, options.rounds, copy_rate, run.steady, run.total, ratios.back(), run.rss_mb,
+                 run.cpu_consumer, run.cpu_backends, run.cpu_broker);
   }
 
-  // Steady rate: the events applied after the first committed batch, over the time they took.
-  const double steady_seconds = Seconds(done - first.value_or(started));
-  const double steady = static_cast<double>(events - first_applied) / steady_seconds;
-  const double total = static_cast<double>(events) / Seconds(done - started);
-  const double ratio = steady / raw_rate;
-  const double rss_mb = static_cast<double>(rss_kb) / 1024.0;
+  const double ratio = Median(ratios);
   const bool ratio_ok = ratio >= 0.5;
-  const bool rss_ok = rss_kb > 0 && rss_mb <= 256.0;
-  std::printf("events                  %lld (%zu keys; 30%% inserts, 70%% updates)\n",
-              static_cast<long long>(events), model.qty.size());
-  std::printf(
-      "raw COPY                %.0f rows/s   same rows, identical table, one transaction, best of "
-      "3\n",
-      raw_rate);
-  std::printf("consumer (steady)       %.0f events/s   first committed batch -> last event\n",
-              steady);
-  std::printf("consumer (with start)   %.0f events/s   process start -> last event\n", total);
-  std::printf("ratio                   %.2fx raw   (target >= 0.5x: %s)\n", ratio,
-              ratio_ok ? "met" : "MISSED");
-  std::printf("consumer peak RSS       %.1f MB   (target <= 256 MB: %s)\n", rss_mb,
+  const bool rss_ok = rss_mb > 0 && rss_mb <= 256.0;
+  std::printf("events                  %lld (%zu keys; 30%% inserts, 70%% updates), %d rounds\n",
+              static_cast<long long>(options.events), model.qty.size(), options.rounds);
+  std::printf("raw COPY                %.0f rows/s median (%s)   same rows, identical table, one "
+              "transaction\n",
+              Median(copy_rates), List(copy_rates, "%.0f").c_str());
+  std::printf("consumer (steady)       %.0f events/s median (%s)   first committed batch -> "
+              "last event\n",
+              Median(steady), List(steady, "%.0f").c_str());
+  std::printf("consumer (with start)   %.0f events/s median   process start -> last event\n",
+              Median(total));
+  std::printf("ratio                   %.2fx raw, median of the rounds (%s)   (target >= 0.5x: "
+              "%s)\n",
+              ratio, List(ratios, "%.2f").c_str(), ratio_ok ? "met" : "MISSED");
+  std::printf("consumer peak RSS       %.1f MB, highest round   (target <= 256 MB: %s)\n", rss_mb,
               rss_ok ? "met" : "MISSED");
-  std::printf(
-      "CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker %.1f"
-      " (wall %.1f s from start, 2 cores)\n",
-      consumer_cpu, backend_cpu, broker_cpu, Seconds(done - started));
-  std::printf("replica                 %s, %lld dead letters, clean stop: %s\n",
-              correct ? "equals the model" : "DIFFERS from the model",
-              static_cast<long long>(dead_letters), stop_rc == 0 ? "yes" : "NO");
+  std::printf("CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker "
+              "%.1f (medians, 2 cores)\n",
+              Median(cpu_consumer), Median(cpu_backends), Median(cpu_broker));
+  std::printf("replica                 %s, %lld dead letters, clean stops: %s\n",
+              all_correct ? "equals the model in every round" : "DIFFERS from the model",
+              static_cast<long long>(dead_letters), clean_stops ? "yes" : "NO");
   std::printf(
       "{\"bench\":\"consumer\",\"events\":%lld,\"keys\":%zu,\"batch_max_events\":%lld,"
-      "\"raw_copy_rows_per_s\":%.0f,\"consumer_events_per_s\":%.0f,"
-      "\"consumer_with_start_events_per_s\":%.0f,\"partitions\":%d,\"ratio\":%.3f,\"rss_mb\":%.1f,"
+      "\"partitions\":%d,\"rounds\":%d,\"raw_copy_rows_per_s\":%.0f,\"consumer_events_per_s\":%.0f,"
+      "\"consumer_with_start_events_per_s\":%.0f,\"ratio\":%.3f,\"ratios\":%s,\"rss_mb\":%.1f,"
       "\"cpu_consumer_s\":%.1f,\"cpu_backends_s\":%.1f,\"cpu_broker_s\":%.1f,"
       "\"correct\":%s,\"dead_letters\":%lld}\n",
-      static_cast<long long>(events), model.qty.size(), static_cast<long long>(batch), raw_rate,
-      steady, total, partitions, ratio, rss_mb, consumer_cpu, backend_cpu, broker_cpu,
-      correct ? "true" : "false", static_cast<long long>(dead_letters));
-  if (profile) {
+      static_cast<long long>(options.events), model.qty.size(),
+      static_cast<long long>(options.batch), options.partitions, options.rounds,
+      Median(copy_rates), Median(steady), Median(total), ratio,
+      ("[" + List(ratios, "%.3f") + "]").c_str(), rss_mb, Median(cpu_consumer), Median(cpu_backends),
+      Median(cpu_broker), all_correct ? "true" : "false", static_cast<long long>(dead_letters));
+  if (options.profile) {
     PrintProfile(cluster.log_path());
-    PrintBatchTimings(dir.File("consumer.log"));
+    PrintBatchTimings(dir.File("consumer-1.log"));
   }
-  if (!correct || dead_letters != 0 || stop_rc != 0) return 1;
-  if (check && (!ratio_ok || !rss_ok)) return 1;
+  if (!all_correct || dead_letters != 0 || !clean_stops) return 1;
+  if (options.check && (!ratio_ok || !rss_ok)) return 1;
   return 0;
 }
 

@@ -1,14 +1,18 @@
 // Small measurement helpers shared by the benchmark drivers: elapsed seconds, a Prometheus
-// sample from a /metrics text, and a process's CPU time and peak RSS from /proc.
+// sample from a /metrics text, a process's CPU time and peak RSS from /proc, and the median and
+// listing of repeated measurements.
 #pragma once
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace cdc::testing {
 
@@ -47,6 +51,25 @@ inline int64_t PeakRssKb(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
   }
   return -1;
+}
+
+// The median of repeated measurements (0 for none).
+inline double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// The measurements as "a, b, c", each printed with `format` (a printf format for one double).
+inline std::string List(const std::vector<double>& values, const char* format) {
+  std::string out;
+  for (const double v : values) {
+    char text[32];
+    std::snprintf(text, sizeof(text), format, v);
+    out += (out.empty() ? "" : ", ") + std::string(text);
+  }
+  return out;
 }
 
 }  // namespace cdc::testing
