@@ -42,6 +42,7 @@
 #include "common/pg/connection.h"
 #include "consumer/target_schema.h"
 #include "tests/bench/consumer_profile.h"
+#include "tests/bench/consumer_run.h"
 #include "tests/harness/bench_table.h"
 #include "tests/harness/bench_util.h"
 #include "tests/harness/dev_broker.h"
@@ -177,7 +178,6 @@ double CopyOnce(pg::Connection& db, const event::TableMeta& table, const std::st
   return static_cast<double>(rows) / seconds;
 }
 
-
 // True when every partition of `topic` still starts at offset 0 (the dev broker dropped nothing).
 bool AllRetained(const std::string& bootstrap, const std::string& topic, int partitions) {
   kafka::KafkaSettings settings;
@@ -190,28 +190,6 @@ bool AllRetained(const std::string& bootstrap, const std::string& topic, int par
   return true;
 }
 
-// CPU seconds of the PostgreSQL backends serving the consumer (its lanes and its loop).
-double BackendCpuSeconds(pg::Connection& db) {
-  const pg::Result pids =
-      db.Exec("SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'cdc-consumer%'");
-  double total = 0;
-  for (int i = 0; i < pids.rows(); ++i) {
-    total += ProcessCpuSeconds(static_cast<pid_t>(pids.GetInt(i, 0)));
-  }
-  return total;
-}
-
-// Records consumed so far (sum of the stored next offsets), or -1 before the first commit.
-int64_t Applied(pg::Connection& db) {
-  try {
-    const pg::Result r = db.Exec("SELECT COALESCE(sum(next_offset), -1) FROM cdc.offsets");
-    return r.GetInt(0, 0);
-  } catch (const std::exception&) {
-    return -1;  // cdc.offsets does not exist yet
-  }
-}
-
-
 struct Options {
   int64_t events = 1'000'000;
   int64_t batch = 5000;
@@ -221,111 +199,6 @@ struct Options {
   bool check = false;
   bool profile = false;
 };
-
-// One consumer round: a fresh cdc-consumer (its own database and consumer group) applies every
-// event; then the replica is checked against the model.
-struct ConsumerRun {
-  bool finished = false;  // false: the consumer stopped or timed out
-  double steady = 0;      // events/s from the first committed batch to the last event
-  double total = 0;       // events/s from process start
-  double rss_mb = 0;
-  double cpu_consumer = 0;
-  double cpu_backends = 0;
-  double cpu_broker = 0;
-  double wall = 0;
-  bool correct = false;
-  int64_t dead_letters = 0;
-  int stop_rc = -1;
-};
-
-ConsumerRun RunConsumer(PgCluster& cluster, const DevBroker& broker, const TempDir& dir,
-                        const Options& options, const Model& model, int round) {
-  const std::string database = "replica_" + std::to_string(round);
-  cluster.CreateDatabase(database);
-  pg::Connection db(cluster.Url(database), "consumer-bench");
-  const std::string config = dir.File("config-" + std::to_string(round) + ".yaml");
-  const std::string log = dir.File("consumer-" + std::to_string(round) + ".log");
-  std::ofstream(config) << "pipeline: {name: bench}\n"
-                           "log: {level: \""
-                        << (options.profile ? "debug" : "warn")
-                        << "\", format: json}\n"
-                           "kafka:\n  bootstrap_servers: "
-                        << broker.bootstrap() << "\npostgres:\n  url: \"" << cluster.Url(database)
-                        << "\"\n  schema: replica\n"
-                           "consumer:\n  group_id: bench-"
-                        << round
-                        << "\n  topics: [cdc.BENCH.ITEMS]\n"
-                           "  metrics_listen: 127.0.0.1:0\n  batch_max_events: "
-                        << options.batch << "\n";
-  if (options.lanes > 0) {
-    std::ofstream(config, std::ios::app) << "  apply_lanes: " << options.lanes << "\n";
-  }
-  ConsumerRun run;
-  const double broker_cpu_before = ProcessCpuSeconds(broker.pid());
-  const auto started = Clock::now();
-  Process consumer({CDC_CONSUMER_PATH, "run", "--config", config}, log);
-  std::optional<Clock::time_point> first;
-  int64_t first_applied = 0;
-  int64_t applied = -1;
-  auto last_progress = Clock::now();
-  while (applied < options.events) {
-    if (!consumer.running() || Seconds(Clock::now() - started) > 900) {
-      std::fprintf(stderr, "round %d: consumer stopped or timed out; log %s\n", round, log.c_str());
-      return run;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    applied = Applied(db);
-    if (applied > 0 && !first) {
-      first = Clock::now();
-      first_applied = applied;
-    }
-    if (Seconds(Clock::now() - last_progress) >= 1.0) {
-      last_progress = Clock::now();
-      const double elapsed = first ? Seconds(Clock::now() - *first) : 0;
-      std::fprintf(stderr, "round %d: consumer: %lld of %lld events applied, %.0f/s, %.1f s\n",
-                   round, static_cast<long long>(std::max<int64_t>(applied, 0)),
-                   static_cast<long long>(options.events),
-                   elapsed > 0 ? static_cast<double>(applied - first_applied) / elapsed : 0.0,
-                   elapsed);
-    }
-  }
-  const auto done = Clock::now();
-  run.finished = true;
-  run.rss_mb = static_cast<double>(PeakRssKb(consumer.pid())) / 1024.0;
-  run.cpu_consumer = ProcessCpuSeconds(consumer.pid());
-  run.cpu_backends = BackendCpuSeconds(db);
-  run.cpu_broker = ProcessCpuSeconds(broker.pid()) - broker_cpu_before;
-  run.stop_rc = consumer.Stop(SIGTERM, std::chrono::seconds(15));
-  run.wall = Seconds(done - started);
-  run.steady = static_cast<double>(options.events - first_applied) /
-               Seconds(done - first.value_or(started));
-  run.total = static_cast<double>(options.events) / run.wall;
-
-  // The replica must hold exactly the model's final rows.
-  const pg::Result rows =
-      db.Exec("SELECT count(*), COALESCE(sum(qty), 0), COALESCE(sum(ref), 0) FROM replica.items");
-  run.correct = rows.GetInt(0, 0) == static_cast<int64_t>(model.qty.size()) &&
-                rows.GetInt(0, 1) == model.QtySum() && rows.GetInt(0, 2) == model.RefSum();
-  run.dead_letters = db.Exec("SELECT count(*) FROM cdc.dead_letters").GetInt(0, 0);
-  if (!run.correct || run.stop_rc != 0) {
-    std::fprintf(stderr,
-                 "round %d: replica: %lld rows, qty %lld, ref %lld; model: %zu rows, qty %lld, "
-                 "ref %lld\n",
-                 round, static_cast<long long>(rows.GetInt(0, 0)),
-                 static_cast<long long>(rows.GetInt(0, 1)),
-                 static_cast<long long>(rows.GetInt(0, 2)), model.qty.size(),
-                 static_cast<long long>(model.QtySum()), static_cast<long long>(model.RefSum()));
-    const pg::Result offsets =
-        db.Exec("SELECT partition, next_offset FROM cdc.offsets ORDER BY partition");
-    for (int i = 0; i < offsets.rows(); ++i) {
-      std::fprintf(stderr, "cdc.offsets: partition %s next %s\n",
-                   std::string(offsets.Get(i, 0)).c_str(), std::string(offsets.Get(i, 1)).c_str());
-    }
-    std::ifstream in(log);
-    for (std::string line; std::getline(in, line);) std::fprintf(stderr, "%s\n", line.c_str());
-  }
-  return run;
-}
 
 bool ParseOptions(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
@@ -393,6 +266,11 @@ int Main(int argc, char** argv) {
 
   // Rounds pair a COPY with a consumer run right after it, so a slow spell of this shared machine
   // hits both sides of a ratio; the medians are reported.
+  ConsumerRunSpec spec{options.events,
+                       options.batch,
+                       options.lanes,
+                       options.profile,
+                       {static_cast<int64_t>(model.qty.size()), model.QtySum(), model.RefSum()}};
   std::vector<double> copy_rates, steady, total, ratios, cpu_consumer, cpu_backends, cpu_broker;
   double rss_mb = 0;
   bool all_correct = true;
@@ -401,7 +279,7 @@ int Main(int argc, char** argv) {
   for (int round = 1; round <= options.rounds; ++round) {
     const double copy_rate = CopyOnce(db, table, copy, options.events);
     if (options.profile) LogEveryStatement(db, true);
-    const ConsumerRun run = RunConsumer(cluster, broker, dir, options, model, round);
+    const ConsumerRun run = RunConsumer(cluster, broker, dir, spec, round);
     if (options.profile) LogEveryStatement(db, false);
     if (!run.finished) return 1;
     copy_rates.push_back(copy_rate);
@@ -428,22 +306,26 @@ int Main(int argc, char** argv) {
   const bool rss_ok = rss_mb > 0 && rss_mb <= 256.0;
   std::printf("events                  %lld (%zu keys; 30%% inserts, 70%% updates), %d rounds\n",
               static_cast<long long>(options.events), model.qty.size(), options.rounds);
-  std::printf("raw COPY                %.0f rows/s median (%s)   same rows, identical table, one "
-              "transaction\n",
-              Median(copy_rates), List(copy_rates, "%.0f").c_str());
-  std::printf("consumer (steady)       %.0f events/s median (%s)   first committed batch -> "
-              "last event\n",
-              Median(steady), List(steady, "%.0f").c_str());
+  std::printf(
+      "raw COPY                %.0f rows/s median (%s)   same rows, identical table, one "
+      "transaction\n",
+      Median(copy_rates), List(copy_rates, "%.0f").c_str());
+  std::printf(
+      "consumer (steady)       %.0f events/s median (%s)   first committed batch -> "
+      "last event\n",
+      Median(steady), List(steady, "%.0f").c_str());
   std::printf("consumer (with start)   %.0f events/s median   process start -> last event\n",
               Median(total));
-  std::printf("ratio                   %.2fx raw, median of the rounds (%s)   (target >= 0.5x: "
-              "%s)\n",
-              ratio, List(ratios, "%.2f").c_str(), ratio_ok ? "met" : "MISSED");
+  std::printf(
+      "ratio                   %.2fx raw, median of the rounds (%s)   (target >= 0.5x: "
+      "%s)\n",
+      ratio, List(ratios, "%.2f").c_str(), ratio_ok ? "met" : "MISSED");
   std::printf("consumer peak RSS       %.1f MB, highest round   (target <= 256 MB: %s)\n", rss_mb,
               rss_ok ? "met" : "MISSED");
-  std::printf("CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker "
-              "%.1f (medians, 2 cores)\n",
-              Median(cpu_consumer), Median(cpu_backends), Median(cpu_broker));
+  std::printf(
+      "CPU seconds             consumer %.1f, its PostgreSQL backends %.1f, dev broker "
+      "%.1f (medians, 2 cores)\n",
+      Median(cpu_consumer), Median(cpu_backends), Median(cpu_broker));
   std::printf("replica                 %s, %lld dead letters, clean stops: %s\n",
               all_correct ? "equals the model in every round" : "DIFFERS from the model",
               static_cast<long long>(dead_letters), clean_stops ? "yes" : "NO");
@@ -454,10 +336,10 @@ int Main(int argc, char** argv) {
       "\"cpu_consumer_s\":%.1f,\"cpu_backends_s\":%.1f,\"cpu_broker_s\":%.1f,"
       "\"correct\":%s,\"dead_letters\":%lld}\n",
       static_cast<long long>(options.events), model.qty.size(),
-      static_cast<long long>(options.batch), options.partitions, options.rounds,
-      Median(copy_rates), Median(steady), Median(total), ratio,
-      ("[" + List(ratios, "%.3f") + "]").c_str(), rss_mb, Median(cpu_consumer), Median(cpu_backends),
-      Median(cpu_broker), all_correct ? "true" : "false", static_cast<long long>(dead_letters));
+      static_cast<long long>(options.batch), options.partitions, options.rounds, Median(copy_rates),
+      Median(steady), Median(total), ratio, ("[" + List(ratios, "%.3f") + "]").c_str(), rss_mb,
+      Median(cpu_consumer), Median(cpu_backends), Median(cpu_broker),
+      all_correct ? "true" : "false", static_cast<long long>(dead_letters));
   if (options.profile) {
     PrintProfile(cluster.log_path());
     PrintBatchTimings(dir.File("consumer-1.log"));
