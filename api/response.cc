@@ -80,9 +80,10 @@ nlohmann::json Meta(const std::string& request_id) {
 
 }  // namespace
 
-std::string SuccessBody(int status, const nlohmann::json& data, const std::string& request_id,
+std::string SuccessBody(int status, nlohmann::json data, const std::string& request_id,
                         const std::optional<Pagination>& pagination) {
-  nlohmann::json body = {{"success", true}, {"status_code", status}, {"data", data}};
+  nlohmann::json body = {{"success", true}, {"status_code", status}};
+  body["data"] = std::move(data);
   nlohmann::json meta = Meta(request_id);
   if (pagination) {
     meta["pagination"] = {

@@ -51,7 +51,8 @@ struct Pagination {
 // ISO-8601 UTC with milliseconds, e.g. 2026-12-01T10:00:00.123Z.
 std::string NowIso();
 
-std::string SuccessBody(int status, const nlohmann::json& data, const std::string& request_id,
+// `data` is moved into the body (a page's rows are not copied).
+std::string SuccessBody(int status, nlohmann::json data, const std::string& request_id,
                         const std::optional<Pagination>& pagination = std::nullopt);
 std::string ErrorBody(ErrorCode code, const std::string& message, const nlohmann::json& details,
                       const std::string& request_id);

@@ -276,9 +276,10 @@ void ApiServer::DispatchBatch(std::span<const HttpRequest* const> requests,
     try {
       if (item.outcome.failure) std::rethrow_exception(item.outcome.failure);
       if (item.outcome.error) throw *item.outcome.error;
-      const Reply reply = ReadApi::RowReply(item.lookup, item.outcome.found);
+      Reply reply = ReadApi::RowReply(item.lookup, item.outcome.found);
       res.status = 200;
-      res.SetContent(SuccessBody(200, reply.data, item.context.id, reply.pagination), kJson);
+      res.SetContent(SuccessBody(200, std::move(reply.data), item.context.id, reply.pagination),
+                     kJson);
     } catch (const ApiError& e) {
       SetError(res, e.code(), e.what(), e.details(), item.context.id);
     } catch (const std::exception& e) {
@@ -348,7 +349,7 @@ void ApiServer::Serve(const RouteMatch& match, const HttpRequest& req, HttpRespo
       break;
   }
   res.status = 200;
-  res.SetContent(SuccessBody(200, reply.data, request_id, reply.pagination), kJson);
+  res.SetContent(SuccessBody(200, std::move(reply.data), request_id, reply.pagination), kJson);
 }
 
 void ApiServer::Finish(const HttpRequest& req, HttpResponse& res, const Context& context) {
