@@ -23,6 +23,7 @@ namespace cdc::api {
 struct Reply {
   nlohmann::json data;
   std::optional<Pagination> pagination;
+  std::string data_json;  // when not empty: the data as JSON text, instead of `data`
 };
 
 class ReadApi {

@@ -82,8 +82,13 @@ nlohmann::json Meta(const std::string& request_id) {
 
 std::string SuccessBody(int status, nlohmann::json data, const std::string& request_id,
                         const std::optional<Pagination>& pagination) {
-  nlohmann::json body = {{"success", true}, {"status_code", status}};
-  body["data"] = std::move(data);
+  return SuccessBodyJson(status,
+                         data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                         request_id, pagination);
+}
+
+std::string SuccessBodyJson(int status, std::string_view data_json, const std::string& request_id,
+                            const std::optional<Pagination>& pagination) {
   nlohmann::json meta = Meta(request_id);
   if (pagination) {
     meta["pagination"] = {
@@ -92,8 +97,13 @@ std::string SuccessBody(int status, nlohmann::json data, const std::string& requ
                                                 : nlohmann::json(nullptr)},
         {"has_more", pagination->has_more}};
   }
-  body["meta"] = std::move(meta);
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The members in the order nlohmann::json writes an object's (sorted by name).
+  std::string body = "{\"data\":";
+  body += data_json;
+  body += ",\"meta\":";
+  body += meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body += ",\"status_code\":" + std::to_string(status) + ",\"success\":true}";
+  return body;
 }
 
 std::string ErrorBody(ErrorCode code, const std::string& message, const nlohmann::json& details,

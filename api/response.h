@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace cdc::api {
 
@@ -54,6 +55,9 @@ std::string NowIso();
 // `data` is moved into the body (a page's rows are not copied).
 std::string SuccessBody(int status, nlohmann::json data, const std::string& request_id,
                         const std::optional<Pagination>& pagination = std::nullopt);
+// The same body around `data_json`, data already written as JSON text.
+std::string SuccessBodyJson(int status, std::string_view data_json, const std::string& request_id,
+                            const std::optional<Pagination>& pagination = std::nullopt);
 std::string ErrorBody(ErrorCode code, const std::string& message, const nlohmann::json& details,
                       const std::string& request_id);
 

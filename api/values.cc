@@ -223,6 +223,30 @@ std::string CompareColumn(ValueKind kind, const std::string& quoted) {
   return kind == ValueKind::kOther ? quoted + "::text" : quoted;
 }
 
+namespace {
+
+// A timestamp's text as ISO-8601: 'T' between date and time, and for timestamptz "+00" as Z.
+std::string IsoTimestamp(ValueKind kind, std::string_view text) {
+  std::string out(text);
+  if (out.size() > 10 && out[10] == ' ') out[10] = 'T';
+  if (kind == ValueKind::kTimestampTz && out.size() > 3 &&
+      out.compare(out.size() - 3, 3, "+00") == 0) {
+    out.replace(out.size() - 3, 3, "Z");
+  }
+  return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  if (IsValidUtf8(text)) {
+    json::AppendString(text, out);
+  } else {
+    out += nlohmann::json(std::string(text))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+}  // namespace
+
 nlohmann::json ToJson(ValueKind kind, std::string_view text) {
   switch (kind) {
     case ValueKind::kInteger: {
@@ -248,19 +272,9 @@ nlohmann::json ToJson(ValueKind kind, std::string_view text) {
       }
       return json::Base64Encode(bytes);
     }
-    case ValueKind::kTimestamp: {
-      std::string out(text);
-      if (out.size() > 10 && out[10] == ' ') out[10] = 'T';
-      return out;
-    }
-    case ValueKind::kTimestampTz: {
-      std::string out(text);
-      if (out.size() > 10 && out[10] == ' ') out[10] = 'T';
-      if (out.size() > 3 && out.compare(out.size() - 3, 3, "+00") == 0) {
-        out.replace(out.size() - 3, 3, "Z");
-      }
-      return out;
-    }
+    case ValueKind::kTimestamp:
+    case ValueKind::kTimestampTz:
+      return IsoTimestamp(kind, text);
     case ValueKind::kDecimal:
     case ValueKind::kText:
     case ValueKind::kDate:
@@ -269,6 +283,39 @@ nlohmann::json ToJson(ValueKind kind, std::string_view text) {
       return std::string(text);
   }
   return std::string(text);
+}
+
+void AppendJson(std::string& out, ValueKind kind, std::string_view text) {
+  switch (kind) {
+    case ValueKind::kInteger: {
+      int64_t value = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (error == std::errc() && end == text.data() + text.size()) {
+        out += text;  // PostgreSQL's integer output is the canonical decimal
+      } else {
+        AppendJsonString(out, text);
+      }
+      return;
+    }
+    case ValueKind::kBoolean:
+      out += text == "t" ? "true" : "false";
+      return;
+    case ValueKind::kTimestamp:
+    case ValueKind::kTimestampTz:
+      AppendJsonString(out, IsoTimestamp(kind, text));
+      return;
+    case ValueKind::kDecimal:
+    case ValueKind::kText:
+    case ValueKind::kDate:
+    case ValueKind::kUuid:
+    case ValueKind::kOther:
+      AppendJsonString(out, text);
+      return;
+    case ValueKind::kFloat:
+    case ValueKind::kBytes:
+      break;
+  }
+  out += ToJson(kind, text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace cdc::api

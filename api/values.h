@@ -41,5 +41,8 @@ std::string CompareColumn(ValueKind kind, const std::string& quoted);
 
 // A result field (PostgreSQL text output with DateStyle ISO and TimeZone UTC) as JSON.
 nlohmann::json ToJson(ValueKind kind, std::string_view text);
+// Appends the same value as JSON text, without building a json value (pages of rows); strings
+// that are not valid UTF-8 get U+FFFD like nlohmann::json's replacing dump.
+void AppendJson(std::string& out, ValueKind kind, std::string_view text);
 
 }  // namespace cdc::api

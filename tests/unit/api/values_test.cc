@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace cdc::api {
 namespace {
 
@@ -65,6 +69,41 @@ TEST(ToJson, KeepsDecimalsExactAndFormatsTimes) {
             nlohmann::json("2026-11-30T10:00:00.123"));
   EXPECT_EQ(ToJson(ValueKind::kTimestampTz, "2026-11-30 10:00:00+00"),
             nlohmann::json("2026-11-30T10:00:00Z"));
+}
+
+// AppendJson writes pages without building json values: it must write what dumping ToJson's
+// value writes, for every kind, odd values included.
+TEST(AppendJson, WritesWhatDumpingToJsonWrites) {
+  const std::vector<std::pair<ValueKind, std::string>> cases = {
+      {ValueKind::kInteger, "-7"},
+      {ValueKind::kInteger, "9223372036854775807"},
+      {ValueKind::kInteger, "99999999999999999999"},  // not an int64: a string
+      {ValueKind::kDecimal, "12345678901234567890.12"},
+      {ValueKind::kFloat, "0.1"},
+      {ValueKind::kFloat, "-1.5e+300"},
+      {ValueKind::kFloat, "NaN"},
+      {ValueKind::kFloat, "-Infinity"},
+      {ValueKind::kBoolean, "t"},
+      {ValueKind::kBoolean, "f"},
+      {ValueKind::kBytes, "\\x00ff10"},
+      {ValueKind::kText, "quote \" backslash \\ newline \n tab \t bell \x07 \xc3\xa9"},
+      {ValueKind::kText, std::string("invalid \xff\xfe utf-8")},
+      {ValueKind::kDate, "2026-11-30"},
+      {ValueKind::kTimestamp, "2026-11-30 10:00:00.123"},
+      {ValueKind::kTimestampTz, "2026-11-30 10:00:00+00"},
+      {ValueKind::kTimestampTz, "2026-11-30 10:00:00+05:30"},
+      {ValueKind::kUuid, "0f8fad5b-d9cb-469f-a165-70867728950e"},
+      {ValueKind::kOther, "{1,2}"},
+  };
+  for (const auto& [kind, text] : cases) {
+    std::string out = "[";
+    AppendJson(out, kind, text);
+    out += "]";
+    const std::string expected =
+        "[" + ToJson(kind, text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+        "]";
+    EXPECT_EQ(out, expected) << text;
+  }
 }
 
 TEST(CastParam, CastsToTheComparisonType) {
