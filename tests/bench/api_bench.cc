@@ -81,6 +81,7 @@ WrkResult RunWrk(const TempDir& dir, const std::string& name, const std::string&
   std::fprintf(stderr, "%s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %lld errors\n", name.c_str(),
                result.requests_per_second, result.p50_ms, result.p99_ms,
                static_cast<long long>(result.errors));
+  if (result.errors > 0) std::fprintf(stderr, "wrk's report:\n%s\n", output.c_str());
   return result;
 }
 
