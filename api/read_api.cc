@@ -181,7 +181,7 @@ nlohmann::json ReadApi::TablesJson() {
   return tables;
 }
 
-Reply ReadApi::Tables() { return {TablesJson(), std::nullopt, {}}; }
+Reply ReadApi::Tables() { return {DumpJson(TablesJson()), std::nullopt}; }
 
 Reply ReadApi::Rows(std::string_view name, const QueryParams& params) {
   const std::shared_ptr<const ApiTable> table = Table(name);
@@ -200,7 +200,7 @@ Reply ReadApi::Rows(std::string_view name, const QueryParams& params) {
     page.next_cursor = EncodeCursor("rows:" + table->schema + "." + table->target,
                                     KeyTexts(*table, result, served - 1));
   }
-  return {nullptr, page, std::move(rows)};
+  return {std::move(rows), page};
 }
 
 Reply ReadApi::Row(std::string_view name, std::string_view raw_key, const QueryParams& params) {
@@ -231,7 +231,7 @@ Reply ReadApi::RowReply(const RowLookup& lookup, const KeyBatcher::Found& found)
   std::string row;
   AppendRowJson(row, *lookup.table, *found.result, found.row,
                 1 + static_cast<int>(lookup.table->key.size()), lookup.columns);
-  return {nullptr, std::nullopt, std::move(row)};
+  return {std::move(row), std::nullopt};
 }
 
 Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::stop_token stop) {
@@ -299,7 +299,7 @@ Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::st
         next = change.seq;
         list.push_back(std::move(change.json));
       }
-      return {{{"changes", std::move(list)}, {"next_after_seq", next}}, std::nullopt, {}};
+      return {DumpJson({{"changes", std::move(list)}, {"next_after_seq", next}}), std::nullopt};
     }
     const auto left = deadline - clock_.Now();
     clock_.SleepFor(std::min<Clock::Duration>(left, kPollEvery), stop);
@@ -344,7 +344,7 @@ Reply ReadApi::Status() {
   const pg::Result since = Run(last);
   status["seconds_since_last_apply"] =
       since.IsNull(0, 0) ? nlohmann::json(nullptr) : ToJson(ValueKind::kFloat, since.Get(0, 0));
-  return {std::move(status), std::nullopt, {}};
+  return {DumpJson(status), std::nullopt};
 }
 
 Reply ReadApi::DeadLetters(const QueryParams& params) {
@@ -408,7 +408,7 @@ Reply ReadApi::DeadLetters(const QueryParams& params) {
   if (page.has_more && served > 0) {
     page.next_cursor = EncodeCursor("dead-letters", {std::string(rows.Get(served - 1, 0))});
   }
-  return {std::move(list), page, {}};
+  return {DumpJson(list), page};
 }
 
 std::optional<std::string> ReadApi::NotReady() {

@@ -21,9 +21,8 @@
 namespace cdc::api {
 
 struct Reply {
-  nlohmann::json data;
+  std::string data;  // JSON text
   std::optional<Pagination> pagination;
-  std::string data_json;  // when not empty: the data as JSON text, instead of `data`
 };
 
 class ReadApi {

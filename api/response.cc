@@ -80,15 +80,12 @@ nlohmann::json Meta(const std::string& request_id) {
 
 }  // namespace
 
-std::string SuccessBody(int status, nlohmann::json data, const std::string& request_id,
-                        const std::optional<Pagination>& pagination) {
-  return SuccessBodyJson(status,
-                         data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                         request_id, pagination);
+std::string DumpJson(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string SuccessBodyJson(int status, std::string_view data_json, const std::string& request_id,
-                            const std::optional<Pagination>& pagination) {
+std::string SuccessBody(int status, std::string_view data_json, const std::string& request_id,
+                        const std::optional<Pagination>& pagination) {
   nlohmann::json meta = Meta(request_id);
   if (pagination) {
     meta["pagination"] = {
@@ -101,7 +98,7 @@ std::string SuccessBodyJson(int status, std::string_view data_json, const std::s
   std::string body = "{\"data\":";
   body += data_json;
   body += ",\"meta\":";
-  body += meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body += DumpJson(meta);
   body += ",\"status_code\":" + std::to_string(status) + ",\"success\":true}";
   return body;
 }
@@ -114,7 +111,7 @@ std::string ErrorBody(ErrorCode code, const std::string& message, const nlohmann
                                {"status_code", HttpStatus(code)},
                                {"error", error},
                                {"meta", Meta(request_id)}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return DumpJson(body);
 }
 
 }  // namespace cdc::api

@@ -52,12 +52,11 @@ struct Pagination {
 // ISO-8601 UTC with milliseconds, e.g. 2026-12-01T10:00:00.123Z.
 std::string NowIso();
 
-// `data` is moved into the body (a page's rows are not copied).
-std::string SuccessBody(int status, nlohmann::json data, const std::string& request_id,
+// A json value as text (invalid UTF-8 replaced by U+FFFD), as every body writes it.
+std::string DumpJson(const nlohmann::json& value);
+// The success envelope around `data_json`, the data already written as JSON text.
+std::string SuccessBody(int status, std::string_view data_json, const std::string& request_id,
                         const std::optional<Pagination>& pagination = std::nullopt);
-// The same body around `data_json`, data already written as JSON text.
-std::string SuccessBodyJson(int status, std::string_view data_json, const std::string& request_id,
-                            const std::optional<Pagination>& pagination = std::nullopt);
 std::string ErrorBody(ErrorCode code, const std::string& message, const nlohmann::json& details,
                       const std::string& request_id);
 

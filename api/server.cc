@@ -9,14 +9,6 @@ namespace {
 
 constexpr const char* kJson = "application/json";
 
-// The 200 body of a reply, its data moved out.
-std::string ReplyBody(Reply& reply, const std::string& request_id) {
-  if (!reply.data_json.empty()) {
-    return SuccessBodyJson(200, reply.data_json, request_id, reply.pagination);
-  }
-  return SuccessBody(200, std::move(reply.data), request_id, reply.pagination);
-}
-
 bool ValidIdChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
          c == '-';
@@ -284,9 +276,9 @@ void ApiServer::DispatchBatch(std::span<const HttpRequest* const> requests,
     try {
       if (item.outcome.failure) std::rethrow_exception(item.outcome.failure);
       if (item.outcome.error) throw *item.outcome.error;
-      Reply reply = ReadApi::RowReply(item.lookup, item.outcome.found);
+      const Reply reply = ReadApi::RowReply(item.lookup, item.outcome.found);
       res.status = 200;
-      res.SetContent(ReplyBody(reply, item.context.id), kJson);
+      res.SetContent(SuccessBody(200, reply.data, item.context.id, reply.pagination), kJson);
     } catch (const ApiError& e) {
       SetError(res, e.code(), e.what(), e.details(), item.context.id);
     } catch (const std::exception& e) {
@@ -356,7 +348,7 @@ void ApiServer::Serve(const RouteMatch& match, const HttpRequest& req, HttpRespo
       break;
   }
   res.status = 200;
-  res.SetContent(ReplyBody(reply, request_id), kJson);
+  res.SetContent(SuccessBody(200, reply.data, request_id, reply.pagination), kJson);
 }
 
 void ApiServer::Finish(const HttpRequest& req, HttpResponse& res, const Context& context) {

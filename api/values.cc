@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "api/response.h"
 #include "common/json/codec.h"
 #include "common/utf8.h"
 
@@ -240,8 +241,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
   if (IsValidUtf8(text)) {
     json::AppendString(text, out);
   } else {
-    out += nlohmann::json(std::string(text))
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += DumpJson(std::string(text));
   }
 }
 
@@ -315,7 +315,7 @@ void AppendJson(std::string& out, ValueKind kind, std::string_view text) {
     case ValueKind::kBytes:
       break;
   }
-  out += ToJson(kind, text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += DumpJson(ToJson(kind, text));
 }
 
 }  // namespace cdc::api
