@@ -83,7 +83,21 @@ TEST_F(ConsumerCrashTest, KilledTenTimesAppliesEverythingExactlyOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 300));
     EXPECT_EQ(consumer.Stop(SIGKILL), 128 + SIGKILL);
   }
+  // The last killed consumer may already have applied everything: wait until this one runs
+  // (logs "consuming", after its signal handling is set up) before stopping it.
+  const auto starts = [&] {
+    const std::string log = LogTail(1'000'000);
+    size_t count = 0;
+    for (size_t at = log.find("\"consuming\""); at != std::string::npos;
+         at = log.find("\"consuming\"", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  const size_t starts_before = starts();
   ConsumerProcess consumer({"run", "--config", config}, LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return starts() > starts_before; }, std::chrono::seconds(60)))
+      << LogTail();
   ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) >= total; }, std::chrono::seconds(180)))
       << AppliedThrough(topic_) << " of " << total << "\n"
       << LogTail();
