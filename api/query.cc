@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 #include "api/cursor.h"
 #include "api/response.h"
@@ -238,6 +239,11 @@ std::vector<std::string> ParseKeyPath(const ApiTable& table, std::string_view ra
   return key;
 }
 
+std::string LimitClause(int64_t rows) {
+  if (rows < 1) throw std::invalid_argument("LimitClause: rows must be positive");
+  return " LIMIT " + std::to_string(rows);
+}
+
 Statement RowsStatement(const ApiTable& table, const RowsRequest& request) {
   Statement statement;
   std::string where = "TRUE" + NotDeleted(table);
@@ -281,10 +287,9 @@ Statement RowsStatement(const ApiTable& table, const RowsRequest& request) {
     }
     where += " AND (" + left + ") > (" + right + ")";
   }
-  statement.params.emplace_back(std::to_string(request.limit + 1));
   statement.sql = "SELECT " + SelectList(table, request.columns) + " FROM " + Qualified(table) +
-                  " WHERE " + where + " ORDER BY " + KeyOrder(table) + " LIMIT $" +
-                  std::to_string(statement.params.size());
+                  " WHERE " + where + " ORDER BY " + KeyOrder(table) +
+                  LimitClause(request.limit + 1);
   return statement;
 }
 
@@ -323,20 +328,21 @@ Statement ChangesStatement(const ApiTable& table, int64_t after_seq, int64_t lim
   for (size_t c = 0; c < table.columns.size(); ++c) {
     if (!table.columns[c].meta) data.push_back(c);
   }
-  statement.params = {std::to_string(after_seq), std::to_string(limit)};
+  statement.params = {std::to_string(after_seq)};
   statement.sql = "SELECT " + SelectList(table, data) + ", _cdc_seq, _cdc_op, _cdc_source_ts, " +
                   (table.HasColumn("_cdc_deleted_at") ? "_cdc_deleted_at IS NOT NULL" : "false") +
-                  " FROM " + Qualified(table) +
-                  " WHERE _cdc_seq > $1::bigint ORDER BY _cdc_seq LIMIT $2::bigint";
+                  " FROM " + Qualified(table) + " WHERE _cdc_seq > $1::bigint ORDER BY _cdc_seq" +
+                  LimitClause(limit);
   return statement;
 }
 
 Statement TombstonesStatement(const ApiTable& table, int64_t after_seq, int64_t limit) {
   Statement statement;
-  statement.params = {table.schema, table.target, std::to_string(after_seq), std::to_string(limit)};
+  statement.params = {table.schema, table.target, std::to_string(after_seq)};
   statement.sql =
       "SELECT key, seq, source_ts FROM cdc.tombstones WHERE target_schema = $1 AND"
-      " target_table = $2 AND seq > $3::bigint ORDER BY seq LIMIT $4::bigint";
+      " target_table = $2 AND seq > $3::bigint ORDER BY seq" +
+      LimitClause(limit);
   return statement;
 }
 

@@ -367,13 +367,14 @@ Reply ReadApi::DeadLetters(const QueryParams& params) {
   if (const auto cursor = params.find("cursor"); cursor != params.end()) {
     before = DecodeCursor("dead-letters", cursor->second, 1)[0];
   }
-  statement.params = {optional("table"), optional("class"), before, std::to_string(limit + 1)};
+  statement.params = {optional("table"), optional("class"), before};
   statement.sql =
       "SELECT id, group_id, topic, partition, \"offset\", key, value, headers::text, source_table,"
       " target_table, stage, error_class, error_code, error_message, failed_at, redriven_at,"
       " redrive_count FROM cdc.dead_letters WHERE ($1::text IS NULL OR target_table = $1)"
       " AND ($2::text IS NULL OR error_class = $2) AND ($3::bigint IS NULL OR id < $3::bigint)"
-      " ORDER BY id DESC LIMIT $4::bigint";
+      " ORDER BY id DESC" +
+      LimitClause(limit + 1);
   const pg::Result rows = Run(statement);
   const int served = std::min<int>(rows.rows(), static_cast<int>(limit));
   nlohmann::json list = nlohmann::json::array();

@@ -45,11 +45,18 @@ TEST(RowsRequest, TypedFiltersBecomeBoundParameters) {
             "SELECT \"region\", \"id\", \"region\", \"id\", \"amount\", \"note\" FROM "
             "\"replica\".\"orders\" WHERE TRUE AND _cdc_deleted_at IS NULL AND \"amount\" >= "
             "$1::numeric AND \"note\" IS NOT NULL AND \"region\" = ANY($2::text[]) ORDER BY "
-            "\"region\", \"id\" LIMIT $3");
-  ASSERT_EQ(statement.params.size(), 3u);
+            "\"region\", \"id\" LIMIT 21");
+  ASSERT_EQ(statement.params.size(), 2u);
   EXPECT_EQ(*statement.params[0], "10.5");
   EXPECT_EQ(*statement.params[1], "{\"EU\",\"US\"}");
-  EXPECT_EQ(*statement.params[2], "21");
+}
+
+TEST(LimitClause, IsARowCountWrittenIntoTheSql) {
+  // Written, not bound: with a bound LIMIT PostgreSQL re-plans the prepared statement every time.
+  EXPECT_EQ(LimitClause(51), " LIMIT 51");
+  EXPECT_EQ(LimitClause(1001), " LIMIT 1001");
+  EXPECT_THROW(LimitClause(0), std::invalid_argument);
+  EXPECT_THROW(LimitClause(-5), std::invalid_argument);
 }
 
 TEST(RowsRequest, CursorContinuesAfterTheLastKey) {
