@@ -87,7 +87,10 @@ struct HttpServer::Loop {
 };
 
 HttpServer::HttpServer(Options options, Handlers handlers)
-    : options_(std::move(options)), handlers_(std::move(handlers)) {}
+    : options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      query_workers_([this](Job& job) { Serve(job); }),
+      wait_workers_([this](Job& job) { Serve(job); }) {}
 
 HttpServer::~HttpServer() {
   Stop();
@@ -157,20 +160,17 @@ uint16_t HttpServer::Start() {
     threads_.emplace_back([this, l = loop.get()] { RunLoop(*l); });
     threads_.emplace_back([this, l = loop.get()] { RunBatches(*l); });
   }
-  for (int i = 0; i < std::max(1, options_.workers); ++i) {
-    threads_.emplace_back([this] { RunWorker(); });
-  }
+  query_workers_.Start(options_.query_workers);
+  wait_workers_.Start(options_.wait_workers);
   return bound_port;
 }
 
 void HttpServer::Stop() {
   if (!started_) return;
   started_ = false;
-  {
-    std::lock_guard lock(jobs_mutex_);
-    stopping_.store(true);
-  }
-  jobs_ready_.notify_all();
+  stopping_.store(true);
+  query_workers_.Stop();
+  wait_workers_.Stop();
   for (auto& loop : loops_) {
     {
       std::lock_guard lock(loop->mutex);  // a batch thread checks stopping_ under it
@@ -341,11 +341,8 @@ bool HttpServer::Process(Loop& loop, Connection& c) {
       loop.batch.push_back({c.id, std::move(request), close});
     } else {
       c.busy = true;
-      {
-        std::lock_guard lock(jobs_mutex_);
-        jobs_.push_back({&loop, c.id, std::move(request), close});
-      }
-      jobs_ready_.notify_one();
+      WorkerPool<Job>& workers = lane == Lane::kWait ? wait_workers_ : query_workers_;
+      workers.Push({&loop, c.id, std::move(request), close});
     }
   }
   if (c.peer_closed && !c.busy && c.out.size() == c.out_pos) {
@@ -430,30 +427,20 @@ void HttpServer::DrainCompletions(Loop& loop) {
   }
 }
 
-void HttpServer::RunWorker() {
-  while (true) {
-    Job job;
-    {
-      std::unique_lock lock(jobs_mutex_);
-      jobs_ready_.wait(lock, [&] { return stopping_.load() || !jobs_.empty(); });
-      if (stopping_.load()) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    HttpResponse response;
-    try {
-      handlers_.serve(job.request, response);
-    } catch (...) {
-      response = HttpResponse();
-      response.status = 500;
-    }
-    {
-      std::lock_guard lock(job.loop->mutex);
-      job.loop->done.push_back(
-          {job.connection_id, std::move(job.request), std::move(response), job.close});
-    }
-    Wake(*job.loop);
+void HttpServer::Serve(Job& job) {
+  HttpResponse response;
+  try {
+    handlers_.serve(job.request, response);
+  } catch (...) {
+    response = HttpResponse();
+    response.status = 500;
   }
+  {
+    std::lock_guard lock(job.loop->mutex);
+    job.loop->done.push_back(
+        {job.connection_id, std::move(job.request), std::move(response), job.close});
+  }
+  Wake(*job.loop);
 }
 
 bool HttpServer::Flush(Loop& loop, Connection& c) {

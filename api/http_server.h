@@ -1,9 +1,11 @@
 // cdc-api's HTTP/1.1 server: a few epoll I/O threads own the connections; requests that need no
 // database (health, errors) are answered on the I/O thread; reads by key are gathered and
 // answered together by the loop's batch thread (one batch in flight per loop: the reads that
-// arrive while it runs go together next, one statement per table); everything else (pages,
-// long-polls, status) runs on a worker pool. The I/O threads never wait for PostgreSQL, so
-// /health answers while the database hangs, and under load one epoll wake-up serves many
+// arrive while it runs go together next, one statement per table); everything else runs on a
+// worker pool: queries (pages, status) on one thread per PostgreSQL connection, so the
+// threads never queue for a connection and a busy pool runs without a context switch per
+// request, and long-polls on a larger pool of their own. The I/O threads never wait for PostgreSQL,
+// so /health answers while the database hangs, and under load one epoll wake-up serves many
 // connections and one hand-off many keys. Thread-per-connection (the cpp-httplib server this
 // replaces) cost two or three context switches per request on a 2-core VM and capped by-key
 // reads at ~10k/s.
@@ -16,7 +18,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "api/http_message.h"
+#include "api/worker_pool.h"
 #include "common/host_port.h"
 
 namespace cdc::api {
@@ -37,7 +39,8 @@ class HttpServer {
   enum class Lane {
     kInline,  // answered on the I/O thread by `serve`: must not block
     kBatch,   // gathered and answered together by `serve_batch` on the loop's batch thread
-    kWorker,  // answered by `serve` on a worker thread
+    kWorker,  // answered by `serve` on one of `query_workers`
+    kWait,    // answered by `serve` on one of `wait_workers`: may wait long (a long-poll)
   };
   struct Handlers {
     std::function<Lane(const HttpRequest&)> lane;
@@ -52,7 +55,8 @@ class HttpServer {
   struct Options {
     HostPort listen;
     int io_threads = 1;
-    int workers = 64;
+    int query_workers = 8;
+    int wait_workers = 64;
     HttpLimits limits;
     int idle_timeout_ms = 120'000;  // a keep-alive connection with nothing to do is closed
   };
@@ -75,13 +79,14 @@ class HttpServer {
   struct Connection;
   struct Loop;
   struct Job {
-    Loop* loop;
-    uint64_t connection_id;
+    Loop* loop = nullptr;
+    uint64_t connection_id = 0;
     HttpRequest request;
-    bool close;
+    bool close = false;
   };
   void RunLoop(Loop& loop);
-  void RunWorker();
+  // Serves a kWorker or kWait request and hands the answer to its loop.
+  void Serve(Job& job);
   void Accept(Loop& loop);
   void Adopt(Loop& loop, int fd);
   // The functions taking a Connection return false when they closed (and freed) it.
@@ -105,9 +110,8 @@ class HttpServer {
   int listen_fd_ = -1;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
-  std::mutex jobs_mutex_;
-  std::condition_variable jobs_ready_;
-  std::deque<Job> jobs_;
+  WorkerPool<Job> query_workers_;
+  WorkerPool<Job> wait_workers_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
   size_t next_loop_ = 0;  // the accepting loop's round-robin

@@ -81,7 +81,8 @@ ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& 
   HttpServer::Options options;
   options.listen = settings_.listen;
   options.io_threads = settings_.io_threads;
-  options.workers = settings_.threads;
+  options.query_workers = settings_.pool_size;  // one per connection: none queues for one
+  options.wait_workers = settings_.threads;
   HttpServer::Handlers handlers;
   handlers.lane = [this](const HttpRequest& req) { return LaneOf(req); };
   handlers.serve = [this](const HttpRequest& req, HttpResponse& res) { Dispatch(req, res); };
@@ -114,6 +115,15 @@ HttpServer::Lane ApiServer::LaneOf(const HttpRequest& req) const {
       return HttpServer::Lane::kInline;
     case RouteId::kRow:
       return HttpServer::Lane::kBatch;
+    case RouteId::kReady:
+    case RouteId::kMetrics:
+      return HttpServer::Lane::kWait;  // probes answer while queries keep the workers busy
+    case RouteId::kChanges: {
+      // A long-poll waits without a connection; it must not take a query worker.
+      const auto wait = req.params.find("wait_ms");
+      return wait != req.params.end() && wait->second != "0" ? HttpServer::Lane::kWait
+                                                             : HttpServer::Lane::kWorker;
+    }
     default:
       return HttpServer::Lane::kWorker;
   }

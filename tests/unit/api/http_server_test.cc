@@ -1,6 +1,6 @@
-// cdc-api's HTTP/1.1 server over real loopback sockets: pipelining in order across the three
-// lanes, requests split across packets, by-key batching, a hung batch not stalling the loop,
-// protocol errors closing the connection, stop.
+// cdc-api's HTTP/1.1 server over real loopback sockets: pipelining in order across the
+// lanes, long waits apart from queries, requests split across packets, by-key batching, a hung
+// batch not stalling the loop, protocol errors closing the connection, stop.
 #include "api/http_server.h"
 
 #include <arpa/inet.h>
@@ -81,17 +81,24 @@ class HttpServerTest : public ::testing::Test {
     HttpServer::Options options;
     options.listen = {"127.0.0.1", 0};
     options.io_threads = io_threads;
-    options.workers = 4;
+    options.query_workers = 2;
+    options.wait_workers = 3;
     options.limits.max_header_bytes = 1024;
     HttpServer::Handlers handlers;
     handlers.lane = [](const HttpRequest& req) {
       if (req.path.rfind("/batch", 0) == 0) return HttpServer::Lane::kBatch;
       if (req.path.rfind("/slow", 0) == 0) return HttpServer::Lane::kWorker;
+      if (req.path.rfind("/wait", 0) == 0) return HttpServer::Lane::kWait;
       return HttpServer::Lane::kInline;
     };
-    handlers.serve = [](const HttpRequest& req, HttpResponse& res) {
+    handlers.serve = [this](const HttpRequest& req, HttpResponse& res) {
       if (req.path == "/slow/sleep") std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      res.SetContent((req.path.rfind("/slow", 0) == 0 ? "w:" : "i:") + req.path, "text/plain");
+      if (req.path.rfind("/wait/hang", 0) == 0) {
+        std::unique_lock lock(mutex_);
+        released_cv_.wait(lock, [this] { return released_; });
+      }
+      const bool worker = req.path.rfind("/slow", 0) == 0 || req.path.rfind("/wait", 0) == 0;
+      res.SetContent((worker ? "w:" : "i:") + req.path, "text/plain");
     };
     handlers.serve_batch = [this](std::span<const HttpRequest* const> requests,
                                   std::span<HttpResponse* const> responses) {
@@ -197,6 +204,33 @@ TEST_F(HttpServerTest, AHangingBatchDoesNotStallTheLoop) {
   released_cv_.notify_all();
   EXPECT_EQ(hung.Read(), std::make_pair(200, std::string("b:/batch/hang")));
   EXPECT_EQ(queued.Read(), std::make_pair(200, std::string("b:/batch/queued")));
+}
+
+TEST_F(HttpServerTest, LongWaitsDoNotTakeTheQueryWorkers) {
+  StartServer(1);
+  // Every wait worker hangs (long-polls), and one more wait is queued behind them.
+  std::vector<std::unique_ptr<Client>> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting.push_back(std::make_unique<Client>(port_));
+    waiting.back()->Send("GET /wait/hang" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  Client query(port_);
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    query.Send("GET /slow/" + std::to_string(i) + " HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(query.Read(), std::make_pair(200, "w:/slow/" + std::to_string(i)));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+  }
+  released_cv_.notify_all();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(waiting[static_cast<size_t>(i)]->Read(),
+              std::make_pair(200, "w:/wait/hang" + std::to_string(i)));
+  }
 }
 
 TEST_F(HttpServerTest, ProtocolErrorsAreAnsweredAndCloseTheConnection) {
