@@ -26,6 +26,7 @@
 #include "common/odbc/odbc.h"
 #include "common/pg/connection.h"
 #include "tests/bench/consumer_profile.h"
+#include "tests/bench/raw_fetch.h"
 #include "tests/harness/bench_util.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/odbc_sources.h"
@@ -149,9 +150,8 @@ class Bench {
     const bool equal = ReplicaEqualsSource();
 
     // ---- baselines on the same rows, with the pipeline idle.
-    std::string copy;
-    const double fetch_rate = RawFetch(max_seq, &copy);
-    const double copy_rate = RawCopy(copy, max_seq);
+    const double fetch_rate = RawFetchRate(max_seq);
+    const double copy_rate = RawCopy(CopyText(), max_seq);
 
     // ---- phase 2: latency at a fixed rate.
     const std::string phase_start = Single("SELECT now()");
@@ -329,36 +329,34 @@ class Bench {
     return actual == expected;
   }
 
-  // Baseline 1: one statement fetching every change row; also renders the row images as COPY
-  // text (not timed) for baseline 2.
-  double RawFetch(int64_t expected, std::string* copy) {
-    const Clock::time_point start = Clock::now();
+  // Baseline 1: one statement fetching every change row, as fast as a plain client can.
+  double RawFetchRate(int64_t expected) {
+    const RawFetch fetch = RawBulkFetch(*source_db_, "SELECT * FROM ITEMS_CT ORDER BY CDC_SEQ");
+    if (fetch.rows != expected) {
+      throw std::runtime_error("raw fetch read a different number of rows");
+    }
+    return fetch.RowsPerSecond();
+  }
+
+  // The change rows' images as COPY text for baseline 2 (not timed): the 10 columns, then
+  // _cdc_seq, _cdc_op, _cdc_source_ts (the change time).
+  std::string CopyText() {
     odbc::Statement statement(*source_db_);
     statement.ExecuteDirect("SELECT * FROM ITEMS_CT ORDER BY CDC_SEQ");
     statement.SetFetchWidths(std::vector<size_t>(statement.Columns().size(), 64));
     odbc::RowBatch batch;
-    int64_t rows = 0;
-    std::vector<std::vector<std::optional<std::string>>> kept;
+    std::string copy;
     while (statement.FetchBatch(batch, 1000, 4096)) {
       for (size_t r = 0; r < batch.rows(); ++r) {
-        std::vector<std::optional<std::string>> row;
-        for (size_t c = 0; c < batch.columns(); ++c) {
+        const auto text = [&](size_t c, std::string_view null) {
           const auto value = batch.Get(r, c);
-          row.push_back(value ? std::optional<std::string>(*value) : std::nullopt);
-        }
-        kept.push_back(std::move(row));
+          return std::string(value ? *value : null);
+        };
+        for (size_t c = 4; c < batch.columns(); ++c) copy += text(c, "\\N") + "\t";
+        copy += text(0, "0") + "\t" + text(1, "u").substr(0, 1) + "\t" + text(2, "\\N") + "\n";
       }
-      rows += static_cast<int64_t>(batch.rows());
     }
-    const double seconds = Seconds(Clock::now() - start);
-    if (rows != expected) throw std::runtime_error("raw fetch read a different number of rows");
-    // COPY text: the 10 columns, then _cdc_seq, _cdc_op, _cdc_source_ts (the change time).
-    for (const auto& row : kept) {
-      for (size_t c = 4; c < row.size(); ++c) *copy += (row[c] ? *row[c] : "\\N") + "\t";
-      *copy += row[0].value_or("0") + "\t" + row[1].value_or("u").substr(0, 1) + "\t" +
-               row[2].value_or("\\N") + "\n";
-    }
-    return static_cast<double>(rows) / seconds;
+    return copy;
   }
 
   // Baseline 2: COPY of the same row images into a table shaped like replica.items (its columns

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/odbc/odbc.h"
+#include "tests/bench/raw_fetch.h"
 #include "tests/harness/bench_util.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/harness/odbc_sources.h"
@@ -66,30 +67,17 @@ int64_t Generate(odbc::Connection& db, int64_t changes) {
 }
 
 // The raw baseline: one statement fetching every change-table row.
-double RawFetch(odbc::Connection& db, int64_t expected) {
-  const auto start = Clock::now();
-  odbc::Statement statement(db);
-  statement.ExecuteDirect("SELECT * FROM \"BENCH_CT\" ORDER BY \"CDC_SEQ\"");
-  // Buffers sized for the data (every value here is under 64 bytes): the fastest plain fetch.
-  statement.SetFetchWidths(std::vector<size_t>(statement.Columns().size(), 64));
-  odbc::RowBatch batch;
-  int64_t rows = 0;
-  size_t bytes = 0;
-  while (statement.FetchBatch(batch, 1000, 4096)) {
-    for (size_t r = 0; r < batch.rows(); ++r) {
-      for (size_t c = 0; c < batch.columns(); ++c) bytes += batch.Get(r, c).value_or("").size();
-    }
-    rows += static_cast<int64_t>(batch.rows());
-  }
-  const double seconds = Seconds(Clock::now() - start);
-  if (rows != expected) {
-    std::fprintf(stderr, "raw fetch read %lld rows, expected %lld\n", static_cast<long long>(rows),
-                 static_cast<long long>(expected));
+double RawFetchRate(odbc::Connection& db, int64_t expected) {
+  const RawFetch fetch = RawBulkFetch(db, "SELECT * FROM \"BENCH_CT\" ORDER BY \"CDC_SEQ\"");
+  if (fetch.rows != expected) {
+    std::fprintf(stderr, "raw fetch read %lld rows, expected %lld\n",
+                 static_cast<long long>(fetch.rows), static_cast<long long>(expected));
     std::exit(1);
   }
   std::fprintf(stderr, "raw fetch: %lld rows, %.1f MB of text in %.2f s\n",
-               static_cast<long long>(rows), static_cast<double>(bytes) / 1e6, seconds);
-  return static_cast<double>(rows) / seconds;
+               static_cast<long long>(fetch.rows), static_cast<double>(fetch.bytes) / 1e6,
+               fetch.seconds);
+  return fetch.RowsPerSecond();
 }
 
 int Main(int argc, char** argv) {
@@ -135,7 +123,7 @@ int Main(int argc, char** argv) {
     }
   }
   const int64_t max_seq = Generate(db, changes);
-  const double raw_rate = RawFetch(db, max_seq);
+  const double raw_rate = RawFetchRate(db, max_seq);
 
   const auto started = Clock::now();
   Process producer({CDC_PRODUCER_PATH, "run", "--config", config}, dir.File("producer.log"));
