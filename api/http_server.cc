@@ -1,6 +1,5 @@
 #include "api/http_server.h"
 
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "api/tcp_socket.h"
 #include "common/error.h"
 
 namespace cdc::api {
@@ -27,18 +27,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string PeerAddress(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "";
-  char host[NI_MAXHOST] = {};
-  if (getnameinfo(reinterpret_cast<sockaddr*>(&address), length, host, sizeof(host), nullptr, 0,
-                  NI_NUMERICHOST) != 0) {
-    return "";
-  }
-  return host;
 }
 
 }  // namespace
@@ -101,40 +89,9 @@ HttpServer::~HttpServer() {
 }
 
 uint16_t HttpServer::Start() {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(options_.listen.port);
-  const std::string where = options_.listen.ToString();
-  if (getaddrinfo(options_.listen.host.empty() ? nullptr : options_.listen.host.c_str(),
-                  port.c_str(), &hints, &found) != 0 ||
-      found == nullptr) {
-    throw FatalError("LISTEN", "cannot resolve " + where);
-  }
-  int fd = -1;
-  std::string error;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // not SO_REUSEPORT: exclusive
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
-      error = std::strerror(errno);
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
-  if (fd < 0) throw FatalError("LISTEN", "cannot listen on " + where + ": " + error);
-  listen_fd_ = fd;
-  sockaddr_storage bound{};
-  socklen_t length = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
-  const uint16_t bound_port =
-      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const ListeningSocket listening = ListenTcp(options_.listen);
+  listen_fd_ = listening.fd;
+  const uint16_t bound_port = listening.port;
   const int io_threads = std::max(1, options_.io_threads);
   for (int i = 0; i < io_threads; ++i) {
     auto loop = std::make_unique<Loop>();
