@@ -1,14 +1,13 @@
 // cdc-api's HTTP/1.1 server: a few epoll I/O threads own the connections; requests that need no
 // database (health, errors) are answered on the I/O thread; reads by key are gathered and
 // answered together by the loop's batch thread (one batch in flight per loop: the reads that
-// arrive while it runs go together next, one statement per table); everything else runs on a
-// worker pool: queries (pages, status) on one thread per PostgreSQL connection, so the
-// threads never queue for a connection and a busy pool runs without a context switch per
-// request, and long-polls on a larger pool of their own. The I/O threads never wait for PostgreSQL,
-// so /health answers while the database hangs, and under load one epoll wake-up serves many
-// connections and one hand-off many keys. Thread-per-connection (the cpp-httplib server this
-// replaces) cost two or three context switches per request on a 2-core VM and capped by-key
-// reads at ~10k/s.
+// arrive while it runs go together next, one statement per table); queries (pages, status) run
+// on one worker per PostgreSQL connection, so no worker queues for a connection and a busy pool
+// runs without a context switch per request; long-polls and probes run on a larger pool of their
+// own. The I/O threads never wait for PostgreSQL, so /health answers while the database hangs,
+// and under load one epoll wake-up serves many connections and one hand-off many keys.
+// Thread-per-connection (the cpp-httplib server this replaces) cost two or three context
+// switches per request on a 2-core VM and capped by-key reads at ~10k/s.
 //
 // Protocol as parsed by http_message.h; pipelined requests are answered in order, bodies are read
 // and ignored (the API has none), and a request that cannot be read is answered and closes the
