@@ -14,20 +14,8 @@ namespace {
 constexpr auto kAcquireWait = std::chrono::seconds(5);
 constexpr auto kPollEvery = std::chrono::milliseconds(200);
 
-// An object of `columns` from result row `row`, whose fields start at `first`.
-nlohmann::json RowJson(const ApiTable& table, const pg::Result& result, int row, int first,
-                       const std::vector<size_t>& columns) {
-  nlohmann::json object = nlohmann::json::object();
-  for (size_t i = 0; i < columns.size(); ++i) {
-    const ApiColumn& column = table.columns[columns[i]];
-    const int field = first + static_cast<int>(i);
-    object[column.name] = result.IsNull(row, field) ? nlohmann::json(nullptr)
-                                                    : ToJson(column.kind, result.Get(row, field));
-  }
-  return object;
-}
-
-// The same object as RowJson, written as JSON text; members in the order of `columns`.
+// An object of `columns` from result row `row`, whose fields start at `first`, written as JSON
+// text; members in the order of `columns`.
 void AppendRowJson(std::string& out, const ApiTable& table, const pg::Result& result, int row,
                    int first, const std::vector<size_t>& columns) {
   out += '{';
@@ -52,6 +40,14 @@ std::vector<std::string> KeyTexts(const ApiTable& table, const pg::Result& resul
     key.emplace_back(result.Get(row, static_cast<int>(i)));
   }
   return key;
+}
+
+void AppendTimestamp(std::string& out, const pg::Result& result, int row, int column) {
+  if (result.IsNull(row, column)) {
+    out += "null";
+  } else {
+    AppendJson(out, ValueKind::kTimestampTz, result.Get(row, column));
+  }
 }
 
 nlohmann::json Timestamp(const pg::Result& result, int row, int column) {
@@ -252,54 +248,66 @@ Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::st
   while (true) {
     const pg::Result rows = Run(ChangesStatement(*table, after, limit));
     const pg::Result deletes = Run(TombstonesStatement(*table, after, limit));
-    // Merge both in seq order and keep the first `limit`.
+    // Merge both in seq order and keep the first `limit`. Each change is written as JSON text,
+    // members in name order: key (deletes) or row, op, seq, source_ts.
     struct Change {
       int64_t seq;
-      nlohmann::json json;
+      std::string json;
     };
     std::vector<Change> changes;
     const int first_meta = static_cast<int>(table->key.size() + data.size());
     for (int i = 0; i < rows.rows(); ++i) {
       const int64_t seq = rows.GetInt(i, first_meta);
       const bool deleted = rows.Get(i, first_meta + 3) == "t";
-      nlohmann::json change = {
-          {"op", deleted ? std::string("d") : std::string(rows.Get(i, first_meta + 1))},
-          {"seq", seq},
-          {"source_ts", Timestamp(rows, i, first_meta + 2)}};
+      std::string text = "{";
       if (deleted) {
-        change["key"] = RowJson(*table, rows, i, 0, key_columns);
+        text += "\"key\":";
+        AppendRowJson(text, *table, rows, i, 0, key_columns);
+        text += ",\"op\":\"d\"";
       } else {
-        change["row"] = RowJson(*table, rows, i, static_cast<int>(table->key.size()), data);
+        text += "\"op\":";
+        json::AppendString(rows.Get(i, first_meta + 1), text);
+        text += ",\"row\":";
+        AppendRowJson(text, *table, rows, i, static_cast<int>(table->key.size()), data);
       }
-      changes.push_back({seq, std::move(change)});
+      text += ",\"seq\":" + std::to_string(seq) + ",\"source_ts\":";
+      AppendTimestamp(text, rows, i, first_meta + 2);
+      text += '}';
+      changes.push_back({seq, std::move(text)});
     }
     for (int i = 0; i < deletes.rows(); ++i) {
-      nlohmann::json key = nlohmann::json::object();
       const nlohmann::json parts = nlohmann::json::parse(deletes.Get(i, 0), nullptr, false);
+      std::string text = "{\"key\":{";
       for (size_t k = 0; k < table->key.size(); ++k) {
         const ApiColumn& column = table->columns[table->key[k]];
-        const bool has = parts.is_array() && k < parts.size() && parts[k].is_string();
-        key[column.name] =
-            has ? ToJson(column.kind, parts[k].get<std::string>()) : nlohmann::json(nullptr);
+        if (k > 0) text += ',';
+        json::AppendString(column.name, text);
+        text += ':';
+        if (parts.is_array() && k < parts.size() && parts[k].is_string()) {
+          AppendJson(text, column.kind, parts[k].get<std::string>());
+        } else {
+          text += "null";
+        }
       }
       const int64_t seq = deletes.GetInt(i, 1);
-      changes.push_back({seq,
-                         {{"op", "d"},
-                          {"seq", seq},
-                          {"source_ts", Timestamp(deletes, i, 2)},
-                          {"key", std::move(key)}}});
+      text += "},\"op\":\"d\",\"seq\":" + std::to_string(seq) + ",\"source_ts\":";
+      AppendTimestamp(text, deletes, i, 2);
+      text += '}';
+      changes.push_back({seq, std::move(text)});
     }
     std::stable_sort(changes.begin(), changes.end(),
                      [](const Change& a, const Change& b) { return a.seq < b.seq; });
     if (changes.size() > static_cast<size_t>(limit)) changes.resize(static_cast<size_t>(limit));
     if (!changes.empty() || clock_.Now() >= deadline || stop.stop_requested()) {
-      nlohmann::json list = nlohmann::json::array();
+      std::string body = "{\"changes\":[";
       int64_t next = after;
-      for (Change& change : changes) {
-        next = change.seq;
-        list.push_back(std::move(change.json));
+      for (size_t c = 0; c < changes.size(); ++c) {
+        if (c > 0) body += ',';
+        body += changes[c].json;
+        next = changes[c].seq;
       }
-      return {DumpJson({{"changes", std::move(list)}, {"next_after_seq", next}}), std::nullopt};
+      body += "],\"next_after_seq\":" + std::to_string(next) + "}";
+      return {std::move(body), std::nullopt};
     }
     const auto left = deadline - clock_.Now();
     clock_.SleepFor(std::min<Clock::Duration>(left, kPollEvery), stop);
