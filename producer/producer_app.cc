@@ -159,6 +159,11 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   if (stop.stop_requested()) return 0;
 
   Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
+  std::vector<std::string> topics = {settings.checkpoint_topic};
+  for (const TableSettings& table : settings.tables) topics.push_back(table.topic);
+  if (!publisher.LoadTopicMetadata(topics, milliseconds(5'000))) {
+    logger.Warn("topic metadata did not arrive in time; the first events may wait for it");
+  }
   CheckpointWriter checkpoints(publisher, settings, clock, logger);
   odbc::Environment environment;
   std::vector<std::unique_ptr<OdbcChangeSource>> sources;
@@ -376,6 +381,11 @@ int BackfillTable(const config::Config& config, const ProducerSettings& settings
   std::unique_ptr<registry::SchemaRegistry> schemas =
       registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
   Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
+  std::vector<std::string> topics = {settings.checkpoint_topic};
+  for (const TableSettings& table : settings.tables) topics.push_back(table.topic);
+  if (!publisher.LoadTopicMetadata(topics, milliseconds(5'000))) {
+    logger.Warn("topic metadata did not arrive in time; the first events may wait for it");
+  }
   const size_t index = publisher.AddTable(table.name, TablePosition{});
   odbc::Environment environment;
   OdbcChangeSource source(environment, settings.connection, settings.dialect, table.source,

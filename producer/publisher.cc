@@ -69,6 +69,11 @@ bool Publisher::Flush(std::chrono::milliseconds timeout) { return producer_->Flu
 
 void Publisher::PurgeAll() { producer_->PurgeAll(); }
 
+bool Publisher::LoadTopicMetadata(const std::vector<std::string>& topics,
+                                  std::chrono::milliseconds timeout) {
+  return producer_->LoadTopicMetadata(topics, timeout);
+}
+
 int Publisher::InFlight() const { return producer_->InFlight(); }
 
 void Publisher::OnDelivery(const kafka::DeliveryReport& report) {

@@ -49,6 +49,9 @@ class Publisher final : public kafka::DeliveryHandler {
   // Drops what is still queued (shutdown with an unreachable broker).
   void PurgeAll();
   int InFlight() const;
+  // See kafka::Producer::LoadTopicMetadata: called before the first publish so that it goes out
+  // at once.
+  bool LoadTopicMetadata(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
 
   void OnDelivery(const kafka::DeliveryReport& report) override;
 

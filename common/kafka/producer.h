@@ -75,6 +75,11 @@ class Producer {
   // when nothing is left in flight.
   [[nodiscard]] bool Flush(std::chrono::milliseconds timeout);
   int InFlight() const;
+  // Asks the brokers for these topics' metadata and waits for it (at most `timeout` per topic),
+  // so that the first message to each goes out at once: librdkafka 2.0.2 otherwise learns a
+  // topic named by its first message only at its next one-second topic scan. Returns false when
+  // some metadata did not arrive; producing still works then, it only starts later.
+  bool LoadTopicMetadata(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
   // Drops every message not yet delivered (their reports fail with _PURGE_QUEUE/_PURGE_INFLIGHT,
   // served by this call) so that a shutdown with an unreachable broker does not wait.
   void PurgeAll();

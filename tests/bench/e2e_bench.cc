@@ -5,7 +5,9 @@
 //   backlog. Reported: producer changes/s, consumer applied changes/s, end-to-end changes/s
 //   (producer start -> last change applied; and from the first change made, which includes the
 //   source's own write speed), and the raw baselines in the same run: an ODBC bulk fetch of the
-//   same change rows and a COPY of the same row images into an identical table.
+//   same change rows and a COPY of the same row images into an identical table. The timeline
+//   splits the end-to-end time: producer start -> first event published (start-up), and last
+//   event published -> last change applied (the consumer's drain).
 //   Phase 2 (latency): a fixed rate (default 5k changes/s, poll_interval_ms 100) for S seconds;
 //   p50/p95/p99 of _cdc_applied_at - _cdc_source_ts over the rows applied in the phase.
 // Output: a human summary on stdout and one JSON line. Progress on stderr.
@@ -139,6 +141,8 @@ class Bench {
     const double consumer_rate = changes / Seconds(applied_end - *first_applied);
     const double e2e_rate = changes / Seconds(applied_end - pipeline_start);
     const double e2e_with_made = changes / Seconds(applied_end - made_start);
+    const double startup_seconds = Seconds(*first_published - pipeline_start);
+    const double drain_seconds = Seconds(applied_end - *all_published);
     // Where the CPU went while the pipeline worked the backlog off (2 cores = 2 s per second).
     const double producer_cpu = ProcessCpuSeconds(producer_->pid());
     const double consumer_cpu = ProcessCpuSeconds(consumer_->pid()) - consumer_cpu_before;
@@ -203,6 +207,10 @@ class Bench {
     std::printf("  end to end incl. making  %9.0f changes/s  (first change made -> last applied)\n",
                 e2e_with_made);
     std::printf(
+        "  timeline                 producer start -> first event published %.2f s, last "
+        "published -> last applied %.2f s\n",
+        startup_seconds, drain_seconds);
+    std::printf(
         "  latency at %d changes/s  p50 %.0f ms, p95 %.0f ms, p99 %.0f ms over %s rows "
         "(target p99 <= 300 ms)\n",
         options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, samples.c_str());
@@ -222,11 +230,12 @@ class Bench {
         "s\":%.0f,\"rate\":%d,"
         "\"latency_p50_ms\":%.1f,\"latency_p95_ms\":%.1f,\"latency_p99_ms\":%.1f,"
         "\"cpu_producer_s\":%.1f,\"cpu_consumer_s\":%.1f,\"cpu_backends_s\":%.1f,"
-        "\"cpu_broker_s\":%.1f,\"equal\":%s}\n",
+        "\"cpu_broker_s\":%.1f,\"startup_s\":%.2f,\"drain_s\":%.2f,\"equal\":%s}\n",
         static_cast<long long>(max_seq), made_rate, producer_rate, fetch_rate,
         producer_rate / fetch_rate, consumer_rate, copy_rate, consumer_rate / copy_rate, e2e_rate,
         e2e_with_made, options_.rate, p50 * 1000, p95 * 1000, p99 * 1000, producer_cpu,
-        consumer_cpu, backends_cpu, broker_cpu, equal ? "true" : "false");
+        consumer_cpu, backends_cpu, broker_cpu, startup_seconds, drain_seconds,
+        equal ? "true" : "false");
     if (options_.profile) PrintProfile(cluster_.log_path());
     return equal && producer_rc == 0 && consumer_rc == 0 ? 0 : 1;
   }
