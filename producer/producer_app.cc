@@ -72,6 +72,17 @@ void EnsureTopics(const kafka::KafkaSettings& kafka, const ProducerSettings& set
   probe.Close();
 }
 
+// The tables' and the checkpoint topic's metadata, loaded before the first publish so that it
+// goes out at once (see kafka::Producer::LoadTopicMetadata).
+void LoadTopicMetadata(Publisher& publisher, const ProducerSettings& settings,
+                       const Logger& logger) {
+  std::vector<std::string> topics = {settings.checkpoint_topic};
+  for (const TableSettings& table : settings.tables) topics.push_back(table.topic);
+  if (!publisher.LoadTopicMetadata(topics, milliseconds(5'000))) {
+    logger.Warn("topic metadata did not arrive in time; the first events may wait for it");
+  }
+}
+
 // Writes each table's confirmed position when it changed since the last write.
 class CheckpointWriter {
  public:
@@ -159,11 +170,7 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   if (stop.stop_requested()) return 0;
 
   Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
-  std::vector<std::string> topics = {settings.checkpoint_topic};
-  for (const TableSettings& table : settings.tables) topics.push_back(table.topic);
-  if (!publisher.LoadTopicMetadata(topics, milliseconds(5'000))) {
-    logger.Warn("topic metadata did not arrive in time; the first events may wait for it");
-  }
+  LoadTopicMetadata(publisher, settings, logger);
   CheckpointWriter checkpoints(publisher, settings, clock, logger);
   odbc::Environment environment;
   std::vector<std::unique_ptr<OdbcChangeSource>> sources;
@@ -381,11 +388,7 @@ int BackfillTable(const config::Config& config, const ProducerSettings& settings
   std::unique_ptr<registry::SchemaRegistry> schemas =
       registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
   Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
-  std::vector<std::string> topics = {settings.checkpoint_topic};
-  for (const TableSettings& table : settings.tables) topics.push_back(table.topic);
-  if (!publisher.LoadTopicMetadata(topics, milliseconds(5'000))) {
-    logger.Warn("topic metadata did not arrive in time; the first events may wait for it");
-  }
+  LoadTopicMetadata(publisher, settings, logger);
   const size_t index = publisher.AddTable(table.name, TablePosition{});
   odbc::Environment environment;
   OdbcChangeSource source(environment, settings.connection, settings.dialect, table.source,
