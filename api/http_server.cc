@@ -13,6 +13,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "api/http_server_state.h"
 #include "api/tcp_socket.h"
 #include "common/error.h"
 
@@ -30,49 +31,6 @@ int64_t NowMs() {
 }
 
 }  // namespace
-
-struct HttpServer::Connection {
-  uint64_t id = 0;
-  int fd = -1;
-  std::string remote;
-  std::string in;
-  std::string out;
-  size_t out_pos = 0;
-  bool busy = false;         // a request is in a batch or with a worker
-  bool close_after = false;  // close once `out` is written
-  bool peer_closed = false;
-  bool want_write = false;  // output is waiting for the socket to drain
-  uint32_t interest = 0;    // the events registered with epoll
-  int64_t last_active_ms = 0;
-};
-
-struct HttpServer::Loop {
-  int epoll_fd = -1;
-  int wake_fd = -1;
-  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
-  uint64_t next_id = 2;
-  bool listening = false;
-  struct Pending {
-    uint64_t connection_id;
-    HttpRequest request;
-    bool close;
-  };
-  std::vector<Pending> batch;  // kBatch requests waiting for the next batch
-  bool batch_running = false;  // the batch thread has one
-  struct Done {
-    uint64_t connection_id;
-    HttpRequest request;
-    HttpResponse response;
-    bool close;
-  };
-  std::mutex mutex;  // guards the members below
-  std::vector<Done> done;
-  bool batch_done = false;      // the batch thread finished its batch (its answers are in `done`)
-  std::vector<int> adopted;     // accepted sockets handed over by the accepting loop
-  std::vector<Pending> handed;  // the batch thread's next batch
-  std::condition_variable batch_ready;
-  int64_t last_sweep_ms = 0;
-};
 
 HttpServer::HttpServer(Options options, Handlers handlers)
     : options_(std::move(options)),
@@ -308,96 +266,6 @@ bool HttpServer::Process(Loop& loop, Connection& c) {
     return false;
   }
   return Flush(loop, c);
-}
-
-void HttpServer::AnswerBatch(Loop& loop) {
-  // One batch in flight per loop: requests that arrive meanwhile wait and go together next.
-  if (loop.batch_running || loop.batch.empty()) return;
-  loop.batch_running = true;
-  {
-    std::lock_guard lock(loop.mutex);
-    loop.handed = std::move(loop.batch);
-  }
-  loop.batch.clear();
-  loop.batch_ready.notify_one();
-}
-
-void HttpServer::RunBatches(Loop& loop) {
-  while (true) {
-    std::vector<Loop::Pending> batch;
-    {
-      std::unique_lock lock(loop.mutex);
-      loop.batch_ready.wait(lock, [&] { return stopping_.load() || !loop.handed.empty(); });
-      if (stopping_.load()) return;
-      batch.swap(loop.handed);
-    }
-    std::vector<HttpResponse> responses(batch.size());
-    std::vector<const HttpRequest*> requests;
-    std::vector<HttpResponse*> outputs;
-    requests.reserve(batch.size());
-    outputs.reserve(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      requests.push_back(&batch[i].request);
-      outputs.push_back(&responses[i]);
-    }
-    try {
-      handlers_.serve_batch(requests, outputs);
-    } catch (...) {
-      for (HttpResponse& response : responses) {
-        response = HttpResponse();
-        response.status = 500;
-      }
-    }
-    {
-      std::lock_guard lock(loop.mutex);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        loop.done.push_back({batch[i].connection_id, std::move(batch[i].request),
-                             std::move(responses[i]), batch[i].close});
-      }
-      loop.batch_done = true;
-    }
-    Wake(loop);
-  }
-}
-
-void HttpServer::DrainCompletions(Loop& loop) {
-  std::vector<Loop::Done> done;
-  std::vector<int> adopted;
-  {
-    std::lock_guard lock(loop.mutex);
-    done.swap(loop.done);
-    adopted.swap(loop.adopted);
-    if (loop.batch_done) {
-      loop.batch_done = false;
-      loop.batch_running = false;
-    }
-  }
-  for (const int fd : adopted) Adopt(loop, fd);
-  for (Loop::Done& d : done) {
-    const auto it = loop.connections.find(d.connection_id);
-    if (it == loop.connections.end()) continue;
-    Connection& c = *it->second;
-    c.out += SerializeHttpResponse(d.request, d.response, d.close);
-    if (d.close) c.close_after = true;
-    c.busy = false;
-    Process(loop, c);
-  }
-}
-
-void HttpServer::Serve(Job& job) {
-  HttpResponse response;
-  try {
-    handlers_.serve(job.request, response);
-  } catch (...) {
-    response = HttpResponse();
-    response.status = 500;
-  }
-  {
-    std::lock_guard lock(job.loop->mutex);
-    job.loop->done.push_back(
-        {job.connection_id, std::move(job.request), std::move(response), job.close});
-  }
-  Wake(*job.loop);
 }
 
 bool HttpServer::Flush(Loop& loop, Connection& c) {
