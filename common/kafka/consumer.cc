@@ -124,11 +124,8 @@ void Consumer::Assign(const std::vector<TopicPartition>& partitions) {
 
 std::vector<int32_t> Consumer::Partitions(const std::string& topic,
                                           std::chrono::milliseconds timeout) {
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* metadata = nullptr;
-  const rd_kafka_resp_err_t err =
-      rd_kafka_metadata(handle_.get(), 0, rkt, &metadata, static_cast<int>(timeout.count()));
-  rd_kafka_topic_destroy(rkt);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  const MetadataPtr metadata = TopicMetadata(handle_.get(), topic, timeout, &err);
   CheckErr(err, "metadata for " + topic);
   std::vector<int32_t> partitions;
   for (int t = 0; t < metadata->topic_cnt; ++t) {
@@ -137,7 +134,6 @@ std::vector<int32_t> Consumer::Partitions(const std::string& topic,
       partitions.push_back(metadata->topics[t].partitions[p].id);
     }
   }
-  rd_kafka_metadata_destroy(metadata);
   return partitions;
 }
 

@@ -127,22 +127,12 @@ bool Producer::LoadTopicMetadata(const std::vector<std::string>& topics,
                                  std::chrono::milliseconds timeout) {
   bool loaded = true;
   for (const std::string& topic : topics) {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr);
-    if (rkt == nullptr) {
-      loaded = false;
-      continue;
-    }
-    const rd_kafka_metadata_t* metadata = nullptr;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_metadata(handle_.get(), 0, rkt, &metadata, static_cast<int>(timeout.count()));
-    rd_kafka_topic_destroy(rkt);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!TopicMetadata(handle_.get(), topic, timeout, &err)) {
       state_.logger().Debug("topic metadata not loaded",
                             {{"topic", topic}, {"error", rd_kafka_err2str(err)}});
       loaded = false;
-      continue;
     }
-    rd_kafka_metadata_destroy(metadata);
   }
   return loaded;
 }

@@ -1,9 +1,11 @@
 // librdkafka configuration: building rd_kafka_conf_t from the `kafka` config section, error
-// classification, and redacted dumps. The only place rd_kafka_conf_t is touched.
+// classification, redacted dumps, and a topic's metadata (shared by the producer and consumer
+// wrappers). The only place rd_kafka_conf_t is touched.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +32,19 @@ struct HandleDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 };
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* metadata) const {
+    rd_kafka_metadata_destroy(metadata);
+  }
+};
+using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+
+// One topic's metadata from the brokers, waiting at most `timeout` (for a producer this also
+// makes the topic known to the client, so its first message need not wait for a topic scan).
+// Null with `*err` set when it did not arrive.
+MetadataPtr TopicMetadata(rd_kafka_t* rk, const std::string& topic,
+                          std::chrono::milliseconds timeout, rd_kafka_resp_err_t* err);
 
 // Builds a conf: `defaults` first, then bootstrap.servers and the user's properties, then
 // `forced` (settings the wrapper's correctness depends on, which users cannot override).
