@@ -35,11 +35,14 @@ Consumer::Consumer(const KafkaSettings& settings, const std::string& group_id,
       {"fetch.wait.max.ms", "50"},
       // A fetch response is read into one buffer of its size; above 8 MiB jemalloc serves it
       // from fresh pages and returns them at once, and the page faults made the fetch thread
-      // ~40% of the consumer's CPU (librdkafka's default is 50 MiB). 4 MiB halved that thread's
-      // time; 1 MiB cut the consumer's CPU by another ~8% and, with less cache thrown out,
-      // PostgreSQL's as well (consumer benchmark: +8% events/s, 4 alternating pairs). A broker
-      // still returns at least one message when that is larger.
-      {"fetch.max.bytes", "1048576"},
+      // ~40% of the consumer's CPU (librdkafka's default is 50 MiB). Below 4 MiB a backlog over
+      // 64 partitions is consumed unevenly: a response fills up before it reaches every
+      // partition, and with 1 MiB some partitions fell 10k records behind the rest (end-to-end
+      // benchmark). A batch then spans a wide seq range, and the apply's check against
+      // remembered deletes hashes every delete above the batch's lowest seq: 2.65M tombstones
+      // per 1M changes at 1 MiB, 0.21M at 4 MiB (PostgreSQL's CPU -7%). Consumer benchmark
+      // (no deletes): 4 MiB 138-141k, 1 MiB 135k events/s.
+      {"fetch.max.bytes", "4194304"},
   };
   for (const auto& [key, value] : overrides) defaults[key] = value;
   ConfPtr conf = BuildConf(settings, defaults,
