@@ -52,7 +52,10 @@ DeadLetterPublisher::DeadLetterPublisher(const kafka::KafkaSettings& settings, s
       group_id_(std::move(group_id)),
       logger_(std::move(logger)),
       producer_(std::make_unique<kafka::Producer>(
-          settings, *this, logger_, std::map<std::string, std::string>{{"linger.ms", "0"}})) {}
+          settings, *this, logger_, std::map<std::string, std::string>{{"linger.ms", "0"}})) {
+  // Not LoadTopicMetadata: a consumer may start before Kafka does, and must not wait here.
+  producer_->DeclareTopic(topic_);
+}
 
 void DeadLetterPublisher::OnDelivery(const kafka::DeliveryReport& report) {
   if (report.ok()) {

@@ -39,6 +39,7 @@ Producer::~Producer() {
   if (const int left = rd_kafka_outq_len(handle_.get()); left > 0) {
     state_.logger().Warn("producer closed with messages still in flight", {{"in_flight", left}});
   }
+  declared_.clear();  // topic handles go before the client handle
 }
 
 void Producer::OnDeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message,
@@ -135,6 +136,17 @@ bool Producer::LoadTopicMetadata(const std::vector<std::string>& topics,
     }
   }
   return loaded;
+}
+
+void Producer::DeclareTopic(const std::string& topic) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr);
+  if (rkt == nullptr) {
+    // Producing to it reports the same problem; declaring is only an optimisation.
+    state_.logger().Warn("cannot declare topic",
+                         {{"topic", topic}, {"error", rd_kafka_err2str(rd_kafka_last_error())}});
+    return;
+  }
+  declared_.emplace_back(rkt);
 }
 
 int Producer::InFlight() const { return rd_kafka_outq_len(handle_.get()); }

@@ -80,6 +80,10 @@ class Producer {
   // topic named by its first message only at its next one-second topic scan. Returns false when
   // some metadata did not arrive; producing still works then, it only starts later.
   bool LoadTopicMetadata(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
+  // Makes `topic` known to the client without waiting: librdkafka asks for its metadata as soon
+  // as a broker connection is up, so a first message sent later (a dead letter) goes out at once
+  // instead of waiting for the next topic scan. For a producer that must not block at start.
+  void DeclareTopic(const std::string& topic);
   // Drops every message not yet delivered (their reports fail with _PURGE_QUEUE/_PURGE_INFLIGHT,
   // served by this call) so that a shutdown with an unreachable broker does not wait.
   void PurgeAll();
@@ -93,6 +97,7 @@ class Producer {
 
   DeliveryHandler& handler_;
   ClientState state_;
+  std::vector<TopicPtr> declared_;  // destroyed before the handle (~Producer)
   HandlePtr handle_;  // last: destroyed first, while the callbacks' targets still exist
 };
 

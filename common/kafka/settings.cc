@@ -64,15 +64,14 @@ std::string RedactedConfDump(const rd_kafka_conf_t* conf) {
 
 MetadataPtr TopicMetadata(rd_kafka_t* rk, const std::string& topic,
                           std::chrono::milliseconds timeout, rd_kafka_resp_err_t* err) {
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  if (rkt == nullptr) {
+  const TopicPtr rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  if (!rkt) {
     *err = rd_kafka_last_error();
     if (*err == RD_KAFKA_RESP_ERR_NO_ERROR) *err = RD_KAFKA_RESP_ERR__INVALID_ARG;
     return nullptr;
   }
   const rd_kafka_metadata_t* metadata = nullptr;
-  *err = rd_kafka_metadata(rk, 0, rkt, &metadata, static_cast<int>(timeout.count()));
-  rd_kafka_topic_destroy(rkt);
+  *err = rd_kafka_metadata(rk, 0, rkt.get(), &metadata, static_cast<int>(timeout.count()));
   if (*err != RD_KAFKA_RESP_ERR_NO_ERROR) return nullptr;
   return MetadataPtr(metadata);
 }

@@ -173,6 +173,32 @@ TEST(KafkaRoundTrip, LoadedTopicMetadataSendsTheFirstMessageAtOnce) {
   EXPECT_LT(elapsed, milliseconds(600)) << "the first message waited for a topic scan";
 }
 
+TEST(KafkaRoundTrip, DeclaredTopicSendsTheFirstMessageAtOnce) {
+  DevBroker broker({"--topic", "orders:4"});
+  CollectingHandler handler;
+  kafka::Producer producer(Settings(broker), handler, TestLogging().Get("producer"));
+  // What the consumer's dead-letter publisher does at start, without waiting for anything.
+  const auto declared = std::chrono::steady_clock::now();
+  producer.DeclareTopic("orders");
+  EXPECT_LT(std::chrono::steady_clock::now() - declared, milliseconds(100));
+  std::this_thread::sleep_for(milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  producer.Produce({"orders", std::string_view("k"), std::string_view("v"), {}, std::nullopt, 1});
+  ASSERT_TRUE(producer.Flush(seconds(30)));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(handler.reports().size(), 1u);
+  EXPECT_TRUE(handler.reports()[0].ok());
+  EXPECT_LT(elapsed, milliseconds(600)) << "the first message waited for a topic scan";
+}
+
+TEST(KafkaRoundTrip, DeclaringATopicWithNoBrokerDoesNotBlock) {
+  CollectingHandler handler;
+  kafka::Producer producer({"127.0.0.1:1", {}}, handler, TestLogging().Get("producer"));
+  const auto start = std::chrono::steady_clock::now();
+  producer.DeclareTopic("orders");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(100));
+}
+
 TEST(KafkaRoundTrip, TopicMetadataFromNoBrokerIsReportedNotThrown) {
   CollectingHandler handler;
   kafka::Producer producer({"127.0.0.1:1", {}}, handler, TestLogging().Get("producer"));
