@@ -157,7 +157,8 @@ nlohmann::json ReadApi::TablesJson() {
   statement.params = {settings_.target_schema};
   statement.sql =
       "SELECT t.target_table, t.source_table, t.topic, GREATEST(c.reltuples, 0)::bigint,"
-      " t.last_seq, t.last_source_ts, t.last_applied_at, t.rows_applied, t.deletes_applied"
+      " t.last_seq, t.last_source_ts, t.last_applied_at, t.rows_applied, t.deletes_applied, " +
+      HasChangeFeedIndexSql("c") +
       " FROM cdc.tables t LEFT JOIN pg_namespace n ON n.nspname = t.target_schema"
       " LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.target_table"
       " WHERE t.target_schema = $1 ORDER BY t.target_table";
@@ -172,7 +173,8 @@ nlohmann::json ReadApi::TablesJson() {
                       {"last_source_ts", Timestamp(rows, i, 5)},
                       {"last_applied_at", Timestamp(rows, i, 6)},
                       {"rows_applied", Int(rows, i, 7)},
-                      {"deletes_applied", Int(rows, i, 8)}});
+                      {"deletes_applied", Int(rows, i, 8)},
+                      {"change_feed", rows.Get(i, 9) == "t"}});
   }
   return tables;
 }
@@ -235,6 +237,12 @@ Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::st
   const std::shared_ptr<const ApiTable> table = Table(name);
   if (!table->HasColumn("_cdc_seq")) {
     throw ApiError(ErrorCode::kNotFound, table->target + " has no change metadata");
+  }
+  if (!table->change_feed) {
+    // Without the index every page would scan the whole table.
+    throw ApiError(ErrorCode::kNotFound, table->target +
+                                             " has no change feed: set consumer.change_feed: true"
+                                             " (the consumer then indexes _cdc_seq)");
   }
   const int64_t after = IntParam(params, "after_seq", 0, 0, INT64_MAX);
   const int64_t limit = ParseLimit(params, settings_.max_page_size);

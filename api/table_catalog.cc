@@ -17,6 +17,13 @@ std::optional<size_t> ApiTable::Find(std::string_view column) const {
   return std::nullopt;
 }
 
+std::string HasChangeFeedIndexSql(std::string_view relation) {
+  const std::string r(relation);
+  return "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute s ON s.attrelid = " + r +
+         ".oid AND s.attname = '_cdc_seq' WHERE i.indrelid = " + r +
+         ".oid AND i.indkey[0] = s.attnum)";
+}
+
 TableCatalog::TableCatalog(std::string schema) : schema_(std::move(schema)) {}
 
 void TableCatalog::Invalidate() {
@@ -27,12 +34,13 @@ void TableCatalog::Invalidate() {
 TableCatalog::Tables TableCatalog::Load(pg::Connection& connection) const {
   const pg::Result rows = connection.ExecPrepared(
       "SELECT t.target_table, t.source_table, t.topic, array_to_json(t.key_columns)::text,"
-      " a.attname, format_type(a.atttypid, a.atttypmod)"
-      " FROM cdc.tables t JOIN pg_namespace n ON n.nspname = t.target_schema"
-      " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.target_table"
-      " AND c.relkind IN ('r', 'p')"
-      " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-      " WHERE t.target_schema = $1 ORDER BY t.target_table, a.attnum",
+      " a.attname, format_type(a.atttypid, a.atttypmod), " +
+          HasChangeFeedIndexSql("c") +
+          " FROM cdc.tables t JOIN pg_namespace n ON n.nspname = t.target_schema"
+          " JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.target_table"
+          " AND c.relkind IN ('r', 'p')"
+          " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+          " WHERE t.target_schema = $1 ORDER BY t.target_table, a.attnum",
       {schema_});
   std::map<std::string, std::shared_ptr<ApiTable>> built;
   std::map<std::string, std::vector<std::string>> keys;
@@ -45,6 +53,7 @@ TableCatalog::Tables TableCatalog::Load(pg::Connection& connection) const {
       table->target = target;
       table->source = std::string(rows.Get(i, 1));
       table->topic = std::string(rows.Get(i, 2));
+      table->change_feed = rows.Get(i, 6) == "t";
       keys[target] = nlohmann::json::parse(rows.Get(i, 3)).get<std::vector<std::string>>();
     }
     ApiColumn column;

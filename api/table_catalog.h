@@ -29,6 +29,7 @@ struct ApiTable {
   std::string target;  // target table name
   std::string source;  // SCHEMA.TABLE at the source
   std::string topic;
+  bool change_feed = false;  // an index leads with _cdc_seq: the change feed can be served
   std::vector<ApiColumn> columns;
   std::vector<size_t> key;  // indexes into columns, in key order
 
@@ -36,6 +37,10 @@ struct ApiTable {
   // True when the table has the metadata columns the consumer adds (_cdc_seq, _cdc_deleted_at).
   bool HasColumn(std::string_view column) const { return Find(column).has_value(); }
 };
+
+// SQL that is true when the pg_class row aliased `relation` has an index leading with _cdc_seq
+// (consumer.change_feed), which the change feed needs.
+std::string HasChangeFeedIndexSql(std::string_view relation);
 
 class TableCatalog {
  public:

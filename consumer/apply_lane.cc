@@ -46,7 +46,7 @@ ApplyLane::ApplyLane(int id, const ConsumerSettings& settings, event::EventDecod
       signal_(signal),
       stop_(std::move(stop)),
       decoder_(decoder, settings.table_map),
-      catalog_(settings.target_schema, logger_),
+      catalog_(settings.target_schema, settings.change_feed, logger_),
       applier_(settings, catalog_, &dead_letters, logger_),
       thread_([this](std::stop_token shutdown) { Loop(std::move(shutdown)); }) {}
 

@@ -280,7 +280,7 @@ int RedriveDeadLetters(const config::Config& config, const ConsumerSettings& set
       registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
   event::EventDecoder decoder(*schemas, settings.format);
   RecordDecoder records(decoder, settings.table_map);
-  TargetCatalog catalog(settings.target_schema, logger);
+  TargetCatalog catalog(settings.target_schema, settings.change_feed, logger);
   BatchApplier applier(settings, catalog, nullptr, logger);
   int redriven = 0, failed = 0, skipped = 0;
   for (int i = 0; i < letters.rows(); ++i) {

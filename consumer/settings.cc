@@ -93,6 +93,7 @@ ConsumerSettings ConsumerSettings::FromConfig(const config::Config& config) {
   s.delete_mode =
       config.GetString("consumer.delete_mode") == "soft" ? DeleteMode::kSoft : DeleteMode::kHard;
   s.tombstone_retention = std::chrono::hours(config.GetInt("consumer.tombstone_retention_hours"));
+  s.change_feed = config.GetBool("consumer.change_feed");
   s.unhealthy_after = std::chrono::milliseconds(config.GetInt("consumer.unhealthy_after_ms"));
   try {
     s.metrics_listen = ParseHostPort(config.GetString("consumer.metrics_listen"));

@@ -30,6 +30,7 @@ struct ConsumerSettings {
   std::string dlq_topic;
   DeleteMode delete_mode = DeleteMode::kHard;
   std::chrono::hours tombstone_retention{168};
+  bool change_feed = false;  // target tables get the change-feed index on _cdc_seq
   std::chrono::milliseconds unhealthy_after{60'000};
   HostPort metrics_listen;
   event::Format format = event::Format::kAvro;

@@ -5,8 +5,8 @@
 
 namespace cdc::consumer {
 
-TargetCatalog::TargetCatalog(std::string schema, Logger logger)
-    : schema_(std::move(schema)), logger_(std::move(logger)) {}
+TargetCatalog::TargetCatalog(std::string schema, bool change_feed, Logger logger)
+    : schema_(std::move(schema)), change_feed_(change_feed), logger_(std::move(logger)) {}
 
 void TargetCatalog::Invalidate() { tables_.clear(); }
 
@@ -64,7 +64,7 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
   std::optional<TargetTable> existing = Load(connection, schema_, target);
   bool changed = false;
   if (!existing) {
-    for (const std::string& statement : CreateTableSql(schema_, target, meta)) {
+    for (const std::string& statement : CreateTableSql(schema_, target, meta, change_feed_)) {
       connection.Exec(statement);
     }
     changed = true;
@@ -79,6 +79,14 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
                                                       "." + target + ": " + *plan.incompatible);
     }
     for (const std::string& statement : plan.statements) connection.Exec(statement);
+    const std::string index = QuoteIdentifier(SqlDialect::kPostgres, schema_) + "." +
+                              QuoteIdentifier(SqlDialect::kPostgres, ChangeFeedIndexName(target));
+    if (change_feed_ &&
+        connection.Exec("SELECT to_regclass($1) IS NULL", {index}).Get(0, 0) == "t") {
+      // Turned on for a table made without it: built once, in this transaction.
+      connection.Exec(ChangeFeedIndexSql(schema_, target));
+      logger_.Info("created the change-feed index", {{"table", schema_ + "." + target}});
+    }
     if (!plan.statements.empty()) {
       changed = true;
       logger_.Info("evolved target table",

@@ -18,7 +18,9 @@ namespace cdc::consumer {
 
 class TargetCatalog {
  public:
-  TargetCatalog(std::string schema, Logger logger);
+  // `change_feed` (consumer.change_feed): tables get the change-feed index on _cdc_seq, existing
+  // ones included.
+  TargetCatalog(std::string schema, bool change_feed, Logger logger);
 
   // Makes `target` ready for events of `meta` with `schema_id`, using `connection` (not inside a
   // transaction). Returns the table as it now exists. Throws PermanentError("SCHEMA_INCOMPATIBLE")
@@ -44,6 +46,7 @@ class TargetCatalog {
   };
 
   const std::string schema_;
+  const bool change_feed_;
   const Logger logger_;
   std::map<std::string, Entry> tables_;
   int64_t incompatible_ = 0;

@@ -4,8 +4,9 @@
 //
 // A target table has the source's columns (names lower-cased, types from the contract's type
 // table, NOT NULL where the source says so), primary key = the event key, and the metadata
-// columns _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_applied_at, _cdc_deleted_at, plus an index on
-// _cdc_seq (the API's change feed reads it).
+// columns _cdc_seq, _cdc_op, _cdc_source_ts, _cdc_applied_at, _cdc_deleted_at. With
+// consumer.change_feed also an index on _cdc_seq (the API's change feed reads it); without, no
+// index covers a column that every update changes, so updates are HOT (fillfactor 85 leaves room).
 #pragma once
 
 #include <optional>
@@ -50,9 +51,13 @@ std::string CanonicalPgType(const event::ColumnMeta& column);
 TargetTable TargetFor(const std::string& schema, const std::string& name,
                       const event::TableMeta& meta);
 
-// CREATE TABLE IF NOT EXISTS … and CREATE INDEX IF NOT EXISTS … on _cdc_seq.
+// CREATE TABLE IF NOT EXISTS …, and with `change_feed` the change-feed index on _cdc_seq.
 std::vector<std::string> CreateTableSql(const std::string& schema, const std::string& name,
-                                        const event::TableMeta& meta);
+                                        const event::TableMeta& meta, bool change_feed);
+// The change-feed index of target `table`: its name (in the schema's namespace, within 63
+// bytes) and CREATE INDEX IF NOT EXISTS.
+std::string ChangeFeedIndexName(const std::string& table);
+std::string ChangeFeedIndexSql(const std::string& schema, const std::string& table);
 
 enum class TypeFit {
   kSame,          // identical

@@ -280,6 +280,7 @@ consumer:
   group_id: cdc-quickstart
   topic_pattern: '^cdc\.main\..*'
   batch_max_ms: 50
+  change_feed: true               # index _cdc_seq so the API serves GET .../changes
   metrics_listen: 127.0.0.1:$consumer_port
 api:
   listen: 127.0.0.1:$api_port

@@ -108,6 +108,8 @@ ConfigSchema ProjectSchema() {
           KeySpec::Enum("delete_mode", {"hard", "soft"}).Default("hard"),
           // Tombstones (remembered deletes) older than this are purged.
           KeySpec::Int("tombstone_retention_hours", 1, 87'600).Default("168"),
+          // An index on _cdc_seq for cdc-api's change feed (costs every update its HOT path).
+          KeySpec::Bool("change_feed").Default("false"),
           // /ready turns false when no batch could be applied for this long.
           KeySpec::Int("unhealthy_after_ms", 100, 86'400'000).Default("60000"),
           KeySpec::String("metrics_listen").Default("127.0.0.1:9102"),

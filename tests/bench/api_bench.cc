@@ -136,7 +136,7 @@ int Main(int argc, char** argv) {
     pg::Connection db(cluster.Url("replica"), "api-bench");
     Logging logging(LogFormat::kText, LogLevel::kWarn);
     consumer::ApplyMigrations(db, logging.Get("bench"));
-    consumer::TargetCatalog catalog("replica", logging.Get("bench"));
+    consumer::TargetCatalog catalog("replica", false, logging.Get("bench"));
     catalog.Prepare(db, "items", "cdc.BENCH.ITEMS", BenchItemsTable(), 1);
     std::fprintf(stderr, "load: %lld rows\n", static_cast<long long>(rows));
     db.Exec(

@@ -160,7 +160,8 @@ Pipeline::Pipeline(const std::string& format)
   for (const DemoTable& table : DemoTables()) config << "    - name: main." << table.name << "\n";
   config << "postgres:\n  url: \"" << cluster_.Url("replica") << "\"\n  schema: replica\n"
          << "consumer:\n  group_id: cdc-e2e\n  topic_pattern: '^cdc\\.main\\..*'\n"
-         << "  batch_max_ms: 50\n  metrics_listen: 127.0.0.1:" << consumer_port_ << "\n"
+         << "  batch_max_ms: 50\n  change_feed: true\n  metrics_listen: 127.0.0.1:"
+         << consumer_port_ << "\n"
          << "api:\n  listen: 127.0.0.1:" << api_port_ << "\n  threads: 8\n  pool_size: 2\n";
   config_path_ = dir_.File("config.yaml");
   WriteText(config_path_, config.str());
@@ -381,6 +382,49 @@ std::vector<CanonicalRow> Pipeline::ApiRows(const DemoTable& table, int* pages) 
   }
   std::sort(rows.begin(), rows.end());
   return rows;
+}
+
+std::vector<CanonicalRow> Pipeline::FeedRows(const DemoTable& table) {
+  std::vector<std::string> key;
+  for (const nlohmann::json& k : nlohmann::json::parse(
+           Sql("SELECT array_to_json(key_columns) FROM cdc.tables WHERE target_table = '" +
+               table.target() + "'"))) {
+    key.push_back(k.get<std::string>());
+  }
+  httplib::Client client("127.0.0.1", api_port_);
+  client.set_read_timeout(std::chrono::seconds(30));
+  std::map<std::string, CanonicalRow> rows;  // by the key's JSON text
+  int64_t after = 0;
+  while (true) {
+    const std::string target = "/api/v1/tables/" + table.target() +
+                               "/changes?limit=1000&after_seq=" + std::to_string(after);
+    auto res = client.Get(target);
+    if (!res || res->status != 200) {
+      throw std::runtime_error("GET " + target + " failed: " + (res ? res->body : "no reply"));
+    }
+    const nlohmann::json data = nlohmann::json::parse(res->body).at("data");
+    if (data.at("changes").empty()) break;
+    for (const nlohmann::json& change : data.at("changes")) {
+      const bool deleted = change.at("op") == "d";
+      const nlohmann::json& image = change.at(deleted ? "key" : "row");
+      nlohmann::json id = nlohmann::json::array();
+      for (const std::string& k : key) id.push_back(image.at(k));
+      if (deleted) {
+        rows.erase(id.dump());
+        continue;
+      }
+      CanonicalRow row;
+      for (const DemoColumn& column : table.columns) {
+        row.push_back(FromJson(image.at(Lower(column.name)), column.kind));
+      }
+      rows[id.dump()] = std::move(row);
+    }
+    after = data.at("next_after_seq").get<int64_t>();
+  }
+  std::vector<CanonicalRow> out;
+  for (auto& [id, row] : rows) out.push_back(std::move(row));
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string Pipeline::LogTail(const std::string& name, size_t lines) const {

@@ -64,6 +64,9 @@ class Pipeline {
   // Every row through GET /api/v1/tables/{target}/rows, following next_cursor; `pages` counts
   // the requests.
   std::vector<CanonicalRow> ApiRows(const DemoTable& table, int* pages);
+  // The table rebuilt from its change feed (GET /api/v1/tables/{target}/changes from seq 0,
+  // following next_after_seq): each key's last change, deletes dropping the key.
+  std::vector<CanonicalRow> FeedRows(const DemoTable& table);
 
   // Every change of `table` in its change table, as {seq, op (c/u/d), row image...}, sorted.
   std::vector<CanonicalRow> SourceChanges(const DemoTable& table);

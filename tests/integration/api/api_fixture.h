@@ -68,11 +68,12 @@ class ApiTest : public ::testing::Test {
 
   std::string Sql(const std::string& sql) const { return cluster_.Psql("replica", sql); }
 
-  // Creates replica.<target> as cdc-consumer does and registers it in cdc.tables.
+  // Creates replica.<target> as cdc-consumer with consumer.change_feed does and registers it in
+  // cdc.tables.
   void CreateTable(const event::TableMeta& meta, const std::string& target) {
     pg::Connection db(url_, "api-test");
     Logging logging(LogFormat::kText, LogLevel::kWarn);
-    consumer::TargetCatalog catalog("replica", logging.Get("test"));
+    consumer::TargetCatalog catalog("replica", true, logging.Get("test"));
     catalog.Prepare(db, target, "cdc." + meta.schema + "." + meta.table, meta, 1);
   }
 

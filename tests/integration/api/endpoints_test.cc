@@ -42,6 +42,7 @@ TEST_F(ApiEndpointsTest, TablesListsTheRegisteredTables) {
   EXPECT_EQ(table["topic"], "cdc.SHOP.ORDERS");
   EXPECT_EQ(table["last_seq"], 16);
   EXPECT_EQ(table["rows_applied"], 6);
+  EXPECT_EQ(table["change_feed"], true);  // made as with consumer.change_feed: true
   EXPECT_EQ(reply.Header("Cache-Control"), "no-store");
   EXPECT_EQ(reply.Header("X-Content-Type-Options"), "nosniff");
   EXPECT_EQ(reply.Header("Content-Type"), "application/json");

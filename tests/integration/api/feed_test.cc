@@ -143,6 +143,21 @@ TEST_F(ApiFeedTest, ChangeFeedMergesUpsertsAndDeletesInSeqOrder) {
   EXPECT_EQ(Get("/api/v1/tables/orders/changes?since=1").Code(), "VAL_002");
 }
 
+// Without the change-feed index (consumer.change_feed off) the feed is refused with a clear 404,
+// not served by scanning the whole table per page; the table list says so.
+TEST_F(ApiFeedTest, ATableWithoutTheChangeFeedIndexHasNoFeed) {
+  Sql("DROP INDEX replica.orders__cdc_seq");
+  StartApi();
+  const HttpReply reply = Get("/api/v1/tables/orders/changes?after_seq=0");
+  EXPECT_EQ(reply.status, 404) << reply.raw;
+  EXPECT_EQ(reply.Code(), "BIZ_001");
+  EXPECT_NE(reply.raw.find("consumer.change_feed"), std::string::npos) << reply.raw;
+  const HttpReply tables = Get("/api/v1/tables");
+  ASSERT_EQ(tables.status, 200) << tables.raw;
+  EXPECT_EQ(tables.body["data"][0]["change_feed"], false) << tables.raw;
+  EXPECT_EQ(Get("/api/v1/tables/orders/rows").status, 200);  // the rows are served as before
+}
+
 TEST_F(ApiFeedTest, LongPollWaitsForTheNextChange) {
   Sql("INSERT INTO replica.orders (region, id, _cdc_seq, _cdc_op) VALUES ('EU', 1, 10, 'c')");
   StartApi();

@@ -179,7 +179,8 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
   EXPECT_EQ(Sql("SELECT rows_applied || ' ' || deletes_applied FROM cdc.tables"),
             "1 0");  // key 2: its delete (seq 52) won within the batch; no row existed
-  // The target table's shape: lower-cased columns, contract types, metadata, key, _cdc_seq index.
+  // The target table's shape: lower-cased columns, contract types, metadata, key; by default no
+  // index on _cdc_seq (consumer.change_feed is off) and room on each page for HOT updates.
   EXPECT_EQ(Sql("SELECT string_agg(column_name || ':' || data_type || ':' || is_nullable, ',' "
                 "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = "
                 "'replica' AND table_name = 'orders'"),
@@ -189,7 +190,9 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
             "zone:YES");
   EXPECT_EQ(Sql("SELECT count(*) FROM pg_indexes WHERE schemaname = 'replica' AND indexdef LIKE "
                 "'%(_cdc_seq)%'"),
-            "1");
+            "0");
+  EXPECT_EQ(Sql("SELECT reloptions::text FROM pg_class WHERE oid = 'replica.orders'::regclass"),
+            "{fillfactor=85}");
   // Remembered deletes older than consumer.tombstone_retention_hours are purged; newer ones stay.
   Sql("INSERT INTO cdc.tombstones (target_schema, target_table, key, seq, deleted_at) VALUES "
       "('replica', 'orders', '[\"9\"]', 9, now() - interval '200 hours')");
@@ -278,7 +281,7 @@ TEST_F(ConsumerTest, TablesFirstSeenConcurrentlyInANewSchemaAreCreatedWithoutErr
     const auto create = [&](int index, const event::TableMeta& meta) {
       Logging logging(LogFormat::kText, LogLevel::kWarn);
       pg::Connection db(url_, "test");
-      consumer::TargetCatalog catalog(schema, logging.Get("test"));
+      consumer::TargetCatalog catalog(schema, true, logging.Get("test"));
       ++ready;
       while (ready.load() < 2) {
       }

@@ -17,22 +17,27 @@ event::TableMeta Orders() {
 }
 
 TEST(TargetSchema, CreateStatementHasContractTypesMetadataAndKey) {
-  const std::vector<std::string> sql = CreateTableSql("replica", "orders", Orders());
+  const std::vector<std::string> sql = CreateTableSql("replica", "orders", Orders(), true);
   ASSERT_EQ(sql.size(), 2u);
-  EXPECT_EQ(sql[0],
-            "CREATE TABLE IF NOT EXISTS \"replica\".\"orders\" (\n"
-            "  \"id\" bigint NOT NULL,\n"
-            "  \"note\" character varying(40),\n"
-            "  \"amount\" numeric(12,2),\n"
-            "  \"_cdc_seq\" bigint NOT NULL,\n"
-            "  \"_cdc_op\" char(1) NOT NULL,\n"
-            "  \"_cdc_source_ts\" timestamptz,\n"
-            "  \"_cdc_applied_at\" timestamptz NOT NULL DEFAULT now(),\n"
-            "  \"_cdc_deleted_at\" timestamptz,\n"
-            "  PRIMARY KEY (\"id\")\n)");
+  const std::string create =
+      "CREATE TABLE IF NOT EXISTS \"replica\".\"orders\" (\n"
+      "  \"id\" bigint NOT NULL,\n"
+      "  \"note\" character varying(40),\n"
+      "  \"amount\" numeric(12,2),\n"
+      "  \"_cdc_seq\" bigint NOT NULL,\n"
+      "  \"_cdc_op\" char(1) NOT NULL,\n"
+      "  \"_cdc_source_ts\" timestamptz,\n"
+      "  \"_cdc_applied_at\" timestamptz NOT NULL DEFAULT now(),\n"
+      "  \"_cdc_deleted_at\" timestamptz,\n"
+      "  PRIMARY KEY (\"id\")\n)";
+  EXPECT_EQ(sql[0], create);
   EXPECT_EQ(sql[1],
             "CREATE INDEX IF NOT EXISTS \"orders__cdc_seq\" ON \"replica\".\"orders\" "
             "(\"_cdc_seq\")");
+  // Without the change feed: no index on _cdc_seq (updates can be HOT), room on every page.
+  EXPECT_EQ(CreateTableSql("replica", "orders", Orders(), false),
+            std::vector<std::string>{create + " WITH (fillfactor = 85)"});
+  EXPECT_EQ(ChangeFeedIndexName(std::string(63, 'x')), std::string(50, 'x') + "__cdc_seq");
 }
 
 TEST(TargetSchema, TypeFitTable) {
