@@ -157,7 +157,8 @@ std::string Publish(EventWriter& writer, const event::TableMeta& table, int64_t 
 double CopyOnce(pg::Connection& db, const event::TableMeta& table, const std::string& copy,
                 int64_t events) {
   db.Exec("DROP TABLE IF EXISTS baseline.items");
-  for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table, false)) db.Exec(sql);
+  for (const std::string& sql : consumer::CreateTableSql("baseline", "items", table, false))
+    db.Exec(sql);
   // The N row images repeat keys: the key index stays, but not unique.
   db.Exec(
       "ALTER TABLE baseline.items DROP CONSTRAINT items_pkey;"

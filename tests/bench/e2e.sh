@@ -3,6 +3,7 @@
 # (RelWithDebInfo, -O2) and runs it; arguments go to the driver.
 #   tests/bench/e2e.sh                       # 1M changes, then 20 s at 5k changes/s
 #   tests/bench/e2e.sh --changes 200000 --rate 5000 --seconds 20 --partitions 64
+#   tests/bench/e2e.sh --change-feed          # the consumer with consumer.change_feed: true
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build="${CDC_BUILD_DIR:-$root/build}"

@@ -27,6 +27,14 @@ class ChangeFeedTest : public ConsumerTest {
         WaitUntil([&] { return AppliedThrough(kTopic) >= written_; }, std::chrono::seconds(60)))
         << LogTail();
   }
+  // Inserts of ids 1..`rows`, written (not waited for).
+  void Create(EventWriter& writer, int64_t rows) {
+    std::vector<event::ChangeEvent> events;
+    for (int64_t id = 1; id <= rows; ++id) {
+      events.push_back(OrderEvent(Op::kCreate, id, ++seq_, "a", 1));
+    }
+    Write(writer, events);
+  }
   // Rounds of updates of ids 1..`rows`, each applied before the next is written (a batch keeps
   // only the newest change per key).
   void UpdateRounds(EventWriter& writer, int64_t rows, int rounds) {
@@ -57,10 +65,7 @@ class ChangeFeedTest : public ConsumerTest {
 
 TEST_F(ChangeFeedTest, WithoutTheChangeFeedUpdatesAreHot) {
   EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
-  std::vector<event::ChangeEvent> creates;
-  for (int64_t id = 1; id <= 300; ++id)
-    creates.push_back(OrderEvent(Op::kCreate, id, ++seq_, "a", 1));
-  Write(writer, creates);
+  Create(writer, 300);
   ConsumerProcess consumer({"run", "--config", ConfigPath()}, LogPath());
   WaitApplied();
   UpdateRounds(writer, 300, 4);
@@ -75,10 +80,7 @@ TEST_F(ChangeFeedTest, WithoutTheChangeFeedUpdatesAreHot) {
 
 TEST_F(ChangeFeedTest, TurningItOnIndexesExistingTablesAndUpdatesStopBeingHot) {
   EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
-  std::vector<event::ChangeEvent> creates;
-  for (int64_t id = 1; id <= 100; ++id)
-    creates.push_back(OrderEvent(Op::kCreate, id, ++seq_, "a", 1));
-  Write(writer, creates);
+  Create(writer, 100);
   const std::string index_count =
       "SELECT count(*) FROM pg_indexes WHERE schemaname = 'replica' AND indexname = "
       "'orders__cdc_seq'";
