@@ -15,6 +15,9 @@ Publisher::Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metr
           {"batch.num.messages", "10000"},
           {"batch.size", "1000000"},
           {"queue.buffering.max.messages", "1000000"},
+          // Batches of change events compress well (repeated headers, field names, keys): the
+          // broker stores and serves half the bytes; lz4 costs the producer no measurable CPU.
+          {"compression.type", "lz4"},
       });
 }
 
