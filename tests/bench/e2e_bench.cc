@@ -422,19 +422,16 @@ int Main(int argc, char** argv) {
       (arg == "--profile" ? options.profile : options.change_feed) = true;
       continue;
     }
-    if (i + 1 >= argc) {
-      std::fputs(kUsage, stderr);
-      return 2;
-    }
-    if (arg == "--changes") {
+    const bool valued = i + 1 < argc;
+    if (valued && arg == "--changes") {
       options.changes = std::stoll(argv[++i]);
-    } else if (arg == "--rate") {
+    } else if (valued && arg == "--rate") {
       options.rate = std::stoi(argv[++i]);
-    } else if (arg == "--seconds") {
+    } else if (valued && arg == "--seconds") {
       options.seconds = std::stoi(argv[++i]);
-    } else if (arg == "--partitions") {
+    } else if (valued && arg == "--partitions") {
       options.partitions = std::stoi(argv[++i]);
-    } else if (arg == "--kafka-properties") {
+    } else if (valued && arg == "--kafka-properties") {
       options.kafka_properties = argv[++i];
     } else {
       std::fputs(kUsage, stderr);
