@@ -94,6 +94,11 @@ void OdbcChangeSource::Connect() {
   if (*dialect_ == SqlDialect::kPostgres) {
     // Timestamps with time zone render without an offset in psqlODBC: make that offset UTC.
     connection->Execute("SET TIME ZONE 'UTC'");
+    // Each statement sees every commit before it (the gap rule relies on it), and the horizon's
+    // txid_current() commits do not wait for a WAL flush (they wrote nothing worth one).
+    connection->Execute(
+        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    connection->Execute("SET synchronous_commit = off");
   }
   connection_ = std::move(connection);
   if (metadata_version_ == 0) LoadMetadata();
@@ -263,25 +268,30 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
   }
 }
 
-ChangeBatch OdbcChangeSource::ReadNew(int64_t after_seq, size_t limit) {
+ChangeBatch OdbcChangeSource::ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges,
+                                          bool read_new, size_t limit) {
+  if (ranges.size() > kMaxRangesPerRead) {
+    throw PermanentError("CHANGE_TABLE", "a read covers at most " +
+                                             std::to_string(kMaxRangesPerRead) + " ranges");
+  }
+  if (ranges.empty() && !read_new) return {};
   Connect();
-  const std::string sql = NewChangesQuery(*dialect_, spec_.change_table, limit);
+  const SqlDialect d = *dialect_;
+  const std::string sql =
+      ranges.empty()
+          ? NewChangesQuery(d, spec_.change_table, limit)
+          : (read_new ? NewAndGapChangesQuery(d, spec_.change_table, kMaxRangesPerRead, limit)
+                      : GapChangesQuery(d, spec_.change_table, kMaxRangesPerRead, limit));
   return RunChangeQuery([&](odbc::Statement& statement) {
     statement.Prepare(sql);
-    statement.BindInt64(1, after_seq);
-    statement.Execute();
-  });
-}
-
-ChangeBatch OdbcChangeSource::ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) {
-  Connect();
-  const std::string sql = GapChangesQuery(*dialect_, spec_.change_table, kMaxRangesPerRead, limit);
-  return RunChangeQuery([&](odbc::Statement& statement) {
-    statement.Prepare(sql);
-    for (size_t i = 0; i < kMaxRangesPerRead; ++i) {
-      const bool used = i < ranges.size();
-      statement.BindInt64(static_cast<SQLUSMALLINT>(2 * i + 1), used ? ranges[i].first : 1);
-      statement.BindInt64(static_cast<SQLUSMALLINT>(2 * i + 2), used ? ranges[i].last : 0);
+    SQLUSMALLINT parameter = 1;
+    if (read_new) statement.BindInt64(parameter++, after_seq);
+    if (!ranges.empty()) {
+      for (size_t i = 0; i < kMaxRangesPerRead; ++i) {
+        const bool used = i < ranges.size();
+        statement.BindInt64(parameter++, used ? ranges[i].first : 1);
+        statement.BindInt64(parameter++, used ? ranges[i].last : 0);
+      }
     }
     statement.Execute();
   });
@@ -297,40 +307,69 @@ std::optional<int64_t> OdbcChangeSource::MaxSeq() {
   return max;
 }
 
-std::optional<TxHorizon> OdbcChangeSource::TransactionHorizon() {
+std::vector<SeqRange> OdbcChangeSource::MissingRanges(int64_t after_seq, int64_t through_seq) {
   Connect();
-  const std::optional<std::string> sql = TransactionHorizonQuery(*dialect_);
-  if (!sql || horizon_unavailable_) return std::nullopt;
+  constexpr size_t kPage = 10'000;
+  std::vector<SeqRange> missing;
+  int64_t from = after_seq;
+  for (;;) {
+    odbc::Statement statement(*connection_);
+    statement.Prepare(MissingSeqsQuery(*dialect_, spec_.change_table, kPage));
+    statement.BindInt64(1, from);
+    statement.BindInt64(2, through_seq);
+    statement.Execute();
+    odbc::RowBatch batch;
+    size_t rows = 0;
+    int64_t last = from;
+    while (statement.FetchBatch(batch, kFetchRows, 64)) {
+      for (size_t r = 0; r < batch.rows(); ++r, ++rows) {
+        last = ParseSeq(batch.Get(r, 0));
+        const int64_t previous = batch.Get(r, 1) ? ParseSeq(batch.Get(r, 1)) : from;
+        if (last > previous + 1) missing.push_back({previous + 1, last - 1});
+      }
+    }
+    if (rows < kPage) break;
+    from = last;  // the next page starts after a present number
+  }
+  return missing;
+}
+
+GapRule OdbcChangeSource::gap_rule() {
+  Connect();
+  return *dialect_ == SqlDialect::kSqlite ? GapRule::kSerialWriters : GapRule::kHorizon;
+}
+
+std::optional<TxHorizon> OdbcChangeSource::TransactionHorizon(bool with_mark) {
+  Connect();
+  const std::optional<std::string> sql = TransactionHorizonQuery(*dialect_, with_mark);
+  if (!sql) throw PermanentError("HORIZON", "this source has no transaction horizon");
+  std::vector<std::pair<std::string, int64_t>> rows;
   try {
     odbc::Statement statement(*connection_);
     statement.ExecuteDirect(*sql);
     odbc::RowBatch batch;
-    if (!statement.FetchBatch(batch, 1, 64)) {
-      throw PermanentError("HORIZON", "the transaction horizon query returned no row");
+    while (statement.FetchBatch(batch, kFetchRows, 64)) {
+      for (size_t r = 0; r < batch.rows(); ++r) {
+        rows.emplace_back(std::string(batch.Get(r, 0).value_or("")), ParseSeq(batch.Get(r, 1)));
+      }
     }
-    return TxHorizon{ParseSeq(batch.Get(0, 0)), ParseSeq(batch.Get(0, 1))};
-  } catch (const PermanentError& e) {
-    horizon_unavailable_ = true;
-    logger_.Warn(
-        "cannot read the source's open transactions; sequence gaps will be given up after"
-        " producer.gap_timeout_ms, so a transaction open longer than that can lose rows",
-        {{"table", spec_.table.ToString()}, {"error", e.what()}, {"code", e.code()}});
-    return std::nullopt;
+  } catch (const Error& e) {
+    if (HorizonNotPermitted(*dialect_, e.code(), e.what())) return std::nullopt;
+    throw;
   }
-}
-
-std::vector<int64_t> OdbcChangeSource::SeqsAbove(int64_t after_seq, size_t limit) {
-  Connect();
-  odbc::Statement statement(*connection_);
-  statement.Prepare(SeqsAboveQuery(*dialect_, spec_.change_table, limit));
-  statement.BindInt64(1, after_seq);
-  statement.Execute();
-  std::vector<int64_t> seqs;
-  odbc::RowBatch batch;
-  while (statement.FetchBatch(batch, kFetchRows, 64)) {
-    for (size_t r = 0; r < batch.rows(); ++r) seqs.push_back(ParseSeq(batch.Get(r, 0)));
+  TxHorizon horizon = ParseHorizon(*dialect_, rows);
+  if (*dialect_ == SqlDialect::kPostgres && horizon.next) {
+    // A fresh id is above every id assigned before it - but only if this statement ran in a
+    // transaction of its own. The same id twice means the connection is not in autocommit mode.
+    if (*horizon.next <= last_mark_) {
+      throw PermanentError("HORIZON", "txid_current() returned " + std::to_string(*horizon.next) +
+                                          " after " + std::to_string(last_mark_) +
+                                          ": the source connection is inside one long "
+                                          "transaction (autocommit is required)");
+    }
+    last_mark_ = *horizon.next;
   }
-  return seqs;
+  return horizon;
 }
 
 SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>& after,

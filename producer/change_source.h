@@ -61,16 +61,20 @@ class ChangeSource {
   // Current metadata of the change stream: the change table's columns with the table's key.
   virtual const event::TableMeta& table() = 0;
   virtual uint64_t metadata_version() const = 0;
-  // Changes with CDC_SEQ > after_seq, ascending, at most `limit`.
-  virtual ChangeBatch ReadNew(int64_t after_seq, size_t limit) = 0;
-  // Changes inside `ranges` (at most kMaxRangesPerRead of them), ascending, at most `limit`.
-  virtual ChangeBatch ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) = 0;
+  // One read of the change table in one statement (one snapshot): the changes inside `ranges`
+  // (ascending, at most kMaxRangesPerRead) and, with `read_new`, those with CDC_SEQ > after_seq;
+  // ascending, at most `limit` (a cut-short read is a prefix in CDC_SEQ order).
+  virtual ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges,
+                                  bool read_new, size_t limit) = 0;
   virtual std::optional<int64_t> MaxSeq() = 0;
-  // The database's transaction horizon, or nullopt when it cannot tell (SQLite; or the query is
-  // not permitted - logged once - then gaps are given up after producer.gap_timeout_ms).
-  virtual std::optional<TxHorizon> TransactionHorizon() = 0;
-  // The sequence numbers present above `after_seq`, ascending, at most `limit`.
-  virtual std::vector<int64_t> SeqsAbove(int64_t after_seq, size_t limit) = 0;
+  // Every number in (after_seq, through_seq] that is not in the change table, as ranges.
+  virtual std::vector<SeqRange> MissingRanges(int64_t after_seq, int64_t through_seq) = 0;
+  // The rule this source's gaps follow while its horizon can be read: kSerialWriters (SQLite) or
+  // kHorizon (PostgreSQL, Oracle).
+  virtual GapRule gap_rule() = 0;
+  // The transaction horizon of a kHorizon source, `with_mark` or without; nullopt when the source
+  // says the user may not read it (see HorizonNotPermitted). Any other failure throws.
+  virtual std::optional<TxHorizon> TransactionHorizon(bool with_mark) = 0;
   // The next `limit` rows of the table in key order after `after` (from the start when nullopt).
   virtual SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) = 0;
   // Deletes change rows with above_seq < CDC_SEQ <= up_to_seq; returns how many.
@@ -97,11 +101,12 @@ class OdbcChangeSource final : public ChangeSource {
 
   const event::TableMeta& table() override;
   uint64_t metadata_version() const override { return metadata_version_; }
-  ChangeBatch ReadNew(int64_t after_seq, size_t limit) override;
-  ChangeBatch ReadRanges(const std::vector<SeqRange>& ranges, size_t limit) override;
+  ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges, bool read_new,
+                          size_t limit) override;
   std::optional<int64_t> MaxSeq() override;
-  std::optional<TxHorizon> TransactionHorizon() override;
-  std::vector<int64_t> SeqsAbove(int64_t after_seq, size_t limit) override;
+  std::vector<SeqRange> MissingRanges(int64_t after_seq, int64_t through_seq) override;
+  GapRule gap_rule() override;
+  std::optional<TxHorizon> TransactionHorizon(bool with_mark) override;
   SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) override;
   int64_t Purge(int64_t up_to_seq, int64_t above_seq) override;
   void Disconnect() override;
@@ -131,7 +136,7 @@ class OdbcChangeSource final : public ChangeSource {
   event::TableMeta table_;
   uint64_t metadata_version_ = 0;
   std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
-  bool horizon_unavailable_ = false;      // the horizon query failed permanently once
+  int64_t last_mark_ = 0;                 // PostgreSQL: the last txid_current() mark
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
   odbc::RowBatch batch_;
 };

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -31,7 +32,8 @@ std::string CheckpointKey(const std::string& pipeline, const std::string& table)
 std::string EncodeCheckpoint(const std::string& pipeline, const std::string& table,
                              const TablePosition& position, const std::string& updated_at) {
   nlohmann::json snapshot = {{"state", StateName(position.snapshot.state)},
-                             {"handoff", position.snapshot.handoff},
+                             {"id", position.snapshot.id},
+                             {"backfill", position.snapshot.backfill},
                              {"rows", position.snapshot.rows}};
   if (position.snapshot.after_key) {
     nlohmann::json key = nlohmann::json::array();
@@ -42,9 +44,13 @@ std::string EncodeCheckpoint(const std::string& pipeline, const std::string& tab
   } else {
     snapshot["after_key"] = nullptr;
   }
+  nlohmann::json gaps = nlohmann::json::array();
+  for (const SeqRange& gap : position.gaps) gaps.push_back({gap.first, gap.last});
   const nlohmann::json record = {{"pipeline", pipeline},
                                  {"table", table},
                                  {"watermark", position.watermark},
+                                 {"high", std::max(position.high, position.watermark)},
+                                 {"gaps", std::move(gaps)},
                                  {"snapshot", std::move(snapshot)},
                                  {"updated_at", updated_at}};
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -68,7 +74,25 @@ std::optional<TablePosition> DecodeCheckpoint(std::string_view json) {
   } else if (state != "none") {
     return std::nullopt;
   }
-  position.snapshot.handoff = snapshot.value("handoff", int64_t{0});
+  // Records written before "high" existed: a snapshot's hand-off number was where its stream
+  // started, everything up to it being in the snapshot.
+  position.high = std::max(position.watermark, snapshot.value("handoff", int64_t{0}));
+  if (record.contains("high")) {
+    if (!record["high"].is_number_integer()) return std::nullopt;
+    position.high = std::max(position.watermark, record["high"].get<int64_t>());
+  }
+  if (record.contains("gaps")) {
+    if (!record["gaps"].is_array()) return std::nullopt;
+    for (const nlohmann::json& gap : record["gaps"]) {
+      if (!gap.is_array() || gap.size() != 2 || !gap[0].is_number_integer() ||
+          !gap[1].is_number_integer()) {
+        return std::nullopt;
+      }
+      position.gaps.push_back({gap[0].get<int64_t>(), gap[1].get<int64_t>()});
+    }
+  }
+  position.snapshot.id = snapshot.value("id", int64_t{0});
+  position.snapshot.backfill = snapshot.value("backfill", false);
   position.snapshot.rows = snapshot.value("rows", int64_t{0});
   if (snapshot.contains("after_key") && snapshot["after_key"].is_array()) {
     KeysetPosition key;

@@ -19,24 +19,36 @@ namespace cdc::producer {
 struct SnapshotPosition {
   enum class State { kNone, kRunning, kDone };
   State state = State::kNone;
-  // The sequence number snapshot events carry; streaming continues above it. Every change at
-  // or below it was committed before the snapshot began reading.
-  int64_t handoff = 0;
+  // Identifies one snapshot (its start in microseconds since the epoch): a backfill request waits
+  // until the snapshot with its id is done, across producer restarts.
+  int64_t id = 0;
+  bool backfill = false;  // requested by `cdc-producer snapshot`, not the initial snapshot
   std::optional<KeysetPosition> after_key;  // last key of the last published chunk
   int64_t rows = 0;
 
   bool operator==(const SnapshotPosition&) const = default;
 };
 
+// Where a table stands: the stream's tracked position (every change <= watermark, and every one
+// in (watermark, high] outside `gaps`, is delivered) and the snapshot's progress.
 struct TablePosition {
-  int64_t watermark = 0;  // every change <= watermark is delivered (streaming)
+  int64_t watermark = 0;
+  int64_t high = 0;
+  std::vector<SeqRange> gaps;
   SnapshotPosition snapshot;
 
+  TrackedPosition tracked() const { return {watermark, high, gaps}; }
+  void set_tracked(TrackedPosition position) {
+    watermark = position.watermark;
+    high = position.high;
+    gaps = std::move(position.gaps);
+  }
   bool operator==(const TablePosition&) const = default;
 };
 
 std::string CheckpointKey(const std::string& pipeline, const std::string& table);
-// The JSON record: {"pipeline","table","watermark","snapshot":{...},"updated_at"}.
+// The JSON record: {"pipeline","table","watermark","high","gaps":[[first,last],...],
+// "snapshot":{"state","id","backfill","rows","after_key"},"updated_at"}.
 std::string EncodeCheckpoint(const std::string& pipeline, const std::string& table,
                              const TablePosition& position, const std::string& updated_at);
 // nullopt for a record that does not parse (logged by the caller and skipped).

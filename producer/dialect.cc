@@ -1,5 +1,7 @@
 #include "producer/dialect.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace cdc::producer {
@@ -76,28 +78,85 @@ std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table, s
          " " + RowLimit(dialect, limit);
 }
 
-std::optional<std::string> TransactionHorizonQuery(SqlDialect dialect) {
+std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
+                                  size_t ranges, size_t limit) {
+  const std::string seq = Q(dialect, kSeqColumn);
+  const std::string ct = change_table.Quoted(dialect);
+  std::string where;
+  for (size_t i = 0; i < ranges; ++i) {
+    if (i > 0) where += " OR ";
+    where += "(" + seq + " BETWEEN ? AND ?)";
+  }
+  return "SELECT * FROM (SELECT * FROM (SELECT * FROM " + ct + " WHERE " + seq + " > ? ORDER BY " +
+         seq + " " + RowLimit(dialect, limit) + ") cdc_new UNION ALL SELECT * FROM " + ct +
+         " WHERE " + where + ") cdc_read ORDER BY " + seq + " " + RowLimit(dialect, limit);
+}
+
+std::optional<std::string> TransactionHorizonQuery(SqlDialect dialect, bool with_mark) {
   switch (dialect) {
     case SqlDialect::kPostgres:
-      return "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s)"
-             " FROM (SELECT txid_current_snapshot() AS s) h";
+      // One statement, one snapshot: txid_current_snapshot() is the statement's snapshot each
+      // time it is called; txid_current() is assigned after that snapshot was taken.
+      return std::string(with_mark ? "SELECT 'n', txid_current() UNION ALL " : "") +
+             "SELECT 'c', txid_snapshot_xmax(txid_current_snapshot()) UNION ALL"
+             " SELECT 'o', txid_snapshot_xip(txid_current_snapshot())";
     case SqlDialect::kOracle:
-      return "SELECT COALESCE((SELECT MIN(START_SCN) FROM GV$TRANSACTION), CURRENT_SCN + 1),"
-             " CURRENT_SCN + 1 FROM V$DATABASE";
+      return "SELECT 'n', CURRENT_SCN + 1 FROM V$DATABASE UNION ALL"
+             " SELECT 'o', START_SCN FROM GV$TRANSACTION";
     case SqlDialect::kSqlite:
       return std::nullopt;
   }
   return std::nullopt;
 }
 
+TxHorizon ParseHorizon(SqlDialect dialect,
+                       const std::vector<std::pair<std::string, int64_t>>& rows) {
+  TxHorizon horizon;
+  bool complete = false;
+  for (const auto& [kind, value] : rows) {
+    if (kind == "n") {
+      horizon.next = value;
+    } else if (kind == "c") {
+      horizon.complete_below = value;
+      complete = true;
+    } else if (kind == "o") {
+      horizon.open.push_back(value);
+    } else {
+      throw PermanentError("HORIZON", "unexpected transaction horizon row \"" + kind + "\"");
+    }
+  }
+  if (dialect == SqlDialect::kOracle && horizon.next) {
+    horizon.complete_below = *horizon.next;  // GV$TRANSACTION lists every open transaction
+    complete = true;
+  }
+  if (!complete) throw PermanentError("HORIZON", "the transaction horizon query returned no bound");
+  std::sort(horizon.open.begin(), horizon.open.end());
+  return horizon;
+}
+
+bool HorizonNotPermitted(SqlDialect dialect, const std::string& code, const std::string& message) {
+  switch (dialect) {
+    case SqlDialect::kPostgres:
+      return code == "42501";
+    case SqlDialect::kOracle:
+      return message.find("ORA-00942") != std::string::npos ||
+             message.find("ORA-01031") != std::string::npos;
+    case SqlDialect::kSqlite:
+      return false;
+  }
+  return false;
+}
+
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table) {
   return "SELECT MAX(" + Q(dialect, kSeqColumn) + ") FROM " + change_table.Quoted(dialect);
 }
 
-std::string SeqsAboveQuery(SqlDialect dialect, const TableName& change_table, size_t limit) {
+std::string MissingSeqsQuery(SqlDialect dialect, const TableName& change_table, size_t limit) {
   const std::string seq = Q(dialect, kSeqColumn);
-  return "SELECT " + seq + " FROM " + change_table.Quoted(dialect) + " WHERE " + seq +
-         " > ? ORDER BY " + seq + " " + RowLimit(dialect, limit);
+  return "SELECT cdc_s, cdc_p FROM (SELECT " + seq + " AS cdc_s, LAG(" + seq + ") OVER (ORDER BY " +
+         seq + ") AS cdc_p FROM " + change_table.Quoted(dialect) + " WHERE " + seq + " > ? AND " +
+         seq + " <= ?) cdc_g WHERE cdc_p IS NULL OR cdc_s > cdc_p + 1 ORDER BY cdc_s " +
+         RowLimit(dialect, limit);
 }
 
 std::vector<size_t> KeysetParameterOrder(size_t key_columns) {

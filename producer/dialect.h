@@ -5,10 +5,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/event/types.h"
 #include "common/sql_quote.h"
+#include "producer/gap_tracker.h"
 
 namespace cdc::producer {
 
@@ -45,12 +47,22 @@ std::string NewChangesQuery(SqlDialect dialect, const TableName& change_table, s
 std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table, size_t ranges,
                             size_t limit);
 
+// New rows (CDC_SEQ > ?, first parameter) and the `ranges` gap pairs that follow it, in ONE
+// statement - one snapshot of the change table, so a row above a gap is never read at a later
+// moment than the gap - ordered by CDC_SEQ, at most `limit` rows. The new rows are read in index
+// order with their own limit (a UNION ALL of the two reads), not by one OR that would sort the
+// whole backlog above the gaps.
+std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
+                                  size_t ranges, size_t limit);
+
 // SELECT MAX(CDC_SEQ) FROM <ct>.
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table);
 
-// The CDC_SEQ values above ? in order, up to `limit` rows: used to find in-doubt sequence
-// numbers at a snapshot hand-off.
-std::string SeqsAboveQuery(SqlDialect dialect, const TableName& change_table, size_t limit);
+// The numbers missing between two parameters (exclusive, inclusive): rows (seq, previous seq)
+// for each present CDC_SEQ in (?, ?] that does not follow the previous present one (previous
+// NULL for the first), ascending, at most `limit`. How a snapshot's hand-off finds every number
+// that a transaction still open may fill later.
+std::string MissingSeqsQuery(SqlDialect dialect, const TableName& change_table, size_t limit);
 
 // SELECT <table columns> FROM <table> [WHERE <keyset after ?...>] ORDER BY <key> <limit n>.
 // With `after` set the query has one parameter per key column for each expansion of the
@@ -60,12 +72,21 @@ std::string SnapshotChunkQuery(SqlDialect dialect, const TableName& table_name,
                                const event::TableMeta& table, bool after, size_t limit);
 std::vector<size_t> KeysetParameterOrder(size_t key_columns);
 
-// One row (oldest open transaction, next transaction) in the database's own unit - see TxHorizon
-// in gap_tracker.h - or nullopt where there is none to ask (SQLite: one writer at a time).
-//   PostgreSQL: txid_current_snapshot()'s xmin and xmax (64-bit, epoch included; any version).
-//   Oracle: MIN(START_SCN) of GV$TRANSACTION (every RAC instance) and CURRENT_SCN + 1 from
-//   V$DATABASE; needs SELECT on GV_$TRANSACTION and V_$DATABASE.
-std::optional<std::string> TransactionHorizonQuery(SqlDialect dialect);
+// The source's transaction horizon (see TxHorizon in gap_tracker.h) as rows (kind, value):
+// 'n' the mark (only `with_mark`), 'c' complete_below, 'o' one per open transaction. nullopt where
+// there is none to ask (SQLite: one writer at a time).
+//   PostgreSQL: txid_current() (a fresh 64-bit id: this consumes one transaction id, and the
+//   connection must be in autocommit mode), the statement snapshot's xmax and xip list.
+//   Oracle: CURRENT_SCN + 1 from V$DATABASE (its complete_below too) and START_SCN of every
+//   GV$TRANSACTION row (every RAC instance); needs SELECT on V_$DATABASE and GV_$TRANSACTION.
+std::optional<std::string> TransactionHorizonQuery(SqlDialect dialect, bool with_mark);
+// The horizon from that query's rows. Throws PermanentError("HORIZON") on an unexpected row.
+TxHorizon ParseHorizon(SqlDialect dialect,
+                       const std::vector<std::pair<std::string, int64_t>>& rows);
+// True when a failed horizon query says that the source user may not read the horizon
+// (PostgreSQL 42501 insufficient_privilege; Oracle ORA-00942 / ORA-01031) - the only errors that
+// make a table fall back to giving gaps up after the timeout.
+bool HorizonNotPermitted(SqlDialect dialect, const std::string& code, const std::string& message);
 
 // DELETE FROM <ct> WHERE CDC_SEQ <= ? AND CDC_SEQ > ? (purge in bounded ranges).
 std::string PurgeQuery(SqlDialect dialect, const TableName& change_table);

@@ -1,13 +1,38 @@
 #include "producer/gap_tracker.h"
 
 #include <algorithm>
-#include <iterator>
-#include <tuple>
+#include <limits>
+
+#include "common/error.h"
 
 namespace cdc::producer {
 
-GapTracker::GapTracker(int64_t watermark, std::chrono::milliseconds gap_timeout, const Clock& clock)
-    : gap_timeout_(gap_timeout), clock_(clock), watermark_(watermark), high_(watermark) {}
+GapTracker::GapTracker(const TrackedPosition& position, GapRule rule,
+                       std::chrono::milliseconds gap_timeout, const Clock& clock)
+    : gap_timeout_(gap_timeout),
+      clock_(clock),
+      rule_(rule),
+      watermark_(position.watermark),
+      high_(std::max(position.high, position.watermark)) {
+  const Clock::TimePoint now = clock_.Now();
+  int64_t floor = watermark_;  // restored gaps must be ascending, disjoint and inside (W, high)
+  for (const SeqRange& range : position.gaps) {
+    if (range.first <= floor || range.last < range.first || range.last >= high_) continue;
+    Gap gap;
+    gap.last = range.last;
+    gap.since = now;
+    gap.final = rule_ == GapRule::kSerialWriters;
+    gaps_[range.first] = gap;
+    floor = range.last;
+  }
+  Advance();
+}
+
+void GapTracker::SetRule(GapRule rule) {
+  rule_ = rule;
+  if (rule_ != GapRule::kSerialWriters) return;
+  for (auto& [first, gap] : gaps_) gap.final = true;
+}
 
 bool GapTracker::Accept(int64_t seq) {
   if (seq <= watermark_) return false;
@@ -16,6 +41,7 @@ bool GapTracker::Accept(int64_t seq) {
       Gap gap;
       gap.last = seq - 1;
       gap.since = clock_.Now();
+      gap.final = rule_ == GapRule::kSerialWriters;
       gaps_[high_ + 1] = gap;
     }
     high_ = seq;
@@ -32,7 +58,7 @@ bool GapTracker::Accept(int64_t seq) {
   if (seq > gap.last) return false;
   gaps_.erase(it);
   if (first < seq) {
-    Gap lower = gap;  // both parts keep the gap's time, checks and horizon state
+    Gap lower = gap;  // both parts keep the gap's time, reads and horizon state
     lower.last = seq - 1;
     gaps_[first] = lower;
   }
@@ -41,50 +67,124 @@ bool GapTracker::Accept(int64_t seq) {
   return true;
 }
 
-std::vector<SeqRange> GapTracker::GapsToCheck(size_t limit) const {
-  std::vector<std::tuple<uint64_t, int64_t, int64_t>> order;  // checked_by, first, last
-  order.reserve(gaps_.size());
-  for (const auto& [first, gap] : gaps_) order.emplace_back(gap.checked_by, first, gap.last);
-  const size_t n = std::min(limit, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end());
-  std::vector<SeqRange> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back({std::get<1>(order[i]), std::get<2>(order[i])});
-  std::sort(out.begin(), out.end(),
-            [](const SeqRange& a, const SeqRange& b) { return a.first < b.first; });
-  return out;
+std::optional<GapTracker::Writers> GapTracker::WritersAt(const Gap& gap,
+                                                         const TxHorizon& horizon) {
+  if (!gap.mark || horizon.complete_below < *gap.mark) return std::nullopt;
+  const auto end = std::lower_bound(horizon.open.begin(), horizon.open.end(), *gap.mark);
+  Writers writers;
+  writers.count = static_cast<size_t>(end - horizon.open.begin());
+  for (auto it = horizon.open.begin(); it != end; ++it) writers.sum += *it;
+  return writers;
 }
 
-void GapTracker::Checked(const std::vector<SeqRange>& ranges, int64_t through,
-                         Clock::TimePoint read_at) {
-  ++reads_;
-  for (const SeqRange& range : ranges) {
+bool GapTracker::NeedsRead(const Gap& gap) const {
+  if (rule_ != GapRule::kHorizon) return true;
+  if (gap.final) return !gap.empty_when_final;
+  if (!gap.quiet || !last_horizon_) return true;
+  return WritersAt(gap, *last_horizon_) != gap.quiet;
+}
+
+ReadPlan GapTracker::PlanRead(size_t max_ranges, int64_t max_extra_rows) const {
+  std::vector<SeqRange> need;
+  for (const auto& [first, gap] : gaps_) {
+    if (NeedsRead(gap)) need.push_back({first, gap.last});
+  }
+  ReadPlan plan;
+  if (need.size() > max_ranges && max_ranges > 0) {
+    // Merge across the smallest distances first: the present rows between two gaps are read
+    // again (and ignored by Accept) so that one statement covers both.
+    std::vector<std::pair<int64_t, size_t>> distances;  // seqs between need[i] and need[i + 1]
+    for (size_t i = 0; i + 1 < need.size(); ++i) {
+      distances.emplace_back(need[i + 1].first - need[i].last - 1, i);
+    }
+    std::sort(distances.begin(), distances.end());
+    std::vector<bool> merge_next(need.size(), false);
+    int64_t extra = 0;
+    size_t merges = 0;
+    for (const auto& [distance, i] : distances) {
+      if (merges >= need.size() - max_ranges || extra + distance > max_extra_rows) break;
+      extra += distance;
+      merge_next[i] = true;
+      ++merges;
+    }
+    std::vector<SeqRange> merged;
+    for (size_t i = 0; i < need.size(); ++i) {
+      if (i > 0 && merge_next[i - 1]) {
+        merged.back().last = need[i].last;
+      } else {
+        merged.push_back(need[i]);
+      }
+    }
+    need = std::move(merged);
+  }
+  if (need.size() > max_ranges) {
+    need.resize(max_ranges);
+    plan.read_new = false;
+  }
+  plan.ranges = std::move(need);
+  return plan;
+}
+
+int64_t GapTracker::SafeThrough(const ReadPlan& plan,
+                                const std::optional<TxHorizon>& after) const {
+  constexpr int64_t kAll = std::numeric_limits<int64_t>::max();
+  if (rule_ != GapRule::kHorizon) return kAll;  // every gap is read, lowest first
+  auto range = plan.ranges.begin();
+  for (const auto& [first, gap] : gaps_) {
+    while (range != plan.ranges.end() && range->last < first) ++range;
+    if (range != plan.ranges.end() && range->first <= first && gap.last <= range->last) {
+      continue;  // read by this poll's statement
+    }
+    if (gap.final && gap.empty_when_final) continue;  // can no longer fill
+    if (NeedsRead(gap)) return first - 1;  // did not fit in the read: nothing above it was read
+    // Skipped because its writers were unchanged before the read: still unchanged after it?
+    if (!after || WritersAt(gap, *after) != gap.quiet) return first - 1;
+  }
+  return kAll;
+}
+
+void GapTracker::Checked(const ReadPlan& plan, int64_t through, Clock::TimePoint read_at) {
+  for (const SeqRange& range : plan.ranges) {
     // What is left of the range after Accept split or removed parts of it.
     for (auto it = gaps_.lower_bound(range.first);
          it != gaps_.end() && it->second.last <= std::min(range.last, through); ++it) {
-      it->second.checked = std::max(it->second.checked, read_at);
-      it->second.checked_by = reads_;
-      if (it->second.final) it->second.empty_when_final = true;
+      Gap& gap = it->second;
+      gap.checked = std::max(gap.checked, read_at);
+      if (gap.final) gap.empty_when_final = true;
+      gap.quiet = rule_ == GapRule::kHorizon && last_horizon_
+                      ? WritersAt(gap, *last_horizon_)
+                      : std::optional<Writers>();
     }
   }
 }
 
 void GapTracker::ObserveHorizon(const TxHorizon& horizon) {
-  uses_horizon_ = true;
-  for (auto& [first, gap] : gaps_) {
-    if (!gap.mark) {
-      gap.mark = horizon.next;
-    } else if (horizon.oldest_open >= *gap.mark) {
-      gap.final = true;
+  if (horizon.next) {
+    if (*horizon.next < last_mark_) {
+      throw PermanentError("HORIZON", "the source's transaction horizon went backwards (" +
+                                          std::to_string(*horizon.next) + " after " +
+                                          std::to_string(last_mark_) + ")");
     }
+    last_mark_ = *horizon.next;
   }
+  for (auto& [first, gap] : gaps_) {
+    if (!gap.mark && horizon.next) gap.mark = horizon.next;
+    const std::optional<Writers> writers = WritersAt(gap, horizon);
+    if (writers && writers->count == 0) gap.final = true;
+  }
+  last_horizon_ = horizon;
 }
 
-void GapTracker::DropHorizon() { uses_horizon_ = false; }
+bool GapTracker::NeedsMark() const {
+  return std::any_of(gaps_.begin(), gaps_.end(),
+                     [](const auto& entry) { return !entry.second.mark; });
+}
 
 bool GapTracker::Expired(const Gap& gap) const {
-  if (uses_horizon_) return gap.empty_when_final;
-  return gap.checked != Clock::TimePoint::min() && gap.checked - gap.since >= gap_timeout_;
+  if (rule_ == GapRule::kTimeout) {
+    return gap.checked != Clock::TimePoint::min() && gap.checked - gap.since >= gap_timeout_;
+  }
+  return gap.final && gap.empty_when_final;
 }
 
 std::vector<SeqRange> GapTracker::ExpireGaps() {
@@ -103,7 +203,7 @@ std::vector<SeqRange> GapTracker::ExpireGaps() {
 
 std::vector<SeqRange> GapTracker::OverdueGaps() {
   std::vector<SeqRange> overdue;
-  if (!uses_horizon_) return overdue;
+  if (rule_ != GapRule::kHorizon) return overdue;
   const Clock::TimePoint now = clock_.Now();
   for (auto& [first, gap] : gaps_) {
     if (!gap.overdue_reported && now - gap.since >= gap_timeout_) {
@@ -115,6 +215,11 @@ std::vector<SeqRange> GapTracker::OverdueGaps() {
 }
 
 void GapTracker::Advance() { watermark_ = gaps_.empty() ? high_ : gaps_.begin()->first - 1; }
+
+TrackedPosition GapTracker::Position(size_t max_gaps) const {
+  if (gaps_.size() > max_gaps) return {watermark_, watermark_, {}};
+  return {watermark_, high_, PendingGaps(max_gaps)};
+}
 
 std::vector<SeqRange> GapTracker::PendingGaps(size_t limit) const {
   std::vector<SeqRange> out;

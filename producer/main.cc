@@ -9,6 +9,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/shutdown.h"
+#include "common/host_port.h"
+#include "producer/backfill.h"
 #include "producer/dialect.h"
 #include "producer/producer_app.h"
 #include "producer/settings.h"
@@ -23,7 +25,8 @@ Commands:
   check     validate the config, reach the source and Kafka, verify the change tables
   ddl       print (or --apply) the change-table DDL for the configured tables; --dialect
             and --schema print it for another database (e.g. Oracle) from a copy of the tables
-  snapshot  re-publish the current rows of one table into its topic (backfill), then exit
+  snapshot  backfill: ask the running producer to re-publish one table's rows into its topic
+            (in step with its stream) and follow it until done
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.)";
 
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   cdc::producer::DdlOptions ddl_options;
   std::string ddl_dialect;
   std::string snapshot_table;
+  std::string snapshot_producer;
 
   CLI::App* run = app.add_subcommand("run", "snapshot where needed, then stream until SIGTERM");
   run->add_option("--config", config_path, "configuration file (YAML)")->required();
@@ -81,6 +85,9 @@ int main(int argc, char** argv) {
   CLI::App* snapshot = app.add_subcommand("snapshot", "re-snapshot one table into its topic");
   snapshot->add_option("--config", config_path, "configuration file (YAML)")->required();
   snapshot->add_option("--table", snapshot_table, "a configured table (SCHEMA.TABLE)")->required();
+  snapshot->add_option("--producer", snapshot_producer,
+                       "HOST:PORT of the running producer's status endpoint (default: "
+                       "producer.metrics_listen)");
 
   try {
     app.parse(argc, argv);
@@ -113,8 +120,18 @@ int main(int argc, char** argv) {
                 << "\" is not in producer.tables\n";
       return cdc::config::kConfigErrorExitCode;
     }
-    return cdc::producer::BackfillTable(loaded->config, loaded->settings, *table, logging,
-                                        shutdown->token());
+    std::optional<cdc::HostPort> address;
+    if (!snapshot_producer.empty()) {
+      try {
+        address = cdc::ParseHostPort(snapshot_producer);
+      } catch (const cdc::Error& e) {
+        std::cerr << "cdc-producer: --producer: " << e.what() << "\n";
+        return cdc::config::kConfigErrorExitCode;
+      }
+    }
+    return cdc::producer::FollowBackfill(
+        cdc::producer::ProducerAddress(loaded->settings, address), table->name,
+        logging.Get("snapshot"), shutdown->token(), std::cerr);
   } catch (const cdc::config::ConfigError& e) {
     std::cerr << "cdc-producer: configuration error:\n";
     for (const std::string& problem : e.problems()) std::cerr << "  " << problem << "\n";

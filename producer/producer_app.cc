@@ -19,6 +19,7 @@
 #include "common/metrics/status_server.h"
 #include "common/odbc/odbc.h"
 #include "common/registry/factory.h"
+#include "producer/backfill.h"
 #include "producer/catalog.h"
 #include "producer/checkpoint.h"
 #include "producer/ddl.h"
@@ -136,16 +137,26 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
       registry,
       [&]() -> metrics::Readiness {
         std::lock_guard lock(streams_mutex);
-        if (streams.empty()) return {false, "starting"};
+        if (streams.empty()) return {false, "starting", ""};
         std::string reasons;
+        std::string warnings;
         for (const auto& stream : streams) {
           const TableHealth health = stream->health();
           if (!health.ok)
             reasons += (reasons.empty() ? "" : "; ") + stream->name() + ": " + health.error;
+          if (!health.warning.empty())
+            warnings += (warnings.empty() ? "" : "; ") + stream->name() + ": " + health.warning;
         }
-        return {reasons.empty(), reasons};
+        return {reasons.empty(), reasons, warnings};
       },
       logging.Get("status"));
+  AddBackfillCommands(status, [&](const std::string& table) -> TableStream* {
+    std::lock_guard lock(streams_mutex);
+    for (const auto& stream : streams) {
+      if (stream->name() == table) return stream.get();
+    }
+    return nullptr;
+  });
   status.Start(settings.metrics_listen);
   logger.Info("producer starting",
               {{"pipeline", settings.pipeline},
@@ -196,7 +207,7 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   for (auto& stream : streams) {
     workers.emplace_back([&, s = stream.get()] {
       try {
-        s->Run(workers_stop.get_token(), StreamMode::kStream);
+        s->Run(workers_stop.get_token());
       } catch (const std::exception& e) {
         logger.Error("table worker stopped by a fatal error",
                      {{"table", s->name()}, {"error", e.what()}});
@@ -375,49 +386,6 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
       logger.Error("ddl failed", {{"table", table.name}, {"error", e.what()}});
     }
   }
-  return rc;
-}
-
-int BackfillTable(const config::Config& config, const ProducerSettings& settings,
-                  const TableSettings& table, const Logging& logging, std::stop_token stop) {
-  const Logger logger = logging.Get("snapshot");
-  SystemClock clock;
-  metrics::Registry registry;
-  ProducerMetrics metrics(registry);
-  const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
-  std::unique_ptr<registry::SchemaRegistry> schemas =
-      registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
-  Publisher publisher(kafka, metrics, clock, logging.Get("publisher"));
-  LoadTopicMetadata(publisher, settings, logger);
-  const size_t index = publisher.AddTable(table.name, TablePosition{});
-  odbc::Environment environment;
-  OdbcChangeSource source(environment, settings.connection, settings.dialect, table.source,
-                          logging.Get("source"));
-  TableStream stream(table.name, table.topic, settings.stream, source, publisher, index, *schemas,
-                     metrics, clock, logging.Get("table"));
-  std::atomic<bool> done{false};
-  std::jthread server([&](std::stop_token) {
-    while (!done) publisher.Serve(milliseconds(100));
-  });
-  int rc = 0;
-  try {
-    stream.Run(stop, StreamMode::kBackfill);
-  } catch (const Error& e) {
-    logger.Error("backfill failed", {{"table", table.name}, {"error", e.what()}});
-    rc = 1;
-  }
-  while (!stop.stop_requested() && publisher.ledger(index).InFlight() > 0 &&
-         !publisher.ledger(index).Failure()) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  done = true;
-  server.join();
-  if (publisher.ledger(index).Failure()) {
-    logger.Error("backfill messages were not delivered",
-                 {{"table", table.name}, {"error", *publisher.ledger(index).Failure()}});
-    rc = 1;
-  }
-  if (stop.stop_requested()) rc = rc == 0 ? 1 : rc;
   return rc;
 }
 

@@ -44,9 +44,4 @@ struct DdlOptions {
 int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
                     const Logging& logging, std::ostream& out);
 
-// Re-publishes the current rows of `table` into its topic (backfill) and returns once every
-// message is delivered: 0, or 1 on failure.
-int BackfillTable(const config::Config& config, const ProducerSettings& settings,
-                  const TableSettings& table, const Logging& logging, std::stop_token stop);
-
 }  // namespace cdc::producer

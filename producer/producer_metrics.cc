@@ -42,6 +42,16 @@ ProducerMetrics::ProducerMetrics(metrics::Registry& registry)
                                         "Rows published by snapshots", {"table"})),
       snapshot_running(registry.AddGauge("cdc_producer_snapshot_running",
                                          "1 while the table is being snapshotted", {"table"})),
+      snapshot_superseded(registry.AddCounter(
+          "cdc_producer_snapshot_rows_superseded_total",
+          "Snapshot rows not published because the stream published a change of their key after"
+          " the row was read (that change is as new as the row or newer)",
+          {"table"})),
+      gap_timeout_fallback(registry.AddGauge(
+          "cdc_producer_gap_timeout_fallback",
+          "1 while the source user may not read the transaction horizon, so sequence gaps are"
+          " given up after producer.gap_timeout_ms (a transaction open longer loses its rows)",
+          {"table"})),
       table_errors(registry.AddCounter("cdc_producer_table_errors_total",
                                        "Errors while polling a table, by retry class",
                                        {"table", "class"})),

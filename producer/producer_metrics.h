@@ -23,6 +23,8 @@ struct ProducerMetrics {
   metrics::Family<metrics::Gauge>& in_flight;
   metrics::Family<metrics::Counter>& snapshot_rows;
   metrics::Family<metrics::Gauge>& snapshot_running;
+  metrics::Family<metrics::Counter>& snapshot_superseded;
+  metrics::Family<metrics::Gauge>& gap_timeout_fallback;
   metrics::Family<metrics::Counter>& table_errors;
   metrics::Family<metrics::Counter>& purged_rows;
 };

@@ -20,16 +20,34 @@ using std::chrono::milliseconds;
 
 constexpr int64_t kPurgeStep = 10'000;
 constexpr auto kProgressEvery = std::chrono::seconds(2);
+constexpr int64_t kEverything = std::numeric_limits<int64_t>::max();
 
 int64_t WallMicros(const Clock& clock) {
   return duration_cast<microseconds>(clock.WallNow().time_since_epoch()).count();
 }
 
-bool SnapshotNeeded(const TablePosition& position, bool snapshot_initial) {
-  if (position.snapshot.state == SnapshotPosition::State::kRunning) return true;
-  if (position.snapshot.state == SnapshotPosition::State::kDone) return false;
-  // Never snapshotted: only a table without any streamed position gets its initial snapshot.
-  return snapshot_initial && position.watermark == 0;
+// Only a table that never streamed gets its initial snapshot.
+bool InitialSnapshotNeeded(const TablePosition& position, bool snapshot_initial) {
+  return snapshot_initial && position.snapshot.state == SnapshotPosition::State::kNone &&
+         position.watermark == 0 && position.high == 0;
+}
+
+// True when `batch` has a number above `high` that does not follow the one before it.
+bool OpensGap(const ChangeBatch& batch, int64_t high) {
+  std::vector<int64_t> above;
+  for (const ChangeRecord& record : batch.records) {
+    if (record.seq > high) above.push_back(record.seq);
+  }
+  for (const PoisonRecord& poison : batch.poison) {
+    if (poison.seq > high) above.push_back(poison.seq);
+  }
+  std::sort(above.begin(), above.end());
+  int64_t previous = high;
+  for (int64_t seq : above) {
+    if (seq > previous + 1) return true;
+    previous = seq;
+  }
+  return false;
 }
 
 }  // namespace
@@ -59,29 +77,49 @@ TableStream::TableStream(std::string name, std::string topic, const StreamOption
       watermark_(metrics.watermark.WithLabels({name_})),
       in_flight_(metrics.in_flight.WithLabels({name_})),
       snapshot_rows_(metrics.snapshot_rows.WithLabels({name_})),
+      snapshot_superseded_(metrics.snapshot_superseded.WithLabels({name_})),
       snapshot_running_(metrics.snapshot_running.WithLabels({name_})),
+      gap_timeout_fallback_(metrics.gap_timeout_fallback.WithLabels({name_})),
       metrics_(metrics) {}
 
 TableHealth TableStream::health() const {
-  std::lock_guard lock(health_mutex_);
+  std::lock_guard lock(status_mutex_);
   return health_;
 }
 
 void TableStream::SetHealth(bool ok, bool streaming, std::string error) {
-  std::lock_guard lock(health_mutex_);
+  std::lock_guard lock(status_mutex_);
   health_.ok = ok;
   health_.streaming = streaming;
   health_.error = std::move(error);
 }
 
-void TableStream::Run(std::stop_token stop, StreamMode mode) {
+int64_t TableStream::RequestBackfill() {
+  std::lock_guard lock(status_mutex_);
+  if (status_.state == SnapshotPosition::State::kRunning) return status_.id;
+  if (!backfill_requested_) backfill_requested_ = std::max(WallMicros(clock_), status_.id + 1);
+  return *backfill_requested_;
+}
+
+SnapshotStatus TableStream::snapshot_status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void TableStream::PublishStatus() {
+  std::lock_guard lock(status_mutex_);
+  const SnapshotPosition& snapshot = position_.snapshot;
+  status_ = {snapshot.state, snapshot.id, snapshot.backfill, snapshot.rows};
+}
+
+void TableStream::Run(std::stop_token stop) {
   Backoff backoff(BackoffPolicy{milliseconds(100), milliseconds(30'000), 2.0, std::nullopt},
                   clock_);
   bool started = false;
   while (!stop.stop_requested()) {
     try {
       if (!started) {
-        Restart(mode == StreamMode::kBackfill ? TablePosition{} : ledger_.Confirmed());
+        Restart(ledger_.Confirmed());
         started = true;
       }
       if (ledger_.Failure()) {
@@ -95,7 +133,7 @@ void TableStream::Run(std::stop_token stop, StreamMode mode) {
                       {"error", ledger_.Failure().value_or("")},
                       {"watermark", confirmed.watermark}});
         ledger_.Reset();
-        Restart(mode == StreamMode::kBackfill ? TablePosition{} : confirmed);
+        Restart(confirmed);
       }
       const size_t in_flight = ledger_.InFlight();
       in_flight_.Set(static_cast<double>(in_flight));
@@ -104,18 +142,22 @@ void TableStream::Run(std::stop_token stop, StreamMode mode) {
         continue;
       }
       EnsureSchemas();
-      if (mode == StreamMode::kBackfill || !tracker_) {
-        const bool done = SnapshotStep(mode);
-        SetHealth(true, false, "");
-        backoff.Reset();
-        if (done && mode == StreamMode::kBackfill) return;
-        continue;
+      if (!tracker_) StartTracking();
+      std::optional<int64_t> requested;
+      {
+        std::lock_guard lock(status_mutex_);
+        requested.swap(backfill_requested_);
+      }
+      if (requested && position_.snapshot.state != SnapshotPosition::State::kRunning) {
+        BeginSnapshot(true, *requested);
+        RecordCandidate();
       }
       const bool full = PollOnce();
+      const bool snapshot_busy = SnapshotStep();
       MaybePurge();
       SetHealth(true, true, "");
       backoff.Reset();
-      if (!full) clock_.SleepFor(options_.poll_interval, stop);
+      if (!full && !snapshot_busy) clock_.SleepFor(options_.poll_interval, stop);
     } catch (const FatalError&) {
       throw;
     } catch (const Error& e) {
@@ -140,10 +182,37 @@ void TableStream::Run(std::stop_token stop, StreamMode mode) {
 void TableStream::Restart(const TablePosition& position) {
   position_ = position;
   tracker_.reset();
-  if (!SnapshotNeeded(position_, options_.snapshot_initial)) {
-    tracker_.emplace(position_.watermark, options_.gap_timeout, clock_);
-  }
+  chunk_.reset();
+  snapshot_rows_this_run_ = 0;
   watermark_.Set(static_cast<double>(position_.watermark));
+  snapshot_running_.Set(position_.snapshot.state == SnapshotPosition::State::kRunning ? 1 : 0);
+  PublishStatus();
+}
+
+void TableStream::StartTracking() {
+  const GapRule rule = fallback_ ? GapRule::kTimeout : source_.gap_rule();
+  if (InitialSnapshotNeeded(position_, options_.snapshot_initial)) {
+    // The hand-off: the stream starts at the change table's maximum H. Every number missing
+    // below H becomes a pending gap under the same rule as any other (a transaction still open
+    // may fill it); the snapshot's chunks, all read after this, hold every change present now.
+    const int64_t handoff = source_.MaxSeq().value_or(0);
+    TrackedPosition start{0, handoff, {}};
+    if (handoff > 0) start.gaps = source_.MissingRanges(0, handoff);
+    tracker_.emplace(start, rule, options_.gap_timeout, clock_);
+    logger_.Info("snapshot hand-off",
+                 {{"table", name_},
+                  {"handoff_seq", handoff},
+                  {"missing_ranges", static_cast<int64_t>(start.gaps.size())}});
+    BeginSnapshot(false, WallMicros(clock_));
+  } else {
+    tracker_.emplace(position_.tracked(), rule, options_.gap_timeout, clock_);
+  }
+  RecordCandidate();
+}
+
+void TableStream::RecordCandidate() {
+  position_.set_tracked(tracker_->Position(kMaxCheckpointGaps));
+  ledger_.AddCandidate(position_, clock_.Now());
 }
 
 void TableStream::EnsureSchemas() {
@@ -161,78 +230,86 @@ void TableStream::EnsureSchemas() {
                                       {"columns", static_cast<int64_t>(table.columns.size())}});
 }
 
-int64_t TableStream::ChooseHandoff() {
-  const int64_t max = source_.MaxSeq().value_or(0);
-  if (max <= 0) return 0;
-  const int64_t low = std::max<int64_t>(0, max - kHandoffWindow);
-  int64_t expected = low + 1;
-  for (int64_t seq : source_.SeqsAbove(low, static_cast<size_t>(kHandoffWindow) + 1)) {
-    if (seq != expected) break;  // `expected` is missing: possibly a transaction still open
-    expected = seq + 1;
-  }
-  return expected - 1;
+void TableStream::BeginSnapshot(bool backfill, int64_t id) {
+  position_.snapshot = SnapshotPosition{SnapshotPosition::State::kRunning, id, backfill,
+                                        std::nullopt, 0};
+  chunk_.reset();
+  snapshot_rows_this_run_ = 0;
+  snapshot_running_.Set(1);
+  PublishStatus();
+  logger_.Info(backfill ? "backfill snapshot started" : "snapshot started",
+               {{"table", name_}, {"snapshot_id", id}});
 }
 
-bool TableStream::SnapshotStep(StreamMode mode) {
-  using State = SnapshotPosition::State;
-  if (position_.snapshot.state != State::kRunning) {
-    position_.snapshot = SnapshotPosition{State::kRunning, ChooseHandoff(), std::nullopt, 0};
-    ledger_.AddCandidate(position_, clock_.Now());
-    logger_.Info(mode == StreamMode::kBackfill ? "backfill snapshot started" : "snapshot started",
-                 {{"table", name_}, {"handoff_seq", position_.snapshot.handoff}});
-  }
-  if (snapshot_rows_this_run_ == 0) {
+bool TableStream::SnapshotStep() {
+  if (position_.snapshot.state != SnapshotPosition::State::kRunning) return false;
+  if (snapshot_rows_this_run_ == 0 && !chunk_) {
     snapshot_started_ = clock_.Now();
     last_progress_ = snapshot_started_;
-    snapshot_running_.Set(1);
   }
+  if (!chunk_) {
+    if (ledger_.InFlight() >= options_.max_in_flight) return false;
+    ReadChunk();
+  }
+  if (!chunk_->Ready(tracker_->watermark())) {
+    // Changes up to the chunk's position are still to be published: at once when the stream has
+    // not read that far yet, after the poll interval when a gap below it is waited for.
+    return tracker_->high() < chunk_->position();
+  }
+  std::vector<event::Message> messages = chunk_->TakeMessages();
+  snapshot_superseded_.Inc(static_cast<double>(chunk_->superseded()));
+  publisher_.Publish(table_index_, topic_, std::move(messages));
+  SnapshotPosition& snapshot = position_.snapshot;
+  if (chunk_->last_key()) snapshot.after_key = chunk_->last_key();
+  snapshot.rows += static_cast<int64_t>(chunk_->read());
+  snapshot_rows_this_run_ += static_cast<int64_t>(chunk_->read());
+  snapshot_rows_.Inc(static_cast<double>(chunk_->read()));
+  const bool done = chunk_->read() < options_.batch_size;
+  chunk_.reset();
+  if (done) {
+    snapshot.state = SnapshotPosition::State::kDone;
+    snapshot_running_.Set(0);
+  }
+  RecordCandidate();
+  PublishStatus();
+  ReportProgress(done);
+  if (done) snapshot_rows_this_run_ = 0;
+  return !done;
+}
+
+void TableStream::ReadChunk() {
   const event::TableMeta& table = source_.table();
-  SnapshotChunk chunk = source_.ReadSnapshot(position_.snapshot.after_key, options_.batch_size);
+  SnapshotChunk rows = source_.ReadSnapshot(position_.snapshot.after_key, options_.batch_size);
+  // Read after the rows: at least every change number the rows' images contain.
+  const int64_t position = source_.MaxSeq().value_or(0);
   EnsureSchemas();
-  std::vector<event::Message> messages;
+  chunk_.emplace(position, std::move(rows.last_key), rows.read);
   std::vector<event::Message> dead_letters;
   const int64_t now_micros = WallMicros(clock_);
-  for (event::Row& row : chunk.rows) {
+  for (event::Row& row : rows.rows) {
     event::ChangeEvent event;
     event.op = event::Op::kRead;
     event.after = std::move(row);
     event.key = event::KeyFromImage(table, event);
-    event.source = {options_.pipeline,          table.db,   table.schema, table.table,
-                    position_.snapshot.handoff, now_micros, std::nullopt, true};
+    event.source = {options_.pipeline, table.db,    table.schema, table.table,
+                    position,          now_micros, std::nullopt, true};
     event.ts_ms = now_micros / 1000;
     try {
-      for (event::Message& m : event::BuildMessages(table, event, ids_, options_.messages)) {
-        messages.push_back(std::move(m));
-      }
+      chunk_->Add(KeyIdentity(event.key),
+                  event::BuildMessages(table, event, ids_, options_.messages));
     } catch (const PermanentError& e) {
       PoisonRecord poison;
-      poison.seq = position_.snapshot.handoff;
+      poison.seq = position;
       poison.error = e.what();
       dead_letters.push_back(DeadLetter(poison));
     }
   }
-  for (PoisonRecord& poison : chunk.poison) {
-    poison.seq = position_.snapshot.handoff;
+  for (PoisonRecord& poison : rows.poison) {
+    poison.seq = position;
     dead_letters.push_back(DeadLetter(poison));
   }
   poison_rows_.Inc(static_cast<double>(dead_letters.size()));
-  publisher_.Publish(table_index_, topic_, std::move(messages));
   publisher_.Publish(table_index_, options_.dead_letter_topic, std::move(dead_letters));
-  if (chunk.last_key) position_.snapshot.after_key = std::move(chunk.last_key);
-  position_.snapshot.rows += static_cast<int64_t>(chunk.read);
-  snapshot_rows_this_run_ += static_cast<int64_t>(chunk.read);
-  snapshot_rows_.Inc(static_cast<double>(chunk.read));
-  const bool done = chunk.read < options_.batch_size;
-  if (done) {
-    position_.snapshot.state = State::kDone;
-    position_.watermark = position_.snapshot.handoff;
-    tracker_.emplace(position_.watermark, options_.gap_timeout, clock_);
-    snapshot_running_.Set(0);
-  }
-  ledger_.AddCandidate(position_, clock_.Now());
-  ReportProgress(done);
-  if (done) snapshot_rows_this_run_ = 0;
-  return done;
 }
 
 void TableStream::ReportProgress(bool final) {
@@ -246,60 +323,125 @@ void TableStream::ReportProgress(bool final) {
                  static_cast<long long>(position_.snapshot.rows), rate, elapsed,
                  final ? " (done)" : "");
   }
-  logger_.Info(final ? "snapshot done" : "snapshot progress", {{"table", name_},
-                                                               {"rows", position_.snapshot.rows},
-                                                               {"rows_per_s", rate},
-                                                               {"elapsed_s", elapsed}});
+  logger_.Info(final ? "snapshot done" : "snapshot progress",
+               {{"table", name_},
+                {"rows", position_.snapshot.rows},
+                {"rows_per_s", rate},
+                {"elapsed_s", elapsed},
+                {"backfill", position_.snapshot.backfill}});
+}
+
+void TableStream::EnterFallback(bool on) {
+  if (fallback_ == on) return;
+  fallback_ = on;
+  gap_timeout_fallback_.Set(on ? 1 : 0);
+  if (on) {
+    tracker_->SetRule(GapRule::kTimeout);
+    logger_.Warn(
+        "the source user may not read the open transactions; sequence gaps are given up after"
+        " producer.gap_timeout_ms, so a transaction open longer than that loses its rows (on"
+        " Oracle grant SELECT ON SYS.GV_$TRANSACTION and SYS.V_$DATABASE)",
+        {{"table", name_},
+         {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
+  } else {
+    tracker_->SetRule(source_.gap_rule());
+    logger_.Info("the source's open transactions are readable again; gaps wait for them",
+                 {{"table", name_}});
+  }
+  std::lock_guard lock(status_mutex_);
+  health_.warning = on ? "gaps are given up after producer.gap_timeout_ms: the source user may "
+                         "not read the open transactions"
+                       : "";
+}
+
+std::optional<TxHorizon> TableStream::HorizonAfterRead(bool opens_gaps) {
+  if (source_.gap_rule() != GapRule::kHorizon) return std::nullopt;
+  if (tracker_->pending_gap_count() == 0 && !opens_gaps) return std::nullopt;
+  if (fallback_ && clock_.Now() < horizon_retry_at_) return std::nullopt;
+  std::optional<TxHorizon> horizon =
+      source_.TransactionHorizon(opens_gaps || tracker_->NeedsMark());
+  if (!horizon) {
+    horizon_retry_at_ = clock_.Now() + kHorizonRetry;
+    EnterFallback(true);
+    return std::nullopt;
+  }
+  EnterFallback(false);
+  return horizon;
 }
 
 bool TableStream::PollOnce() {
   const Clock::TimePoint start = clock_.Now();
+  GapTracker& tracker = *tracker_;
+  const ReadPlan plan = tracker.PlanRead(ChangeSource::kMaxRangesPerRead,
+                                         static_cast<int64_t>(options_.batch_size));
+  const int64_t high = tracker.high();
+  const Clock::TimePoint read_at = clock_.Now();
+  ChangeBatch batch = source_.ReadChanges(high, plan.ranges, plan.read_new, options_.batch_size);
+  // A read cut short by its row limit covered its ranges only up to its last row.
+  const bool cut_short = batch.rows >= options_.batch_size;
+  int64_t through = kEverything;
+  if (cut_short) {
+    through = 0;
+    for (const ChangeRecord& record : batch.records) through = std::max(through, record.seq);
+    for (const PoisonRecord& poison : batch.poison) through = std::max(through, poison.seq);
+  }
+  // After the read: marks for the gaps it noticed, and proof that the gaps it skipped are still
+  // empty; rows above a gap without that proof wait for the next poll.
+  const std::optional<TxHorizon> horizon = HorizonAfterRead(OpensGap(batch, high));
+  through = std::min(through, tracker.SafeThrough(plan, horizon));
+
   std::vector<event::Message> messages;
   std::vector<event::Message> dead_letters;
   int64_t oldest_ts = std::numeric_limits<int64_t>::max();
-  size_t rows = 0;
-  if (tracker_->pending_gap_count() > 0) {
-    // Taken before this poll's gap read and after the reads that noticed the gaps (the previous
-    // polls): see GapTracker::ObserveHorizon.
-    if (const std::optional<TxHorizon> horizon = source_.TransactionHorizon()) {
-      tracker_->ObserveHorizon(*horizon);
-    } else if (tracker_->uses_horizon()) {
-      tracker_->DropHorizon();
+  bool withheld = false;
+  for (const PoisonRecord& poison : batch.poison) {
+    if (poison.seq > through) {
+      withheld = true;
+    } else if (tracker.Accept(poison.seq)) {
+      dead_letters.push_back(DeadLetter(poison));
     }
   }
-  const std::vector<SeqRange> gaps = tracker_->GapsToCheck(ChangeSource::kMaxRangesPerRead);
-  if (!gaps.empty()) {
-    const Clock::TimePoint read_at = clock_.Now();
-    ChangeBatch filled = source_.ReadRanges(gaps, options_.batch_size);
-    rows += filled.rows;
-    // A read cut short by its row limit checked the ranges only up to its last row.
-    int64_t through = gaps.back().last;
-    if (filled.rows >= options_.batch_size) {
-      through = 0;
-      for (const ChangeRecord& record : filled.records) through = std::max(through, record.seq);
-      for (const PoisonRecord& poison : filled.poison) through = std::max(through, poison.seq);
-    }
-    for (const PoisonRecord& poison : filled.poison) {
-      if (tracker_->Accept(poison.seq)) dead_letters.push_back(DeadLetter(poison));
-    }
-    Publish(filled, messages, &oldest_ts);
-    tracker_->Checked(gaps, through, read_at);
-  }
-  ChangeBatch fresh = source_.ReadNew(tracker_->high(), options_.batch_size);
-  rows += fresh.rows;
-  for (const PoisonRecord& poison : fresh.poison) {
-    if (tracker_->Accept(poison.seq)) dead_letters.push_back(DeadLetter(poison));
-  }
-  Publish(fresh, messages, &oldest_ts);
+  for (const ChangeRecord& record : batch.records) withheld |= record.seq > through;
+  Publish(batch, through, messages, &oldest_ts);
   poison_rows_.Inc(static_cast<double>(dead_letters.size()));
   publisher_.Publish(table_index_, topic_, std::move(messages));
   publisher_.Publish(table_index_, options_.dead_letter_topic, std::move(dead_letters));
+  tracker.Checked(plan, through, read_at);
+  if (horizon) tracker.ObserveHorizon(*horizon);
 
-  const bool by_horizon = tracker_->uses_horizon();
-  for (const SeqRange& gap : tracker_->ExpireGaps()) {
-    (by_horizon ? gaps_closed_ : gaps_timed_out_).Inc();
-    if (by_horizon) {
-      logger_.Info("sequence gap closed: the transactions that could have filled it have ended",
+  LogExpiredGaps(tracker.ExpireGaps(), tracker.rule() == GapRule::kTimeout);
+  for (const SeqRange& gap : tracker.OverdueGaps()) {
+    logger_.Warn(
+        "sequence gap still waited for after gap_timeout_ms: a transaction that started"
+        " before it is still open (its rows are published when it commits)",
+        {{"table", name_},
+         {"first_seq", gap.first},
+         {"last_seq", gap.last},
+         {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
+  }
+  const Clock::TimePoint oldest_gap = tracker.oldest_gap_since();
+  oldest_gap_seconds_.Set(oldest_gap == Clock::TimePoint::max()
+                              ? 0.0
+                              : duration<double>(clock_.Now() - oldest_gap).count());
+  RecordCandidate();
+
+  rows_polled_.Inc(static_cast<double>(batch.rows));
+  gaps_pending_.Set(static_cast<double>(tracker.pending_gap_count()));
+  if (oldest_ts != std::numeric_limits<int64_t>::max()) {
+    lag_seconds_.Set(std::max(0.0, static_cast<double>(WallMicros(clock_) - oldest_ts) / 1e6));
+  } else if (ledger_.InFlight() == 0) {
+    lag_seconds_.Set(0);
+  }
+  watermark_.Set(static_cast<double>(ledger_.Confirmed().watermark));
+  poll_duration_.Observe(duration<double>(clock_.Now() - start).count());
+  return cut_short || withheld;
+}
+
+void TableStream::LogExpiredGaps(const std::vector<SeqRange>& expired, bool by_timeout) {
+  for (const SeqRange& gap : expired) {
+    (by_timeout ? gaps_timed_out_ : gaps_closed_).Inc();
+    if (!by_timeout) {
+      logger_.Info("sequence gap closed: no transaction that could fill it is open",
                    {{"table", name_}, {"first_seq", gap.first}, {"last_seq", gap.last}});
     } else {
       logger_.Warn("sequence gap not filled within gap_timeout_ms; giving up on it",
@@ -309,42 +451,16 @@ bool TableStream::PollOnce() {
                     {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
     }
   }
-  for (const SeqRange& gap : tracker_->OverdueGaps()) {
-    logger_.Warn(
-        "sequence gap still waited for after gap_timeout_ms: a transaction that started"
-        " before it is still open (its rows are published when it commits)",
-        {{"table", name_},
-         {"first_seq", gap.first},
-         {"last_seq", gap.last},
-         {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
-  }
-  const Clock::TimePoint oldest_gap = tracker_->oldest_gap_since();
-  oldest_gap_seconds_.Set(oldest_gap == Clock::TimePoint::max()
-                              ? 0.0
-                              : duration<double>(clock_.Now() - oldest_gap).count());
-  position_.watermark = tracker_->watermark();
-  ledger_.AddCandidate(position_, clock_.Now());
-
-  rows_polled_.Inc(static_cast<double>(rows));
-  gaps_pending_.Set(static_cast<double>(tracker_->pending_gap_count()));
-  if (oldest_ts != std::numeric_limits<int64_t>::max()) {
-    lag_seconds_.Set(std::max(0.0, static_cast<double>(WallMicros(clock_) - oldest_ts) / 1e6));
-  } else if (ledger_.InFlight() == 0) {
-    lag_seconds_.Set(0);
-  }
-  watermark_.Set(static_cast<double>(ledger_.Confirmed().watermark));
-  poll_duration_.Observe(duration<double>(clock_.Now() - start).count());
-  return fresh.rows >= options_.batch_size;
 }
 
-void TableStream::Publish(ChangeBatch& batch, std::vector<event::Message>& out,
+void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event::Message>& out,
                           int64_t* oldest_ts) {
   if (batch.records.empty()) return;
   EnsureSchemas();  // the read may have noticed new columns
   const event::TableMeta& table = source_.table();
   const int64_t now_ms = WallMicros(clock_) / 1000;
   for (ChangeRecord& record : batch.records) {
-    if (!tracker_->Accept(record.seq)) continue;
+    if (record.seq > through || !tracker_->Accept(record.seq)) continue;
     *oldest_ts = std::min(*oldest_ts, record.change_ts_micros);
     event::ChangeEvent event;
     event.op = record.op;
@@ -354,6 +470,7 @@ void TableStream::Publish(ChangeBatch& batch, std::vector<event::Message>& out,
       event.after = std::move(record.row);
     }
     event.key = event::KeyFromImage(table, event);
+    if (chunk_) chunk_->Supersede(KeyIdentity(event.key));
     event.source = {options_.pipeline,       table.db,    table.schema, table.table, record.seq,
                     record.change_ts_micros, record.txid, false};
     event.ts_ms = now_ms;

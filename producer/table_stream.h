@@ -1,6 +1,8 @@
-// One table's worker: snapshot when needed, then gap-safe streaming of its change table into its
-// topic, with checkpoint candidates recorded in the table's ledger after every batch. Runs on its
-// own thread with its own ODBC connection, so a slow or failing table never stalls the others.
+// One table's worker: gap-safe streaming of its change table into its topic, with snapshots (the
+// initial one and requested backfills) read in chunks between polls and published in step with
+// the stream (see snapshot_chunk.h), and checkpoint candidates recorded in the table's ledger
+// after every batch. Runs on its own thread with its own ODBC connection, so a slow or failing
+// table never stalls the others.
 //
 // Errors: a TransientError (connection lost, lock timeout, Kafka queue full) disconnects, backs
 // off and retries; a PermanentError that is not about one row (change table missing, bad key)
@@ -23,6 +25,7 @@
 #include "producer/gap_tracker.h"
 #include "producer/producer_metrics.h"
 #include "producer/publisher.h"
+#include "producer/snapshot_chunk.h"
 
 namespace cdc::producer {
 
@@ -41,15 +44,19 @@ struct StreamOptions {
   bool progress_to_stderr = true;
 };
 
-enum class StreamMode {
-  kStream,    // snapshot when the position says so, then stream until stopped
-  kBackfill,  // re-snapshot the table from scratch into its topic, then return
-};
-
 struct TableHealth {
   bool ok = true;
   bool streaming = false;
-  std::string error;  // the last error while !ok
+  std::string error;    // the last error while !ok
+  std::string warning;  // set while gaps are given up on the timeout (the horizon is not readable)
+};
+
+// A table's snapshot, as `cdc-producer snapshot` follows it.
+struct SnapshotStatus {
+  SnapshotPosition::State state = SnapshotPosition::State::kNone;
+  int64_t id = 0;  // the running snapshot's, or the last finished one's
+  bool backfill = false;
+  int64_t rows = 0;
 };
 
 class TableStream {
@@ -60,30 +67,48 @@ class TableStream {
               registry::SchemaRegistry& registry, ProducerMetrics& metrics, Clock& clock,
               Logger logger);
 
-  // Runs until `stop` is requested (kStream) or the backfill is published (kBackfill).
-  // Throws FatalError.
-  void Run(std::stop_token stop, StreamMode mode);
+  // Streams (snapshotting where the position says so) until `stop` is requested. Throws
+  // FatalError.
+  void Run(std::stop_token stop);
   TableHealth health() const;
   const std::string& name() const { return name_; }
 
-  // Sequence numbers scanned below the change table's maximum when choosing a snapshot's
-  // hand-off point: the first one missing there (a transaction still open) bounds it.
-  static constexpr int64_t kHandoffWindow = 10'000;
+  // Asks for a backfill: the worker starts one at its next round unless a snapshot is running
+  // already. Returns the id of the snapshot that answers the request: it is done once
+  // snapshot_status() shows state kDone with an id >= this one. Thread-safe.
+  int64_t RequestBackfill();
+  SnapshotStatus snapshot_status() const;
+
+  // At most this many pending gaps are kept in a checkpoint; with more, a restart reads
+  // everything above the watermark again.
+  static constexpr size_t kMaxCheckpointGaps = 1000;
+  // How often a table on the gap-timeout fallback asks for the horizon again.
+  static constexpr std::chrono::seconds kHorizonRetry{60};
 
  private:
   void Restart(const TablePosition& position);
+  void StartTracking();
   void EnsureSchemas();
-  // One snapshot chunk; returns true when the snapshot is complete.
-  bool SnapshotStep(StreamMode mode);
-  int64_t ChooseHandoff();
-  // One poll of the change table; returns true when the batch came back full.
+  void BeginSnapshot(bool backfill, int64_t id);
+  // Reads or publishes one snapshot chunk; returns true when another round right away makes
+  // progress.
+  bool SnapshotStep();
+  void ReadChunk();
+  // One poll of the change table; returns true when it left rows for the next poll at once.
   bool PollOnce();
-  // Builds the messages of `batch`'s records (their rows are moved out).
-  void Publish(ChangeBatch& batch, std::vector<event::Message>& out, int64_t* oldest_ts);
+  // The horizon read after a poll's read (nullopt when none is needed or readable).
+  std::optional<TxHorizon> HorizonAfterRead(bool opens_gaps);
+  void EnterFallback(bool on);
+  // Builds the messages of `batch`'s records up to `through` (their rows are moved out).
+  void Publish(ChangeBatch& batch, int64_t through, std::vector<event::Message>& out,
+               int64_t* oldest_ts);
+  void LogExpiredGaps(const std::vector<SeqRange>& expired, bool by_timeout);
   event::Message DeadLetter(const PoisonRecord& poison) const;
   void MaybePurge();
   void ReportProgress(bool final);
   void SetHealth(bool ok, bool streaming, std::string error);
+  void PublishStatus();
+  void RecordCandidate();
 
   const std::string name_;
   const std::string topic_;
@@ -107,12 +132,17 @@ class TableStream {
   metrics::Gauge& watermark_;
   metrics::Gauge& in_flight_;
   metrics::Counter& snapshot_rows_;
+  metrics::Counter& snapshot_superseded_;
   metrics::Gauge& snapshot_running_;
+  metrics::Gauge& gap_timeout_fallback_;
   ProducerMetrics& metrics_;
 
   // Worker state (the worker thread only).
   TablePosition position_;
   std::optional<GapTracker> tracker_;
+  std::optional<HeldChunk> chunk_;
+  bool fallback_ = false;  // the horizon may not be read: gaps are given up on the timeout
+  Clock::TimePoint horizon_retry_at_{};
   uint64_t schema_version_ = 0;
   event::SchemaIds ids_;
   Clock::TimePoint last_purge_{};
@@ -121,8 +151,10 @@ class TableStream {
   Clock::TimePoint last_progress_{};
   int64_t snapshot_rows_this_run_ = 0;
 
-  mutable std::mutex health_mutex_;
+  mutable std::mutex status_mutex_;
   TableHealth health_;
+  SnapshotStatus status_;
+  std::optional<int64_t> backfill_requested_;  // id of a backfill not started yet
 };
 
 }  // namespace cdc::producer

@@ -34,20 +34,58 @@ void StatusServer::Start(const HostPort& listen) {
   });
   server_->Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
     const Readiness readiness = Check();
-    if (readiness.ready) {
+    if (readiness.ready && !readiness.warning.empty()) {
+      JsonReply(res, 200, {{"status", "ready"}, {"warning", readiness.warning}});
+    } else if (readiness.ready) {
       JsonReply(res, 200, {{"status", "ready"}});
     } else {
       JsonReply(res, 503, {{"status", "not_ready"}, {"reason", readiness.reason}});
     }
   });
+  for (const Command& command : commands_) {
+    auto handle = [this, &command, host = listen.host](const httplib::Request& req,
+                                                        httplib::Response& res) {
+      const std::string& peer = req.remote_addr;
+      const bool local = peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1" ||
+                         (!host.empty() && peer == host);
+      if (!local) {
+        JsonReply(res, 403,
+                  {{"error",
+                    {{"code", "FORBIDDEN"},
+                     {"message", "operator commands are served to clients on this host only"}}}});
+        return;
+      }
+      std::map<std::string, std::string> params;
+      for (const auto& [name, value] : req.params) params.emplace(name, value);
+      CommandReply reply;
+      try {
+        reply = command.handler(params);
+      } catch (const std::exception& e) {
+        reply = {500, nlohmann::json{{"error", {{"code", "INTERNAL"}, {"message", e.what()}}}}
+                          .dump()};
+      }
+      res.status = reply.status;
+      res.set_content(reply.body, "application/json");
+    };
+    if (command.method == "POST") {
+      server_->Post(command.path, handle);
+    } else {
+      server_->Get(command.path, handle);
+    }
+  }
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404) {
+    if (res.status == 404 && res.body.empty()) {
       JsonReply(res, 404, {{"error", {{"code", "NOT_FOUND"}, {"message", "no such endpoint"}}}});
     }
   });
   port_ = StartHttpServer(*server_, listen, thread_);
   logger_.Info("status endpoint listening",
                {{"address", listen.host + ":" + std::to_string(port_)}});
+}
+
+void StatusServer::AddCommand(const std::string& method, const std::string& path,
+                              CommandHandler handler) {
+  commands_.push_back({method, path, std::move(handler)});
 }
 
 Readiness StatusServer::Check() const {

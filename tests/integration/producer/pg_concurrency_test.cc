@@ -1,7 +1,9 @@
-// Tests 2 and 7 of the producer issue, on PostgreSQL through psqlODBC where commits really
-// interleave: a lower sequence number committed after a higher one was published still reaches
-// Kafka; 1,000 randomly interleaved transactions lose nothing; a gap that never fills is given up
-// after the timeout and streaming goes on.
+// Gap-safe capture on PostgreSQL through psqlODBC, where commits really interleave: a lower
+// sequence number committed after a higher one was published still reaches Kafka, in key order;
+// the three-session sequence (a transaction newer than every completed one holds a gap) and its
+// mirror lose nothing; 1,000 randomly interleaved transactions lose nothing; a gap that never
+// fills is given up once its transactions ended; only a permission error makes a table fall back
+// to the timeout, never a lost connection.
 #include <gtest/gtest.h>
 
 #include <pqxx/pqxx>
@@ -166,7 +168,7 @@ class InProcessStream {
         stream_("shop.orders", "orders", settings_.stream, source_, publisher_, index_, schemas_,
                 metrics_, clock_, TestLogger()) {
     worker_ =
-        std::thread([this] { stream_.Run(stop_.get_token(), producer::StreamMode::kStream); });
+        std::thread([this] { stream_.Run(stop_.get_token()); });
     server_ = std::thread([this] {
       while (serving_) publisher_.Serve(std::chrono::milliseconds(20));
     });
@@ -188,6 +190,8 @@ class InProcessStream {
     return metrics_.gaps_expired.WithLabels({"shop.orders", "transactions_ended"}).Value();
   }
   double TimedOut() { return metrics_.gaps_expired.WithLabels({"shop.orders", "timeout"}).Value(); }
+  double Fallback() { return metrics_.gap_timeout_fallback.WithLabels({"shop.orders"}).Value(); }
+  producer::TableHealth Health() { return stream_.health(); }
 
   FreezableClock& clock() { return clock_; }
   const producer::ProducerSettings& settings() const { return settings_; }
@@ -276,6 +280,67 @@ TEST_F(PgGapTest, GapThatNeverFillsIsGivenUpOnceItsTransactionEndsAndStreamingGo
   EXPECT_EQ(TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")), (std::set<int64_t>{1, 3, 4}));
 }
 
+// The issue's three sessions, in a fixed order: session 2 starts first (the older transaction
+// id); session 1 takes change-table numbers and stays open; session 2 commits a number above
+// them. PostgreSQL's snapshot then lists neither: session 1's id is above xmax (the latest
+// completed id + 1). The gap must stay open however many polls pass, and the rows arrive when
+// session 1 commits.
+TEST_F(PgGapTest, GapHeldByATransactionNewerThanEveryCompletedOneWaitsForIt) {
+  InProcessStream stream(config_path_, broker_.bootstrap());
+  Commit("INSERT INTO shop.orders VALUES (1, 1.00, 'first')");  // CDC_SEQ 1
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Watermark() == 1; }));
+  pqxx::connection older_connection(url_);
+  pqxx::work older(older_connection);
+  older.exec("SELECT txid_current()");  // session 2: the older transaction id
+  pqxx::connection newer_connection(url_);
+  pqxx::work newer(newer_connection);
+  newer.exec("INSERT INTO shop.orders VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 1, 'c')");  // 2..4
+  older.exec("INSERT INTO shop.orders VALUES (20, 2.00, 'older')");                      // 5
+  older.commit();
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
+  const Clock::Duration start = stream.clock().TotalSlept();
+  ASSERT_TRUE(WaitFor(
+      [&] { return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout; },
+      std::chrono::seconds(60)));
+  EXPECT_EQ(stream.Expired(), 0) << "the gap was given up while session 1 was open";
+  EXPECT_EQ(stream.Watermark(), 1);
+  newer.commit();
+  ASSERT_TRUE(WaitFor([&] { return stream.Watermark() == 5; }, std::chrono::seconds(30)));
+  EXPECT_EQ(stream.Expired(), 0);
+  stream.Stop();
+  const std::vector<TopicMessage> topic = ReadTopic(broker_.bootstrap(), "orders");
+  EXPECT_EQ(TopicSeqs(topic), (std::set<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_TRUE(OrderViolations(topic).empty());
+}
+
+// The mirror case: the transaction holding the gap is the older one (listed in the snapshot); a
+// lost source connection while it waits does not switch the table to the timeout.
+TEST_F(PgGapTest, GapHeldByTheOlderTransactionSurvivesALostConnection) {
+  InProcessStream stream(config_path_, broker_.bootstrap());
+  Commit("INSERT INTO shop.orders VALUES (1, 1.00, 'first')");  // CDC_SEQ 1
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Watermark() == 1; }));
+  pqxx::connection older_connection(url_);
+  pqxx::work older(older_connection);
+  older.exec("INSERT INTO shop.orders VALUES (10, 1, 'a'), (11, 1, 'b')");  // 2..3, older id
+  Commit("INSERT INTO shop.orders VALUES (20, 2.00, 'newer')");            // 4
+  ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
+  // Every other session of the source database goes away (the producer's among them).
+  Commit(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+      " AND pid <> pg_backend_pid() AND pid <> " +
+      std::to_string(older_connection.backendpid()));
+  const Clock::Duration start = stream.clock().TotalSlept();
+  ASSERT_TRUE(WaitFor(
+      [&] { return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout; },
+      std::chrono::seconds(60)));
+  EXPECT_EQ(stream.Expired(), 0);
+  EXPECT_EQ(stream.Fallback(), 0);
+  older.commit();
+  ASSERT_TRUE(WaitFor([&] { return stream.Watermark() == 4; }, std::chrono::seconds(30)));
+  stream.Stop();
+  EXPECT_EQ(TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")), (std::set<int64_t>{1, 2, 3, 4}));
+}
+
 // A source user that may not see the open transactions (on Oracle: no SELECT on GV_$TRANSACTION)
 // falls back to giving a gap up gap_timeout_ms after it was noticed.
 TEST_F(PgGapTest, WithoutTheTransactionHorizonGapsAreGivenUpAfterTheTimeout) {
@@ -307,6 +372,9 @@ TEST_F(PgGapTest, WithoutTheTransactionHorizonGapsAreGivenUpAfterTheTimeout) {
   EXPECT_EQ(stream.TimedOut(), 1);
   EXPECT_GE(stream.clock().TotalSlept() - noticed, stream.settings().stream.gap_timeout);
   EXPECT_EQ(stream.Watermark(), 3);
+  // Said where operators look: the gauge and the warning /ready serves.
+  EXPECT_EQ(stream.Fallback(), 1);
+  EXPECT_NE(stream.Health().warning.find("gap_timeout_ms"), std::string::npos);
   held->abort();
 }
 

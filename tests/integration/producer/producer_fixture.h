@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "common/event/decoder.h"
@@ -84,6 +85,30 @@ inline std::set<int64_t> TopicSeqs(const std::vector<TopicMessage>& messages) {
   std::set<int64_t> seqs;
   for (const TopicMessage& m : messages) seqs.insert(m.seq());
   return seqs;
+}
+
+// Per-key order in a topic: within each partition, the events of one key (tombstones skipped)
+// must not go back in seq, except that an event may repeat an earlier one exactly (same seq and
+// op: a producer restart publishes again from its checkpoint). Returns the events that broke it,
+// as "partition/key: seq A after seq B" lines.
+inline std::vector<std::string> OrderViolations(const std::vector<TopicMessage>& messages) {
+  std::map<std::pair<int32_t, std::string>, int64_t> highest;
+  std::set<std::tuple<int32_t, std::string, int64_t, std::string>> seen;
+  std::vector<std::string> out;
+  for (const TopicMessage& m : messages) {
+    if (!m.value) continue;
+    const auto key = std::make_pair(m.partition, m.key);
+    const auto event = std::make_tuple(m.partition, m.key, m.seq(), m.op());
+    auto it = highest.find(key);
+    if (it != highest.end() && m.seq() < it->second && seen.count(event) == 0) {
+      out.push_back(std::to_string(m.partition) + "/" + m.key + ": seq " +
+                    std::to_string(m.seq()) + " (" + m.op() + ") after seq " +
+                    std::to_string(it->second));
+    }
+    seen.insert(event);
+    if (it == highest.end() || m.seq() > it->second) highest[key] = m.seq();
+  }
+  return out;
 }
 
 // A value as text for comparisons with SQL results ("NULL" for SQL NULL).
@@ -186,6 +211,32 @@ inline std::string Tail(const std::string& path, size_t lines = 40) {
     out += all[i] + "\n";
   }
   return out;
+}
+
+// The integer value of `field` in the last JSON log line of `path` that contains `needle`, or -1.
+inline int64_t LoggedNumber(const std::string& path, const std::string& needle,
+                            const std::string& field) {
+  std::ifstream in(path);
+  int64_t value = -1;
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find("\"" + field + "\":");
+    if (line.find(needle) == std::string::npos || at == std::string::npos) continue;
+    value = std::stoll(line.substr(at + field.size() + 3));
+  }
+  return value;
+}
+
+// The "host:port" of a producer's status endpoint, from its JSON log ("" until it listens).
+inline std::string StatusAddress(const std::string& log_path) {
+  std::ifstream in(log_path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("status endpoint listening") == std::string::npos) continue;
+    const size_t at = line.find("\"address\":\"");
+    if (at == std::string::npos) continue;
+    const size_t start = at + 11;
+    return line.substr(start, line.find('"', start) - start);
+  }
+  return "";
 }
 
 inline void WriteText(const std::string& path, const std::string& text) {

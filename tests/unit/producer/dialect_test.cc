@@ -49,16 +49,52 @@ TEST(Dialect, PollQueriesUseEachDialectsRowLimitAndParameters) {
             "(\"CDC_SEQ\" BETWEEN ? AND ?) ORDER BY \"CDC_SEQ\" LIMIT 7");
 }
 
+TEST(Dialect, NewRowsAndGapsAreReadInOneStatement) {
+  const TableName ct{"", "T_CT"};
+  EXPECT_EQ(NewAndGapChangesQuery(SqlDialect::kOracle, ct, 2, 50),
+            "SELECT * FROM (SELECT * FROM (SELECT * FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? ORDER BY "
+            "\"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY) cdc_new UNION ALL SELECT * FROM \"T_CT\" WHERE "
+            "(\"CDC_SEQ\" BETWEEN ? AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?)) cdc_read ORDER BY "
+            "\"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY");
+  EXPECT_EQ(MissingSeqsQuery(SqlDialect::kPostgres, ct, 10),
+            "SELECT cdc_s, cdc_p FROM (SELECT \"CDC_SEQ\" AS cdc_s, LAG(\"CDC_SEQ\") OVER (ORDER BY "
+            "\"CDC_SEQ\") AS cdc_p FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? AND \"CDC_SEQ\" <= ?) cdc_g "
+            "WHERE cdc_p IS NULL OR cdc_s > cdc_p + 1 ORDER BY cdc_s LIMIT 10");
+}
+
 // The PostgreSQL form runs against a real server in PgSourceTest; Oracle's (a test double for
 // what cannot run here) is pinned to the views it names, which the deploy docs grant.
 TEST(Dialect, TransactionHorizonQueries) {
-  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kPostgres),
-            "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s)"
-            " FROM (SELECT txid_current_snapshot() AS s) h");
-  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kOracle),
-            "SELECT COALESCE((SELECT MIN(START_SCN) FROM GV$TRANSACTION), CURRENT_SCN + 1),"
-            " CURRENT_SCN + 1 FROM V$DATABASE");
-  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kSqlite), std::nullopt);
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kPostgres, true),
+            "SELECT 'n', txid_current() UNION ALL SELECT 'c', "
+            "txid_snapshot_xmax(txid_current_snapshot()) UNION ALL SELECT 'o', "
+            "txid_snapshot_xip(txid_current_snapshot())");
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kPostgres, false),
+            "SELECT 'c', txid_snapshot_xmax(txid_current_snapshot()) UNION ALL SELECT 'o', "
+            "txid_snapshot_xip(txid_current_snapshot())");
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kOracle, false),
+            "SELECT 'n', CURRENT_SCN + 1 FROM V$DATABASE UNION ALL SELECT 'o', START_SCN FROM "
+            "GV$TRANSACTION");
+  EXPECT_EQ(TransactionHorizonQuery(SqlDialect::kSqlite, true), std::nullopt);
+}
+
+TEST(Dialect, HorizonRowsAndPermissionErrors) {
+  const TxHorizon pg =
+      ParseHorizon(SqlDialect::kPostgres, {{"c", 101}, {"o", 99}, {"o", 95}, {"n", 110}});
+  EXPECT_EQ(pg.next, 110);
+  EXPECT_EQ(pg.complete_below, 101);
+  EXPECT_EQ(pg.open, (std::vector<int64_t>{95, 99}));
+  // Oracle: every open transaction is listed, whatever its START_SCN: complete up to the mark.
+  const TxHorizon oracle = ParseHorizon(SqlDialect::kOracle, {{"n", 5000}, {"o", 4990}});
+  EXPECT_EQ(oracle.complete_below, 5000);
+  EXPECT_THROW(ParseHorizon(SqlDialect::kPostgres, {{"o", 1}}), PermanentError);
+  EXPECT_THROW(ParseHorizon(SqlDialect::kPostgres, {{"c", 1}, {"x", 1}}), PermanentError);
+  EXPECT_TRUE(HorizonNotPermitted(SqlDialect::kPostgres, "42501", "permission denied"));
+  EXPECT_FALSE(HorizonNotPermitted(SqlDialect::kPostgres, "08006", "connection lost"));
+  EXPECT_TRUE(HorizonNotPermitted(SqlDialect::kOracle, "42S02",
+                                  "[Oracle][ODBC][Ora]ORA-00942: table or view does not exist"));
+  EXPECT_TRUE(HorizonNotPermitted(SqlDialect::kOracle, "HY000", "ORA-01031: insufficient"));
+  EXPECT_FALSE(HorizonNotPermitted(SqlDialect::kOracle, "HY000", "ORA-03113: end-of-file"));
 }
 
 TEST(Dialect, SnapshotKeysetWithoutRowValueComparison) {
@@ -75,7 +111,10 @@ TEST(Dialect, SnapshotKeysetWithoutRowValueComparison) {
 TEST(Checkpoint, RoundTripsThroughJson) {
   TablePosition position;
   position.watermark = 42;
-  position.snapshot = {SnapshotPosition::State::kRunning, 17, KeysetPosition{"7", std::nullopt}, 5};
+  position.high = 50;
+  position.gaps = {{43, 44}, {47, 47}};
+  position.snapshot = {SnapshotPosition::State::kRunning, 1733, true,
+                       KeysetPosition{"7", std::nullopt}, 5};
   const std::string json = EncodeCheckpoint("p", "SHOP.ORDERS", position, "2026-11-21T00:00:00Z");
   const std::optional<TablePosition> decoded = DecodeCheckpoint(json);
   ASSERT_TRUE(decoded);
@@ -83,6 +122,13 @@ TEST(Checkpoint, RoundTripsThroughJson) {
   EXPECT_FALSE(DecodeCheckpoint("{\"watermark\":\"x\"}"));
   EXPECT_FALSE(DecodeCheckpoint("not json"));
   EXPECT_EQ(CheckpointKey("p", "SHOP.ORDERS"), "p/SHOP.ORDERS");
+  EXPECT_FALSE(DecodeCheckpoint(R"({"watermark":1,"gaps":[[2]],"snapshot":{}})"));
+  // A record from before "high": a running snapshot's hand-off number is where its stream began.
+  const std::optional<TablePosition> old = DecodeCheckpoint(
+      R"({"watermark":0,"snapshot":{"state":"running","handoff":900,"rows":10,"after_key":["4"]}})");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->high, 900);
+  EXPECT_TRUE(old->gaps.empty());
 }
 
 TEST(ProducerSettings, TopicNames) {
