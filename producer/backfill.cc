@@ -42,12 +42,13 @@ std::variant<TableStream*, metrics::CommandReply> Find(
   if (table == params.end() || table->second.empty()) {
     return ErrorReply(400, "BAD_REQUEST", "the table parameter is required");
   }
-  TableStream* stream = lookup(table->second);
-  if (stream == nullptr) {
+  const std::optional<TableStream*> stream = lookup(table->second);
+  if (!stream) return ErrorReply(503, "STARTING", "the producer is starting; ask again");
+  if (*stream == nullptr) {
     return ErrorReply(404, "NOT_FOUND",
                       "this producer does not stream table \"" + table->second + "\"");
   }
-  return stream;
+  return *stream;
 }
 
 std::string QueryEscape(const std::string& text) {
@@ -125,44 +126,51 @@ int FollowBackfill(const HostPort& address, const std::string& table, const Logg
   client.set_connection_timeout(std::chrono::seconds(5));
   client.set_read_timeout(std::chrono::seconds(10));
   const std::string path = "/snapshots?table=" + QueryEscape(table);
-  auto request = [&]() -> std::optional<int64_t> {
-    httplib::Result result = client.Post(path, "", "application/json");
-    if (!result) {
-      progress << "cdc-producer: no producer answers at " << address.ToString()
-               << " (producer.metrics_listen, or --producer): a backfill runs inside the running "
-                  "producer, so that its events keep their order with the stream; start "
-                  "`cdc-producer run` first\n";
+  constexpr auto kPatience = std::chrono::minutes(1);
+  Clock::time_point last_answer = Clock::now();
+  // One exchange: the JSON body of a 2xx answer; nullopt while the producer is starting or not
+  // answering (`failed` stays false) or when it refused (`failed` set, the reason printed).
+  auto exchange = [&](bool post, bool& failed) -> std::optional<nlohmann::json> {
+    httplib::Result result = post ? client.Post(path, "", "application/json") : client.Get(path);
+    if (!result || result->status == 503) {
+      if (Clock::now() - last_answer > kPatience) {
+        progress << "cdc-producer: no producer answers at " << address.ToString()
+                 << " (producer.metrics_listen, or --producer): a backfill runs inside the "
+                    "running producer, so that its events keep their order with the stream; "
+                    "start `cdc-producer run` (a backfill in progress resumes with it)\n";
+        failed = true;
+      }
       return std::nullopt;
     }
-    const std::optional<nlohmann::json> body = Body(result, address, progress);
-    if (!body || !(*body)["id"].is_number_integer()) return std::nullopt;
-    return (*body)["id"].get<int64_t>();
+    last_answer = Clock::now();
+    std::optional<nlohmann::json> body = Body(result, address, progress);
+    failed = !body;
+    return body;
+  };
+  auto request = [&]() -> std::optional<int64_t> {
+    for (bool failed = false; !failed && !stop.stop_requested();) {
+      const std::optional<nlohmann::json> body = exchange(true, failed);
+      if (body && (*body)["id"].is_number_integer()) return (*body)["id"].get<int64_t>();
+      if (body) failed = true;
+      if (!failed) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return std::nullopt;
   };
   std::optional<int64_t> id = request();
   if (!id) return 1;
   logger.Info("backfill requested", {{"table", table}, {"id", *id}});
 
   const Clock::time_point started = Clock::now();
-  Clock::time_point last_answer = started;
   Clock::time_point last_progress = started;
   Clock::time_point not_running_since = Clock::time_point::max();
   int64_t first_rows = -1;
   while (!stop.stop_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     const Clock::time_point now = Clock::now();
-    httplib::Result result = client.Get(path);
-    if (!result) {
-      if (now - last_answer > std::chrono::minutes(1)) {
-        progress << "cdc-producer: the producer at " << address.ToString()
-                 << " has not answered for a minute; the backfill resumes when it restarts "
-                    "(checkpointed), run this again to follow it\n";
-        return 1;
-      }
-      continue;  // restarting: the backfill is checkpointed and resumes
-    }
-    const std::optional<nlohmann::json> body = Body(result, address, progress);
-    if (!body) return 1;
-    last_answer = now;
+    bool failed = false;
+    const std::optional<nlohmann::json> body = exchange(false, failed);
+    if (failed) return 1;
+    if (!body) continue;  // starting or restarting: the backfill is checkpointed and resumes
     const std::string state = body->value("state", "none");
     const int64_t status_id = body->value("id", int64_t{0});
     const int64_t rows = body->value("rows", int64_t{0});

@@ -7,13 +7,14 @@
 // clients on the same host only:
 //   POST /snapshots?table=T  -> 202 {"table","id","state"}: a backfill of T starts (or the one
 //                               running already answers the request); 404 for a table the
-//                               producer does not stream
+//                               producer does not stream, 503 while it is starting
 //   GET  /snapshots?table=T  -> 200 {"table","state":"none|running|done","id","backfill","rows"}
 // A request is answered once GET shows state "done" with an id >= the POST's id. A backfill in
 // progress is checkpointed: a restarted producer resumes it.
 #pragma once
 
 #include <iosfwd>
+#include <functional>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -27,8 +28,9 @@
 
 namespace cdc::producer {
 
-// Looks a stream up by table name; nullptr when there is none (yet).
-using StreamLookup = std::function<TableStream*(const std::string& table)>;
+// Looks a stream up by table name: nullptr when the producer does not stream that table, nullopt
+// while it is still starting (its streams do not exist yet).
+using StreamLookup = std::function<std::optional<TableStream*>(const std::string& table)>;
 
 // Registers the two commands on `server` (before it starts).
 void AddBackfillCommands(metrics::StatusServer& server, StreamLookup lookup);
@@ -40,8 +42,9 @@ HostPort ProducerAddress(const ProducerSettings& settings, const std::optional<H
 
 // Requests a backfill of `table` from the producer at `address` and waits for it, printing
 // progress ("snapshot T: N rows, R rows/s, E s elapsed", "(done)" at the end) to `progress`.
-// Returns 0 when done, 1 when the producer cannot be reached, refuses, or goes away for longer
-// than a minute, or when `stop` is requested.
+// A producer that is starting (503) or restarting (no answer) is waited for, up to a minute.
+// Returns 0 when done, 1 when the producer refuses (4xx) or cannot be reached for a minute, or
+// when `stop` is requested.
 int FollowBackfill(const HostPort& address, const std::string& table, const Logger& logger,
                    std::stop_token stop, std::ostream& progress);
 

@@ -150,8 +150,9 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
         return {reasons.empty(), reasons, warnings};
       },
       logging.Get("status"));
-  AddBackfillCommands(status, [&](const std::string& table) -> TableStream* {
+  AddBackfillCommands(status, [&](const std::string& table) -> std::optional<TableStream*> {
     std::lock_guard lock(streams_mutex);
+    if (streams.size() < settings.tables.size()) return std::nullopt;  // still starting
     for (const auto& stream : streams) {
       if (stream->name() == table) return stream.get();
     }

@@ -72,7 +72,7 @@ void PgCluster::Start() {
   const std::string options = "-p " + std::to_string(port_) + " -k " + socket_dir_ +
                               " -c listen_addresses=127.0.0.1 -c fsync=off"
                               " -c full_page_writes=off -c wal_init_zero=off"
-                              " -c max_connections=200";
+                              " -c max_connections=200 -c max_prepared_transactions=64";
   std::string output;
   if (RunShell(AsPostgres(bin_dir_ + "/pg_ctl -D " + ShellQuote(data_dir_) + " -l " +
                           ShellQuote(log_path_) + " -w -t 60 -o " + ShellQuote(options) + " start"),

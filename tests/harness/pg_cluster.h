@@ -1,6 +1,7 @@
 // A throwaway PostgreSQL 15 cluster for integration tests: initdb into a temp dir (as the
 // `postgres` user when running as root), a free port on 127.0.0.1, fsync off (commits still
-// reach the OS before they are acknowledged, so they survive a server crash, not a machine crash).
+// reach the OS before they are acknowledged, so they survive a server crash, not a machine crash),
+// prepared (two-phase) transactions enabled.
 // Stopped and deleted on destruction, and by a Reaper if the test process dies first.
 #pragma once
 
