@@ -9,8 +9,7 @@
 // allowed), and the last event of every key must be the source's row.
 //
 // CI size: seeds 1-3, 16 writers, 1,000 transactions each, long transactions of 2-4 s (~20 s a
-// seed). Bigger, by
-// hand (the tester ran 24 writers with 20-60 s transactions):
+// seed). Bigger, by hand (the tester ran 24 writers with 20-60 s transactions):
 //   CDC_STRESS_SEEDS=1,2,3,4,5 CDC_STRESS_TRANSACTIONS=5000 CDC_STRESS_WRITERS=24
 //   CDC_STRESS_LONG_MS=20000,60000 build/tests/producer_slow_tests --gtest_filter='CaptureStress*'
 #include <gtest/gtest.h>
