@@ -130,10 +130,11 @@ int FollowBackfill(const HostPort& address, const std::string& table, const Logg
   Clock::time_point last_answer = Clock::now();
   // One exchange: the JSON body of a 2xx answer; nullopt while the producer is starting or not
   // answering (`failed` stays false) or when it refused (`failed` set, the reason printed).
+  bool answered = false;  // a producer that never answered is not waited for
   auto exchange = [&](bool post, bool& failed) -> std::optional<nlohmann::json> {
     httplib::Result result = post ? client.Post(path, "", "application/json") : client.Get(path);
     if (!result || result->status == 503) {
-      if (Clock::now() - last_answer > kPatience) {
+      if ((!result && !answered) || Clock::now() - last_answer > kPatience) {
         progress << "cdc-producer: no producer answers at " << address.ToString()
                  << " (producer.metrics_listen, or --producer): a backfill runs inside the "
                     "running producer, so that its events keep their order with the stream; "
@@ -143,6 +144,7 @@ int FollowBackfill(const HostPort& address, const std::string& table, const Logg
       return std::nullopt;
     }
     last_answer = Clock::now();
+    answered = true;
     std::optional<nlohmann::json> body = Body(result, address, progress);
     failed = !body;
     return body;

@@ -42,9 +42,9 @@ HostPort ProducerAddress(const ProducerSettings& settings, const std::optional<H
 
 // Requests a backfill of `table` from the producer at `address` and waits for it, printing
 // progress ("snapshot T: N rows, R rows/s, E s elapsed", "(done)" at the end) to `progress`.
-// A producer that is starting (503) or restarting (no answer) is waited for, up to a minute.
-// Returns 0 when done, 1 when the producer refuses (4xx) or cannot be reached for a minute, or
-// when `stop` is requested.
+// A producer that is starting (503) or restarting (no answer after it answered) is waited for, up
+// to a minute. Returns 0 when done; 1 at once when nothing listens at `address`, when the producer
+// refuses (4xx) or cannot be reached for a minute, or when `stop` is requested.
 int FollowBackfill(const HostPort& address, const std::string& table, const Logger& logger,
                    std::stop_token stop, std::ostream& progress);
 

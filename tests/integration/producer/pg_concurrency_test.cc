@@ -423,6 +423,31 @@ TEST_F(PgGapTest, WithoutTheTransactionHorizonGapsAreGivenUpAfterTheTimeout) {
   EXPECT_EQ(stream.Fallback(), 1);
   EXPECT_NE(stream.Health().warning.find("gap_timeout_ms"), std::string::npos);
   held->abort();
+
+  // The DBA grants it: a minute later (the horizon is asked for again every minute), the next
+  // gap waits for its transaction again - no restart needed.
+  Commit("GRANT EXECUTE ON FUNCTION txid_current_snapshot() TO capture");
+  const Clock::Duration grant = stream.clock().TotalSlept();
+  ASSERT_TRUE(WaitFor(
+      [&] { return stream.clock().TotalSlept() - grant >= producer::TableStream::kHorizonRetry; },
+      std::chrono::seconds(60)));
+  pqxx::connection later(url_);
+  pqxx::work held_again(later);
+  held_again.exec("INSERT INTO shop.orders VALUES (4, 4.00, 'held')");  // CDC_SEQ 4
+  Commit("INSERT INTO shop.orders VALUES (5, 5.00, 'kept')");           // CDC_SEQ 5
+  const Clock::Duration granted = stream.clock().TotalSlept();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return stream.clock().TotalSlept() - granted >= 2 * stream.settings().stream.gap_timeout;
+      },
+      std::chrono::seconds(90)));
+  EXPECT_EQ(stream.Fallback(), 0);
+  EXPECT_TRUE(stream.Health().warning.empty());
+  EXPECT_EQ(stream.TimedOut(), 1) << "the second gap was given up on the timeout";
+  held_again.commit();
+  ASSERT_TRUE(WaitFor([&] { return stream.Watermark() == 5; }, std::chrono::seconds(30)));
+  stream.Stop();
+  EXPECT_EQ(TopicSeqs(ReadTopic(broker_.bootstrap(), "orders")), (std::set<int64_t>{1, 3, 4, 5}));
 }
 
 // One read re-checks at most 16 gaps. Seventeen open transactions leave seventeen gaps; sixteen

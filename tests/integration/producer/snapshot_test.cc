@@ -226,5 +226,32 @@ TEST(ProducerSnapshot, SnapshotAndBackfillUnderConcurrentWritesEndAtTheSourceSta
   }
 }
 
+// A backfill runs inside the running producer: the command says where it looked when none answers
+// (at once), and that port 0 in producer.metrics_listen does not say where to look.
+TEST(ProducerSnapshot, BackfillCommandNeedsTheRunningProducer) {
+  SqliteSource source;
+  TempDir dir("cdc-producer-backfill-cli");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig("127.0.0.1:1", source.ConnectionString(),
+                                   "    - name: main.CUSTOMERS\n"));
+  Process any_port({CDC_PRODUCER_PATH, "snapshot", "--config", config, "--table", "main.CUSTOMERS"},
+                   dir.File("any_port.log"));
+  EXPECT_EQ(any_port.Wait(std::chrono::seconds(10)), 2);
+  EXPECT_EQ(CountInFile(dir.File("any_port.log"), "producer.metrics_listen"), 1u)
+      << Tail(dir.File("any_port.log"));
+  const std::string nobody = "127.0.0.1:" + std::to_string(FreePort());
+  const auto started = std::chrono::steady_clock::now();
+  Process absent({CDC_PRODUCER_PATH, "snapshot", "--config", config, "--table", "main.CUSTOMERS",
+                  "--producer", nobody},
+                 dir.File("absent.log"));
+  EXPECT_EQ(absent.Wait(std::chrono::seconds(30)), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(CountInFile(dir.File("absent.log"), "no producer answers at " + nobody), 1u)
+      << Tail(dir.File("absent.log"));
+  Process unknown({CDC_PRODUCER_PATH, "snapshot", "--config", config, "--table", "main.NOPE"},
+                  dir.File("unknown.log"));
+  EXPECT_EQ(unknown.Wait(std::chrono::seconds(10)), 2);
+}
+
 }  // namespace
 }  // namespace cdc::testing
