@@ -13,6 +13,8 @@ committed CDC_SEQ values listed in SEQS_FILE (one per line, read from the source
 With --rows-file (a JSON object: id -> {"v", "note"}, the source table's rows at the end; the
 topic in the JSON format), also:
 
+  image_conflicts    two different row images of one key under one seq (an `r` event and a change
+                     sharing a seq must carry the same row)
   state_differences  keys whose last event in the topic - what a subscriber applying events in
                      arrival order ends with - is not the source's row (or a row that exists
                      has no event, or a deleted one is still there)
@@ -110,16 +112,21 @@ def main():
         highest[key] = max(highest.get(key, seq), seq)
 
     differences = []
+    conflicts = []
     if args.rows_file:
         with open(args.rows_file) as f:
             rows = json.load(f)
         last = {}
+        images = {}
         for m in messages:
             if m.value() is None:
                 continue
             value = json.loads(m.value())
             image = value["after"] if value["op"] != "d" else value["before"]
             last[str(image["id"])] = (value["op"], value["after"])
+            row = json.dumps(value["after"], sort_keys=True)
+            images.setdefault((str(image["id"]), value["source"]["seq"]), set()).add(row)
+        conflicts = sorted("%s@%d" % key for key, rows in images.items() if len(rows) > 1)
         for key, (op, after) in last.items():
             row = rows.get(key)
             if op == "d":
@@ -144,10 +151,12 @@ def main():
         "unknown": len(unknown),
         "order_violations": len(violations),
         "state_differences": len(differences),
+        "image_conflicts": len(conflicts),
         "missing_examples": missing[:10],
         "unknown_examples": unknown[:10],
         "violation_examples": violations[:5],
         "difference_examples": differences[:5],
+        "conflict_examples": conflicts[:5],
     }))
 
 
