@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <stop_token>
 
@@ -24,6 +25,12 @@ class Clock {
   // Safe to call from any thread.
   virtual bool SleepFor(Duration duration, std::stop_token stop) = 0;
 };
+
+// `clock`'s wall time in microseconds since the epoch (event timestamps).
+inline int64_t WallMicros(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock.WallNow().time_since_epoch())
+      .count();
+}
 
 class SystemClock final : public Clock {
  public:

@@ -13,8 +13,8 @@
 // progress is checkpointed: a restarted producer resumes it.
 #pragma once
 
-#include <iosfwd>
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <stop_token>
 #include <string>

@@ -271,8 +271,8 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
 ChangeBatch OdbcChangeSource::ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges,
                                           bool read_new, size_t limit) {
   if (ranges.size() > kMaxRangesPerRead) {
-    throw PermanentError("CHANGE_TABLE", "a read covers at most " +
-                                             std::to_string(kMaxRangesPerRead) + " ranges");
+    throw PermanentError("CHANGE_TABLE",
+                         "a read covers at most " + std::to_string(kMaxRangesPerRead) + " ranges");
   }
   if (ranges.empty() && !read_new) return {};
   Connect();

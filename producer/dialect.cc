@@ -78,8 +78,8 @@ std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table, s
          " " + RowLimit(dialect, limit);
 }
 
-std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
-                                  size_t ranges, size_t limit) {
+std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table, size_t ranges,
+                                  size_t limit) {
   const std::string seq = Q(dialect, kSeqColumn);
   const std::string ct = change_table.Quoted(dialect);
   std::string where;

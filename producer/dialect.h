@@ -52,8 +52,8 @@ std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table, s
 // moment than the gap - ordered by CDC_SEQ, at most `limit` rows. The new rows are read in index
 // order with their own limit (a UNION ALL of the two reads), not by one OR that would sort the
 // whole backlog above the gaps.
-std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
-                                  size_t ranges, size_t limit);
+std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table, size_t ranges,
+                                  size_t limit);
 
 // SELECT MAX(CDC_SEQ) FROM <ct>.
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table);

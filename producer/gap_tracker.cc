@@ -67,8 +67,7 @@ bool GapTracker::Accept(int64_t seq) {
   return true;
 }
 
-std::optional<GapTracker::Writers> GapTracker::WritersAt(const Gap& gap,
-                                                         const TxHorizon& horizon) {
+std::optional<GapTracker::Writers> GapTracker::WritersAt(const Gap& gap, const TxHorizon& horizon) {
   if (!gap.mark || horizon.complete_below < *gap.mark) return std::nullopt;
   const auto end = std::lower_bound(horizon.open.begin(), horizon.open.end(), *gap.mark);
   Writers writers;
@@ -125,8 +124,7 @@ ReadPlan GapTracker::PlanRead(size_t max_ranges, int64_t max_extra_rows) const {
   return plan;
 }
 
-int64_t GapTracker::SafeThrough(const ReadPlan& plan,
-                                const std::optional<TxHorizon>& after) const {
+int64_t GapTracker::SafeThrough(const ReadPlan& plan, const std::optional<TxHorizon>& after) const {
   constexpr int64_t kAll = std::numeric_limits<int64_t>::max();
   if (rule_ != GapRule::kHorizon) return kAll;  // every gap is read, lowest first
   auto range = plan.ranges.begin();
@@ -151,9 +149,8 @@ void GapTracker::Checked(const ReadPlan& plan, int64_t through, Clock::TimePoint
       Gap& gap = it->second;
       gap.checked = std::max(gap.checked, read_at);
       if (gap.final) gap.empty_when_final = true;
-      gap.quiet = rule_ == GapRule::kHorizon && last_horizon_
-                      ? WritersAt(gap, *last_horizon_)
-                      : std::optional<Writers>();
+      gap.quiet = rule_ == GapRule::kHorizon && last_horizon_ ? WritersAt(gap, *last_horizon_)
+                                                              : std::optional<Writers>();
     }
   }
 }

@@ -147,7 +147,7 @@ class GapTracker {
   };
   struct Gap {
     int64_t last = 0;
-    Clock::TimePoint since;                            // when it was noticed
+    Clock::TimePoint since;                              // when it was noticed
     Clock::TimePoint checked = Clock::TimePoint::min();  // start of the last read that covered it
     std::optional<int64_t> mark;  // the first horizon's `next` after it was noticed
     // The possible writers at the horizon read before the last read that covered it. While a

@@ -7,9 +7,9 @@
 
 #include "common/config/config.h"
 #include "common/error.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/shutdown.h"
-#include "common/host_port.h"
 #include "producer/backfill.h"
 #include "producer/dialect.h"
 #include "producer/producer_app.h"
@@ -129,9 +129,9 @@ int main(int argc, char** argv) {
         return cdc::config::kConfigErrorExitCode;
       }
     }
-    return cdc::producer::FollowBackfill(
-        cdc::producer::ProducerAddress(loaded->settings, address), table->name,
-        logging.Get("snapshot"), shutdown->token(), std::cerr);
+    return cdc::producer::FollowBackfill(cdc::producer::ProducerAddress(loaded->settings, address),
+                                         table->name, logging.Get("snapshot"), shutdown->token(),
+                                         std::cerr);
   } catch (const cdc::config::ConfigError& e) {
     std::cerr << "cdc-producer: configuration error:\n";
     for (const std::string& problem : e.problems()) std::cerr << "  " << problem << "\n";

@@ -1,7 +1,6 @@
 #include "producer/table_stream.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -15,16 +14,10 @@ namespace {
 
 using std::chrono::duration;
 using std::chrono::duration_cast;
-using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 constexpr int64_t kPurgeStep = 10'000;
-constexpr auto kProgressEvery = std::chrono::seconds(2);
 constexpr int64_t kEverything = std::numeric_limits<int64_t>::max();
-
-int64_t WallMicros(const Clock& clock) {
-  return duration_cast<microseconds>(clock.WallNow().time_since_epoch()).count();
-}
 
 // Only a table that never streamed gets its initial snapshot.
 bool InitialSnapshotNeeded(const TablePosition& position, bool snapshot_initial) {
@@ -92,24 +85,6 @@ void TableStream::SetHealth(bool ok, bool streaming, std::string error) {
   health_.ok = ok;
   health_.streaming = streaming;
   health_.error = std::move(error);
-}
-
-int64_t TableStream::RequestBackfill() {
-  std::lock_guard lock(status_mutex_);
-  if (status_.state == SnapshotPosition::State::kRunning) return status_.id;
-  if (!backfill_requested_) backfill_requested_ = std::max(WallMicros(clock_), status_.id + 1);
-  return *backfill_requested_;
-}
-
-SnapshotStatus TableStream::snapshot_status() const {
-  std::lock_guard lock(status_mutex_);
-  return status_;
-}
-
-void TableStream::PublishStatus() {
-  std::lock_guard lock(status_mutex_);
-  const SnapshotPosition& snapshot = position_.snapshot;
-  status_ = {snapshot.state, snapshot.id, snapshot.backfill, snapshot.rows};
 }
 
 void TableStream::Run(std::stop_token stop) {
@@ -230,107 +205,6 @@ void TableStream::EnsureSchemas() {
                                       {"columns", static_cast<int64_t>(table.columns.size())}});
 }
 
-void TableStream::BeginSnapshot(bool backfill, int64_t id) {
-  position_.snapshot = SnapshotPosition{SnapshotPosition::State::kRunning, id, backfill,
-                                        std::nullopt, 0};
-  chunk_.reset();
-  snapshot_rows_this_run_ = 0;
-  snapshot_running_.Set(1);
-  PublishStatus();
-  logger_.Info(backfill ? "backfill snapshot started" : "snapshot started",
-               {{"table", name_}, {"snapshot_id", id}});
-}
-
-bool TableStream::SnapshotStep() {
-  if (position_.snapshot.state != SnapshotPosition::State::kRunning) return false;
-  if (snapshot_rows_this_run_ == 0 && !chunk_) {
-    snapshot_started_ = clock_.Now();
-    last_progress_ = snapshot_started_;
-  }
-  if (!chunk_) {
-    if (ledger_.InFlight() >= options_.max_in_flight) return false;
-    ReadChunk();
-  }
-  if (!chunk_->Ready(tracker_->watermark())) {
-    // Changes up to the chunk's position are still to be published: at once when the stream has
-    // not read that far yet, after the poll interval when a gap below it is waited for.
-    return tracker_->high() < chunk_->position();
-  }
-  std::vector<event::Message> messages = chunk_->TakeMessages();
-  snapshot_superseded_.Inc(static_cast<double>(chunk_->superseded()));
-  publisher_.Publish(table_index_, topic_, std::move(messages));
-  SnapshotPosition& snapshot = position_.snapshot;
-  if (chunk_->last_key()) snapshot.after_key = chunk_->last_key();
-  snapshot.rows += static_cast<int64_t>(chunk_->read());
-  snapshot_rows_this_run_ += static_cast<int64_t>(chunk_->read());
-  snapshot_rows_.Inc(static_cast<double>(chunk_->read()));
-  const bool done = chunk_->read() < options_.batch_size;
-  chunk_.reset();
-  if (done) {
-    snapshot.state = SnapshotPosition::State::kDone;
-    snapshot_running_.Set(0);
-  }
-  RecordCandidate();
-  PublishStatus();
-  ReportProgress(done);
-  if (done) snapshot_rows_this_run_ = 0;
-  return !done;
-}
-
-void TableStream::ReadChunk() {
-  const event::TableMeta& table = source_.table();
-  SnapshotChunk rows = source_.ReadSnapshot(position_.snapshot.after_key, options_.batch_size);
-  // Read after the rows: at least every change number the rows' images contain.
-  const int64_t position = source_.MaxSeq().value_or(0);
-  EnsureSchemas();
-  chunk_.emplace(position, std::move(rows.last_key), rows.read);
-  std::vector<event::Message> dead_letters;
-  const int64_t now_micros = WallMicros(clock_);
-  for (event::Row& row : rows.rows) {
-    event::ChangeEvent event;
-    event.op = event::Op::kRead;
-    event.after = std::move(row);
-    event.key = event::KeyFromImage(table, event);
-    event.source = {options_.pipeline, table.db,    table.schema, table.table,
-                    position,          now_micros, std::nullopt, true};
-    event.ts_ms = now_micros / 1000;
-    try {
-      chunk_->Add(KeyIdentity(event.key),
-                  event::BuildMessages(table, event, ids_, options_.messages));
-    } catch (const PermanentError& e) {
-      PoisonRecord poison;
-      poison.seq = position;
-      poison.error = e.what();
-      dead_letters.push_back(DeadLetter(poison));
-    }
-  }
-  for (PoisonRecord& poison : rows.poison) {
-    poison.seq = position;
-    dead_letters.push_back(DeadLetter(poison));
-  }
-  poison_rows_.Inc(static_cast<double>(dead_letters.size()));
-  publisher_.Publish(table_index_, options_.dead_letter_topic, std::move(dead_letters));
-}
-
-void TableStream::ReportProgress(bool final) {
-  const Clock::TimePoint now = clock_.Now();
-  if (!final && now - last_progress_ < kProgressEvery) return;
-  last_progress_ = now;
-  const double elapsed = duration<double>(now - snapshot_started_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(snapshot_rows_this_run_) / elapsed : 0.0;
-  if (options_.progress_to_stderr) {
-    std::fprintf(stderr, "snapshot %s: %lld rows, %.0f rows/s, %.1f s elapsed%s\n", name_.c_str(),
-                 static_cast<long long>(position_.snapshot.rows), rate, elapsed,
-                 final ? " (done)" : "");
-  }
-  logger_.Info(final ? "snapshot done" : "snapshot progress",
-               {{"table", name_},
-                {"rows", position_.snapshot.rows},
-                {"rows_per_s", rate},
-                {"elapsed_s", elapsed},
-                {"backfill", position_.snapshot.backfill}});
-}
-
 void TableStream::EnterFallback(bool on) {
   if (fallback_ == on) return;
   fallback_ = on;
@@ -341,8 +215,7 @@ void TableStream::EnterFallback(bool on) {
         "the source user may not read the open transactions; sequence gaps are given up after"
         " producer.gap_timeout_ms, so a transaction open longer than that loses its rows (on"
         " Oracle grant SELECT ON SYS.GV_$TRANSACTION and SYS.V_$DATABASE)",
-        {{"table", name_},
-         {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
+        {{"table", name_}, {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
   } else {
     tracker_->SetRule(source_.gap_rule());
     logger_.Info("the source's open transactions are readable again; gaps wait for them",
@@ -372,8 +245,8 @@ std::optional<TxHorizon> TableStream::HorizonAfterRead(bool opens_gaps) {
 bool TableStream::PollOnce() {
   const Clock::TimePoint start = clock_.Now();
   GapTracker& tracker = *tracker_;
-  const ReadPlan plan = tracker.PlanRead(ChangeSource::kMaxRangesPerRead,
-                                         static_cast<int64_t>(options_.batch_size));
+  const ReadPlan plan =
+      tracker.PlanRead(ChangeSource::kMaxRangesPerRead, static_cast<int64_t>(options_.batch_size));
   const int64_t high = tracker.high();
   const Clock::TimePoint read_at = clock_.Now();
   ChangeBatch batch = source_.ReadChanges(high, plan.ranges, plan.read_new, options_.batch_size);

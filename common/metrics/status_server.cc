@@ -44,7 +44,7 @@ void StatusServer::Start(const HostPort& listen) {
   });
   for (const Command& command : commands_) {
     auto handle = [this, &command, host = listen.host](const httplib::Request& req,
-                                                        httplib::Response& res) {
+                                                       httplib::Response& res) {
       const std::string& peer = req.remote_addr;
       const bool local = peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1" ||
                          (!host.empty() && peer == host);
@@ -61,8 +61,8 @@ void StatusServer::Start(const HostPort& listen) {
       try {
         reply = command.handler(params);
       } catch (const std::exception& e) {
-        reply = {500, nlohmann::json{{"error", {{"code", "INTERNAL"}, {"message", e.what()}}}}
-                          .dump()};
+        reply = {500,
+                 nlohmann::json{{"error", {{"code", "INTERNAL"}, {"message", e.what()}}}}.dump()};
       }
       res.status = reply.status;
       res.set_content(reply.body, "application/json");

@@ -9,8 +9,8 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "common/host_port.h"
 #include "common/log.h"
@@ -24,7 +24,7 @@ namespace cdc::metrics {
 
 struct Readiness {
   bool ready = false;
-  std::string reason;   // why not ready; empty when ready
+  std::string reason;        // why not ready; empty when ready
   std::string warning = {};  // while ready: what runs degraded (served as "warning")
 };
 

@@ -129,8 +129,9 @@ class CaptureStress {
     // committed change must reach the topic as a change event; the initial snapshot's chunks
     // then interleave with their changes.
     const std::string first_log = dir_.File("producer-1.log");
-    ASSERT_TRUE(WaitFor([&] { return LoggedNumber(first_log, "snapshot hand-off", "handoff_seq") >= 0; },
-                        seconds(60)))
+    ASSERT_TRUE(
+        WaitFor([&] { return LoggedNumber(first_log, "snapshot hand-off", "handoff_seq") >= 0; },
+                seconds(60)))
         << Tail(first_log);
     ASSERT_EQ(LoggedNumber(first_log, "snapshot hand-off", "handoff_seq"), 0);
     started_ = std::chrono::steady_clock::now();
@@ -241,8 +242,8 @@ class CaptureStress {
         int delay_ms = static_cast<int>(rng() % 200);
         if (t % long_every == long_every / 2) {
           delay_ms = size_.long_ms[0] +
-                     static_cast<int>(rng() % static_cast<unsigned>(
-                                                  std::max(1, size_.long_ms[1] - size_.long_ms[0])));
+                     static_cast<int>(rng() % static_cast<unsigned>(std::max(
+                                                  1, size_.long_ms[1] - size_.long_ms[0])));
           ++tally_.long_ones;
         }
         std::this_thread::sleep_for(milliseconds(delay_ms));

@@ -102,7 +102,9 @@ TEST_F(PgSourceTest, HandOffWaitsForANumberHeldOpenBehindTenThousandCommits) {
                                    "  batch_size: 2000\n"));
   ProducerProcess producer(config, dir_.File("producer.log"));
   ASSERT_TRUE(WaitFor(
-      [&] { return LoggedNumber(dir_.File("producer.log"), "snapshot hand-off", "handoff_seq") > 0; },
+      [&] {
+        return LoggedNumber(dir_.File("producer.log"), "snapshot hand-off", "handoff_seq") > 0;
+      },
       std::chrono::seconds(60)))
       << Tail(dir_.File("producer.log"));
   EXPECT_EQ(LoggedNumber(dir_.File("producer.log"), "snapshot hand-off", "handoff_seq"), 12001);
@@ -214,8 +216,7 @@ class InProcessStream {
                 TestLogger()),
         stream_("shop.orders", "orders", settings_.stream, source_, publisher_, index_, schemas_,
                 metrics_, clock_, TestLogger()) {
-    worker_ =
-        std::thread([this] { stream_.Run(stop_.get_token()); });
+    worker_ = std::thread([this] { stream_.Run(stop_.get_token()); });
     server_ = std::thread([this] {
       while (serving_) publisher_.Serve(std::chrono::milliseconds(20));
     });
@@ -342,12 +343,14 @@ TEST_F(PgGapTest, GapHeldByATransactionNewerThanEveryCompletedOneWaitsForIt) {
   pqxx::connection newer_connection(url_);
   pqxx::work newer(newer_connection);
   newer.exec("INSERT INTO shop.orders VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 1, 'c')");  // 2..4
-  older.exec("INSERT INTO shop.orders VALUES (20, 2.00, 'older')");                      // 5
+  older.exec("INSERT INTO shop.orders VALUES (20, 2.00, 'older')");                       // 5
   older.commit();
   ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
   const Clock::Duration start = stream.clock().TotalSlept();
   ASSERT_TRUE(WaitFor(
-      [&] { return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout; },
+      [&] {
+        return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout;
+      },
       std::chrono::seconds(60)));
   EXPECT_EQ(stream.Expired(), 0) << "the gap was given up while session 1 was open";
   EXPECT_EQ(stream.Watermark(), 1);
@@ -369,7 +372,7 @@ TEST_F(PgGapTest, GapHeldByTheOlderTransactionSurvivesALostConnection) {
   pqxx::connection older_connection(url_);
   pqxx::work older(older_connection);
   older.exec("INSERT INTO shop.orders VALUES (10, 1, 'a'), (11, 1, 'b')");  // 2..3, older id
-  Commit("INSERT INTO shop.orders VALUES (20, 2.00, 'newer')");            // 4
+  Commit("INSERT INTO shop.orders VALUES (20, 2.00, 'newer')");             // 4
   ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
   // Every other session of the source database goes away (the producer's among them).
   Commit(
@@ -378,7 +381,9 @@ TEST_F(PgGapTest, GapHeldByTheOlderTransactionSurvivesALostConnection) {
       std::to_string(older_connection.backendpid()));
   const Clock::Duration start = stream.clock().TotalSlept();
   ASSERT_TRUE(WaitFor(
-      [&] { return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout; },
+      [&] {
+        return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout;
+      },
       std::chrono::seconds(60)));
   EXPECT_EQ(stream.Expired(), 0);
   EXPECT_EQ(stream.Fallback(), 0);

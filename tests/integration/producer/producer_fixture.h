@@ -101,9 +101,8 @@ inline std::vector<std::string> OrderViolations(const std::vector<TopicMessage>&
     const auto event = std::make_tuple(m.partition, m.key, m.seq(), m.op());
     auto it = highest.find(key);
     if (it != highest.end() && m.seq() < it->second && seen.count(event) == 0) {
-      out.push_back(std::to_string(m.partition) + "/" + m.key + ": seq " +
-                    std::to_string(m.seq()) + " (" + m.op() + ") after seq " +
-                    std::to_string(it->second));
+      out.push_back(std::to_string(m.partition) + "/" + m.key + ": seq " + std::to_string(m.seq()) +
+                    " (" + m.op() + ") after seq " + std::to_string(it->second));
     }
     seen.insert(event);
     if (it == highest.end() || m.seq() > it->second) highest[key] = m.seq();

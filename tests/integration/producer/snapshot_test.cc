@@ -179,8 +179,8 @@ TEST(ProducerSnapshot, SnapshotAndBackfillUnderConcurrentWritesEndAtTheSourceSta
           topics[check.table] = ReadTopic(broker.bootstrap(), "cdc.main." + check.table);
           // Changes up to the initial snapshot's hand-off are in the snapshot; every later one
           // must be in the topic.
-          const int64_t handoff = LoggedNumber(dir.File("producer.log"),
-                                               "main." + check.table + "\"", "handoff_seq");
+          const int64_t handoff =
+              LoggedNumber(dir.File("producer.log"), "main." + check.table + "\"", "handoff_seq");
           const std::set<int64_t> seen = TopicSeqs(topics[check.table]);
           for (auto it = change_seqs[check.table].upper_bound(handoff);
                it != change_seqs[check.table].end(); ++it) {

@@ -56,10 +56,11 @@ TEST(Dialect, NewRowsAndGapsAreReadInOneStatement) {
             "\"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY) cdc_new UNION ALL SELECT * FROM \"T_CT\" WHERE "
             "(\"CDC_SEQ\" BETWEEN ? AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?)) cdc_read ORDER BY "
             "\"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY");
-  EXPECT_EQ(MissingSeqsQuery(SqlDialect::kPostgres, ct, 10),
-            "SELECT cdc_s, cdc_p FROM (SELECT \"CDC_SEQ\" AS cdc_s, LAG(\"CDC_SEQ\") OVER (ORDER BY "
-            "\"CDC_SEQ\") AS cdc_p FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? AND \"CDC_SEQ\" <= ?) cdc_g "
-            "WHERE cdc_p IS NULL OR cdc_s > cdc_p + 1 ORDER BY cdc_s LIMIT 10");
+  EXPECT_EQ(
+      MissingSeqsQuery(SqlDialect::kPostgres, ct, 10),
+      "SELECT cdc_s, cdc_p FROM (SELECT \"CDC_SEQ\" AS cdc_s, LAG(\"CDC_SEQ\") OVER (ORDER BY "
+      "\"CDC_SEQ\") AS cdc_p FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? AND \"CDC_SEQ\" <= ?) cdc_g "
+      "WHERE cdc_p IS NULL OR cdc_s > cdc_p + 1 ORDER BY cdc_s LIMIT 10");
 }
 
 // The PostgreSQL form runs against a real server in PgSourceTest; Oracle's (a test double for

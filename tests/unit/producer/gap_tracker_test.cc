@@ -144,7 +144,8 @@ TEST(GapTracker, HorizonGapIsNotFinalWhileATransactionNewerThanEveryCompletedOne
   }
   EXPECT_EQ(tracker.OverdueGaps(), (std::vector<SeqRange>{{1, 3}}));
   // 105 commits during a poll that did not read the gap (its writers had not changed): the
-  // horizon after the read shows it, so the gap is read again at the next poll - and its rows found.
+  // horizon after the read shows it, so the gap is read again at the next poll - and its rows
+  // found.
   EXPECT_TRUE(Poll(tracker, clock, {}, Horizon(std::nullopt, 112, {}), &expired).empty());
   EXPECT_EQ(tracker.PlanRead(16, 1000).ranges, (std::vector<SeqRange>{{1, 3}}));
   EXPECT_EQ(Poll(tracker, clock, {1, 2, 3}, Horizon(std::nullopt, 113, {}), &expired),
@@ -187,9 +188,9 @@ TEST(GapTracker, HorizonGapFinalButNotReadSinceIsNotGivenUp) {
 TEST(GapTracker, QuietGapIsSkippedAndRowsAboveItWaitWhenAWriterEndedDuringTheRead) {
   ManualClock clock;
   GapTracker tracker = Tracker(clock, GapRule::kHorizon);
-  Poll(tracker, clock, {1, 3}, Horizon(50, 40, {}));             // gap {2}, mark 50
-  Poll(tracker, clock, {}, Horizon(std::nullopt, 51, {45}));     // read; writers unknown before
-  Poll(tracker, clock, {}, Horizon(std::nullopt, 52, {45}));     // read under writers {45}
+  Poll(tracker, clock, {1, 3}, Horizon(50, 40, {}));          // gap {2}, mark 50
+  Poll(tracker, clock, {}, Horizon(std::nullopt, 51, {45}));  // read; writers unknown before
+  Poll(tracker, clock, {}, Horizon(std::nullopt, 52, {45}));  // read under writers {45}
   ReadPlan plan = tracker.PlanRead(16, 1000);
   EXPECT_TRUE(plan.ranges.empty());  // 45 still open since the last read: nothing to read
   EXPECT_TRUE(plan.read_new);
