@@ -43,8 +43,8 @@ void StatusServer::Start(const HostPort& listen) {
     }
   });
   for (const Command& command : commands_) {
-    auto handle = [this, &command, host = listen.host](const httplib::Request& req,
-                                                       httplib::Response& res) {
+    auto handle = [&command, host = listen.host](const httplib::Request& req,
+                                                 httplib::Response& res) {
       const std::string& peer = req.remote_addr;
       const bool local = peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1" ||
                          (!host.empty() && peer == host);
