@@ -227,8 +227,9 @@ void TableStream::EnterFallback(bool on) {
                        : "";
 }
 
-std::optional<TxHorizon> TableStream::HorizonAfterRead(bool opens_gaps) {
+std::optional<TxHorizon> TableStream::HorizonAfterRead(const ChangeBatch& batch, int64_t high) {
   if (source_.gap_rule() != GapRule::kHorizon) return std::nullopt;
+  const bool opens_gaps = OpensGap(batch, high);
   if (tracker_->pending_gap_count() == 0 && !opens_gaps) return std::nullopt;
   if (fallback_ && clock_.Now() < horizon_retry_at_) return std::nullopt;
   std::optional<TxHorizon> horizon =
@@ -260,7 +261,7 @@ bool TableStream::PollOnce() {
   }
   // After the read: marks for the gaps it noticed, and proof that the gaps it skipped are still
   // empty; rows above a gap without that proof wait for the next poll.
-  const std::optional<TxHorizon> horizon = HorizonAfterRead(OpensGap(batch, high));
+  const std::optional<TxHorizon> horizon = HorizonAfterRead(batch, high);
   through = std::min(through, tracker.SafeThrough(plan, horizon));
 
   std::vector<event::Message> messages;

@@ -96,8 +96,9 @@ class TableStream {
   void ReadChunk();
   // One poll of the change table; returns true when it left rows for the next poll at once.
   bool PollOnce();
-  // The horizon read after a poll's read (nullopt when none is needed or readable).
-  std::optional<TxHorizon> HorizonAfterRead(bool opens_gaps);
+  // The horizon read after a poll's read of `batch` above `high` (nullopt when none is needed
+  // or readable).
+  std::optional<TxHorizon> HorizonAfterRead(const ChangeBatch& batch, int64_t high);
   void EnterFallback(bool on);
   // Builds the messages of `batch`'s records up to `through` (their rows are moved out).
   void Publish(ChangeBatch& batch, int64_t through, std::vector<event::Message>& out,
