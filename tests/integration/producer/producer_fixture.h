@@ -212,6 +212,14 @@ inline std::string Tail(const std::string& path, size_t lines = 40) {
   return out;
 }
 
+// How many lines of the file at `path` contain `needle`.
+inline size_t CountInFile(const std::string& path, const std::string& needle) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
 // The integer value of `field` in the last JSON log line of `path` that contains `needle`, or -1.
 inline int64_t LoggedNumber(const std::string& path, const std::string& needle,
                             const std::string& field) {

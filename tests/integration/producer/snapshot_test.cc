@@ -100,13 +100,6 @@ std::vector<std::string> Differences(const std::map<std::string, std::vector<std
   return out;
 }
 
-size_t CountInFile(const std::string& path, const std::string& needle) {
-  std::ifstream in(path);
-  size_t n = 0;
-  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
-  return n;
-}
-
 TEST(ProducerSnapshot, SnapshotAndBackfillUnderConcurrentWritesEndAtTheSourceState) {
   DevBroker broker;
   SqliteSource source;

@@ -108,5 +108,42 @@ TEST(ProducerSqlite, HundredThousandMixedChangesArriveCompleteInKeyOrder) {
   }
 }
 
+// SQLite has one writer at a time, and a rolled-back transaction gives its numbers back: a
+// number missing below a committed one can never commit, so a gap is given up at the next read -
+// not after producer.gap_timeout_ms (ten minutes here).
+TEST(ProducerSqlite, AGapIsGivenUpAtTheNextReadWithoutWaitingForTheTimeout) {
+  DevBroker broker;
+  SqliteSource source;
+  TempDir dir("cdc-producer-sqlite-gap");
+  odbc::Environment environment;
+  odbc::Connection db(environment, source.ConnectionString());
+  db.Execute("CREATE TABLE T (ID INTEGER PRIMARY KEY, V TEXT)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config,
+            ProducerConfig(broker.bootstrap(), source.ConnectionString(), "    - name: main.T\n",
+                           "  snapshot: never\n  gap_timeout_ms: 600000\n"));
+  {
+    Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
+    ASSERT_EQ(apply.Wait(std::chrono::seconds(30)), 0) << Tail(dir.File("ddl.log"));
+  }
+  for (int id = 1; id <= 3; ++id) {
+    db.Execute("INSERT INTO T VALUES (" + std::to_string(id) + ", 'x')");  // CDC_SEQ 1..3
+  }
+  db.SetAutocommit(false);
+  db.Execute("INSERT INTO T VALUES (10, 'rolled back')");  // takes CDC_SEQ 4 ...
+  db.Rollback();                                           // ... and gives it back
+  db.SetAutocommit(true);
+  db.Execute("INSERT INTO T VALUES (4, 'x')");  // CDC_SEQ 4 again
+  EXPECT_EQ(Seqs(db, "T_CT"), (std::set<int64_t>{1, 2, 3, 4}));
+  db.Execute("DELETE FROM T_CT WHERE CDC_SEQ = 2");  // a gap that never fills (a manual cleanup)
+  ProducerProcess producer(config, dir.File("producer.log"));
+  ASSERT_TRUE(WaitFor([&] { return CheckpointWatermark(broker.bootstrap(), "main.T") == 4; },
+                      std::chrono::seconds(30)))
+      << Tail(dir.File("producer.log"));
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
+  EXPECT_EQ(TopicSeqs(ReadTopic(broker.bootstrap(), "cdc.main.T")), (std::set<int64_t>{1, 3, 4}));
+  EXPECT_EQ(CountInFile(dir.File("producer.log"), "sequence gap closed"), 1u);
+}
+
 }  // namespace
 }  // namespace cdc::testing
