@@ -15,18 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string_view StateName(SnapshotPosition::State state) {
-  switch (state) {
-    case SnapshotPosition::State::kNone:
-      return "none";
-    case SnapshotPosition::State::kRunning:
-      return "running";
-    case SnapshotPosition::State::kDone:
-      return "done";
-  }
-  return "none";
-}
-
 metrics::CommandReply Reply(int status, const nlohmann::json& body) {
   return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
@@ -91,7 +79,7 @@ void AddBackfillCommands(metrics::StatusServer& server, StreamLookup lookup) {
     const int64_t id = stream->RequestBackfill();
     return Reply(202, {{"table", stream->name()},
                        {"id", id},
-                       {"state", StateName(stream->snapshot_status().state)}});
+                       {"state", SnapshotStateName(stream->snapshot_status().state)}});
   });
   server.AddCommand("GET", "/snapshots", [lookup](const auto& params) {
     auto found = Find(lookup, params);
@@ -99,7 +87,7 @@ void AddBackfillCommands(metrics::StatusServer& server, StreamLookup lookup) {
     TableStream* stream = std::get<TableStream*>(found);
     const SnapshotStatus status = stream->snapshot_status();
     return Reply(200, {{"table", stream->name()},
-                       {"state", StateName(status.state)},
+                       {"state", SnapshotStateName(status.state)},
                        {"id", status.id},
                        {"backfill", status.backfill},
                        {"rows", status.rows}});

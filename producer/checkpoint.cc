@@ -9,9 +9,7 @@
 #include "common/kafka/topic_reader.h"
 
 namespace cdc::producer {
-namespace {
-
-std::string_view StateName(SnapshotPosition::State state) {
+std::string_view SnapshotStateName(SnapshotPosition::State state) {
   switch (state) {
     case SnapshotPosition::State::kNone:
       return "none";
@@ -23,15 +21,13 @@ std::string_view StateName(SnapshotPosition::State state) {
   return "none";
 }
 
-}  // namespace
-
 std::string CheckpointKey(const std::string& pipeline, const std::string& table) {
   return pipeline + "/" + table;
 }
 
 std::string EncodeCheckpoint(const std::string& pipeline, const std::string& table,
                              const TablePosition& position, const std::string& updated_at) {
-  nlohmann::json snapshot = {{"state", StateName(position.snapshot.state)},
+  nlohmann::json snapshot = {{"state", SnapshotStateName(position.snapshot.state)},
                              {"id", position.snapshot.id},
                              {"backfill", position.snapshot.backfill},
                              {"rows", position.snapshot.rows}};

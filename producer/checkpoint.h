@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/kafka/consumer.h"
 #include "common/kafka/settings.h"
@@ -45,6 +46,9 @@ struct TablePosition {
   }
   bool operator==(const TablePosition&) const = default;
 };
+
+// "none", "running" or "done" (the checkpoint's and the /snapshots command's spelling).
+std::string_view SnapshotStateName(SnapshotPosition::State state);
 
 std::string CheckpointKey(const std::string& pipeline, const std::string& table);
 // The JSON record: {"pipeline","table","watermark","high","gaps":[[first,last],...],

@@ -242,6 +242,13 @@ class InProcessStream {
   producer::TableHealth Health() { return stream_.health(); }
 
   FreezableClock& clock() { return clock_; }
+  // Waits until the stream's clock has slept `duration` more (its polls make that pass within a
+  // few real seconds); false after 90 real seconds.
+  bool LetPass(Clock::Duration duration) {
+    const Clock::Duration start = clock_.TotalSlept();
+    return WaitFor([&] { return clock_.TotalSlept() - start >= duration; },
+                   std::chrono::seconds(90));
+  }
   const producer::ProducerSettings& settings() const { return settings_; }
 
  private:
@@ -290,10 +297,7 @@ class PgGapTest : public PgSourceTest {
     held->exec("INSERT INTO shop.orders VALUES (2, 2.00, 'held')");  // CDC_SEQ 2
     Commit("INSERT INTO shop.orders VALUES (3, 3.00, 'kept')");      // CDC_SEQ 3
     EXPECT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
-    const Clock::Duration start = stream.clock().TotalSlept();
-    const auto timeout = stream.settings().stream.gap_timeout;
-    EXPECT_TRUE(WaitFor([&] { return stream.clock().TotalSlept() - start >= 2 * timeout; },
-                        std::chrono::seconds(60)));
+    EXPECT_TRUE(stream.LetPass(2 * stream.settings().stream.gap_timeout));
     EXPECT_EQ(stream.Expired(), 0) << "a gap was given up while its transaction was open";
     EXPECT_EQ(stream.Watermark(), 1);
     return held;
@@ -346,12 +350,7 @@ TEST_F(PgGapTest, GapHeldByATransactionNewerThanEveryCompletedOneWaitsForIt) {
   older.exec("INSERT INTO shop.orders VALUES (20, 2.00, 'older')");                       // 5
   older.commit();
   ASSERT_TRUE(WaitBriefly([&] { return stream.Published() >= 2 && stream.Idle(); }));
-  const Clock::Duration start = stream.clock().TotalSlept();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout;
-      },
-      std::chrono::seconds(60)));
+  ASSERT_TRUE(stream.LetPass(2 * stream.settings().stream.gap_timeout));
   EXPECT_EQ(stream.Expired(), 0) << "the gap was given up while session 1 was open";
   EXPECT_EQ(stream.Watermark(), 1);
   newer.commit();
@@ -379,12 +378,7 @@ TEST_F(PgGapTest, GapHeldByTheOlderTransactionSurvivesALostConnection) {
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
       " AND pid <> pg_backend_pid() AND pid <> " +
       std::to_string(older_connection.backendpid()));
-  const Clock::Duration start = stream.clock().TotalSlept();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return stream.clock().TotalSlept() - start >= 2 * stream.settings().stream.gap_timeout;
-      },
-      std::chrono::seconds(60)));
+  ASSERT_TRUE(stream.LetPass(2 * stream.settings().stream.gap_timeout));
   EXPECT_EQ(stream.Expired(), 0);
   EXPECT_EQ(stream.Fallback(), 0);
   older.commit();
@@ -432,20 +426,12 @@ TEST_F(PgGapTest, WithoutTheTransactionHorizonGapsAreGivenUpAfterTheTimeout) {
   // The DBA grants it: a minute later (the horizon is asked for again every minute), the next
   // gap waits for its transaction again - no restart needed.
   Commit("GRANT EXECUTE ON FUNCTION txid_current_snapshot() TO capture");
-  const Clock::Duration grant = stream.clock().TotalSlept();
-  ASSERT_TRUE(WaitFor(
-      [&] { return stream.clock().TotalSlept() - grant >= producer::TableStream::kHorizonRetry; },
-      std::chrono::seconds(60)));
+  ASSERT_TRUE(stream.LetPass(producer::TableStream::kHorizonRetry));
   pqxx::connection later(url_);
   pqxx::work held_again(later);
   held_again.exec("INSERT INTO shop.orders VALUES (4, 4.00, 'held')");  // CDC_SEQ 4
   Commit("INSERT INTO shop.orders VALUES (5, 5.00, 'kept')");           // CDC_SEQ 5
-  const Clock::Duration granted = stream.clock().TotalSlept();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return stream.clock().TotalSlept() - granted >= 2 * stream.settings().stream.gap_timeout;
-      },
-      std::chrono::seconds(90)));
+  ASSERT_TRUE(stream.LetPass(2 * stream.settings().stream.gap_timeout));
   EXPECT_EQ(stream.Fallback(), 0);
   EXPECT_TRUE(stream.Health().warning.empty());
   EXPECT_EQ(stream.TimedOut(), 1) << "the second gap was given up on the timeout";
