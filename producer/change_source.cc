@@ -307,33 +307,6 @@ std::optional<int64_t> OdbcChangeSource::MaxSeq() {
   return max;
 }
 
-std::vector<SeqRange> OdbcChangeSource::MissingRanges(int64_t after_seq, int64_t through_seq) {
-  Connect();
-  constexpr size_t kPage = 10'000;
-  std::vector<SeqRange> missing;
-  int64_t from = after_seq;
-  for (;;) {
-    odbc::Statement statement(*connection_);
-    statement.Prepare(MissingSeqsQuery(*dialect_, spec_.change_table, kPage));
-    statement.BindInt64(1, from);
-    statement.BindInt64(2, through_seq);
-    statement.Execute();
-    odbc::RowBatch batch;
-    size_t rows = 0;
-    int64_t last = from;
-    while (statement.FetchBatch(batch, kFetchRows, 64)) {
-      for (size_t r = 0; r < batch.rows(); ++r, ++rows) {
-        last = ParseSeq(batch.Get(r, 0));
-        const int64_t previous = batch.Get(r, 1) ? ParseSeq(batch.Get(r, 1)) : from;
-        if (last > previous + 1) missing.push_back({previous + 1, last - 1});
-      }
-    }
-    if (rows < kPage) break;
-    from = last;  // the next page starts after a present number
-  }
-  return missing;
-}
-
 GapRule OdbcChangeSource::gap_rule() {
   Connect();
   return *dialect_ == SqlDialect::kSqlite ? GapRule::kSerialWriters : GapRule::kHorizon;

@@ -67,8 +67,6 @@ class ChangeSource {
   virtual ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges,
                                   bool read_new, size_t limit) = 0;
   virtual std::optional<int64_t> MaxSeq() = 0;
-  // Every number in (after_seq, through_seq] that is not in the change table, as ranges.
-  virtual std::vector<SeqRange> MissingRanges(int64_t after_seq, int64_t through_seq) = 0;
   // The rule this source's gaps follow while its horizon can be read: kSerialWriters (SQLite) or
   // kHorizon (PostgreSQL, Oracle).
   virtual GapRule gap_rule() = 0;
@@ -104,7 +102,6 @@ class OdbcChangeSource final : public ChangeSource {
   ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges, bool read_new,
                           size_t limit) override;
   std::optional<int64_t> MaxSeq() override;
-  std::vector<SeqRange> MissingRanges(int64_t after_seq, int64_t through_seq) override;
   GapRule gap_rule() override;
   std::optional<TxHorizon> TransactionHorizon(bool with_mark) override;
   SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) override;

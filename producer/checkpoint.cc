@@ -70,9 +70,8 @@ std::optional<TablePosition> DecodeCheckpoint(std::string_view json) {
   } else if (state != "none") {
     return std::nullopt;
   }
-  // Records written before "high" existed: a snapshot's hand-off number was where its stream
-  // started, everything up to it being in the snapshot.
-  position.high = std::max(position.watermark, snapshot.value("handoff", int64_t{0}));
+  // Records written before "high" existed: everything above the watermark is read again.
+  position.high = position.watermark;
   if (record.contains("high")) {
     if (!record["high"].is_number_integer()) return std::nullopt;
     position.high = std::max(position.watermark, record["high"].get<int64_t>());

@@ -151,14 +151,6 @@ std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table) {
   return "SELECT MAX(" + Q(dialect, kSeqColumn) + ") FROM " + change_table.Quoted(dialect);
 }
 
-std::string MissingSeqsQuery(SqlDialect dialect, const TableName& change_table, size_t limit) {
-  const std::string seq = Q(dialect, kSeqColumn);
-  return "SELECT cdc_s, cdc_p FROM (SELECT " + seq + " AS cdc_s, LAG(" + seq + ") OVER (ORDER BY " +
-         seq + ") AS cdc_p FROM " + change_table.Quoted(dialect) + " WHERE " + seq + " > ? AND " +
-         seq + " <= ?) cdc_g WHERE cdc_p IS NULL OR cdc_s > cdc_p + 1 ORDER BY cdc_s " +
-         RowLimit(dialect, limit);
-}
-
 std::vector<size_t> KeysetParameterOrder(size_t key_columns) {
   // (k1 > ?) OR (k1 = ? AND k2 > ?) OR (k1 = ? AND k2 = ? AND k3 > ?) ...
   std::vector<size_t> order;

@@ -58,12 +58,6 @@ std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_ta
 // SELECT MAX(CDC_SEQ) FROM <ct>.
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table);
 
-// The numbers missing between two parameters (exclusive, inclusive): rows (seq, previous seq)
-// for each present CDC_SEQ in (?, ?] that does not follow the previous present one (previous
-// NULL for the first), ascending, at most `limit`. How a snapshot's hand-off finds every number
-// that a transaction still open may fill later.
-std::string MissingSeqsQuery(SqlDialect dialect, const TableName& change_table, size_t limit);
-
 // SELECT <table columns> FROM <table> [WHERE <keyset after ?...>] ORDER BY <key> <limit n>.
 // With `after` set the query has one parameter per key column for each expansion of the
 // row-value comparison (k1 > ?) OR (k1 = ? AND k2 > ?) ...; KeysetParameterOrder says which key

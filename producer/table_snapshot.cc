@@ -83,8 +83,9 @@ bool TableStream::SnapshotStep() {
 void TableStream::ReadChunk() {
   const event::TableMeta& table = source_.table();
   SnapshotChunk rows = source_.ReadSnapshot(position_.snapshot.after_key, options_.batch_size);
-  // Read after the rows: at least every change number the rows' images contain.
-  const int64_t position = source_.MaxSeq().value_or(0);
+  // Read after the rows: at least every change number the rows' images contain. Not below what
+  // the stream has published either (a purged change table can be empty).
+  const int64_t position = std::max(source_.MaxSeq().value_or(0), tracker_->high());
   EnsureSchemas();
   chunk_.emplace(position, std::move(rows.last_key), rows.read);
   std::vector<event::Message> dead_letters;

@@ -25,6 +25,19 @@ bool InitialSnapshotNeeded(const TablePosition& position, bool snapshot_initial)
          position.watermark == 0 && position.high == 0;
 }
 
+// "12-14, 20, ..." for logs: the first ten ranges, then how many more.
+std::string RangesText(const std::vector<SeqRange>& ranges) {
+  constexpr size_t kShown = 10;
+  std::string out;
+  for (size_t i = 0; i < ranges.size() && i < kShown; ++i) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(ranges[i].first);
+    if (ranges[i].last != ranges[i].first) out += "-" + std::to_string(ranges[i].last);
+  }
+  if (ranges.size() > kShown) out += " and " + std::to_string(ranges.size() - kShown) + " more";
+  return out;
+}
+
 // True when `batch` has a number above `high` that does not follow the one before it.
 bool OpensGap(const ChangeBatch& batch, int64_t high) {
   std::vector<int64_t> above;
@@ -166,21 +179,13 @@ void TableStream::Restart(const TablePosition& position) {
 
 void TableStream::StartTracking() {
   const GapRule rule = fallback_ ? GapRule::kTimeout : source_.gap_rule();
+  // A table that starts with a snapshot streams its change table from the beginning: nothing in
+  // it counts as covered by the snapshot, so no restart can take a change for a snapshot row (or
+  // skip a delete committed while the producer was down) - every change is published, and the
+  // snapshot's chunks are ordered after them (snapshot_chunk.h).
+  tracker_.emplace(position_.tracked(), rule, options_.gap_timeout, clock_);
   if (InitialSnapshotNeeded(position_, options_.snapshot_initial)) {
-    // The hand-off: the stream starts at the change table's maximum H. Every number missing
-    // below H becomes a pending gap under the same rule as any other (a transaction still open
-    // may fill it); the snapshot's chunks, all read after this, hold every change present now.
-    const int64_t handoff = source_.MaxSeq().value_or(0);
-    TrackedPosition start{0, handoff, {}};
-    if (handoff > 0) start.gaps = source_.MissingRanges(0, handoff);
-    tracker_.emplace(start, rule, options_.gap_timeout, clock_);
-    logger_.Info("snapshot hand-off",
-                 {{"table", name_},
-                  {"handoff_seq", handoff},
-                  {"missing_ranges", static_cast<int64_t>(start.gaps.size())}});
     BeginSnapshot(false, WallMicros(clock_));
-  } else {
-    tracker_.emplace(position_.tracked(), rule, options_.gap_timeout, clock_);
   }
   RecordCandidate();
 }
@@ -284,13 +289,13 @@ bool TableStream::PollOnce() {
   if (horizon) tracker.ObserveHorizon(*horizon);
 
   LogExpiredGaps(tracker.ExpireGaps(), tracker.rule() == GapRule::kTimeout);
-  for (const SeqRange& gap : tracker.OverdueGaps()) {
+  if (const std::vector<SeqRange> overdue = tracker.OverdueGaps(); !overdue.empty()) {
     logger_.Warn(
-        "sequence gap still waited for after gap_timeout_ms: a transaction that started"
-        " before it is still open (its rows are published when it commits)",
+        "sequence gaps still waited for after gap_timeout_ms: a transaction that started before"
+        " them is still open (their rows are published when it commits)",
         {{"table", name_},
-         {"first_seq", gap.first},
-         {"last_seq", gap.last},
+         {"gaps", static_cast<int64_t>(overdue.size())},
+         {"ranges", RangesText(overdue)},
          {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
   }
   const Clock::TimePoint oldest_gap = tracker.oldest_gap_since();
@@ -308,22 +313,26 @@ bool TableStream::PollOnce() {
   }
   watermark_.Set(static_cast<double>(ledger_.Confirmed().watermark));
   poll_duration_.Observe(duration<double>(clock_.Now() - start).count());
-  return cut_short || withheld;
+  // More gaps need reading than one statement covers: read on at once (they converge: a gap's
+  // possible writers only end), a bounded number of times before the usual pause.
+  const bool more_gaps = !plan.read_new && tracker.rule() == GapRule::kHorizon;
+  catch_up_polls_ = more_gaps ? catch_up_polls_ + 1 : 0;
+  return cut_short || withheld || (more_gaps && catch_up_polls_ <= kCatchUpPolls);
 }
 
 void TableStream::LogExpiredGaps(const std::vector<SeqRange>& expired, bool by_timeout) {
-  for (const SeqRange& gap : expired) {
-    (by_timeout ? gaps_timed_out_ : gaps_closed_).Inc();
-    if (!by_timeout) {
-      logger_.Info("sequence gap closed: no transaction that could fill it is open",
-                   {{"table", name_}, {"first_seq", gap.first}, {"last_seq", gap.last}});
-    } else {
-      logger_.Warn("sequence gap not filled within gap_timeout_ms; giving up on it",
-                   {{"table", name_},
-                    {"first_seq", gap.first},
-                    {"last_seq", gap.last},
-                    {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
-    }
+  if (expired.empty()) return;
+  (by_timeout ? gaps_timed_out_ : gaps_closed_).Inc(static_cast<double>(expired.size()));
+  const auto count = static_cast<int64_t>(expired.size());
+  if (!by_timeout) {
+    logger_.Info("sequence gaps closed: no transaction that could fill them is open",
+                 {{"table", name_}, {"gaps", count}, {"ranges", RangesText(expired)}});
+  } else {
+    logger_.Warn("sequence gaps not filled within gap_timeout_ms; given up",
+                 {{"table", name_},
+                  {"gaps", count},
+                  {"ranges", RangesText(expired)},
+                  {"gap_timeout_ms", static_cast<int64_t>(options_.gap_timeout.count())}});
   }
 }
 

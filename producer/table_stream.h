@@ -144,6 +144,8 @@ class TableStream {
   std::optional<HeldChunk> chunk_;
   bool fallback_ = false;  // the horizon may not be read: gaps are given up on the timeout
   Clock::TimePoint horizon_retry_at_{};
+  static constexpr int kCatchUpPolls = 50;
+  int catch_up_polls_ = 0;  // polls in a row that left gaps unread
   uint64_t schema_version_ = 0;
   event::SchemaIds ids_;
   Clock::TimePoint last_purge_{};
@@ -153,7 +155,7 @@ class TableStream {
   int64_t snapshot_rows_this_run_ = 0;
 
   mutable std::mutex status_mutex_;
-  TableHealth health_;
+  TableHealth health_{false, false, "starting", ""};  // ready after the first round
   SnapshotStatus status_;
   std::optional<int64_t> backfill_requested_;  // id of a backfill not started yet
 };

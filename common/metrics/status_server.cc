@@ -46,8 +46,8 @@ void StatusServer::Start(const HostPort& listen) {
     auto handle = [&command, host = listen.host](const httplib::Request& req,
                                                  httplib::Response& res) {
       const std::string& peer = req.remote_addr;
-      const bool local = peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1" ||
-                         (!host.empty() && peer == host);
+      const bool local = peer.rfind("127.", 0) == 0 || peer.rfind("::ffff:127.", 0) == 0 ||
+                         peer == "::1" || (!host.empty() && peer == host);
       if (!local) {
         JsonReply(res, 403,
                   {{"error",

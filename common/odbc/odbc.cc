@@ -16,6 +16,13 @@ RetryClass ClassifyOdbcState(const std::string& sqlstate, const std::string& mes
       message.find("SQLITE_BUSY") != std::string::npos) {
     return RetryClass::kTransient;
   }
+  // A lost server connection that psqlODBC reports as a general error (HY000) while preparing a
+  // statement's parameters: as transient as its 08 and 57P01 forms.
+  for (const char* lost : {"server closed the connection unexpectedly",
+                           "terminating connection due to administrator command",
+                           "connection has been lost", "no connection to the server"}) {
+    if (message.find(lost) != std::string::npos) return RetryClass::kTransient;
+  }
   if (sqlstate.rfind("HY", 0) == 0) return RetryClass::kPermanent;
   return ClassifySqlState(sqlstate);
 }

@@ -142,7 +142,7 @@ TEST(ProducerSqlite, AGapIsGivenUpAtTheNextReadWithoutWaitingForTheTimeout) {
       << Tail(dir.File("producer.log"));
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
   EXPECT_EQ(TopicSeqs(ReadTopic(broker.bootstrap(), "cdc.main.T")), (std::set<int64_t>{1, 3, 4}));
-  EXPECT_EQ(CountInFile(dir.File("producer.log"), "sequence gap closed"), 1u);
+  EXPECT_EQ(CountInFile(dir.File("producer.log"), "sequence gaps closed"), 1u);
 }
 
 }  // namespace
