@@ -13,6 +13,8 @@ namespace cdc::producer {
 namespace {
 
 // SQLColumns / SQLPrimaryKeys result columns (1-based in ODBC, 0-based here).
+constexpr size_t kColSchema = 1;
+constexpr size_t kColTable = 2;
 constexpr size_t kColName = 3;
 constexpr size_t kColDataType = 4;
 constexpr size_t kColTypeName = 5;
@@ -44,6 +46,45 @@ std::optional<std::string> CatalogSchema(SqlDialect dialect, const TableName& na
 }
 
 std::string Describe(const TableName& name) { return name.ToString(); }
+
+// The catalog functions take search patterns (`_` and `%` are wildcards: `t_x` also matches
+// `tax`), and not every driver honours an escape character or SQL_ATTR_METADATA_ID. A pattern
+// made of the exact name matches that name too, so the answer is a superset: keep the rows of
+// exactly `name` (SQLite's names are case-insensitive, the others' exact). Throws
+// PermanentError("TABLE") when a name without a schema matches tables in more than one schema.
+class ExactName {
+ public:
+  ExactName(SqlDialect dialect, const TableName& name) : dialect_(dialect), name_(name) {}
+
+  bool Matches(const odbc::RowBatch& batch, size_t row) {
+    const std::string table(batch.Get(row, kColTable).value_or(""));
+    if (!Same(table, name_.table)) return false;
+    const std::string schema(batch.Get(row, kColSchema).value_or(""));
+    if (dialect_ == SqlDialect::kSqlite) return true;  // one namespace per connection
+    if (!name_.schema.empty()) return Same(schema, name_.schema);
+    if (!schema_) schema_ = schema;
+    if (*schema_ != schema) {
+      throw PermanentError("TABLE", "table " + Describe(name_) + " exists in schemas \"" +
+                                        *schema_ + "\" and \"" + schema +
+                                        "\"; name it as SCHEMA.TABLE");
+    }
+    return true;
+  }
+
+ private:
+  bool Same(std::string_view found, std::string_view wanted) const {
+    if (dialect_ != SqlDialect::kSqlite) return found == wanted;
+    return found.size() == wanted.size() &&
+           std::equal(found.begin(), found.end(), wanted.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  }
+
+  const SqlDialect dialect_;
+  const TableName& name_;
+  std::optional<std::string> schema_;  // the one schema a name without one was found in
+};
 
 }  // namespace
 
@@ -81,8 +122,10 @@ std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDial
   statement.CatalogColumns(std::nullopt, CatalogSchema(dialect, name), name.table);
   std::vector<CatalogColumn> rows;
   odbc::RowBatch batch;
+  ExactName exact(dialect, name);
   while (statement.FetchBatch(batch, 256, 4096)) {
     for (size_t r = 0; r < batch.rows(); ++r) {
+      if (!exact.Matches(batch, r)) continue;
       CatalogColumn column;
       column.name = std::string(batch.Get(r, kColName).value_or(""));
       column.sql_type = static_cast<int>(ToInt(batch.Get(r, kColDataType), 0));
@@ -122,8 +165,10 @@ event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
     statement.CatalogPrimaryKeys(std::nullopt, CatalogSchema(dialect, name), name.table);
     std::vector<std::pair<int64_t, std::string>> keys;
     odbc::RowBatch batch;
+    ExactName exact(dialect, name);
     while (statement.FetchBatch(batch, 64, 4096)) {
       for (size_t r = 0; r < batch.rows(); ++r) {
+        if (!exact.Matches(batch, r)) continue;
         keys.emplace_back(ToInt(batch.Get(r, kPkKeySeq), 0),
                           std::string(batch.Get(r, kPkColName).value_or("")));
       }

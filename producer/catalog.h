@@ -29,10 +29,11 @@ struct CatalogColumn {
 // The event column for a catalog row of `dialect` (pure; exposed for tests).
 event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column);
 
-// Reads `name`'s columns in ordinal order and its primary key. `key_override` (the config's
-// key list) replaces the catalog's primary key. Throws PermanentError("TABLE") when the table
-// does not exist, PermanentError("KEY") when it has no key (naming `key_setting`) or a key column
-// does not exist.
+// Reads `name`'s columns in ordinal order and its primary key - of exactly that table: the
+// catalog's search patterns (`_`, `%`) never pull in another table's columns. `key_override` (the
+// config's key list) replaces the catalog's primary key. Throws PermanentError("TABLE") when the
+// table does not exist or a name without a schema exists in several schemas,
+// PermanentError("KEY") when it has no key (naming `key_setting`) or a key column does not exist.
 event::TableMeta ReadTableMeta(odbc::Connection& connection, SqlDialect dialect,
                                const TableName& name, const std::vector<std::string>& key_override,
                                const std::string& key_setting);
