@@ -1,5 +1,8 @@
 #include "common/sql_quote.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "common/error.h"
 #include "common/utf8.h"
 
@@ -58,6 +61,13 @@ std::string QuoteQualified(SqlDialect dialect, const std::vector<std::string>& p
     out += QuoteIdentifier(dialect, part);
   }
   return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 }  // namespace cdc

@@ -22,4 +22,7 @@ std::string QuoteIdentifier(SqlDialect dialect, std::string_view name);
 // Quotes each part and joins them with '.', e.g. {"SHOP", "ORDERS"} -> "SHOP"."ORDERS".
 std::string QuoteQualified(SqlDialect dialect, const std::vector<std::string>& parts);
 
+// ASCII case-insensitive equality (SQLite's rule for names, and SQL keywords').
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 }  // namespace cdc

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/event/temporal.h"
 
 namespace cdc::consumer {
 namespace {
@@ -245,11 +246,19 @@ bool AppendBinaryValue(std::string& out, const event::ColumnMeta& column,
       PutLength(out, 1);
       out.push_back(std::get<bool>(value) ? 1 : 0);
       return true;
-    case ColumnType::kDate:
-      return PutInt32Field(out, std::get<int64_t>(value) - kPgEpochDays);
+    case ColumnType::kDate: {
+      // PostgreSQL's infinities are the same extreme values as the contract's.
+      const int64_t days = std::get<int64_t>(value);
+      const bool infinite = days == event::kDateInfinity || days == event::kDateMinusInfinity;
+      return PutInt32Field(out, infinite ? days : days - kPgEpochDays);
+    }
     case ColumnType::kTimestamp:
     case ColumnType::kTimestampTz: {
       const int64_t micros = std::get<int64_t>(value);
+      if (micros == event::kTimestampInfinity || micros == event::kTimestampMinusInfinity) {
+        AppendBinaryInt64(out, micros);
+        return true;
+      }
       if (micros < std::numeric_limits<int64_t>::min() + kPgEpochMicros) return false;
       AppendBinaryTimestamp(out, micros);
       return true;

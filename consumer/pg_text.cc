@@ -50,13 +50,14 @@ void AppendText(std::string& out, const event::ColumnMeta& column, const event::
       AppendInt(out, std::get<int64_t>(value));
       return;
     case ColumnType::kDate:
-      out.append(event::FormatDate(static_cast<int32_t>(std::get<int64_t>(value))));
+      out.append(event::FormatDate(static_cast<int32_t>(std::get<int64_t>(value)),
+                                   event::TemporalStyle::kPostgres));
       return;
     case ColumnType::kTimestamp:
-      out.append(event::FormatTimestamp(std::get<int64_t>(value)));
+      out.append(event::FormatTimestamp(std::get<int64_t>(value), event::TemporalStyle::kPostgres));
       return;
     case ColumnType::kTimestampTz:
-      out.append(event::FormatTimestampTz(std::get<int64_t>(value)));
+      out.append(event::FormatTimestampTz(std::get<int64_t>(value), event::TemporalStyle::kPostgres));
       return;
     case ColumnType::kFloat32:
     case ColumnType::kFloat64:

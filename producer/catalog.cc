@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "common/error.h"
+#include "producer/pg_types.h"
 
 namespace cdc::producer {
 namespace {
@@ -88,6 +89,16 @@ class ExactName {
 
 }  // namespace
 
+std::string SqliteAffinity(std::string_view declared_type) {
+  const std::string upper = Upper(std::string(declared_type));
+  auto has = [&](std::string_view part) { return upper.find(part) != std::string::npos; };
+  if (has("INT")) return "INTEGER";
+  if (has("CHAR") || has("CLOB") || has("TEXT")) return "TEXT";
+  if (has("BLOB") || upper.find_first_not_of(' ') == std::string::npos) return "BLOB";
+  if (has("REAL") || has("FLOA") || has("DOUB")) return "REAL";
+  return "NUMERIC";
+}
+
 event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column) {
   int sql_type = column.sql_type;
   int64_t size = column.column_size;
@@ -113,7 +124,21 @@ event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& col
       digits = 0;
     }
   }
-  return event::MapOdbcColumn(column.name, sql_type, size, digits, column.nullable);
+  event::ColumnMeta mapped =
+      event::MapOdbcColumn(column.name, sql_type, size, digits, column.nullable);
+  if (dialect == SqlDialect::kSqlite) {
+    // SQLite enforces no declared length or width: every integer is 64-bit, text unbounded, and
+    // a NUMERIC column holds integers of 19 digits exactly (not a double's 15-17).
+    mapped.db_type = column.type_name;
+    const std::string affinity = SqliteAffinity(column.type_name);
+    if (mapped.type == event::ColumnType::kInt32) mapped.type = event::ColumnType::kInt64;
+    if (mapped.type == event::ColumnType::kString) mapped.length = 0;
+    if (affinity == "NUMERIC" && (mapped.type == event::ColumnType::kFloat64 ||
+                                  mapped.type == event::ColumnType::kFloat32)) {
+      mapped.type = event::ColumnType::kDecimalText;
+    }
+  }
+  return mapped;
 }
 
 std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDialect dialect,
@@ -121,11 +146,13 @@ std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDial
   odbc::Statement statement(connection);
   statement.CatalogColumns(std::nullopt, CatalogSchema(dialect, name), name.table);
   std::vector<CatalogColumn> rows;
+  std::string schema;  // where the table was found
   odbc::RowBatch batch;
   ExactName exact(dialect, name);
   while (statement.FetchBatch(batch, 256, 4096)) {
     for (size_t r = 0; r < batch.rows(); ++r) {
       if (!exact.Matches(batch, r)) continue;
+      schema = std::string(batch.Get(r, kColSchema).value_or(""));
       CatalogColumn column;
       column.name = std::string(batch.Get(r, kColName).value_or(""));
       column.sql_type = static_cast<int>(ToInt(batch.Get(r, kColDataType), 0));
@@ -145,6 +172,19 @@ std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDial
     return a.ordinal < b.ordinal;
   });
   std::vector<event::ColumnMeta> columns;
+  if (dialect == SqlDialect::kPostgres && !rows.empty()) {
+    // The exact types (psqlODBC's answers are approximations; see pg_types.h).
+    const std::vector<PgColumnType> types = ReadPgColumnTypes(connection, schema, name.table);
+    for (const CatalogColumn& row : rows) {
+      const auto type = std::find_if(types.begin(), types.end(), [&](const PgColumnType& t) {
+        return t.column == row.name;
+      });
+      columns.push_back(type == types.end()
+                            ? ColumnFromCatalog(dialect, row)
+                            : ColumnFromPgType(row.name, *type, row.sql_type, row.nullable));
+    }
+    return columns;
+  }
   for (const CatalogColumn& row : rows) columns.push_back(ColumnFromCatalog(dialect, row));
   return columns;
 }

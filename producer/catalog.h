@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/event/types.h"
@@ -28,6 +29,10 @@ struct CatalogColumn {
 
 // The event column for a catalog row of `dialect` (pure; exposed for tests).
 event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column);
+
+// SQLite's column affinity for a declared type, by SQLite's rules (datatype3.html, 3.1):
+// "INTEGER", "TEXT", "BLOB" (also no type), "REAL" or "NUMERIC".
+std::string SqliteAffinity(std::string_view declared_type);
 
 // Reads `name`'s columns in ordinal order and its primary key - of exactly that table: the
 // catalog's search patterns (`_`, `%`) never pull in another table's columns. `key_override` (the

@@ -42,13 +42,6 @@ std::vector<size_t> InitialWidths(const std::vector<odbc::ColumnInfo>& columns) 
   return widths;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) ==
-                  std::toupper(static_cast<unsigned char>(y));
-         });
-}
-
 void BindKeyValue(odbc::Statement& statement, SQLUSMALLINT index, const event::ColumnMeta& column,
                   const std::optional<std::string>& text) {
   using event::ColumnType;
@@ -99,6 +92,11 @@ void OdbcChangeSource::Connect() {
     connection->Execute(
         "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
     connection->Execute("SET synchronous_commit = off");
+    // Values read as text are exact and read the same whatever the database's defaults are:
+    // floats in their shortest exact form, ISO dates, the default interval and bytea styles.
+    connection->Execute(
+        "SET extra_float_digits = 3; SET DateStyle = 'ISO, YMD'; "
+        "SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'");
   }
   connection_ = std::move(connection);
   if (metadata_version_ == 0) LoadMetadata();
@@ -145,6 +143,10 @@ void OdbcChangeSource::LoadMetadata() {
                                                std::string(expected[i]));
     }
   }
+  // Columns the replica cannot name are refused here too (ddl refuses to create their change
+  // table), never a stream of dead letters at apply.
+  const std::vector<std::string> problems = event::ColumnNameProblems(base);
+  if (!problems.empty()) throw PermanentError("NAME", problems.front());
   event::TableMeta table;
   table.db = base.db;
   table.schema = base.schema;
@@ -159,13 +161,16 @@ void OdbcChangeSource::LoadMetadata() {
     table.key.push_back(*index);
   }
   for (const event::ColumnMeta& column : table.columns) {
-    if (column.type == event::ColumnType::kOther) {
+    // PostgreSQL's other types (db_type known) travel as the server's exact text by design.
+    if (column.type == event::ColumnType::kOther && !column.db_type) {
       logger_.Warn("column type has no exact mapping; its values travel as text",
                    {{"table", spec_.table.ToString()},
                     {"column", column.name},
                     {"sql_type", column.source_sql_type}});
     }
   }
+  change_reads_ = ColumnReads(*dialect_, table, kMetadataColumns, ReadFrom::kChangeTable);
+  table_reads_ = ColumnReads(*dialect_, table, 0, ReadFrom::kTable);
   const bool changed = metadata_version_ != 0;
   table_ = std::move(table);
   ++metadata_version_;
@@ -178,9 +183,18 @@ void OdbcChangeSource::LoadMetadata() {
 }
 
 bool OdbcChangeSource::ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const {
-  if (columns.size() != kMetadataColumns + table_.columns.size()) return false;
+  if (columns.size() != change_reads_.result_columns(kMetadataColumns + table_.columns.size())) {
+    return false;
+  }
   for (size_t i = 0; i < table_.columns.size(); ++i) {
-    if (columns[kMetadataColumns + i].name != table_.columns[i].name) return false;
+    const std::string& name = table_.columns[i].name;
+    std::string_view described = name;
+    // sqliteodbc describes a column named "a.b" as "b" (it takes the part after a dot for a
+    // table prefix); the schema cookie notices SQLite's column changes anyway.
+    if (*dialect_ == SqlDialect::kSqlite && name.find('.') != std::string::npos) {
+      described = std::string_view(name).substr(name.rfind('.') + 1);
+    }
+    if (columns[kMetadataColumns + i].name != described) return false;
   }
   return true;
 }
@@ -224,7 +238,7 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
             if (const auto txid = batch_.Get(r, 3)) record.txid = std::string(*txid);
             record.row.reserve(table_.columns.size());
             for (size_t c = 0; c < table_.columns.size(); ++c) {
-              const std::optional<std::string_view> text = batch_.Get(r, kMetadataColumns + c);
+              const std::optional<std::string_view> text = change_reads_.Value(batch_, r, c);
               if (!text) {
                 record.row.emplace_back(std::monostate{});
               } else {
@@ -279,9 +293,11 @@ ChangeBatch OdbcChangeSource::ReadChanges(int64_t after_seq, const std::vector<S
   const SqlDialect d = *dialect_;
   const std::string sql =
       ranges.empty()
-          ? NewChangesQuery(d, spec_.change_table, limit)
-          : (read_new ? NewAndGapChangesQuery(d, spec_.change_table, kMaxRangesPerRead, limit)
-                      : GapChangesQuery(d, spec_.change_table, kMaxRangesPerRead, limit));
+          ? NewChangesQuery(d, spec_.change_table, change_reads_.exact_reads(), limit)
+          : (read_new ? NewAndGapChangesQuery(d, spec_.change_table, change_reads_.exact_reads(),
+                                              kMaxRangesPerRead, limit)
+                      : GapChangesQuery(d, spec_.change_table, change_reads_.exact_reads(),
+                                        kMaxRangesPerRead, limit));
   return RunChangeQuery([&](odbc::Statement& statement) {
     statement.Prepare(sql);
     SQLUSMALLINT parameter = 1;
@@ -348,8 +364,8 @@ std::optional<TxHorizon> OdbcChangeSource::TransactionHorizon(bool with_mark) {
 SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>& after,
                                              size_t limit) {
   Connect();
-  const std::string sql =
-      SnapshotChunkQuery(*dialect_, spec_.table, table_, after.has_value(), limit);
+  const std::string sql = SnapshotChunkQuery(*dialect_, spec_.table, table_,
+                                             table_reads_.exact_reads(), after.has_value(), limit);
   std::vector<size_t> widths;
   for (;;) {
     odbc::Statement statement(*connection_);
@@ -371,7 +387,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
           ++chunk.read;
           KeysetPosition key;
           for (size_t k : table_.key) {
-            const auto text = batch_.Get(r, k);
+            const auto text = table_reads_.Value(batch_, r, k);
             key.push_back(text ? std::optional<std::string>(*text) : std::nullopt);
           }
           chunk.last_key = std::move(key);
@@ -379,7 +395,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
             event::Row row;
             row.reserve(table_.columns.size());
             for (size_t c = 0; c < table_.columns.size(); ++c) {
-              const auto text = batch_.Get(r, c);
+              const auto text = table_reads_.Value(batch_, r, c);
               if (!text) {
                 row.emplace_back(std::monostate{});
               } else {
@@ -391,7 +407,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
             PoisonRecord poison;
             poison.error = e.what();
             for (size_t c = 0; c < table_.columns.size(); ++c) {
-              const auto text = batch_.Get(r, c);
+              const auto text = table_reads_.Value(batch_, r, c);
               poison.columns.emplace_back(table_.columns[c].name,
                                           text ? std::optional<std::string>(*text) : std::nullopt);
             }

@@ -2,8 +2,9 @@
 // interface the table worker polls through; OdbcChangeSource is the real implementation, tests
 // may provide their own. A source is used by one thread.
 //
-// The change table is read with SELECT *, so a column added to it (and to the table) is noticed
-// at the next poll: the source re-reads the catalog and bumps metadata_version().
+// The change table is read with SELECT cdc_read.* (and an exact rendering of the columns whose
+// driver text is not exact), so a column added to it (and to the table) is noticed at the next
+// poll: the source re-reads the catalog and bumps metadata_version().
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include "common/odbc/odbc.h"
 #include "producer/dialect.h"
 #include "producer/gap_tracker.h"
+#include "producer/column_reads.h"
 
 namespace cdc::producer {
 
@@ -135,6 +137,9 @@ class OdbcChangeSource final : public ChangeSource {
   std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
   int64_t last_mark_ = 0;                 // PostgreSQL: the last txid_current() mark
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
+  ColumnReads change_reads_;  // where the change queries' values are (column_reads.h)
+  ColumnReads table_reads_;   // and the snapshot queries'
+
   odbc::RowBatch batch_;
 };
 

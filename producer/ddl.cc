@@ -1,6 +1,11 @@
 #include "producer/ddl.h"
 
 #include <algorithm>
+#include <regex>
+
+#include "common/error.h"
+#include "producer/catalog.h"
+#include "producer/pg_types.h"
 
 namespace cdc::producer {
 namespace {
@@ -30,14 +35,33 @@ std::vector<std::string> ColumnRefs(SqlDialect dialect, const event::TableMeta& 
   return refs;
 }
 
-// Key equality of OLD and NEW (SQLite's IS treats NULLs as equal; keys are not null elsewhere).
+// True when OLD's key is NEW's key value for value - not merely equal under the column's
+// collation or type (citext 'Ab' = 'AB', a NOCASE column, numeric 1.5 = 1.50): a key the
+// replica would see as another one is recorded as a delete and an insert. NULLs (possible in
+// configured keys) count as equal.
 std::string KeyUnchanged(SqlDialect dialect, const event::TableMeta& table,
                          const std::string& old_prefix, const std::string& new_prefix) {
   std::vector<std::string> terms;
-  const std::string op = dialect == SqlDialect::kSqlite ? " IS " : " = ";
   for (size_t k : table.key) {
     const std::string name = Q(dialect, table.columns[k].name);
-    terms.push_back(old_prefix + name + op + new_prefix + name);
+    switch (dialect) {
+      case SqlDialect::kSqlite:
+        terms.push_back(old_prefix + name + " IS " + new_prefix + name + " COLLATE BINARY");
+        break;
+      case SqlDialect::kPostgres: {
+        const event::ColumnType type = table.columns[k].type;
+        if (type == event::ColumnType::kInt32 || type == event::ColumnType::kInt64) {
+          terms.push_back(old_prefix + name + " IS NOT DISTINCT FROM " + new_prefix + name);
+        } else {
+          terms.push_back("CAST(" + old_prefix + name + " AS text) IS NOT DISTINCT FROM CAST(" +
+                          new_prefix + name + " AS text)");
+        }
+        break;
+      }
+      case SqlDialect::kOracle:
+        terms.push_back(old_prefix + name + " = " + new_prefix + name);
+        break;
+    }
   }
   return Join(terms, " AND ");
 }
@@ -45,7 +69,8 @@ std::string KeyUnchanged(SqlDialect dialect, const event::TableMeta& table,
 std::string TableColumns(SqlDialect dialect, const event::TableMeta& table) {
   std::string sql;
   for (const event::ColumnMeta& column : table.columns) {
-    sql += ",\n  " + Q(dialect, column.name) + " " + ChangeColumnType(dialect, column);
+    const std::string type = ChangeColumnType(dialect, column);
+    sql += ",\n  " + Q(dialect, column.name) + (type.empty() ? "" : " " + type);
   }
   return sql;
 }
@@ -175,9 +200,58 @@ std::vector<DdlStatement> OracleTriggers(const TableName& table_name, const even
   return out;
 }
 
+// The names a change table and its triggers need that the dialect cannot hold or would mix up:
+// a column named like a metadata column, object names over the identifier limit (PostgreSQL
+// truncates past 63 bytes; Oracle 12.2+ refuses past 128). The contract's own rules come from
+// ColumnNameProblems.
+std::vector<std::string> NameProblems(SqlDialect dialect, const event::TableMeta& table,
+                                      const TableName& change_table) {
+  std::vector<std::string> problems = event::ColumnNameProblems(table);
+  for (const event::ColumnMeta& column : table.columns) {
+    for (const std::string_view metadata : {kSeqColumn, kOpColumn, kTsColumn, kTxidColumn}) {
+      const bool same = dialect == SqlDialect::kSqlite ? EqualsIgnoreCase(column.name, metadata)
+                                                       : column.name == metadata;
+      if (same) {
+        problems.push_back("column \"" + column.name + "\" of " + table.QualifiedName() +
+                           ": the change table's metadata column has that name");
+      }
+    }
+  }
+  const size_t limit = dialect == SqlDialect::kPostgres ? 63 : dialect == SqlDialect::kOracle ? 128 : 0;
+  if (limit == 0) return problems;
+  const std::vector<std::string> suffixes = dialect == SqlDialect::kPostgres
+                                                ? std::vector<std::string>{"", "_FN", "_TRG"}
+                                                : std::vector<std::string>{"", "_SEQ", "_IX", "_TRG"};
+  for (const std::string& suffix : suffixes) {
+    const std::string name = change_table.table + suffix;
+    if (name.size() > limit) {
+      problems.push_back("\"" + name + "\" (for change table " + change_table.ToString() +
+                         "): " + std::to_string(name.size()) + " bytes, over " +
+                         std::string(SqlDialectName(dialect)) + "'s limit of " +
+                         std::to_string(limit) + "; name a shorter change_table");
+    }
+  }
+  return problems;
+}
+
 }  // namespace
 
 std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column) {
+  if (column.db_type && dialect == SqlDialect::kPostgres) return PgChangeColumnType(column);
+  if (column.db_type && dialect == SqlDialect::kSqlite) {
+    // The declared type itself (the same affinity converts a value the same way, so the change
+    // table holds what the table holds); one that is not plain words and numbers, its affinity.
+    static const std::regex kPlain(
+        R"(^[A-Za-z_][A-Za-z0-9_]*( +[A-Za-z_][A-Za-z0-9_]*)*( *\( *[+-]?[0-9]+ *(, *[+-]?[0-9]+ *)?\))?$)");
+    static const std::regex kConstraintWord(
+        R"((^| )(CONSTRAINT|PRIMARY|NOT|NULL|UNIQUE|CHECK|DEFAULT|COLLATE|REFERENCES|GENERATED|AS)( |\(|$))",
+        std::regex::icase);
+    const std::string& declared = *column.db_type;
+    if (declared.empty()) return declared;  // no type: BLOB affinity, as the table's column
+    const bool plain =
+        std::regex_match(declared, kPlain) && !std::regex_search(declared, kConstraintWord);
+    return plain ? declared : SqliteAffinity(declared);
+  }
   const bool oracle = dialect == SqlDialect::kOracle;
   const bool postgres = dialect == SqlDialect::kPostgres;
   switch (column.type) {
@@ -223,7 +297,13 @@ std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column
 std::vector<DdlStatement> ChangeTableDdl(
     SqlDialect dialect, const TableName& table_name, const event::TableMeta& table,
     const TableName& change_table,
-    const std::optional<std::vector<std::string>>& existing_columns) {
+    const std::optional<std::vector<event::ColumnMeta>>& existing_columns) {
+  const std::vector<std::string> problems = NameProblems(dialect, table, change_table);
+  if (!problems.empty()) {
+    std::string message = "cannot capture " + table_name.ToString() + ": ";
+    for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+    throw PermanentError("NAME", message);
+  }
   std::vector<DdlStatement> out;
   if (!existing_columns) {
     switch (dialect) {
@@ -238,16 +318,27 @@ std::vector<DdlStatement> ChangeTableDdl(
         break;
     }
   } else {
+    const std::string ct = change_table.Quoted(dialect);
     for (const event::ColumnMeta& column : table.columns) {
-      const bool present =
-          std::any_of(existing_columns->begin(), existing_columns->end(),
-                      [&](const std::string& name) { return name == column.name; });
-      if (present) continue;
+      const auto present =
+          std::find_if(existing_columns->begin(), existing_columns->end(),
+                       [&](const event::ColumnMeta& old) { return old.name == column.name; });
       const std::string name = Q(dialect, column.name);
       const std::string type = ChangeColumnType(dialect, column);
-      out.push_back({"ALTER TABLE " + change_table.Quoted(dialect) +
-                     (dialect == SqlDialect::kOracle ? " ADD (" + name + " " + type + ")"
-                                                     : " ADD COLUMN " + name + " " + type)});
+      if (present == existing_columns->end()) {
+        out.push_back({"ALTER TABLE " + ct +
+                       (dialect == SqlDialect::kOracle ? " ADD (" + name + " " + type + ")"
+                                                       : " ADD COLUMN " + name + " " + type)});
+        continue;
+      }
+      // A retyped (widened) column: the change table follows, or the trigger would refuse the
+      // table's new values. SQLite enforces no declared type and cannot alter one.
+      if (dialect == SqlDialect::kSqlite || ChangeColumnType(dialect, *present) == type) continue;
+      out.push_back({"ALTER TABLE " + ct +
+                     (dialect == SqlDialect::kOracle
+                          ? " MODIFY (" + name + " " + type + ")"
+                          : " ALTER COLUMN " + name + " TYPE " + type + " USING CAST(" + name +
+                                " AS " + type + ")")});
     }
   }
   std::vector<DdlStatement> triggers;

@@ -22,22 +22,27 @@ struct DdlStatement {
 };
 
 // The statements that create `change_table` and the trigger(s) on `table_name` that fill it.
-// When the change table exists already (`existing_columns`: its column names), the statements
-// evolve it instead: ALTER TABLE ... ADD for each column of `table` it lacks, then the trigger(s)
-// replaced so they copy every column. Only additions are evolved; a dropped or retyped column
-// needs the change table recreated. Run them in one transaction where DDL is transactional
-// (PostgreSQL, SQLite) so no change falls between a trigger's drop and its re-creation.
+// When the change table exists already (`existing_columns`: its columns as the catalog reads
+// them), the statements evolve it instead: ALTER TABLE ... ADD for each column of `table` it
+// lacks, ALTER COLUMN ... TYPE (Oracle: MODIFY) for each whose type differs from the one `table`
+// needs now (a widened column), then the trigger(s) replaced so they copy every column. A
+// dropped column stays in the change table (null from then on). Run them in one transaction where
+// DDL is transactional (PostgreSQL, SQLite) so no change falls between a trigger's drop and its
+// re-creation.
 std::vector<DdlStatement> ChangeTableDdl(
     SqlDialect dialect, const TableName& table_name, const event::TableMeta& table,
     const TableName& change_table,
-    const std::optional<std::vector<std::string>>& existing_columns = std::nullopt);
+    const std::optional<std::vector<event::ColumnMeta>>& existing_columns = std::nullopt);
 
 // The statements as a script: a header comment, each statement followed by ";" (or "\n/" for
 // blocks) and a blank line.
 std::string DdlScript(SqlDialect dialect, const TableName& table_name,
                       const std::vector<DdlStatement>& statements);
 
-// The column type a change table uses for `column` in `dialect` (e.g. NUMBER(12,2)).
+// The column type a change table uses for `column` in `dialect` (e.g. NUMBER(12,2)): in the
+// column's own database its exact type (ColumnMeta::db_type; see pg_types.h, and SQLite's
+// declared type), so that every value the table accepts, the change table accepts too;
+// otherwise (DDL for another database) the contract type's nearest equivalent.
 std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column);
 
 }  // namespace cdc::producer

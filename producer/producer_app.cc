@@ -345,16 +345,16 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
   int rc = 0;
   for (const TableSettings& table : selected) {
     try {
-      const event::TableMeta meta = ReadTableMeta(connection, dialect, table.source.table,
-                                                  table.source.key, table.source.key_setting);
+      event::TableMeta meta = ReadTableMeta(connection, dialect, table.source.table,
+                                            table.source.key, table.source.key_setting);
       // An existing change table is evolved (columns added, triggers replaced), not recreated.
-      std::optional<std::vector<std::string>> existing;
+      std::optional<std::vector<event::ColumnMeta>> existing;
       if (!foreign) {
-        for (const event::ColumnMeta& column :
-             ReadColumns(connection, dialect, table.source.change_table)) {
-          if (!existing) existing.emplace();
-          existing->push_back(column.name);
-        }
+        std::vector<event::ColumnMeta> columns =
+            ReadColumns(connection, dialect, table.source.change_table);
+        if (!columns.empty()) existing = std::move(columns);
+      } else {
+        for (event::ColumnMeta& column : meta.columns) column.db_type.reset();
       }
       const TableName table_name = placed(table.source.table);
       const std::vector<DdlStatement> statements =
@@ -368,6 +368,12 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
       const bool transactional = dialect != SqlDialect::kOracle;
       if (transactional) connection.SetAutocommit(false);
       try {
+        // The table first, as the application's writers take it (then the change table, in
+        // the trigger): evolving a change table cannot deadlock with them.
+        if (dialect == SqlDialect::kPostgres && existing) {
+          connection.Execute("LOCK TABLE " + table_name.Quoted(dialect) +
+                             " IN SHARE ROW EXCLUSIVE MODE");
+        }
         for (const DdlStatement& statement : statements) connection.Execute(statement.sql);
         if (transactional) connection.Commit();
       } catch (const Error&) {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/event/decimal.h"
 #include "common/event/temporal.h"
+#include "common/sql_quote.h"
 
 namespace cdc::producer {
 namespace {
@@ -40,13 +41,6 @@ std::string HexToBytes(const event::ColumnMeta& column, std::string_view text) {
     bytes[i] = static_cast<char>((high << 4) | low);
   }
   return bytes;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool HasOffset(std::string_view text) {
@@ -150,10 +144,12 @@ event::Value ValueFromText(const event::ColumnMeta& column, std::string_view tex
     case ColumnType::kBytes:
       return HexToBytes(column, text);
     case ColumnType::kDate: {
+      // A time part of midnight (drivers that render dates as timestamps) is dropped.
       std::string_view date = text;
-      if (date.size() > 10 &&
-          date.substr(10).find_first_not_of(" T0:.") == std::string_view::npos) {
-        date = date.substr(0, 10);
+      const size_t time = date.find_first_of(" T");
+      if (time != std::string_view::npos &&
+          date.substr(time).find_first_not_of(" T0:.") == std::string_view::npos) {
+        date = date.substr(0, time);
       }
       try {
         return static_cast<int64_t>(event::ParseDate(date));

@@ -48,24 +48,48 @@ unsigned DaysInMonth(int64_t year, unsigned month) {
   return month == 2 && leap ? 29 : kDays[month - 1];
 }
 
-bool ParseDatePart(Cursor& in, int64_t* days) {
-  int64_t year = 0, month = 0, day = 0;
-  if (!in.Digits(4, &year) || !in.Char('-') || !in.Digits(2, &month) || !in.Char('-') ||
-      !in.Digits(2, &day)) {
+// [+|-]YYYY[Y...]-MM-DD; `bc` (a trailing " BC" was seen) turns year y into 1 - y.
+bool ParseDatePart(Cursor& in, bool bc, int64_t* days) {
+  const bool minus = in.Char('-');
+  const bool plus = !minus && in.Char('+');
+  int64_t year = 0, month = 0, day = 0, digit = 0;
+  int year_digits = 0;
+  while (year_digits < 9 && in.Digits(1, &digit)) year = year * 10 + digit, ++year_digits;
+  if (year_digits < 4 || (plus && year_digits < 5) || ((minus || plus) && bc)) return false;
+  if (!in.Char('-') || !in.Digits(2, &month) || !in.Char('-') || !in.Digits(2, &day)) {
     return false;
   }
-  if (year < 1 || month < 1 || month > 12 || day < 1 ||
-      day > DaysInMonth(year, static_cast<unsigned>(month))) {
+  if (minus) year = -year;
+  if (bc) {
+    if (year < 1) return false;  // there is no year 0 BC
+    year = 1 - year;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, static_cast<unsigned>(month))) {
     return false;
   }
   *days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return true;
 }
 
+// Removes PostgreSQL's " BC" suffix from `text`; true when it was there.
+bool StripBc(std::string_view* text) {
+  constexpr std::string_view kBc = " BC";
+  if (text->size() <= kBc.size() || text->substr(text->size() - kBc.size()) != kBc) return false;
+  text->remove_suffix(kBc.size());
+  return true;
+}
+
+// 1 for "infinity" (or "+infinity"), -1 for "-infinity", 0 otherwise.
+int Infinity(std::string_view text) {
+  if (text == "infinity" || text == "+infinity") return 1;
+  if (text == "-infinity") return -1;
+  return 0;
+}
+
 // "YYYY-MM-DD[ T]HH:MM:SS[.f...]" -> micros since epoch (local/naive).
-bool ParseDateTime(Cursor& in, int64_t* micros) {
+bool ParseDateTime(Cursor& in, bool bc, std::string_view text, int64_t* micros) {
   int64_t days = 0, hour = 0, minute = 0, second = 0;
-  if (!ParseDatePart(in, &days)) return false;
+  if (!ParseDatePart(in, bc, &days)) return false;
   if (!(in.Char(' ') || in.Char('T'))) return false;
   if (!in.Digits(2, &hour) || !in.Char(':') || !in.Digits(2, &minute) || !in.Char(':') ||
       !in.Digits(2, &second)) {
@@ -87,8 +111,13 @@ bool ParseDateTime(Cursor& in, int64_t* micros) {
     if (digits == 0) return false;
     for (int d = std::min(digits, 6); d < 6; ++d) fraction *= 10;
   }
-  *micros =
-      days * kMicrosPerDay + ((hour * 60 + minute) * 60 + second) * kMicrosPerSecond + fraction;
+  const int64_t time = ((hour * 60 + minute) * 60 + second) * kMicrosPerSecond + fraction;
+  // Out of the microseconds' range (or onto an infinity's value): an error, never wrapped.
+  if (__builtin_mul_overflow(days, kMicrosPerDay, micros) ||
+      __builtin_add_overflow(*micros, time, micros) || *micros == kTimestampInfinity ||
+      *micros == kTimestampMinusInfinity) {
+    Fail(text, "in range (microseconds since 1970 hold 290308 BC to 294247 AD)");
+  }
   return true;
 }
 
@@ -116,27 +145,42 @@ void CivilFromDays(int64_t days, int64_t* year, unsigned* month, unsigned* day) 
 }
 
 int32_t ParseDate(std::string_view text) {
+  if (const int infinity = Infinity(text)) {
+    return infinity > 0 ? kDateInfinity : kDateMinusInfinity;
+  }
+  const bool bc = StripBc(&text);
   Cursor in(text);
   int64_t days = 0;
-  if (!ParseDatePart(in, &days) || !in.AtEnd()) Fail(text, "a date (YYYY-MM-DD)");
+  if (!ParseDatePart(in, bc, &days) || !in.AtEnd() || days <= kDateMinusInfinity ||
+      days >= kDateInfinity) {
+    Fail(text, "a date (YYYY-MM-DD)");
+  }
   return static_cast<int32_t>(days);
 }
 
 int64_t ParseTimestamp(std::string_view text) {
+  if (const int infinity = Infinity(text)) {
+    return infinity > 0 ? kTimestampInfinity : kTimestampMinusInfinity;
+  }
+  const bool bc = StripBc(&text);
   Cursor in(text);
   int64_t micros = 0;
-  if (!ParseDateTime(in, &micros) || !in.AtEnd()) {
+  if (!ParseDateTime(in, bc, text, &micros) || !in.AtEnd()) {
     Fail(text, "a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff], at most microsecond precision)");
   }
   return micros;
 }
 
 int64_t ParseTimestampTz(std::string_view text) {
+  if (const int infinity = Infinity(text)) {
+    return infinity > 0 ? kTimestampInfinity : kTimestampMinusInfinity;
+  }
+  const bool bc = StripBc(&text);
   Cursor in(text);
   int64_t micros = 0;
   constexpr std::string_view kExpected =
       "a timestamp with time zone (YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM] or Z)";
-  if (!ParseDateTime(in, &micros)) Fail(text, kExpected);
+  if (!ParseDateTime(in, bc, text, &micros)) Fail(text, kExpected);
   in.Char(' ');  // some drivers put a space before the offset
   if (in.Char('Z')) {
     if (!in.AtEnd()) Fail(text, kExpected);
@@ -153,7 +197,13 @@ int64_t ParseTimestampTz(std::string_view text) {
   }
   if (!in.AtEnd() || hours > 15 || minutes > 59) Fail(text, kExpected);
   const int64_t offset = (hours * 60 + minutes) * 60 * kMicrosPerSecond;
-  return sign == '+' ? micros - offset : micros + offset;
+  int64_t utc = 0;
+  if (sign == '+' ? __builtin_sub_overflow(micros, offset, &utc)
+                  : __builtin_add_overflow(micros, offset, &utc)) {
+    Fail(text, kExpected);
+  }
+  if (utc == kTimestampInfinity || utc == kTimestampMinusInfinity) Fail(text, kExpected);
+  return utc;
 }
 
 namespace {
@@ -167,33 +217,36 @@ char* PutDigits(char* out, int64_t value, int width) {
   return out + width;
 }
 
-// "YYYY-MM-DD" for days since the epoch; years 0001..9999 (the parser's range).
-char* PutDate(char* out, int64_t days) {
+// The date part for days since the epoch, in `style` (see the header); returns the end. `bc`
+// is set when the PostgreSQL style needs a " BC" after the whole value.
+char* PutDate(char* out, int64_t days, TemporalStyle style, bool* bc) {
   int64_t year = 0;
   unsigned month = 0, day = 0;
   CivilFromDays(days, &year, &month, &day);
-  out = PutDigits(out, year, 4);
+  *bc = style == TemporalStyle::kPostgres && year < 1;
+  if (*bc) year = 1 - year;
+  if (year < 0) *out++ = '-', year = -year;
+  int width = 4;
+  for (int64_t rest = year / 10'000; rest > 0; rest /= 10) ++width;
+  if (width > 4 && style == TemporalStyle::kContract) *out++ = '+';
+  out = PutDigits(out, year, width);
   *out++ = '-';
   out = PutDigits(out, month, 2);
   *out++ = '-';
   return PutDigits(out, day, 2);
 }
 
-}  // namespace
+std::string WithBc(std::string text, bool bc) { return bc ? text + " BC" : text; }
 
-std::string FormatDate(int32_t days) {
-  char buffer[16];
-  return std::string(buffer, PutDate(buffer, days));
-}
-
-std::string FormatTimestamp(int64_t micros) {
+// The date and time of `micros` ("YYYY-MM-DDTHH:MM:SS[.ffffff]"); `bc` as in PutDate.
+std::string DateTime(int64_t micros, TemporalStyle style, bool* bc) {
   int64_t days = micros / kMicrosPerDay;
   int64_t rest = micros % kMicrosPerDay;
   if (rest < 0) rest += kMicrosPerDay, --days;
   const int64_t seconds = rest / kMicrosPerSecond;
   const int64_t fraction = rest % kMicrosPerSecond;
-  char buffer[40];
-  char* out = PutDate(buffer, days);
+  char buffer[48];
+  char* out = PutDate(buffer, days, style, bc);
   *out++ = 'T';
   out = PutDigits(out, seconds / 3600, 2);
   *out++ = ':';
@@ -207,6 +260,31 @@ std::string FormatTimestamp(int64_t micros) {
   return std::string(buffer, out);
 }
 
-std::string FormatTimestampTz(int64_t micros) { return FormatTimestamp(micros) + "Z"; }
+}  // namespace
+
+std::string FormatDate(int32_t days, TemporalStyle style) {
+  if (days == kDateInfinity) return "infinity";
+  if (days == kDateMinusInfinity) return "-infinity";
+  char buffer[24];
+  bool bc = false;
+  char* end = PutDate(buffer, days, style, &bc);
+  return WithBc(std::string(buffer, static_cast<size_t>(end - buffer)), bc);
+}
+
+std::string FormatTimestamp(int64_t micros, TemporalStyle style) {
+  if (micros == kTimestampInfinity) return "infinity";
+  if (micros == kTimestampMinusInfinity) return "-infinity";
+  bool bc = false;
+  std::string text = DateTime(micros, style, &bc);
+  return WithBc(std::move(text), bc);
+}
+
+std::string FormatTimestampTz(int64_t micros, TemporalStyle style) {
+  if (micros == kTimestampInfinity) return "infinity";
+  if (micros == kTimestampMinusInfinity) return "-infinity";
+  bool bc = false;
+  std::string text = DateTime(micros, style, &bc) + "Z";
+  return WithBc(std::move(text), bc);
+}
 
 }  // namespace cdc::event

@@ -3,6 +3,8 @@
 #include <sql.h>
 #include <sqlext.h>
 
+#include <cctype>
+
 namespace cdc::event {
 namespace {
 
@@ -54,6 +56,33 @@ std::optional<size_t> TableMeta::Find(std::string_view name) const {
     if (columns[i].name == name) return i;
   }
   return std::nullopt;
+}
+
+std::vector<std::string> ColumnNameProblems(const TableMeta& table) {
+  std::vector<std::string> problems;
+  std::vector<std::string> lowered;
+  for (const ColumnMeta& column : table.columns) {
+    std::string name = column.name;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string quoted = "column \"" + column.name + "\" of " + table.QualifiedName();
+    if (name.size() > kMaxReplicaNameBytes) {
+      problems.push_back(quoted + ": " + std::to_string(name.size()) +
+                         " bytes, over the replica's limit of " +
+                         std::to_string(kMaxReplicaNameBytes) + " (PostgreSQL would truncate it)");
+    }
+    if (name.rfind("_cdc_", 0) == 0) {
+      problems.push_back(quoted + ": names beginning with _cdc_ are reserved for the replica's "
+                                  "metadata columns");
+    }
+    for (size_t i = 0; i < lowered.size(); ++i) {
+      if (lowered[i] == name) {
+        problems.push_back(quoted + ": the replica names it \"" + name + "\", as it names \"" +
+                           table.columns[i].name + "\"");
+      }
+    }
+    lowered.push_back(std::move(name));
+  }
+  return problems;
 }
 
 ColumnMeta MapOdbcColumn(std::string name, int sql_type, int64_t column_size, int decimal_digits,

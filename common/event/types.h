@@ -37,6 +37,10 @@ struct ColumnMeta {
   int length = 0;     // kString: declared length in characters, 0 when unknown/unbounded
   bool nullable = true;
   int source_sql_type = 0;  // the ODBC SQL type code it came from (for warnings and docs)
+  // The column's exact type in its own database where the producer can read it (PostgreSQL:
+  // format_type of the type, a domain's base type; SQLite: the declared type, possibly empty);
+  // nullopt when unknown (an empty SQLite declaration is ""). Not part of the contract.
+  std::optional<std::string> db_type;
 };
 
 struct TableMeta {
@@ -50,6 +54,14 @@ struct TableMeta {
   // Index of the column named `name`, or nullopt.
   std::optional<size_t> Find(std::string_view name) const;
 };
+
+// The contract's rules for column names, as the replica needs them: each column becomes a
+// replica column named by its lower-cased name, which must be distinct from every other
+// column's, at most 63 bytes (PostgreSQL's identifier limit: longer names are truncated) and not
+// begin with "_cdc_" (the replica's metadata columns and staging columns). Returns one problem per
+// column that breaks a rule, naming it and the rule; empty when none does.
+inline constexpr size_t kMaxReplicaNameBytes = 63;
+std::vector<std::string> ColumnNameProblems(const TableMeta& table);
 
 // Maps an ODBC column description (SQLDescribeCol / SQLColumns) to its event column type.
 // `decimal_digits` is the scale for DECIMAL/NUMERIC (negative for Oracle NUMBER(p,-s)); a

@@ -40,6 +40,8 @@ void AppendInt(int64_t value, std::string& out) {
 void AppendDouble(double value, bool as_float, std::string& out) {
   if (std::isnan(value)) return out.append("\"NaN\""), void();
   if (std::isinf(value)) return out.append(value > 0 ? "\"Infinity\"" : "\"-Infinity\""), void();
+  // "-0" would read back as the integer 0: the sign of zero needs a fraction to survive.
+  if (value == 0 && std::signbit(value)) return out.append("-0.0"), void();
   char buffer[32];
   // Shortest text that reads back to the same float/double.
   const auto result =

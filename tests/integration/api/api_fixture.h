@@ -31,13 +31,13 @@ inline event::TableMeta ApiOrdersTable() {
   table.db = "shop";
   table.schema = "SHOP";
   table.table = "ORDERS";
-  table.columns = {{"REGION", event::ColumnType::kString, 0, 0, 8, false, 12},
-                   {"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5},
-                   {"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3},
-                   {"NOTE", event::ColumnType::kString, 0, 0, 0, true, -1},
-                   {"PAID", event::ColumnType::kBoolean, 0, 0, 0, true, -7},
-                   {"CREATED", event::ColumnType::kTimestamp, 0, 0, 0, true, 93},
-                   {"PHOTO", event::ColumnType::kBytes, 0, 0, 0, true, -3}};
+  table.columns = {{"REGION", event::ColumnType::kString, 0, 0, 8, false, 12, {}},
+                   {"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5, {}},
+                   {"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3, {}},
+                   {"NOTE", event::ColumnType::kString, 0, 0, 0, true, -1, {}},
+                   {"PAID", event::ColumnType::kBoolean, 0, 0, 0, true, -7, {}},
+                   {"CREATED", event::ColumnType::kTimestamp, 0, 0, 0, true, 93, {}},
+                   {"PHOTO", event::ColumnType::kBytes, 0, 0, 0, true, -3, {}}};
   table.key = {0, 1};
   return table;
 }

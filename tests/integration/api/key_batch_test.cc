@@ -95,8 +95,8 @@ TEST_F(KeyBatchTest, AValueThePostgresRejectsFailsOnlyItsOwnLookup) {
   meta.db = "shop";
   meta.schema = "SHOP";
   meta.table = "DAYS";
-  meta.columns = {{"DAY", event::ColumnType::kDate, 0, 0, 0, false, 91},
-                  {"NOTE", event::ColumnType::kString, 0, 0, 0, true, 12}};
+  meta.columns = {{"DAY", event::ColumnType::kDate, 0, 0, 0, false, 91, {}},
+                  {"NOTE", event::ColumnType::kString, 0, 0, 0, true, 12, {}}};
   meta.key = {0};
   CreateTable(meta, "days");
   Sql("INSERT INTO replica.days (day, note, _cdc_seq, _cdc_op) VALUES"

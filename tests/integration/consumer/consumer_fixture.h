@@ -36,12 +36,12 @@ inline event::TableMeta OrdersTable(bool with_color = false) {
   table.db = "shop";
   table.schema = "SHOP";
   table.table = "ORDERS";
-  table.columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5});
-  table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12});
-  table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3});
-  table.columns.push_back({"QTY", event::ColumnType::kInt32, 0, 0, 0, false, 4});
+  table.columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5, {}});
+  table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12, {}});
+  table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3, {}});
+  table.columns.push_back({"QTY", event::ColumnType::kInt32, 0, 0, 0, false, 4, {}});
   if (with_color)
-    table.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, true, 12});
+    table.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, true, 12, {}});
   table.key = {0};
   return table;
 }

@@ -24,21 +24,21 @@ using event::Value;
 
 std::vector<ColumnMeta> EveryType() {
   return {
-      {"ID", ColumnType::kInt64, 0, 0, 0, false, -5},
-      {"I32", ColumnType::kInt32, 0, 0, 0, true, 4},
-      {"DEC", ColumnType::kDecimal, 20, 4, 0, true, 3},
-      {"BIGDEC", ColumnType::kDecimalText, 0, 0, 0, true, 3},
-      {"F32", ColumnType::kFloat32, 0, 0, 0, true, 7},
-      {"F64", ColumnType::kFloat64, 0, 0, 0, true, 8},
-      {"VC", ColumnType::kString, 0, 0, 12, true, 12},
-      {"TXT", ColumnType::kString, 0, 0, 0, true, -1},
-      {"BIN", ColumnType::kBytes, 0, 0, 0, true, -3},
-      {"D", ColumnType::kDate, 0, 0, 0, true, 91},
-      {"TS", ColumnType::kTimestamp, 0, 0, 0, true, 93},
-      {"TSTZ", ColumnType::kTimestampTz, 0, 0, 0, true, 93},
-      {"B", ColumnType::kBoolean, 0, 0, 0, true, -7},
-      {"U", ColumnType::kUuid, 0, 0, 0, true, -11},
-      {"OTHER", ColumnType::kOther, 0, 0, 0, true, 1111},
+      {"ID", ColumnType::kInt64, 0, 0, 0, false, -5, {}},
+      {"I32", ColumnType::kInt32, 0, 0, 0, true, 4, {}},
+      {"DEC", ColumnType::kDecimal, 20, 4, 0, true, 3, {}},
+      {"BIGDEC", ColumnType::kDecimalText, 0, 0, 0, true, 3, {}},
+      {"F32", ColumnType::kFloat32, 0, 0, 0, true, 7, {}},
+      {"F64", ColumnType::kFloat64, 0, 0, 0, true, 8, {}},
+      {"VC", ColumnType::kString, 0, 0, 12, true, 12, {}},
+      {"TXT", ColumnType::kString, 0, 0, 0, true, -1, {}},
+      {"BIN", ColumnType::kBytes, 0, 0, 0, true, -3, {}},
+      {"D", ColumnType::kDate, 0, 0, 0, true, 91, {}},
+      {"TS", ColumnType::kTimestamp, 0, 0, 0, true, 93, {}},
+      {"TSTZ", ColumnType::kTimestampTz, 0, 0, 0, true, 93, {}},
+      {"B", ColumnType::kBoolean, 0, 0, 0, true, -7, {}},
+      {"U", ColumnType::kUuid, 0, 0, 0, true, -11, {}},
+      {"OTHER", ColumnType::kOther, 0, 0, 0, true, 1111, {}},
   };
 }
 
@@ -274,9 +274,9 @@ TEST_F(ConsumerTest, BinaryStagingFailsTheValuesTextStagingFails) {
 }
 
 TEST(PgBinary, DeclinesWhatItCannotEncodeExactly) {
-  ColumnMeta f32{"F", ColumnType::kFloat32, 0, 0, 0, true, 7};
-  ColumnMeta i32{"I", ColumnType::kInt32, 0, 0, 0, true, 4};
-  ColumnMeta u{"U", ColumnType::kUuid, 0, 0, 0, true, -11};
+  ColumnMeta f32{"F", ColumnType::kFloat32, 0, 0, 0, true, 7, {}};
+  ColumnMeta i32{"I", ColumnType::kInt32, 0, 0, 0, true, 4, {}};
+  ColumnMeta u{"U", ColumnType::kUuid, 0, 0, 0, true, -11, {}};
   std::string out;
   EXPECT_FALSE(consumer::AppendBinaryValue(out, f32, 0.1));  // not a float: text judges it
   EXPECT_FALSE(consumer::AppendBinaryValue(out, f32, 1e300));

@@ -15,8 +15,8 @@ std::shared_ptr<const event::TableMeta> Table() {
   auto table = std::make_shared<event::TableMeta>();
   table->schema = "SHOP";
   table->table = "ORDERS";
-  table->columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5});
-  table->columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 0, true, 12});
+  table->columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5, {}});
+  table->columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 0, true, 12, {}});
   table->key = {0};
   return table;
 }
@@ -86,11 +86,11 @@ TEST(DeadLetterClass, FromStageAndCode) {
 }
 
 TEST(PgText, CopyEscapingAndTypes) {
-  event::ColumnMeta text{"T", event::ColumnType::kString, 0, 0, 0, true, 12};
-  event::ColumnMeta bytes{"B", event::ColumnType::kBytes, 0, 0, 0, true, -3};
-  event::ColumnMeta real{"R", event::ColumnType::kFloat64, 0, 0, 0, true, 8};
-  event::ColumnMeta flag{"F", event::ColumnType::kBoolean, 0, 0, 0, true, -7};
-  event::ColumnMeta ts{"TS", event::ColumnType::kTimestampTz, 0, 0, 0, true, 93};
+  event::ColumnMeta text{"T", event::ColumnType::kString, 0, 0, 0, true, 12, {}};
+  event::ColumnMeta bytes{"B", event::ColumnType::kBytes, 0, 0, 0, true, -3, {}};
+  event::ColumnMeta real{"R", event::ColumnType::kFloat64, 0, 0, 0, true, 8, {}};
+  event::ColumnMeta flag{"F", event::ColumnType::kBoolean, 0, 0, 0, true, -7, {}};
+  event::ColumnMeta ts{"TS", event::ColumnType::kTimestampTz, 0, 0, 0, true, 93, {}};
   std::string line;
   AppendCopyValue(line, text, std::string("a\tb\\c\nd"));
   EXPECT_EQ(line, "a\\tb\\\\c\\nd");

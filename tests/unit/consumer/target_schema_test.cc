@@ -9,9 +9,9 @@ event::TableMeta Orders() {
   event::TableMeta table;
   table.schema = "SHOP";
   table.table = "ORDERS";
-  table.columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5});
-  table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12});
-  table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3});
+  table.columns.push_back({"ID", event::ColumnType::kInt64, 0, 0, 0, false, -5, {}});
+  table.columns.push_back({"NOTE", event::ColumnType::kString, 0, 0, 40, true, 12, {}});
+  table.columns.push_back({"AMOUNT", event::ColumnType::kDecimal, 12, 2, 0, true, 3, {}});
   table.key = {0};
   return table;
 }
@@ -63,7 +63,7 @@ TEST(TargetSchema, EvolutionAddsColumnsWidensAndRefusesIncompatibleChanges) {
   EXPECT_FALSE(PlanEvolution(existing, Orders()).incompatible);
 
   event::TableMeta added = Orders();
-  added.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, false, 12});
+  added.columns.push_back({"COLOR", event::ColumnType::kString, 0, 0, 10, false, 12, {}});
   added.columns[1].length = 80;
   const EvolutionPlan plan = PlanEvolution(existing, added);
   ASSERT_FALSE(plan.incompatible);

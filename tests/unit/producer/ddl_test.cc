@@ -98,11 +98,20 @@ TEST(ChangeTableDdl, IdentifiersAreQuotedByTheDialect) {
                PermanentError);
 }
 
+// The change table's columns as the catalog would read them: the metadata columns, then the
+// first `data_columns` columns of `table`.
+std::vector<ColumnMeta> ExistingColumns(const event::TableMeta& table, size_t data_columns) {
+  std::vector<ColumnMeta> columns = {
+      Column("CDC_SEQ", ColumnType::kInt64), Column("CDC_OP", ColumnType::kString, 0, 0, 1),
+      Column("CDC_TS", ColumnType::kTimestamp), Column("CDC_TXID", ColumnType::kString, 0, 0, 64)};
+  columns.insert(columns.end(), table.columns.begin(), table.columns.begin() + data_columns);
+  return columns;
+}
+
 TEST(ChangeTableDdl, ExistingChangeTableIsEvolvedNotRecreated) {
   const event::TableMeta table = OrderLines("SHOP");
   // The change table lacks the last two columns of the (grown) source table.
-  const std::vector<std::string> existing = {"CDC_SEQ", "CDC_OP", "CDC_TS", "CDC_TXID", "ORDER_ID",
-                                             "LINE_NO", "AMOUNT", "NOTE",   "PAYLOAD"};
+  const std::vector<ColumnMeta> existing = ExistingColumns(table, 5);
   const TableName name{"SHOP", "ORDER_LINES"};
   const TableName change_table{"SHOP", "ORDER_LINES_CT"};
   const auto oracle = ChangeTableDdl(SqlDialect::kOracle, name, table, change_table, existing);
@@ -124,12 +133,99 @@ TEST(ChangeTableDdl, ExistingChangeTableIsEvolvedNotRecreated) {
     EXPECT_EQ(statement.sql.find("CREATE TABLE"), std::string::npos);
   }
   // Nothing missing: only the triggers are replaced.
-  std::vector<std::string> complete = existing;
-  complete.insert(complete.end(), {"CREATED_AT", "SHIPPED_AT"});
-  const auto postgres = ChangeTableDdl(SqlDialect::kPostgres, TableName{"shop", "ORDER_LINES"},
-                                       table, TableName{"shop", "ORDER_LINES_CT"}, complete);
+  const auto postgres =
+      ChangeTableDdl(SqlDialect::kPostgres, TableName{"shop", "ORDER_LINES"}, table,
+                     TableName{"shop", "ORDER_LINES_CT"}, ExistingColumns(table, 7));
   ASSERT_EQ(postgres.size(), 3u);
   EXPECT_NE(postgres[0].sql.find("CREATE OR REPLACE FUNCTION"), std::string::npos);
+}
+
+TEST(ChangeTableDdl, WidenedColumnsAreWidenedInTheChangeTable) {
+  event::TableMeta table = OrderLines("shop");
+  std::vector<ColumnMeta> existing = ExistingColumns(table, 7);
+  existing[4 + 1].db_type = "integer";  // LINE_NO as it was
+  table.columns[1].type = ColumnType::kInt64;
+  table.columns[1].db_type = "bigint";  // LINE_NO now
+  for (ColumnMeta& column : existing) {
+    if (!column.db_type) column.db_type = ChangeColumnType(SqlDialect::kPostgres, column);
+  }
+  for (ColumnMeta& column : table.columns) {
+    if (!column.db_type) column.db_type = ChangeColumnType(SqlDialect::kPostgres, column);
+  }
+  const auto postgres = ChangeTableDdl(SqlDialect::kPostgres, TableName{"shop", "ORDER_LINES"},
+                                       table, TableName{"shop", "ORDER_LINES_CT"}, existing);
+  ASSERT_EQ(postgres.size(), 4u);
+  EXPECT_EQ(postgres[0].sql,
+            "ALTER TABLE \"shop\".\"ORDER_LINES_CT\" ALTER COLUMN \"LINE_NO\" TYPE bigint USING "
+            "CAST(\"LINE_NO\" AS bigint)");
+
+  event::TableMeta oracle_table = OrderLines("SHOP");
+  std::vector<ColumnMeta> oracle_existing = ExistingColumns(oracle_table, 7);
+  oracle_table.columns[3].length = 400;  // NOTE: VARCHAR2(200) -> VARCHAR2(400)
+  const auto oracle = ChangeTableDdl(SqlDialect::kOracle, TableName{"SHOP", "ORDER_LINES"},
+                                     oracle_table, TableName{"SHOP", "ORDER_LINES_CT"},
+                                     oracle_existing);
+  ASSERT_EQ(oracle.size(), 2u);
+  EXPECT_EQ(oracle[0].sql,
+            "ALTER TABLE \"SHOP\".\"ORDER_LINES_CT\" MODIFY (\"NOTE\" VARCHAR2(400 CHAR))");
+}
+
+TEST(ChangeTableDdl, RefusesNamesTheChangeTableCannotHold) {
+  event::TableMeta table = OrderLines("shop");
+  table.columns.push_back(Column("CDC_TS", ColumnType::kString));
+  const TableName name{"shop", "ORDER_LINES"};
+  try {
+    ChangeTableDdl(SqlDialect::kPostgres, name, table, TableName{"shop", "ORDER_LINES_CT"});
+    ADD_FAILURE() << "no refusal";
+  } catch (const PermanentError& e) {
+    EXPECT_EQ(e.code(), "NAME");
+    EXPECT_NE(std::string(e.what()).find("column \"CDC_TS\" of shop.ORDER_LINES: the change "
+                                         "table's metadata column has that name"),
+              std::string::npos)
+        << e.what();
+  }
+  table.columns.back().name = "cdc_ts";  // PostgreSQL: another name; SQLite: the same one
+  EXPECT_NO_THROW(
+      ChangeTableDdl(SqlDialect::kPostgres, name, table, TableName{"shop", "ORDER_LINES_CT"}));
+  EXPECT_THROW(ChangeTableDdl(SqlDialect::kSqlite, name, table, TableName{"", "ORDER_LINES_CT"}),
+               PermanentError);
+  table.columns.pop_back();
+  // PostgreSQL would truncate "<change table>_FN" past 63 bytes: refused, naming the limit.
+  const std::string long_ct(61, 'c');
+  try {
+    ChangeTableDdl(SqlDialect::kPostgres, name, table, TableName{"shop", long_ct});
+    ADD_FAILURE() << "no refusal";
+  } catch (const PermanentError& e) {
+    EXPECT_NE(std::string(e.what()).find(long_ct + "_TRG\" (for change table shop." + long_ct +
+                                         "): 65 bytes, over postgres's limit of 63"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kOracle, name, table, TableName{"S", long_ct}));
+}
+
+TEST(ChangeColumnType, TheColumnsOwnTypeInItsOwnDatabase) {
+  ColumnMeta column = Column("C", ColumnType::kOther);
+  column.db_type = "interval day to second(2)";
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kPostgres, column), "interval day to second(2)");
+  column.db_type = "money";  // kept as numeric: exact and readable in any lc_monetary
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kPostgres, column), "numeric");
+  // SQLite: the declared type (same affinity), or its affinity when it is not plain.
+  column.db_type = "VARCHAR(10)";
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kSqlite, column), "VARCHAR(10)");
+  column.db_type = "INT UNSIGNED BIG";
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kSqlite, column), "INT UNSIGNED BIG");
+  column.db_type = "x(1";
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kSqlite, column), "NUMERIC");
+  column.db_type = "my text); DROP TABLE t; --";
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kSqlite, column), "TEXT");
+  column.db_type = "not null";
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kSqlite, column), "NUMERIC");
+  // DDL for another database (no db_type): the contract type's equivalent.
+  column.db_type = "";  // SQLite: no declared type
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kSqlite, column), "");
+  column.db_type.reset();
+  EXPECT_EQ(ChangeColumnType(SqlDialect::kPostgres, column), "TEXT");
 }
 
 }  // namespace

@@ -38,24 +38,46 @@ TEST(Dialect, TableNames) {
 
 TEST(Dialect, PollQueriesUseEachDialectsRowLimitAndParameters) {
   const TableName ct{"SHOP", "ORDERS_CT"};
-  EXPECT_EQ(NewChangesQuery(SqlDialect::kOracle, ct, 5000),
-            "SELECT * FROM \"SHOP\".\"ORDERS_CT\" WHERE \"CDC_SEQ\" > ? ORDER BY \"CDC_SEQ\" "
-            "FETCH FIRST 5000 ROWS ONLY");
-  EXPECT_EQ(NewChangesQuery(SqlDialect::kPostgres, ct, 10),
-            "SELECT * FROM \"SHOP\".\"ORDERS_CT\" WHERE \"CDC_SEQ\" > ? ORDER BY \"CDC_SEQ\" "
-            "LIMIT 10");
-  EXPECT_EQ(GapChangesQuery(SqlDialect::kSqlite, ct, 2, 7),
-            "SELECT * FROM \"SHOP\".\"ORDERS_CT\" WHERE (\"CDC_SEQ\" BETWEEN ? AND ?) OR "
-            "(\"CDC_SEQ\" BETWEEN ? AND ?) ORDER BY \"CDC_SEQ\" LIMIT 7");
+  EXPECT_EQ(NewChangesQuery(SqlDialect::kOracle, ct, {}, 5000),
+            "SELECT cdc_read.* FROM \"SHOP\".\"ORDERS_CT\" cdc_read WHERE \"CDC_SEQ\" > ? ORDER "
+            "BY \"CDC_SEQ\" FETCH FIRST 5000 ROWS ONLY");
+  EXPECT_EQ(NewChangesQuery(SqlDialect::kPostgres, ct, {"CAST(cdc_read.\"T\" AS text)"}, 10),
+            "SELECT cdc_read.*, CAST(cdc_read.\"T\" AS text) FROM \"SHOP\".\"ORDERS_CT\" "
+            "cdc_read WHERE \"CDC_SEQ\" > ? ORDER BY \"CDC_SEQ\" LIMIT 10");
+  EXPECT_EQ(GapChangesQuery(SqlDialect::kSqlite, ct, {}, 2, 7),
+            "SELECT cdc_read.* FROM \"SHOP\".\"ORDERS_CT\" cdc_read WHERE (\"CDC_SEQ\" BETWEEN ? "
+            "AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?) ORDER BY \"CDC_SEQ\" LIMIT 7");
 }
 
 TEST(Dialect, NewRowsAndGapsAreReadInOneStatement) {
   const TableName ct{"", "T_CT"};
-  EXPECT_EQ(NewAndGapChangesQuery(SqlDialect::kOracle, ct, 2, 50),
-            "SELECT * FROM (SELECT * FROM (SELECT * FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? ORDER BY "
-            "\"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY) cdc_new UNION ALL SELECT * FROM \"T_CT\" WHERE "
-            "(\"CDC_SEQ\" BETWEEN ? AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?)) cdc_read ORDER BY "
-            "\"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY");
+  EXPECT_EQ(NewAndGapChangesQuery(SqlDialect::kOracle, ct, {}, 2, 50),
+            "SELECT cdc_read.* FROM (SELECT * FROM (SELECT * FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? "
+            "ORDER BY \"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY) cdc_new UNION ALL SELECT * FROM "
+            "\"T_CT\" WHERE (\"CDC_SEQ\" BETWEEN ? AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?)) "
+            "cdc_read ORDER BY \"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY");
+}
+
+// Where a driver's own text is not exact, the value is read through an expression.
+TEST(Dialect, ExactReadExpressions) {
+  event::ColumnMeta column;
+  column.type = event::ColumnType::kTimestampTz;
+  auto sql = [&](SqlDialect dialect, ReadFrom from) -> std::optional<std::string> {
+    const auto read = ExactReadExpression(dialect, column, "x", from);
+    if (!read) return std::nullopt;
+    return read->sql;
+  };
+  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kChangeTable), "CAST(x AS text)");
+  column.type = event::ColumnType::kDecimalText;  // money in the table, numeric in its change table
+  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kTable), "CAST(x AS numeric)");
+  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kChangeTable), std::nullopt);
+  column.type = event::ColumnType::kFloat64;
+  const auto sqlite = ExactReadExpression(SqlDialect::kSqlite, column, "x", ReadFrom::kTable);
+  ASSERT_TRUE(sqlite);
+  EXPECT_EQ(sqlite->sql.rfind("CASE WHEN typeof(x) <> 'real' THEN NULL", 0), 0u) << sqlite->sql;
+  EXPECT_TRUE(sqlite->null_means_column);
+  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kTable), std::nullopt);
+  EXPECT_EQ(sql(SqlDialect::kOracle, ReadFrom::kTable), std::nullopt);
 }
 
 // The PostgreSQL form runs against a real server in PgSourceTest; Oracle's (a test double for
@@ -95,9 +117,10 @@ TEST(Dialect, HorizonRowsAndPermissionErrors) {
 
 TEST(Dialect, SnapshotKeysetWithoutRowValueComparison) {
   const std::string sql = SnapshotChunkQuery(SqlDialect::kOracle, TableName{"SHOP", "ORDER_LINES"},
-                                             TwoKeyTable(), true, 100);
+                                             TwoKeyTable(), {"X(cdc_read.\"AMOUNT\")"}, true, 100);
   EXPECT_EQ(sql,
-            "SELECT \"ORDER_ID\", \"LINE_NO\", \"AMOUNT\" FROM \"SHOP\".\"ORDER_LINES\" WHERE "
+            "SELECT cdc_read.\"ORDER_ID\", cdc_read.\"LINE_NO\", cdc_read.\"AMOUNT\", "
+            "X(cdc_read.\"AMOUNT\") FROM \"SHOP\".\"ORDER_LINES\" cdc_read WHERE "
             "(\"ORDER_ID\" > ?) OR (\"ORDER_ID\" = ? AND \"LINE_NO\" > ?) ORDER BY \"ORDER_ID\", "
             "\"LINE_NO\" FETCH FIRST 100 ROWS ONLY");
   EXPECT_EQ(KeysetParameterOrder(2), (std::vector<size_t>{0, 0, 1}));

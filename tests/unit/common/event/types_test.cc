@@ -63,8 +63,33 @@ INSTANTIATE_TEST_SUITE_P(
         MappingCase{"INTERVAL (anything else)", SQL_INTERVAL_DAY_TO_SECOND, 20, 6,
                     ColumnType::kOther, "text"}));
 
+TEST(TableMeta, ColumnNamesTheReplicaCannotHoldAreNamed) {
+  TableMeta table;
+  table.schema = "s";
+  table.table = "t";
+  for (const char* name : {"id", "Note", "NOTE", "_cdc_seq", "_CDC_key", "a.b c", "_cdcx"}) {
+    table.columns.emplace_back();
+    table.columns.back().name = name;
+  }
+  table.columns.emplace_back();
+  table.columns.back().name = std::string(63, 'k');  // the limit itself is fine
+  table.columns.emplace_back();
+  table.columns.back().name = std::string(62, 'k') + "\xc3\xa9";  // 64 bytes
+  const std::vector<std::string> problems = ColumnNameProblems(table);
+  ASSERT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
+  EXPECT_EQ(problems[0], "column \"NOTE\" of s.t: the replica names it \"note\", as it names \"Note\"");
+  EXPECT_EQ(problems[1],
+            "column \"_cdc_seq\" of s.t: names beginning with _cdc_ are reserved for the replica's "
+            "metadata columns");
+  EXPECT_NE(problems[2].find("\"_CDC_key\""), std::string::npos);
+  EXPECT_NE(problems[3].find("64 bytes, over the replica's limit of 63"), std::string::npos);
+}
+
 TEST(TableMeta, FindsColumnsByName) {
-  TableMeta table{"db", "SHOP", "ORDERS", {{"ID"}, {"NOTE"}}, {0}};
+  TableMeta table{"db", "SHOP", "ORDERS", {}, {0}};
+  table.columns.resize(2);
+  table.columns[0].name = "ID";
+  table.columns[1].name = "NOTE";
   EXPECT_EQ(table.Find("NOTE"), 1u);
   EXPECT_FALSE(table.Find("note").has_value());  // exact, case-sensitive
   EXPECT_EQ(table.QualifiedName(), "SHOP.ORDERS");
