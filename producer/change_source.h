@@ -39,6 +39,8 @@ struct PoisonRecord {
   int64_t seq = 0;
   std::string error;
   std::vector<std::pair<std::string, std::optional<std::string>>> columns;  // name -> driver text
+  std::optional<int64_t> bytes;  // an event too large for Kafka: its size
+  std::optional<int64_t> limit;  // and the limit it is over
 };
 
 struct ChangeBatch {

@@ -80,6 +80,11 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
   stream.purge = config.GetBool("producer.purge");
   stream.purge_interval = std::chrono::milliseconds(config.GetInt("producer.purge_interval_ms"));
   stream.max_in_flight = static_cast<size_t>(config.GetInt("producer.max_in_flight"));
+  const std::map<std::string, std::string> kafka = config.GetStringMap("kafka.properties");
+  if (const auto limit = kafka.find("message.max.bytes"); limit != kafka.end()) {
+    // librdkafka has validated the number (it refuses to start otherwise).
+    stream.max_message_bytes = static_cast<size_t>(std::strtoull(limit->second.c_str(), nullptr, 10));
+  }
 
   settings.checkpoint_topic = config.GetString("producer.checkpoint_topic");
   if (!IsValidTopicName(settings.checkpoint_topic)) {

@@ -98,15 +98,17 @@ void TableStream::ReadChunk() {
     event.source = {options_.pipeline, table.db,   table.schema, table.table,
                     position,          now_micros, std::nullopt, true};
     event.ts_ms = now_micros / 1000;
+    PoisonRecord poison;
+    poison.seq = position;
     try {
-      chunk_->Add(KeyIdentity(event.key),
-                  event::BuildMessages(table, event, ids_, options_.messages));
+      if (auto messages = Encode(table, event, &poison)) {
+        chunk_->Add(KeyIdentity(event.key), std::move(*messages));
+        continue;
+      }
     } catch (const PermanentError& e) {
-      PoisonRecord poison;
-      poison.seq = position;
       poison.error = e.what();
-      dead_letters.push_back(DeadLetter(poison));
     }
+    dead_letters.push_back(DeadLetter(poison));
   }
   for (PoisonRecord& poison : rows.poison) {
     poison.seq = position;

@@ -1,6 +1,7 @@
 #include "producer/table_stream.h"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,18 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 constexpr int64_t kPurgeStep = 10'000;
+
+// A key value as a dead letter shows it.
+std::optional<std::string> KeyText(const event::Value& value) {
+  if (const auto* number = std::get_if<int64_t>(&value)) return std::to_string(*number);
+  if (const auto* text = std::get_if<std::string>(&value)) return *text;
+  if (const auto* flag = std::get_if<bool>(&value)) return *flag ? "true" : "false";
+  if (const auto* real = std::get_if<double>(&value)) {
+    char buffer[32];
+    return std::string(buffer, std::to_chars(buffer, buffer + sizeof(buffer), *real).ptr);
+  }
+  return std::nullopt;
+}
 constexpr int64_t kEverything = std::numeric_limits<int64_t>::max();
 
 // Only a table that never streamed gets its initial snapshot.
@@ -357,32 +370,71 @@ void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event
     event.source = {options_.pipeline,       table.db,    table.schema, table.table, record.seq,
                     record.change_ts_micros, record.txid, false};
     event.ts_ms = now_ms;
+    PoisonRecord poison;
+    poison.seq = record.seq;
     try {
-      for (event::Message& m : event::BuildMessages(table, event, ids_, options_.messages)) {
-        out.push_back(std::move(m));
+      if (auto messages = Encode(table, event, &poison)) {
+        for (event::Message& m : *messages) out.push_back(std::move(m));
+        continue;
       }
     } catch (const PermanentError& e) {
-      PoisonRecord poison;
-      poison.seq = record.seq;
       poison.error = e.what();
-      publisher_.Publish(table_index_, options_.dead_letter_topic, {DeadLetter(poison)});
-      poison_rows_.Inc();
     }
+    publisher_.Publish(table_index_, options_.dead_letter_topic, {DeadLetter(poison)});
+    poison_rows_.Inc();
   }
 }
 
+std::optional<std::vector<event::Message>> TableStream::Encode(const event::TableMeta& table,
+                                                              const event::ChangeEvent& event,
+                                                              PoisonRecord* poison) const {
+  // librdkafka counts key, value and headers against message.max.bytes; the record's framing
+  // needs a little more.
+  constexpr size_t kFraming = 1024;
+  std::vector<event::Message> messages = event::BuildMessages(table, event, ids_, options_.messages);
+  for (const event::Message& message : messages) {
+    size_t bytes = message.key.size() + (message.value ? message.value->size() : 0);
+    for (const auto& header : message.headers) {
+      bytes += header.key.size() + (header.value ? header.value->size() : 0);
+    }
+    const size_t limit = options_.max_message_bytes > kFraming ? options_.max_message_bytes - kFraming : 0;
+    if (bytes <= limit) continue;
+    poison->bytes = static_cast<int64_t>(bytes);
+    poison->limit = static_cast<int64_t>(limit);
+    poison->error = "the event is " + std::to_string(bytes) + " bytes, over the limit of " +
+                    std::to_string(limit) +
+                    " (kafka.properties.message.max.bytes less 1 KiB of framing; the topic's "
+                    "max.message.bytes and the broker's message.max.bytes must allow a larger "
+                    "one too)";
+    for (size_t k = 0; k < table.key.size() && k < event.key.size(); ++k) {
+      poison->columns.emplace_back(table.columns[table.key[k]].name, KeyText(event.key[k]));
+    }
+    return std::nullopt;
+  }
+  return messages;
+}
+
 event::Message TableStream::DeadLetter(const PoisonRecord& poison) const {
+  // A dead letter stays small: long values are cut, with their size.
+  constexpr size_t kShownBytes = 1024;
   nlohmann::json columns = nlohmann::json::object();
   for (const auto& [name, text] : poison.columns) {
-    columns[name] = text ? nlohmann::json(*text) : nlohmann::json(nullptr);
+    if (text && text->size() > kShownBytes) {
+      columns[name] = text->substr(0, kShownBytes) + "... (" + std::to_string(text->size()) +
+                      " bytes)";
+    } else {
+      columns[name] = text ? nlohmann::json(*text) : nlohmann::json(nullptr);
+    }
   }
-  const nlohmann::json value = {{"pipeline", options_.pipeline},
-                                {"table", name_},
-                                {"topic", topic_},
-                                {"seq", poison.seq},
-                                {"error", poison.error},
-                                {"columns", std::move(columns)},
-                                {"failed_at", event::FormatTimestampTz(WallMicros(clock_))}};
+  nlohmann::json value = {{"pipeline", options_.pipeline},
+                          {"table", name_},
+                          {"topic", topic_},
+                          {"seq", poison.seq},
+                          {"error", poison.error},
+                          {"columns", std::move(columns)},
+                          {"failed_at", event::FormatTimestampTz(WallMicros(clock_))}};
+  if (poison.bytes) value["size"] = *poison.bytes;
+  if (poison.limit) value["limit"] = *poison.limit;
   logger_.Error("row cannot be encoded; sent to the dead-letter topic",
                 {{"table", name_},
                  {"seq", poison.seq},

@@ -41,6 +41,9 @@ struct StreamOptions {
   bool purge = false;
   std::chrono::milliseconds purge_interval{60'000};
   size_t max_in_flight = 200'000;  // messages; polling pauses above this
+  // librdkafka's message.max.bytes (kafka.properties): a larger event is dead-lettered, since
+  // it would fail every delivery and stall its table.
+  size_t max_message_bytes = 1'000'000;
   bool progress_to_stderr = true;
 };
 
@@ -105,6 +108,11 @@ class TableStream {
                int64_t* oldest_ts);
   void LogExpiredGaps(const std::vector<SeqRange>& expired, bool by_timeout);
   event::Message DeadLetter(const PoisonRecord& poison) const;
+  // event::BuildMessages, or nullopt when a message would be over max_message_bytes: `poison`
+  // then says so, with the sizes and the key.
+  std::optional<std::vector<event::Message>> Encode(const event::TableMeta& table,
+                                                    const event::ChangeEvent& event,
+                                                    PoisonRecord* poison) const;
   void MaybePurge();
   void ReportProgress(bool final);
   void SetHealth(bool ok, bool streaming, std::string error);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/event/decoder.h"
@@ -143,6 +144,67 @@ TEST(ProducerSqlite, AGapIsGivenUpAtTheNextReadWithoutWaitingForTheTimeout) {
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
   EXPECT_EQ(TopicSeqs(ReadTopic(broker.bootstrap(), "cdc.main.T")), (std::set<int64_t>{1, 3, 4}));
   EXPECT_EQ(CountInFile(dir.File("producer.log"), "sequence gaps closed"), 1u);
+}
+
+// An event too large for Kafka (librdkafka's message.max.bytes, 1,000,000 by default) would fail
+// every delivery and stall its table: it is dead-lettered with its size and the limit, from the
+// stream and from a snapshot alike, and the table streams on (1 MiB and 5 MiB values).
+TEST(ProducerSqlite, EventsTooLargeForKafkaAreDeadLetteredAndTheTableStreamsOn) {
+  DevBroker broker;
+  SqliteSource source;
+  TempDir dir("cdc-producer-sqlite-large");
+  odbc::Environment environment;
+  odbc::Connection db(environment, source.ConnectionString());
+  db.Execute("CREATE TABLE T (ID INTEGER PRIMARY KEY, V TEXT)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                                   "    - name: main.T\n", "  snapshot: initial\n"));
+  {
+    Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
+    ASSERT_EQ(apply.Wait(std::chrono::seconds(30)), 0) << Tail(dir.File("ddl.log"));
+  }
+  db.Execute("INSERT INTO T VALUES (1, 'small')");                       // seq 1
+  db.Execute("INSERT INTO T VALUES (2, hex(randomblob(524288)))");       // seq 2: 1 MiB
+  db.Execute("INSERT INTO T VALUES (3, hex(randomblob(2621440)))");      // seq 3: 5 MiB
+  db.Execute("INSERT INTO T VALUES (4, 'after them')");                  // seq 4
+  db.Execute("UPDATE T SET V = 'small now' WHERE ID = 2");               // seq 5
+  ProducerProcess producer(config, dir.File("producer.log"));
+  std::vector<TopicMessage> events;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        events = ReadTopic(broker.bootstrap(), "cdc.main.T");
+        std::set<int64_t> streamed;
+        size_t snapshot_rows = 0;
+        for (const TopicMessage& m : events) {
+          if (m.op() == "r") ++snapshot_rows;
+          if (m.op() != "r") streamed.insert(m.seq());
+        }
+        return streamed == std::set<int64_t>{1, 4, 5} && snapshot_rows == 3;  // IDs 1, 2, 4
+      },
+      std::chrono::seconds(60)))
+      << Tail(dir.File("producer.log"));
+  std::vector<nlohmann::json> letters;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        letters.clear();
+        for (const TopicMessage& m : ReadTopic(broker.bootstrap(), "_cdc_producer_dlq")) {
+          if (m.value) letters.push_back(nlohmann::json::parse(*m.value));
+        }
+        return letters.size() == 3;  // seqs 2 and 3, and ID 3 in the snapshot
+      },
+      std::chrono::seconds(30)))
+      << letters.size() << Tail(dir.File("producer.log"));
+  std::multiset<std::string> ids;
+  for (const nlohmann::json& letter : letters) {
+    EXPECT_EQ(letter["table"], "main.T");
+    EXPECT_EQ(letter["limit"], 1'000'000 - 1024);
+    EXPECT_GT(letter["size"].get<int64_t>(), 1'000'000) << letter.dump();
+    EXPECT_NE(letter["error"].get<std::string>().find("message.max.bytes"), std::string::npos);
+    EXPECT_FALSE(letter["columns"].contains("V")) << "the value itself is not dead-lettered";
+    ids.insert(letter["columns"]["ID"].get<std::string>());
+  }
+  EXPECT_EQ(ids, (std::multiset<std::string>{"2", "3", "3"}));
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
 }  // namespace
