@@ -169,8 +169,9 @@ void OdbcChangeSource::LoadMetadata() {
                     {"sql_type", column.source_sql_type}});
     }
   }
-  change_reads_ = ColumnReads(*dialect_, table, kMetadataColumns, ReadFrom::kChangeTable);
-  table_reads_ = ColumnReads(*dialect_, table, 0, ReadFrom::kTable);
+  change_reads_ = ColumnReads(*dialect_, table, {kSeqColumn, kOpColumn, kTsColumn, kTxidColumn},
+                              ReadFrom::kChangeTable);
+  table_reads_ = ColumnReads(*dialect_, table, {}, ReadFrom::kTable);
   const bool changed = metadata_version_ != 0;
   table_ = std::move(table);
   ++metadata_version_;
@@ -183,9 +184,7 @@ void OdbcChangeSource::LoadMetadata() {
 }
 
 bool OdbcChangeSource::ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const {
-  if (columns.size() != change_reads_.result_columns(kMetadataColumns + table_.columns.size())) {
-    return false;
-  }
+  if (columns.size() != change_reads_.result_columns()) return false;
   for (size_t i = 0; i < table_.columns.size(); ++i) {
     const std::string& name = table_.columns[i].name;
     std::string_view described = name;
@@ -293,10 +292,10 @@ ChangeBatch OdbcChangeSource::ReadChanges(int64_t after_seq, const std::vector<S
   const SqlDialect d = *dialect_;
   const std::string sql =
       ranges.empty()
-          ? NewChangesQuery(d, spec_.change_table, change_reads_.exact_reads(), limit)
-          : (read_new ? NewAndGapChangesQuery(d, spec_.change_table, change_reads_.exact_reads(),
+          ? NewChangesQuery(d, spec_.change_table, change_reads_.select_list(), limit)
+          : (read_new ? NewAndGapChangesQuery(d, spec_.change_table, change_reads_.select_list(),
                                               kMaxRangesPerRead, limit)
-                      : GapChangesQuery(d, spec_.change_table, change_reads_.exact_reads(),
+                      : GapChangesQuery(d, spec_.change_table, change_reads_.select_list(),
                                         kMaxRangesPerRead, limit));
   return RunChangeQuery([&](odbc::Statement& statement) {
     statement.Prepare(sql);
@@ -365,7 +364,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
                                              size_t limit) {
   Connect();
   const std::string sql = SnapshotChunkQuery(*dialect_, spec_.table, table_,
-                                             table_reads_.exact_reads(), after.has_value(), limit);
+                                             table_reads_.select_list(), after.has_value(), limit);
   std::vector<size_t> widths;
   for (;;) {
     odbc::Statement statement(*connection_);

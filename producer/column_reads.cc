@@ -2,31 +2,35 @@
 
 namespace cdc::producer {
 
-ColumnReads::ColumnReads(SqlDialect dialect, const event::TableMeta& table, size_t first_column,
-                   ReadFrom from) {
-  const size_t appended = first_column + table.columns.size();
+ColumnReads::ColumnReads(SqlDialect dialect, const event::TableMeta& table,
+                         const std::vector<std::string_view>& leading, ReadFrom from) {
+  auto q = [&](std::string_view name) { return "cdc_read." + QuoteIdentifier(dialect, name); };
+  const bool in_place = from == ReadFrom::kTable || dialect == SqlDialect::kSqlite;
+  std::vector<std::string> list;
+  if (in_place) {
+    for (std::string_view name : leading) list.push_back(q(name));
+  } else {
+    list.push_back("cdc_read.*");
+  }
+  std::vector<std::string> appended;
   for (size_t c = 0; c < table.columns.size(); ++c) {
     const event::ColumnMeta& column = table.columns[c];
-    const std::optional<ExactRead> exact = ExactReadExpression(
-        dialect, column, "cdc_read." + QuoteIdentifier(dialect, column.name), from);
-    if (!exact) {
-      primary_.push_back(first_column + c);
-      fallback_.emplace_back();
-      continue;
+    const std::optional<std::string> exact =
+        ExactReadExpression(dialect, column, q(column.name), from);
+    if (in_place) {
+      index_.push_back(leading.size() + c);
+      list.push_back(exact ? *exact + " AS " + QuoteIdentifier(dialect, column.name)
+                           : q(column.name));
+    } else if (exact) {
+      index_.push_back(leading.size() + table.columns.size() + appended.size());
+      appended.push_back(*exact);
+    } else {
+      index_.push_back(leading.size() + c);
     }
-    const size_t index = appended + exact_reads_.size();
-    primary_.push_back(index);
-    fallback_.push_back(exact->null_means_column ? std::optional<size_t>(first_column + c)
-                                                 : std::nullopt);
-    exact_reads_.push_back(exact->sql);
   }
-}
-
-std::optional<std::string_view> ColumnReads::Value(const odbc::RowBatch& batch, size_t row,
-                                                size_t column) const {
-  std::optional<std::string_view> value = batch.Get(row, primary_.at(column));
-  if (!value && fallback_[column]) value = batch.Get(row, *fallback_[column]);
-  return value;
+  list.insert(list.end(), appended.begin(), appended.end());
+  for (size_t i = 0; i < list.size(); ++i) select_list_ += (i ? ", " : "") + list[i];
+  result_columns_ = leading.size() + table.columns.size() + appended.size();
 }
 
 }  // namespace cdc::producer

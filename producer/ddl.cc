@@ -96,19 +96,25 @@ std::vector<DdlStatement> SqliteTriggers(const TableName& table_name, const even
   const std::string columns = Q(d, kOpColumn) + ", " + Join(ColumnRefs(d, table, ""), ", ");
   const std::string unchanged = KeyUnchanged(d, table, "OLD.", "NEW.");
   std::vector<DdlStatement> out;
-  for (const char* suffix : {"_INS", "_UPD", "_DEL"}) {
+  for (const char* suffix : {"_INS", "_UPD", "_KEY", "_DEL"}) {
     out.push_back({"DROP TRIGGER IF EXISTS " + trigger_schema + Q(d, change_table.table + suffix)});
   }
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_INS") +
                  " AFTER INSERT ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
                  columns + ") VALUES ('I', " + Join(ColumnRefs(d, table, "NEW."), ", ") +
                  ");\nEND"});
+  // An update that keeps the key is one insert; one that changes it (rare) a delete and an insert.
+  // The WHEN clauses pick the trigger, so an update runs one statement, not two.
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_UPD") +
-                 " AFTER UPDATE ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
-                 columns + ") SELECT 'D', " + Join(ColumnRefs(d, table, "OLD."), ", ") +
-                 " WHERE NOT (" + unchanged + ");\n  INSERT INTO " + ct + " (" + columns +
-                 ") SELECT CASE WHEN " + unchanged + " THEN 'U' ELSE 'I' END, " +
-                 Join(ColumnRefs(d, table, "NEW."), ", ") + ";\nEND"});
+                 " AFTER UPDATE ON " + base + " FOR EACH ROW WHEN " + unchanged +
+                 " BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('U', " +
+                 Join(ColumnRefs(d, table, "NEW."), ", ") + ");\nEND"});
+  out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_KEY") +
+                 " AFTER UPDATE ON " + base + " FOR EACH ROW WHEN NOT (" + unchanged +
+                 ") BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('D', " +
+                 Join(ColumnRefs(d, table, "OLD."), ", ") + ");\n  INSERT INTO " + ct + " (" +
+                 columns + ") VALUES ('I', " + Join(ColumnRefs(d, table, "NEW."), ", ") +
+                 ");\nEND"});
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_DEL") +
                  " AFTER DELETE ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
                  columns + ") VALUES ('D', " + Join(ColumnRefs(d, table, "OLD."), ", ") +

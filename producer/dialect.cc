@@ -60,17 +60,17 @@ std::string RowLimit(SqlDialect dialect, size_t limit) {
   return "LIMIT " + std::to_string(limit);
 }
 
-std::optional<ExactRead> ExactReadExpression(SqlDialect dialect, const event::ColumnMeta& column,
-                                             const std::string& reference, ReadFrom from) {
+std::optional<std::string> ExactReadExpression(SqlDialect dialect, const event::ColumnMeta& column,
+                                               const std::string& reference, ReadFrom from) {
   using event::ColumnType;
   if (dialect == SqlDialect::kPostgres) {
     switch (column.type) {
       case ColumnType::kDate:
       case ColumnType::kTimestamp:
       case ColumnType::kTimestampTz:
-        return ExactRead{"CAST(" + reference + " AS text)"};
+        return "CAST(" + reference + " AS text)";
       case ColumnType::kDecimalText:
-        if (from == ReadFrom::kTable) return ExactRead{"CAST(" + reference + " AS numeric)"};
+        if (from == ReadFrom::kTable) return "CAST(" + reference + " AS numeric)";
         return std::nullopt;
       default:
         return std::nullopt;
@@ -82,26 +82,19 @@ std::optional<ExactRead> ExactReadExpression(SqlDialect dialect, const event::Co
     // doubles); above, the value is halved down to its 53-bit integer mantissa (exact: a
     // division by two) and written as a hex float, which strtod reads exactly.
     const std::string& x = reference;
-    return ExactRead{"CASE WHEN typeof(" + x + ") <> 'real' THEN NULL WHEN abs(" + x +
-                         ") < 1e96 THEN printf('%!.17g', " + x + ") WHEN " + x +
-                         " = 9e999 THEN 'inf' WHEN " + x +
-                         " = -9e999 THEN '-inf' ELSE (WITH RECURSIVE cdc_f(a, e) AS (SELECT "
-                         "abs(" + x + "), 0 UNION ALL SELECT a / 2.0, e + 1 FROM cdc_f WHERE a >= "
-                         "9007199254740992 AND e < 1100) SELECT printf('%s0x%xp%d', CASE WHEN " +
-                         x + " < 0 THEN '-' ELSE '' END, CAST(a AS INTEGER), e) FROM cdc_f WHERE "
-                         "a < 9007199254740992) END",
-                     true};
+    return "CASE WHEN typeof(" + x + ") <> 'real' THEN " + x + " WHEN abs(" + x +
+           ") < 1e96 THEN printf('%!.17g', " + x + ") WHEN " + x + " = 9e999 THEN 'inf' WHEN " +
+           x +
+           " = -9e999 THEN '-inf' ELSE (WITH RECURSIVE cdc_f(a, e) AS (SELECT abs(" + x +
+           "), 0 UNION ALL SELECT a / 2.0, e + 1 FROM cdc_f WHERE a >= 9007199254740992 AND e < "
+           "1100) SELECT printf('%s0x%xp%d', CASE WHEN " +
+           x + " < 0 THEN '-' ELSE '' END, CAST(a AS INTEGER), e) FROM cdc_f WHERE a < "
+           "9007199254740992) END";
   }
   return std::nullopt;
 }
 
 namespace {
-
-std::string ReadList(const std::vector<std::string>& exact_reads) {
-  std::string list = "cdc_read.*";
-  for (const std::string& expression : exact_reads) list += ", " + expression;
-  return list;
-}
 
 std::string RangesWhere(SqlDialect dialect, size_t ranges) {
   const std::string seq = Q(dialect, kSeqColumn);
@@ -116,28 +109,25 @@ std::string RangesWhere(SqlDialect dialect, size_t ranges) {
 }  // namespace
 
 std::string NewChangesQuery(SqlDialect dialect, const TableName& change_table,
-                            const std::vector<std::string>& exact_reads, size_t limit) {
+                            const std::string& select_list, size_t limit) {
   const std::string seq = Q(dialect, kSeqColumn);
-  return "SELECT " + ReadList(exact_reads) + " FROM " + change_table.Quoted(dialect) +
-         " cdc_read WHERE " + seq + " > ? ORDER BY " + seq + " " + RowLimit(dialect, limit);
+  return "SELECT " + select_list + " FROM " + change_table.Quoted(dialect) + " cdc_read WHERE " +
+         seq + " > ? ORDER BY " + seq + " " + RowLimit(dialect, limit);
 }
 
 std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table,
-                            const std::vector<std::string>& exact_reads, size_t ranges,
-                            size_t limit) {
+                            const std::string& select_list, size_t ranges, size_t limit) {
   const std::string seq = Q(dialect, kSeqColumn);
-  return "SELECT " + ReadList(exact_reads) + " FROM " + change_table.Quoted(dialect) +
-         " cdc_read WHERE " + RangesWhere(dialect, ranges) + " ORDER BY " + seq + " " +
-         RowLimit(dialect, limit);
+  return "SELECT " + select_list + " FROM " + change_table.Quoted(dialect) + " cdc_read WHERE " +
+         RangesWhere(dialect, ranges) + " ORDER BY " + seq + " " + RowLimit(dialect, limit);
 }
 
 std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
-                                  const std::vector<std::string>& exact_reads, size_t ranges,
-                                  size_t limit) {
+                                  const std::string& select_list, size_t ranges, size_t limit) {
   const std::string seq = Q(dialect, kSeqColumn);
   const std::string ct = change_table.Quoted(dialect);
-  return "SELECT " + ReadList(exact_reads) + " FROM (SELECT * FROM (SELECT * FROM " + ct +
-         " WHERE " + seq + " > ? ORDER BY " + seq + " " + RowLimit(dialect, limit) +
+  return "SELECT " + select_list + " FROM (SELECT * FROM (SELECT * FROM " + ct + " WHERE " + seq +
+         " > ? ORDER BY " + seq + " " + RowLimit(dialect, limit) +
          ") cdc_new UNION ALL SELECT * FROM " + ct + " WHERE " + RangesWhere(dialect, ranges) +
          ") cdc_read ORDER BY " + seq + " " + RowLimit(dialect, limit);
 }
@@ -211,21 +201,14 @@ std::vector<size_t> KeysetParameterOrder(size_t key_columns) {
 }
 
 std::string SnapshotChunkQuery(SqlDialect dialect, const TableName& table_name,
-                               const event::TableMeta& table,
-                               const std::vector<std::string>& exact_reads, bool after,
-                               size_t limit) {
-  std::string columns;
-  for (const event::ColumnMeta& column : table.columns) {
-    if (!columns.empty()) columns += ", ";
-    columns += "cdc_read." + Q(dialect, column.name);
-  }
-  for (const std::string& expression : exact_reads) columns += ", " + expression;
+                               const event::TableMeta& table, const std::string& select_list,
+                               bool after, size_t limit) {
   std::string order_by;
   for (size_t k : table.key) {
     if (!order_by.empty()) order_by += ", ";
     order_by += Q(dialect, table.columns[k].name);
   }
-  std::string sql = "SELECT " + columns + " FROM " + table_name.Quoted(dialect) + " cdc_read";
+  std::string sql = "SELECT " + select_list + " FROM " + table_name.Quoted(dialect) + " cdc_read";
   if (after) {
     // Oracle has no row-value comparison: expand (k1, k2) > (?, ?) into its OR form.
     std::string where;

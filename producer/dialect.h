@@ -46,30 +46,21 @@ enum class ReadFrom { kChangeTable, kTable };
 //   PostgreSQL dates and timestamps: CAST(.. AS text) - psqlODBC turns 'infinity' into
 //   9999-12-31 23:59:59, drops " BC" and renders years past 9999 as 0000-00-00.
 //   PostgreSQL money (kTable only; change tables keep it as numeric): CAST(.. AS numeric).
-//   SQLite float columns: their REAL values as text that reads back to the same double
-//   (sqliteodbc renders 15 digits); any other value (SQLite enforces no type: text stays text)
-//   from the plain column.
-struct ExactRead {
-  std::string sql;
-  bool null_means_column = false;  // where it is NULL, the plain column holds the value
-};
-std::optional<ExactRead> ExactReadExpression(SqlDialect dialect, const event::ColumnMeta& column,
-                                             const std::string& reference, ReadFrom from);
+//   SQLite float columns: REAL values as text that reads back to the same double (sqliteodbc
+//   renders 15 digits); any other value as it is (SQLite enforces no type: text stays text).
+std::optional<std::string> ExactReadExpression(SqlDialect dialect, const event::ColumnMeta& column,
+                                               const std::string& reference, ReadFrom from);
 
-// The change queries below read `SELECT cdc_read.*` - every column of the change table, so that a
-// column added to it shows up in the result's description at the next poll - followed by
-// `exact_reads`: expressions over `cdc_read."COLUMN"` (see ExactReadExpression) whose values
-// replace their columns'.
+// The change queries below select `select_list` (ColumnReads) from the change table as cdc_read.
 
 // New rows: CDC_SEQ > ? ORDER BY CDC_SEQ <limit n>.
 std::string NewChangesQuery(SqlDialect dialect, const TableName& change_table,
-                            const std::vector<std::string>& exact_reads, size_t limit);
+                            const std::string& select_list, size_t limit);
 
 // The same, restricted to `ranges` pairs of `CDC_SEQ BETWEEN ? AND ?` (joined by OR): how
 // pending gaps are re-read. Unused pairs are bound as (1, 0), which matches nothing.
 std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table,
-                            const std::vector<std::string>& exact_reads, size_t ranges,
-                            size_t limit);
+                            const std::string& select_list, size_t ranges, size_t limit);
 
 // New rows (CDC_SEQ > ?, first parameter) and the `ranges` gap pairs that follow it, in ONE
 // statement - one snapshot of the change table, so a row above a gap is never read at a later
@@ -77,21 +68,19 @@ std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table,
 // order with their own limit (a UNION ALL of the two reads), not by one OR that would sort the
 // whole backlog above the gaps.
 std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
-                                  const std::vector<std::string>& exact_reads, size_t ranges,
-                                  size_t limit);
+                                  const std::string& select_list, size_t ranges, size_t limit);
 
 // SELECT MAX(CDC_SEQ) FROM <ct>.
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table);
 
-// SELECT <table columns>, <exact_reads> FROM <table> cdc_read [WHERE <keyset after ?...>] ORDER
-// BY <key> <limit n>; `exact_reads` are expressions over cdc_read."COLUMN".
+// SELECT <select_list> FROM <table> cdc_read [WHERE <keyset after ?...>] ORDER BY <key>
+// <limit n>; `select_list` from ColumnReads (kTable), the table's columns in order.
 // With `after` set the query has one parameter per key column for each expansion of the
 // row-value comparison (k1 > ?) OR (k1 = ? AND k2 > ?) ...; KeysetParameterOrder says which key
 // column each `?` takes, in order.
 std::string SnapshotChunkQuery(SqlDialect dialect, const TableName& table_name,
-                               const event::TableMeta& table,
-                               const std::vector<std::string>& exact_reads, bool after,
-                               size_t limit);
+                               const event::TableMeta& table, const std::string& select_list,
+                               bool after, size_t limit);
 std::vector<size_t> KeysetParameterOrder(size_t key_columns);
 
 // The source's transaction horizon (see TxHorizon in gap_tracker.h) as rows (kind, value):

@@ -126,7 +126,7 @@ TEST(ChangeTableDdl, ExistingChangeTableIsEvolvedNotRecreated) {
 
   const auto sqlite = ChangeTableDdl(SqlDialect::kSqlite, TableName{"main", "ORDER_LINES"}, table,
                                      TableName{"main", "ORDER_LINES_CT"}, existing);
-  ASSERT_EQ(sqlite.size(), 8u);  // 2 ALTER, 3 DROP TRIGGER, 3 CREATE TRIGGER
+  ASSERT_EQ(sqlite.size(), 10u);  // 2 ALTER, 4 DROP TRIGGER, 4 CREATE TRIGGER
   EXPECT_EQ(sqlite[1].sql,
             "ALTER TABLE \"main\".\"ORDER_LINES_CT\" ADD COLUMN \"SHIPPED_AT\" TIMESTAMPTZ");
   for (const DdlStatement& statement : sqlite) {

@@ -1,3 +1,4 @@
+#include "producer/column_reads.h"
 #include "producer/dialect.h"
 
 #include <gtest/gtest.h>
@@ -38,20 +39,20 @@ TEST(Dialect, TableNames) {
 
 TEST(Dialect, PollQueriesUseEachDialectsRowLimitAndParameters) {
   const TableName ct{"SHOP", "ORDERS_CT"};
-  EXPECT_EQ(NewChangesQuery(SqlDialect::kOracle, ct, {}, 5000),
+  EXPECT_EQ(NewChangesQuery(SqlDialect::kOracle, ct, "cdc_read.*", 5000),
             "SELECT cdc_read.* FROM \"SHOP\".\"ORDERS_CT\" cdc_read WHERE \"CDC_SEQ\" > ? ORDER "
             "BY \"CDC_SEQ\" FETCH FIRST 5000 ROWS ONLY");
-  EXPECT_EQ(NewChangesQuery(SqlDialect::kPostgres, ct, {"CAST(cdc_read.\"T\" AS text)"}, 10),
+  EXPECT_EQ(NewChangesQuery(SqlDialect::kPostgres, ct, "cdc_read.*, CAST(cdc_read.\"T\" AS text)", 10),
             "SELECT cdc_read.*, CAST(cdc_read.\"T\" AS text) FROM \"SHOP\".\"ORDERS_CT\" "
             "cdc_read WHERE \"CDC_SEQ\" > ? ORDER BY \"CDC_SEQ\" LIMIT 10");
-  EXPECT_EQ(GapChangesQuery(SqlDialect::kSqlite, ct, {}, 2, 7),
+  EXPECT_EQ(GapChangesQuery(SqlDialect::kSqlite, ct, "cdc_read.*", 2, 7),
             "SELECT cdc_read.* FROM \"SHOP\".\"ORDERS_CT\" cdc_read WHERE (\"CDC_SEQ\" BETWEEN ? "
             "AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?) ORDER BY \"CDC_SEQ\" LIMIT 7");
 }
 
 TEST(Dialect, NewRowsAndGapsAreReadInOneStatement) {
   const TableName ct{"", "T_CT"};
-  EXPECT_EQ(NewAndGapChangesQuery(SqlDialect::kOracle, ct, {}, 2, 50),
+  EXPECT_EQ(NewAndGapChangesQuery(SqlDialect::kOracle, ct, "cdc_read.*", 2, 50),
             "SELECT cdc_read.* FROM (SELECT * FROM (SELECT * FROM \"T_CT\" WHERE \"CDC_SEQ\" > ? "
             "ORDER BY \"CDC_SEQ\" FETCH FIRST 50 ROWS ONLY) cdc_new UNION ALL SELECT * FROM "
             "\"T_CT\" WHERE (\"CDC_SEQ\" BETWEEN ? AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?)) "
@@ -62,22 +63,49 @@ TEST(Dialect, NewRowsAndGapsAreReadInOneStatement) {
 TEST(Dialect, ExactReadExpressions) {
   event::ColumnMeta column;
   column.type = event::ColumnType::kTimestampTz;
-  auto sql = [&](SqlDialect dialect, ReadFrom from) -> std::optional<std::string> {
-    const auto read = ExactReadExpression(dialect, column, "x", from);
-    if (!read) return std::nullopt;
-    return read->sql;
-  };
-  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kChangeTable), "CAST(x AS text)");
+  EXPECT_EQ(ExactReadExpression(SqlDialect::kPostgres, column, "x", ReadFrom::kChangeTable),
+            "CAST(x AS text)");
   column.type = event::ColumnType::kDecimalText;  // money in the table, numeric in its change table
-  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kTable), "CAST(x AS numeric)");
-  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kChangeTable), std::nullopt);
+  EXPECT_EQ(ExactReadExpression(SqlDialect::kPostgres, column, "x", ReadFrom::kTable),
+            "CAST(x AS numeric)");
+  EXPECT_EQ(ExactReadExpression(SqlDialect::kPostgres, column, "x", ReadFrom::kChangeTable),
+            std::nullopt);
   column.type = event::ColumnType::kFloat64;
   const auto sqlite = ExactReadExpression(SqlDialect::kSqlite, column, "x", ReadFrom::kTable);
   ASSERT_TRUE(sqlite);
-  EXPECT_EQ(sqlite->sql.rfind("CASE WHEN typeof(x) <> 'real' THEN NULL", 0), 0u) << sqlite->sql;
-  EXPECT_TRUE(sqlite->null_means_column);
-  EXPECT_EQ(sql(SqlDialect::kPostgres, ReadFrom::kTable), std::nullopt);
-  EXPECT_EQ(sql(SqlDialect::kOracle, ReadFrom::kTable), std::nullopt);
+  EXPECT_EQ(sqlite->rfind("CASE WHEN typeof(x) <> 'real' THEN x WHEN abs(x) < 1e96 THEN "
+                          "printf('%!.17g', x)", 0),
+            0u)
+      << *sqlite;
+  EXPECT_EQ(ExactReadExpression(SqlDialect::kPostgres, column, "x", ReadFrom::kTable),
+            std::nullopt);
+  EXPECT_EQ(ExactReadExpression(SqlDialect::kOracle, column, "x", ReadFrom::kTable), std::nullopt);
+}
+
+// An exact read takes its column's place in an explicit list, or follows cdc_read.* where the
+// change table is read with SELECT * (an added column must show up).
+TEST(Dialect, ColumnReadsPlaceExactReads) {
+  event::TableMeta table;
+  table.columns.resize(3);
+  table.columns[0].name = "id";
+  table.columns[0].type = event::ColumnType::kInt64;
+  table.columns[1].name = "at";
+  table.columns[1].type = event::ColumnType::kTimestamp;
+  table.columns[2].name = "v";
+  table.columns[2].type = event::ColumnType::kFloat64;
+  const ColumnReads pg(SqlDialect::kPostgres, table, {kSeqColumn, kOpColumn}, ReadFrom::kChangeTable);
+  EXPECT_EQ(pg.select_list(), "cdc_read.*, CAST(cdc_read.\"at\" AS text)");
+  EXPECT_EQ(pg.result_columns(), 6u);
+  const ColumnReads snapshot(SqlDialect::kPostgres, table, {}, ReadFrom::kTable);
+  EXPECT_EQ(snapshot.select_list(),
+            "cdc_read.\"id\", CAST(cdc_read.\"at\" AS text) AS \"at\", cdc_read.\"v\"");
+  EXPECT_EQ(snapshot.result_columns(), 3u);
+  const ColumnReads sqlite(SqlDialect::kSqlite, table, {kSeqColumn}, ReadFrom::kChangeTable);
+  EXPECT_EQ(sqlite.select_list().rfind("cdc_read.\"CDC_SEQ\", cdc_read.\"id\", cdc_read.\"at\", "
+                                       "CASE WHEN typeof(cdc_read.\"v\")", 0),
+            0u)
+      << sqlite.select_list();
+  EXPECT_EQ(sqlite.result_columns(), 4u);
 }
 
 // The PostgreSQL form runs against a real server in PgSourceTest; Oracle's (a test double for
@@ -117,10 +145,9 @@ TEST(Dialect, HorizonRowsAndPermissionErrors) {
 
 TEST(Dialect, SnapshotKeysetWithoutRowValueComparison) {
   const std::string sql = SnapshotChunkQuery(SqlDialect::kOracle, TableName{"SHOP", "ORDER_LINES"},
-                                             TwoKeyTable(), {"X(cdc_read.\"AMOUNT\")"}, true, 100);
+                                             TwoKeyTable(), "cdc_read.*", true, 100);
   EXPECT_EQ(sql,
-            "SELECT cdc_read.\"ORDER_ID\", cdc_read.\"LINE_NO\", cdc_read.\"AMOUNT\", "
-            "X(cdc_read.\"AMOUNT\") FROM \"SHOP\".\"ORDER_LINES\" cdc_read WHERE "
+            "SELECT cdc_read.* FROM \"SHOP\".\"ORDER_LINES\" cdc_read WHERE "
             "(\"ORDER_ID\" > ?) OR (\"ORDER_ID\" = ? AND \"LINE_NO\" > ?) ORDER BY \"ORDER_ID\", "
             "\"LINE_NO\" FETCH FIRST 100 ROWS ONLY");
   EXPECT_EQ(KeysetParameterOrder(2), (std::vector<size_t>{0, 0, 1}));
