@@ -57,7 +57,8 @@ void AppendText(std::string& out, const event::ColumnMeta& column, const event::
       out.append(event::FormatTimestamp(std::get<int64_t>(value), event::TemporalStyle::kPostgres));
       return;
     case ColumnType::kTimestampTz:
-      out.append(event::FormatTimestampTz(std::get<int64_t>(value), event::TemporalStyle::kPostgres));
+      out.append(
+          event::FormatTimestampTz(std::get<int64_t>(value), event::TemporalStyle::kPostgres));
       return;
     case ColumnType::kFloat32:
     case ColumnType::kFloat64:

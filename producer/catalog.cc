@@ -176,9 +176,8 @@ std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDial
     // The exact types (psqlODBC's answers are approximations; see pg_types.h).
     const std::vector<PgColumnType> types = ReadPgColumnTypes(connection, schema, name.table);
     for (const CatalogColumn& row : rows) {
-      const auto type = std::find_if(types.begin(), types.end(), [&](const PgColumnType& t) {
-        return t.column == row.name;
-      });
+      const auto type = std::find_if(types.begin(), types.end(),
+                                     [&](const PgColumnType& t) { return t.column == row.name; });
       columns.push_back(type == types.end()
                             ? ColumnFromCatalog(dialect, row)
                             : ColumnFromPgType(row.name, *type, row.sql_type, row.nullable));

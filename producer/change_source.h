@@ -18,9 +18,9 @@
 #include "common/event/types.h"
 #include "common/log.h"
 #include "common/odbc/odbc.h"
+#include "producer/column_reads.h"
 #include "producer/dialect.h"
 #include "producer/gap_tracker.h"
-#include "producer/column_reads.h"
 
 namespace cdc::producer {
 
@@ -139,8 +139,8 @@ class OdbcChangeSource final : public ChangeSource {
   std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
   int64_t last_mark_ = 0;                 // PostgreSQL: the last txid_current() mark
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
-  ColumnReads change_reads_;  // where the change queries' values are (column_reads.h)
-  ColumnReads table_reads_;   // and the snapshot queries'
+  ColumnReads change_reads_;    // where the change queries' values are (column_reads.h)
+  ColumnReads table_reads_;     // and the snapshot queries'
 
   odbc::RowBatch batch_;
 };

@@ -223,11 +223,13 @@ std::vector<std::string> NameProblems(SqlDialect dialect, const event::TableMeta
       }
     }
   }
-  const size_t limit = dialect == SqlDialect::kPostgres ? 63 : dialect == SqlDialect::kOracle ? 128 : 0;
+  const size_t limit = dialect == SqlDialect::kPostgres ? 63
+                       : dialect == SqlDialect::kOracle ? 128
+                                                        : 0;
   if (limit == 0) return problems;
-  const std::vector<std::string> suffixes = dialect == SqlDialect::kPostgres
-                                                ? std::vector<std::string>{"", "_FN", "_TRG"}
-                                                : std::vector<std::string>{"", "_SEQ", "_IX", "_TRG"};
+  const std::vector<std::string> suffixes =
+      dialect == SqlDialect::kPostgres ? std::vector<std::string>{"", "_FN", "_TRG"}
+                                       : std::vector<std::string>{"", "_SEQ", "_IX", "_TRG"};
   for (const std::string& suffix : suffixes) {
     const std::string name = change_table.table + suffix;
     if (name.size() > limit) {
@@ -340,11 +342,11 @@ std::vector<DdlStatement> ChangeTableDdl(
       // A retyped (widened) column: the change table follows, or the trigger would refuse the
       // table's new values. SQLite enforces no declared type and cannot alter one.
       if (dialect == SqlDialect::kSqlite || ChangeColumnType(dialect, *present) == type) continue;
-      out.push_back({"ALTER TABLE " + ct +
-                     (dialect == SqlDialect::kOracle
-                          ? " MODIFY (" + name + " " + type + ")"
-                          : " ALTER COLUMN " + name + " TYPE " + type + " USING CAST(" + name +
-                                " AS " + type + ")")});
+      out.push_back(
+          {"ALTER TABLE " + ct +
+           (dialect == SqlDialect::kOracle ? " MODIFY (" + name + " " + type + ")"
+                                           : " ALTER COLUMN " + name + " TYPE " + type +
+                                                 " USING CAST(" + name + " AS " + type + ")")});
     }
   }
   std::vector<DdlStatement> triggers;

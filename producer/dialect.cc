@@ -83,12 +83,12 @@ std::optional<std::string> ExactReadExpression(SqlDialect dialect, const event::
     // division by two) and written as a hex float, which strtod reads exactly.
     const std::string& x = reference;
     return "CASE WHEN typeof(" + x + ") <> 'real' THEN " + x + " WHEN abs(" + x +
-           ") < 1e96 THEN printf('%!.17g', " + x + ") WHEN " + x + " = 9e999 THEN 'inf' WHEN " +
-           x +
+           ") < 1e96 THEN printf('%!.17g', " + x + ") WHEN " + x + " = 9e999 THEN 'inf' WHEN " + x +
            " = -9e999 THEN '-inf' ELSE (WITH RECURSIVE cdc_f(a, e) AS (SELECT abs(" + x +
            "), 0 UNION ALL SELECT a / 2.0, e + 1 FROM cdc_f WHERE a >= 9007199254740992 AND e < "
            "1100) SELECT printf('%s0x%xp%d', CASE WHEN " +
-           x + " < 0 THEN '-' ELSE '' END, CAST(a AS INTEGER), e) FROM cdc_f WHERE a < "
+           x +
+           " < 0 THEN '-' ELSE '' END, CAST(a AS INTEGER), e) FROM cdc_f WHERE a < "
            "9007199254740992) END";
   }
   return std::nullopt;

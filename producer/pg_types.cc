@@ -81,8 +81,8 @@ event::ColumnMeta ColumnFromPgType(std::string name, const PgColumnType& type, i
       const int modifier = type.typmod - kVarHeader;
       const int precision = (modifier >> 16) & 0xffff;
       const int scale = ((modifier & 0x7ff) ^ 0x400) - 0x400;  // 11-bit signed since PG 15
-      event::ColumnMeta mapped = event::MapOdbcColumn(column.name, SQL_NUMERIC, precision, scale,
-                                                      nullable);
+      event::ColumnMeta mapped =
+          event::MapOdbcColumn(column.name, SQL_NUMERIC, precision, scale, nullable);
       column.type = mapped.type;
       column.precision = mapped.precision;
       column.scale = mapped.scale;

@@ -83,7 +83,8 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
   const std::map<std::string, std::string> kafka = config.GetStringMap("kafka.properties");
   if (const auto limit = kafka.find("message.max.bytes"); limit != kafka.end()) {
     // librdkafka has validated the number (it refuses to start otherwise).
-    stream.max_message_bytes = static_cast<size_t>(std::strtoull(limit->second.c_str(), nullptr, 10));
+    stream.max_message_bytes =
+        static_cast<size_t>(std::strtoull(limit->second.c_str(), nullptr, 10));
   }
 
   settings.checkpoint_topic = config.GetString("producer.checkpoint_topic");

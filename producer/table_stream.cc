@@ -386,18 +386,20 @@ void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event
 }
 
 std::optional<std::vector<event::Message>> TableStream::Encode(const event::TableMeta& table,
-                                                              const event::ChangeEvent& event,
-                                                              PoisonRecord* poison) const {
+                                                               const event::ChangeEvent& event,
+                                                               PoisonRecord* poison) const {
   // librdkafka counts key, value and headers against message.max.bytes; the record's framing
   // needs a little more.
   constexpr size_t kFraming = 1024;
-  std::vector<event::Message> messages = event::BuildMessages(table, event, ids_, options_.messages);
+  std::vector<event::Message> messages =
+      event::BuildMessages(table, event, ids_, options_.messages);
   for (const event::Message& message : messages) {
     size_t bytes = message.key.size() + (message.value ? message.value->size() : 0);
     for (const auto& header : message.headers) {
       bytes += header.key.size() + (header.value ? header.value->size() : 0);
     }
-    const size_t limit = options_.max_message_bytes > kFraming ? options_.max_message_bytes - kFraming : 0;
+    const size_t limit =
+        options_.max_message_bytes > kFraming ? options_.max_message_bytes - kFraming : 0;
     if (bytes <= limit) continue;
     poison->bytes = static_cast<int64_t>(bytes);
     poison->limit = static_cast<int64_t>(limit);
@@ -420,8 +422,8 @@ event::Message TableStream::DeadLetter(const PoisonRecord& poison) const {
   nlohmann::json columns = nlohmann::json::object();
   for (const auto& [name, text] : poison.columns) {
     if (text && text->size() > kShownBytes) {
-      columns[name] = text->substr(0, kShownBytes) + "... (" + std::to_string(text->size()) +
-                      " bytes)";
+      columns[name] =
+          text->substr(0, kShownBytes) + "... (" + std::to_string(text->size()) + " bytes)";
     } else {
       columns[name] = text ? nlohmann::json(*text) : nlohmann::json(nullptr);
     }

@@ -1,7 +1,8 @@
 // Dates and timestamps of the event contract, exact to the microsecond:
 //   date        <-> days since 1970-01-01                       ("YYYY-MM-DD")
-//   timestamp   <-> microseconds since 1970-01-01T00:00:00, no zone ("YYYY-MM-DDTHH:MM:SS[.ffffff]")
-//   timestamptz <-> microseconds since the epoch, UTC            ("YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
+//   timestamp   <-> microseconds since 1970-01-01T00:00:00, no zone
+//   ("YYYY-MM-DDTHH:MM:SS[.ffffff]") timestamptz <-> microseconds since the epoch, UTC
+//   ("YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
 // Years are proleptic Gregorian and astronomical (year 0 is 1 BC): years 0000-9999 have four
 // digits, later ones a "+" and five or more ("+12026-01-01"), earlier ones a "-" ("-0043-03-15"
 // is 44 BC), as in ISO 8601's expanded form. Infinity (PostgreSQL's 'infinity' and '-infinity')

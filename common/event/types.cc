@@ -71,8 +71,9 @@ std::vector<std::string> ColumnNameProblems(const TableMeta& table) {
                          std::to_string(kMaxReplicaNameBytes) + " (PostgreSQL would truncate it)");
     }
     if (name.rfind("_cdc_", 0) == 0) {
-      problems.push_back(quoted + ": names beginning with _cdc_ are reserved for the replica's "
-                                  "metadata columns");
+      problems.push_back(quoted +
+                         ": names beginning with _cdc_ are reserved for the replica's "
+                         "metadata columns");
     }
     for (size_t i = 0; i < lowered.size(); ++i) {
       if (lowered[i] == name) {

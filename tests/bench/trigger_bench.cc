@@ -8,11 +8,11 @@
 //   build/tests/bench/trigger_bench [--rows N] [--rounds R]
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <memory>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -87,8 +87,9 @@ PhaseTimes SqliteRun(int rows, bool capture) {
     db.SetAutocommit(true);
   }
   odbc::Statement insert(db), update(db), remove(db);
-  insert.Prepare("INSERT INTO t VALUES (?, ?, 12.5, 0.25, 'a note about the row', "
-                 "'2026-12-07 10:00:00.123456')");
+  insert.Prepare(
+      "INSERT INTO t VALUES (?, ?, 12.5, 0.25, 'a note about the row', "
+      "'2026-12-07 10:00:00.123456')");
   update.Prepare("UPDATE t SET qty = qty + 1 WHERE id = ?");
   remove.Prepare("DELETE FROM t WHERE id = ?");
   auto begin = [&] { db.SetAutocommit(false); };
@@ -168,8 +169,9 @@ void Report(const char* source, const std::vector<PhaseTimes>& plain,
     for (const PhaseTimes& t : plain) a.push_back(t.*field);
     for (const PhaseTimes& t : captured) b.push_back(t.*field);
     const double p = Median(a), q = Median(b);
-    std::printf("  %-8s %-7s %8.1f us  -> captured %8.1f us  = %.2fx  (%.0f -> %.0f statements/s)\n",
-                source, phase, p, q, q / p, 1e6 / p, 1e6 / q);
+    std::printf(
+        "  %-8s %-7s %8.1f us  -> captured %8.1f us  = %.2fx  (%.0f -> %.0f statements/s)\n",
+        source, phase, p, q, q / p, 1e6 / p, 1e6 / q);
   };
   row("insert", &PhaseTimes::insert_us);
   row("update", &PhaseTimes::update_us);
@@ -183,9 +185,10 @@ int Main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--rows") == 0) rows = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
   }
-  std::printf("trigger overhead: %d inserts, updates, deletes per run, %d statements per "
-              "transaction, median of %d rounds (alternating)\n",
-              rows, kStatementsPerTransaction, rounds);
+  std::printf(
+      "trigger overhead: %d inserts, updates, deletes per run, %d statements per "
+      "transaction, median of %d rounds (alternating)\n",
+      rows, kStatementsPerTransaction, rounds);
   std::vector<PhaseTimes> plain, captured;
   for (int r = 0; r < rounds; ++r) {
     plain.push_back(SqliteRun(rows, false));

@@ -29,20 +29,23 @@ struct TypeCase {
 
 // The walk. Values are each type's extremes and the values the tester found changed or refused.
 const std::vector<TypeCase>& Cases() {
-  static const std::vector<TypeCase> cases = {
+  static const std::vector<TypeCase> kCases = {
       {"i2", "smallint", {"-32768", "32767", "0"}},
       {"i4", "integer", {"-2147483648", "2147483647"}},
       {"i8", "bigint", {"-9223372036854775808", "9223372036854775807"}},
       {"o", "oid", {"4294967295", "0"}},
-      {"n", "numeric",
+      {"n",
+       "numeric",
        {"'123456789012345678901234567890123456789012345678901234567890.123456789012345678901'",
         "'-0.000000000000000000000000000000000000000000000001'", "'1e1000'::numeric", "0"}},
       {"n12", "numeric(12,2)", {"'9999999999.99'", "'-9999999999.99'", "'0.01'"}},
-      {"n50", "numeric(50,10)",
+      {"n50",
+       "numeric(50,10)",
        {"'9999999999999999999999999999999999999999.9999999999'", "'-0.0000000001'"}},
       {"nneg", "numeric(5,-2)", {"9999900", "-100"}},
       {"r", "real", {"'3.4028235e38'", "'-1.4e-45'", "'NaN'", "'Infinity'", "'-0'", "'0.1'"}},
-      {"d", "double precision",
+      {"d",
+       "double precision",
        {"'1.7976931348623157e308'", "'5e-324'", "'NaN'", "'-Infinity'", "'-0'",
         "'0.30000000000000004'"}},
       {"m", "money", {"'-92233720368547758.08'", "'92233720368547758.07'", "0"}, "%s::numeric"},
@@ -56,21 +59,28 @@ const std::vector<TypeCase>& Cases() {
       {"b", "boolean", {"true", "false"}},
       {"bt", "bit(3)", {"B'101'"}},
       {"vb", "varbit", {"B'1'", "repeat('10', 500)::varbit"}},
-      {"dt", "date",
+      {"dt",
+       "date",
        {"'infinity'", "'-infinity'", "'4714-11-24 BC'", "'5874897-12-31'", "'0001-01-01'",
         "'12026-06-01'"}},
       {"tm", "time", {"'24:00:00'", "'00:00:00'", "'23:59:59.999999'"}},
       {"ttz", "timetz", {"'12:34:56.789+15:59'", "'00:00:00-15:59'"}},
-      {"ts", "timestamp",
+      {"ts",
+       "timestamp",
        {"'infinity'", "'-infinity'", "'4714-11-24 00:00:00 BC'", "'294246-12-31 23:59:59.999999'",
         "'0044-03-15 10:00:00.5 BC'", "'2026-12-07 05:00:00.000001'"}},
-      {"tz", "timestamptz",
+      {"tz",
+       "timestamptz",
        {"'infinity'", "'-infinity'", "'4714-11-24 00:00:00+00 BC'",
         "'294246-12-31 23:59:59.999999+00'", "'2026-12-07 05:00:00.5+05:30'"}},
       {"iv", "interval", {"'178000000 years'", "'-178000000 years'", "'1 day -00:00:00.000001'"}},
       {"ivd", "interval day to second(2)", {"'1 day 02:03:04.56'"}},
-      {"u", "uuid", {"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'"}},
-      {"j", "json", {R"('{"a":  [1, 2.5e300, "x"]}')", "('\"' || repeat('j', 100000) || '\"')::json"}},
+      {"u",
+       "uuid",
+       {"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'"}},
+      {"j",
+       "json",
+       {R"('{"a":  [1, 2.5e300, "x"]}')", "('\"' || repeat('j', 100000) || '\"')::json"}},
       {"jb", "jsonb", {R"('{"b": 1, "a": [true, null, 1e-300]}')", "'[]'"}},
       {"x", "xml", {R"('<a b="1">t &amp; u</a>')"}},
       {"ia", "integer[]", {"'{1,NULL,-2147483648}'", "'{{1,2},{3,4}}'", "'[0:1]={5,6}'"}},
@@ -91,7 +101,7 @@ const std::vector<TypeCase>& Cases() {
       {"x8", "xid8", {"'18446744073709551615'"}},
       {"\"a.b c\"", "text", {"'a name with a dot and a space'"}},  // names stream too
   };
-  return cases;
+  return kCases;
 }
 
 size_t Rows(const std::vector<TypeCase>& cases) {
@@ -109,8 +119,9 @@ struct SqliteCase {
 };
 
 const std::vector<SqliteCase>& SqliteCases() {
-  static const std::vector<SqliteCase> cases = {
-      {"i", "INTEGER",
+  static const std::vector<SqliteCase> kCases = {
+      {"i",
+       "INTEGER",
        {{"9223372036854775807", "9223372036854775807"},
         {"-9223372036854775808", "-9223372036854775808"},
         {"0", "0"}}},
@@ -118,9 +129,11 @@ const std::vector<SqliteCase>& SqliteCases() {
       {"vc", "VARCHAR(10)", {{"'longer than its declared ten'", "longer than its declared ten"}}},
       {"tx", "TEXT", {{"'ünïcødé 🚀 | \"q\"'", "ünïcødé 🚀 | \"q\""}, {"''", ""}}},
       {"dc", "DECIMAL(12,2)", {{"1.25", "1.25"}, {"9999999999.99", "9999999999.99"}}},
-      {"nu", "NUMERIC",
+      {"nu",
+       "NUMERIC",
        {{"9223372036854775807", "9223372036854775807"}, {"0.5", "0.5"}, {"-12", "-12"}}},
-      {"re", "REAL",
+      {"re",
+       "REAL",
        {{"0.1 + 0.2", "0.30000000000000004"},
         {"1.7976931348623157e308", "1.7976931348623157e+308"},
         {"4.9406564584124654e-324", "5e-324"}}},
@@ -136,7 +149,7 @@ const std::vector<SqliteCase>& SqliteCases() {
       {"nt", "", {{"'no declared type'", "no declared type"}, {"42", "42"}}},
       {"\"d.o.t\"", "TEXT", {{"'dotted'", "dotted"}}},  // sqliteodbc describes it as "t"
   };
-  return cases;
+  return kCases;
 }
 
 // The rows of `table` as one JSON text, every column of `cases` rendered with its format.
@@ -146,8 +159,8 @@ std::string Render(const PgCluster& cluster, const std::string& database, const 
   for (const TypeCase& c : cases) {
     std::string expression = c.compare;
     expression.replace(expression.find("%s"), 2, c.column);
-    columns += ", CASE WHEN " + c.column + " IS NULL THEN NULL ELSE format('%s', " + expression +
-               ") END";
+    columns +=
+        ", CASE WHEN " + c.column + " IS NULL THEN NULL ELSE format('%s', " + expression + ") END";
   }
   return cluster.Psql(database, "SELECT coalesce(json_agg(json_build_array(" + columns +
                                     ") ORDER BY id), '[]') FROM " + table);
@@ -162,15 +175,15 @@ class TypeWalkTest : public ::testing::TestWithParam<std::string> {
 
   // The pipeline's configuration: `connection` as the source with `tables`, the replica here.
   void WriteConfig(const std::string& connection, const std::string& tables) {
-    WriteText(config_, ProducerConfig(broker_.bootstrap(), connection, tables,
-                                      "  snapshot: never\n",
-                                      "  format: " + GetParam() +
-                                          "\n  properties: {topic.metadata.refresh.interval.ms: "
-                                          "'1000'}\n") +
-                           "postgres:\n  url: \"" + cluster_.Url("replica") +
-                           "\"\n  schema: replica\nconsumer:\n  group_id: walk\n"
-                           "  topic_pattern: '^cdc\\..*'\n  metrics_listen: 127.0.0.1:0\n"
-                           "  batch_max_ms: 50\n");
+    WriteText(config_,
+              ProducerConfig(broker_.bootstrap(), connection, tables, "  snapshot: never\n",
+                             "  format: " + GetParam() +
+                                 "\n  properties: {topic.metadata.refresh.interval.ms: "
+                                 "'1000'}\n") +
+                  "postgres:\n  url: \"" + cluster_.Url("replica") +
+                  "\"\n  schema: replica\nconsumer:\n  group_id: walk\n"
+                  "  topic_pattern: '^cdc\\..*'\n  metrics_listen: 127.0.0.1:0\n"
+                  "  batch_max_ms: 50\n");
     Process ddl({CDC_PRODUCER_PATH, "ddl", "--config", config_, "--apply"}, dir_.File("ddl.log"));
     ASSERT_EQ(ddl.Wait(std::chrono::seconds(60)), 0) << TailFile(dir_.File("ddl.log"));
   }
@@ -192,8 +205,8 @@ class TypeWalkTest : public ::testing::TestWithParam<std::string> {
       for (size_t c = 0; c < columns.size(); ++c) {
         set += ", " + columns[c] + " = " + values[(row + 1) % values.size()][c];
       }
-      statements.push_back("UPDATE " + table + " SET " + set + " WHERE id = " +
-                           std::to_string(row));
+      statements.push_back("UPDATE " + table + " SET " + set +
+                           " WHERE id = " + std::to_string(row));
     }
     statements.push_back("UPDATE " + table + " SET id = 1000 WHERE id = 0");
     statements.push_back("DELETE FROM " + table + " WHERE id = 1");
@@ -231,8 +244,7 @@ class TypeWalkTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(same) << "expected:\n"
                       << expected.substr(0, 3000) << "\nreplica:\n"
                       << replica.substr(0, 3000) << "\n"
-                      << TailFile(dir_.File("producer.log"))
-                      << TailFile(dir_.File("consumer.log"));
+                      << TailFile(dir_.File("producer.log")) << TailFile(dir_.File("consumer.log"));
   }
 
   // The producer's dead letters of `table`.
@@ -309,10 +321,10 @@ TEST_P(TypeWalkTest, EveryPostgresTypeAndExtremeValueArrivesExactlyAndNoWriteIsR
   }
   Workload("walk.t", columns, values, execute);
   // What the contract cannot carry: a timestamp past the microseconds' range, a numeric NaN.
-  Workload("walk.dlq", {"ts", "n"},
-           {{"'294276-12-31 23:59:59.999999'", "1"}, {"'2026-01-01'", "'NaN'"},
-            {"'2026-01-01'", "3"}},
-           execute);
+  Workload(
+      "walk.dlq", {"ts", "n"},
+      {{"'294276-12-31 23:59:59.999999'", "1"}, {"'2026-01-01'", "'NaN'"}, {"'2026-01-01'", "3"}},
+      execute);
   EXPECT_TRUE(refusals_.empty()) << refusals_.front();
 
   ExpectReplica("replica.t", "cdc.walk.t", Cases(), Render(cluster_, "src", "walk.t", Cases()));

@@ -133,11 +133,13 @@ TEST(Catalog, DdlRefusesNamesTheReplicaOrChangeTableCannotHold) {
   odbc::Environment environment;
   odbc::Connection connection(environment, source.ConnectionString());
   const std::string long_name(64, 'n');
-  connection.Execute("CREATE TABLE bad (id INTEGER PRIMARY KEY, \"_CDC_OP\" TEXT, \"cdc_seq\" "
-                     "TEXT, \"" + long_name + "\" TEXT, \"Amount\" TEXT, \"AMOUNT \" TEXT)");
+  connection.Execute(
+      "CREATE TABLE bad (id INTEGER PRIMARY KEY, \"_CDC_OP\" TEXT, \"cdc_seq\" "
+      "TEXT, \"" +
+      long_name + "\" TEXT, \"Amount\" TEXT, \"AMOUNT \" TEXT)");
   const std::string config = dir.File("config.yaml");
-  WriteText(config, ProducerConfig("127.0.0.1:1", source.ConnectionString(),
-                                   "    - name: main.bad\n"));
+  WriteText(config,
+            ProducerConfig("127.0.0.1:1", source.ConnectionString(), "    - name: main.bad\n"));
   Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
   EXPECT_EQ(apply.Wait(std::chrono::seconds(30)), 1);
   const std::string log = Tail(dir.File("ddl.log"));

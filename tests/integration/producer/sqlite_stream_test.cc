@@ -163,11 +163,11 @@ TEST(ProducerSqlite, EventsTooLargeForKafkaAreDeadLetteredAndTheTableStreamsOn) 
     Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
     ASSERT_EQ(apply.Wait(std::chrono::seconds(30)), 0) << Tail(dir.File("ddl.log"));
   }
-  db.Execute("INSERT INTO T VALUES (1, 'small')");                       // seq 1
-  db.Execute("INSERT INTO T VALUES (2, hex(randomblob(524288)))");       // seq 2: 1 MiB
-  db.Execute("INSERT INTO T VALUES (3, hex(randomblob(2621440)))");      // seq 3: 5 MiB
-  db.Execute("INSERT INTO T VALUES (4, 'after them')");                  // seq 4
-  db.Execute("UPDATE T SET V = 'small now' WHERE ID = 2");               // seq 5
+  db.Execute("INSERT INTO T VALUES (1, 'small')");                   // seq 1
+  db.Execute("INSERT INTO T VALUES (2, hex(randomblob(524288)))");   // seq 2: 1 MiB
+  db.Execute("INSERT INTO T VALUES (3, hex(randomblob(2621440)))");  // seq 3: 5 MiB
+  db.Execute("INSERT INTO T VALUES (4, 'after them')");              // seq 4
+  db.Execute("UPDATE T SET V = 'small now' WHERE ID = 2");           // seq 5
   ProducerProcess producer(config, dir.File("producer.log"));
   std::vector<TopicMessage> events;
   ASSERT_TRUE(WaitFor(

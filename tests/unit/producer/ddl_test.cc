@@ -162,9 +162,9 @@ TEST(ChangeTableDdl, WidenedColumnsAreWidenedInTheChangeTable) {
   event::TableMeta oracle_table = OrderLines("SHOP");
   std::vector<ColumnMeta> oracle_existing = ExistingColumns(oracle_table, 7);
   oracle_table.columns[3].length = 400;  // NOTE: VARCHAR2(200) -> VARCHAR2(400)
-  const auto oracle = ChangeTableDdl(SqlDialect::kOracle, TableName{"SHOP", "ORDER_LINES"},
-                                     oracle_table, TableName{"SHOP", "ORDER_LINES_CT"},
-                                     oracle_existing);
+  const auto oracle =
+      ChangeTableDdl(SqlDialect::kOracle, TableName{"SHOP", "ORDER_LINES"}, oracle_table,
+                     TableName{"SHOP", "ORDER_LINES_CT"}, oracle_existing);
   ASSERT_EQ(oracle.size(), 2u);
   EXPECT_EQ(oracle[0].sql,
             "ALTER TABLE \"SHOP\".\"ORDER_LINES_CT\" MODIFY (\"NOTE\" VARCHAR2(400 CHAR))");

@@ -1,4 +1,3 @@
-#include "producer/column_reads.h"
 #include "producer/dialect.h"
 
 #include <gtest/gtest.h>
@@ -6,6 +5,7 @@
 #include "common/error.h"
 #include "common/kafka/settings.h"
 #include "producer/checkpoint.h"
+#include "producer/column_reads.h"
 #include "producer/settings.h"
 
 namespace cdc::producer {
@@ -42,9 +42,10 @@ TEST(Dialect, PollQueriesUseEachDialectsRowLimitAndParameters) {
   EXPECT_EQ(NewChangesQuery(SqlDialect::kOracle, ct, "cdc_read.*", 5000),
             "SELECT cdc_read.* FROM \"SHOP\".\"ORDERS_CT\" cdc_read WHERE \"CDC_SEQ\" > ? ORDER "
             "BY \"CDC_SEQ\" FETCH FIRST 5000 ROWS ONLY");
-  EXPECT_EQ(NewChangesQuery(SqlDialect::kPostgres, ct, "cdc_read.*, CAST(cdc_read.\"T\" AS text)", 10),
-            "SELECT cdc_read.*, CAST(cdc_read.\"T\" AS text) FROM \"SHOP\".\"ORDERS_CT\" "
-            "cdc_read WHERE \"CDC_SEQ\" > ? ORDER BY \"CDC_SEQ\" LIMIT 10");
+  EXPECT_EQ(
+      NewChangesQuery(SqlDialect::kPostgres, ct, "cdc_read.*, CAST(cdc_read.\"T\" AS text)", 10),
+      "SELECT cdc_read.*, CAST(cdc_read.\"T\" AS text) FROM \"SHOP\".\"ORDERS_CT\" "
+      "cdc_read WHERE \"CDC_SEQ\" > ? ORDER BY \"CDC_SEQ\" LIMIT 10");
   EXPECT_EQ(GapChangesQuery(SqlDialect::kSqlite, ct, "cdc_read.*", 2, 7),
             "SELECT cdc_read.* FROM \"SHOP\".\"ORDERS_CT\" cdc_read WHERE (\"CDC_SEQ\" BETWEEN ? "
             "AND ?) OR (\"CDC_SEQ\" BETWEEN ? AND ?) ORDER BY \"CDC_SEQ\" LIMIT 7");
@@ -74,7 +75,8 @@ TEST(Dialect, ExactReadExpressions) {
   const auto sqlite = ExactReadExpression(SqlDialect::kSqlite, column, "x", ReadFrom::kTable);
   ASSERT_TRUE(sqlite);
   EXPECT_EQ(sqlite->rfind("CASE WHEN typeof(x) <> 'real' THEN x WHEN abs(x) < 1e96 THEN "
-                          "printf('%!.17g', x)", 0),
+                          "printf('%!.17g', x)",
+                          0),
             0u)
       << *sqlite;
   EXPECT_EQ(ExactReadExpression(SqlDialect::kPostgres, column, "x", ReadFrom::kTable),
@@ -93,7 +95,8 @@ TEST(Dialect, ColumnReadsPlaceExactReads) {
   table.columns[1].type = event::ColumnType::kTimestamp;
   table.columns[2].name = "v";
   table.columns[2].type = event::ColumnType::kFloat64;
-  const ColumnReads pg(SqlDialect::kPostgres, table, {kSeqColumn, kOpColumn}, ReadFrom::kChangeTable);
+  const ColumnReads pg(SqlDialect::kPostgres, table, {kSeqColumn, kOpColumn},
+                       ReadFrom::kChangeTable);
   EXPECT_EQ(pg.select_list(), "cdc_read.*, CAST(cdc_read.\"at\" AS text)");
   EXPECT_EQ(pg.result_columns(), 6u);
   const ColumnReads snapshot(SqlDialect::kPostgres, table, {}, ReadFrom::kTable);
@@ -102,7 +105,8 @@ TEST(Dialect, ColumnReadsPlaceExactReads) {
   EXPECT_EQ(snapshot.result_columns(), 3u);
   const ColumnReads sqlite(SqlDialect::kSqlite, table, {kSeqColumn}, ReadFrom::kChangeTable);
   EXPECT_EQ(sqlite.select_list().rfind("cdc_read.\"CDC_SEQ\", cdc_read.\"id\", cdc_read.\"at\", "
-                                       "CASE WHEN typeof(cdc_read.\"v\")", 0),
+                                       "CASE WHEN typeof(cdc_read.\"v\")",
+                                       0),
             0u)
       << sqlite.select_list();
   EXPECT_EQ(sqlite.result_columns(), 4u);

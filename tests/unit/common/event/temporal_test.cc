@@ -42,10 +42,9 @@ TEST(Temporal, TimestampTzConvertsToUtc) {
 }
 
 TEST(Temporal, RejectsMalformedAndLossyText) {
-  for (const char* bad :
-       {"", "2026-13-01", "2026-02-30", "2026-1-01", "20261121", "2026-11-21x", "0000-00-00",
-        "+2026-01-01", "-0043-03-15 BC", "0000-01-01 BC", "infinity BC",
-        "Infinity", "999999999-01-01"}) {
+  for (const char* bad : {"", "2026-13-01", "2026-02-30", "2026-1-01", "20261121", "2026-11-21x",
+                          "0000-00-00", "+2026-01-01", "-0043-03-15 BC", "0000-01-01 BC",
+                          "infinity BC", "Infinity", "999999999-01-01"}) {
     EXPECT_THROW(ParseDate(bad), PermanentError) << bad;
   }
   for (const char* bad : {"2026-11-21", "2026-11-21 24:00:00", "2026-11-21 10:00",
@@ -79,7 +78,7 @@ TEST(Temporal, ExtendedYearsAndInfinitiesRoundTrip) {
   EXPECT_EQ(FormatDate(bc44, TemporalStyle::kPostgres), "0044-03-15 BC");
   EXPECT_EQ(FormatDate(DaysFromCivil(0, 1, 1)), "0000-01-01");
   EXPECT_EQ(FormatDate(DaysFromCivil(0, 1, 1), TemporalStyle::kPostgres), "0001-01-01 BC");
-  EXPECT_EQ(ParseDate("4714-11-24 BC"), -2440588);  // PostgreSQL's first date (Julian day 0)
+  EXPECT_EQ(ParseDate("4714-11-24 BC"), -2440588);    // PostgreSQL's first date (Julian day 0)
   EXPECT_EQ(ParseDate("5874897-12-31"), 2145042905);  // and its last
   EXPECT_EQ(FormatDate(2145042905), "+5874897-12-31");
   EXPECT_EQ(FormatDate(2145042905, TemporalStyle::kPostgres), "5874897-12-31");

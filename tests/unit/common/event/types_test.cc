@@ -77,7 +77,8 @@ TEST(TableMeta, ColumnNamesTheReplicaCannotHoldAreNamed) {
   table.columns.back().name = std::string(62, 'k') + "\xc3\xa9";  // 64 bytes
   const std::vector<std::string> problems = ColumnNameProblems(table);
   ASSERT_EQ(problems.size(), 4u) << ::testing::PrintToString(problems);
-  EXPECT_EQ(problems[0], "column \"NOTE\" of s.t: the replica names it \"note\", as it names \"Note\"");
+  EXPECT_EQ(problems[0],
+            "column \"NOTE\" of s.t: the replica names it \"note\", as it names \"Note\"");
   EXPECT_EQ(problems[1],
             "column \"_cdc_seq\" of s.t: names beginning with _cdc_ are reserved for the replica's "
             "metadata columns");
