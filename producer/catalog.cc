@@ -99,6 +99,23 @@ std::string SqliteAffinity(std::string_view declared_type) {
   return "NUMERIC";
 }
 
+event::ColumnMeta SqliteDeclared(const event::ColumnMeta& column) {
+  event::ColumnMeta declared = column;
+  if (!column.db_type) return declared;
+  if (column.type == event::ColumnType::kInt64 &&
+      (column.source_sql_type == SQL_INTEGER || column.source_sql_type == SQL_SMALLINT ||
+       column.source_sql_type == SQL_TINYINT)) {
+    declared.type = event::ColumnType::kInt32;
+  }
+  static const std::regex kLength(R"(^[^(]*CHAR[^(]*\(\s*(\d+)\s*\)\s*$)", std::regex::icase);
+  std::smatch match;
+  if (column.type == event::ColumnType::kString &&
+      std::regex_match(*column.db_type, match, kLength)) {
+    declared.length = std::stoi(match[1].str());
+  }
+  return declared;
+}
+
 event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column) {
   int sql_type = column.sql_type;
   int64_t size = column.column_size;

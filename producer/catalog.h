@@ -34,6 +34,10 @@ event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& col
 // "INTEGER", "TEXT", "BLOB" (also no type), "REAL" or "NUMERIC".
 std::string SqliteAffinity(std::string_view declared_type);
 
+// A SQLite column as its declaration describes it, for DDL written for another database (which
+// enforces what SQLite does not): INTEGER/SMALLINT/TINYINT as 32-bit, VARCHAR(n) with its length.
+event::ColumnMeta SqliteDeclared(const event::ColumnMeta& column);
+
 // Reads `name`'s columns in ordinal order and its primary key - of exactly that table: the
 // catalog's search patterns (`_`, `%`) never pull in another table's columns. `key_override` (the
 // config's key list) replaces the catalog's primary key. Throws PermanentError("TABLE") when the

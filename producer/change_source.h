@@ -121,6 +121,7 @@ class OdbcChangeSource final : public ChangeSource {
   // again when the change table's columns changed.
   ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);
   bool ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const;
+  static bool SameColumns(const event::TableMeta& a, const event::TableMeta& b);
   // SQLite's schema cookie (PRAGMA schema_version); nullopt for other dialects. sqliteodbc
   // describes a statement at prepare time, so a statement prepared just before a column was
   // added can return rows with the old column list: comparing the cookie after each read with

@@ -46,15 +46,20 @@ std::string KeyUnchanged(SqlDialect dialect, const event::TableMeta& table,
     const std::string name = Q(dialect, table.columns[k].name);
     switch (dialect) {
       case SqlDialect::kSqlite:
-        terms.push_back(old_prefix + name + " IS " + new_prefix + name + " COLLATE BINARY");
+        // IS compares 1 and 1.0 as equal: the storage class must match too.
+        terms.push_back("typeof(" + old_prefix + name + ") = typeof(" + new_prefix + name +
+                        ") AND " + old_prefix + name + " IS " + new_prefix + name +
+                        " COLLATE BINARY");
         break;
       case SqlDialect::kPostgres: {
         const event::ColumnType type = table.columns[k].type;
         if (type == event::ColumnType::kInt32 || type == event::ColumnType::kInt64) {
           terms.push_back(old_prefix + name + " IS NOT DISTINCT FROM " + new_prefix + name);
         } else {
-          terms.push_back("CAST(" + old_prefix + name + " AS text) IS NOT DISTINCT FROM CAST(" +
-                          new_prefix + name + " AS text)");
+          // COLLATE "C": a text column's cast keeps its (maybe nondeterministic) collation.
+          terms.push_back("CAST(" + old_prefix + name +
+                          " AS text) COLLATE \"C\" IS NOT DISTINCT FROM CAST(" + new_prefix + name +
+                          " AS text) COLLATE \"C\"");
         }
         break;
       }

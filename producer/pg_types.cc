@@ -8,7 +8,7 @@ namespace cdc::producer {
 namespace {
 
 // A domain is followed to its base type (domains over domains too); an array of a domain's
-// values is kept as text[] (every element type casts to text on assignment).
+// values as an array of the domain's base type (of text[] when that is a domain again).
 constexpr const char* kColumnTypesQuery = R"(WITH RECURSIVE col(attnum, attname, typid, typmod) AS (
   SELECT a.attnum, a.attname::text, a.atttypid, a.atttypmod
     FROM pg_catalog.pg_attribute a
@@ -20,7 +20,9 @@ constexpr const char* kColumnTypesQuery = R"(WITH RECURSIVE col(attnum, attname,
     FROM col JOIN pg_catalog.pg_type t ON t.oid = col.typid
    WHERE t.typtype = 'd')
 SELECT col.attname, t.typname, col.typmod,
-       CASE WHEN e.typtype = 'd' THEN 'text[]'
+       CASE WHEN e.typtype = 'd' THEN coalesce(
+              (SELECT pg_catalog.format_type(b.typarray, -1) FROM pg_catalog.pg_type b
+                WHERE b.oid = e.typbasetype AND b.typtype <> 'd' AND b.typarray <> 0), 'text[]')
             ELSE pg_catalog.format_type(col.typid, col.typmod) END
   FROM col
   JOIN pg_catalog.pg_type t ON t.oid = col.typid

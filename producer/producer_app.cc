@@ -354,7 +354,10 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
             ReadColumns(connection, dialect, table.source.change_table);
         if (!columns.empty()) existing = std::move(columns);
       } else {
-        for (event::ColumnMeta& column : meta.columns) column.db_type.reset();
+        for (event::ColumnMeta& column : meta.columns) {
+          if (dialect == SqlDialect::kSqlite) column = SqliteDeclared(column);
+          column.db_type.reset();
+        }
       }
       const TableName table_name = placed(table.source.table);
       const std::vector<DdlStatement> statements =

@@ -97,6 +97,10 @@ const std::vector<TypeCase>& Cases() {
       {"mo", "walk.mood", {"'happy'", "'sad'"}},
       {"pi", "walk.posint", {"2147483647"}},
       {"dv", "walk.short_text", {"'abcde'"}},
+      // Arrays of domains: the base type's array (box's delimiter is ';'; a float or date array
+      // cast to text would take the writer session's extra_float_digits and DateStyle).
+      {"dba", "walk.dbox[]", {"ARRAY['((1,1),(0,0))'::box, '((3,3),(2,2))'::box]"}},
+      {"dfa", "walk.dfloat[]", {"ARRAY[0.30000000000000004, 1e-320]::float8[]"}},
       {"pl", "pg_lsn", {"'FFFFFFFF/FFFFFFFF'"}},
       {"x8", "xid8", {"'18446744073709551615'"}},
       {"\"a.b c\"", "text", {"'a name with a dot and a space'"}},  // names stream too
@@ -293,12 +297,17 @@ TEST_P(TypeWalkTest, EveryPostgresTypeAndExtremeValueArrivesExactlyAndNoWriteIsR
   cluster_.Psql("src",
                 "CREATE SCHEMA walk; CREATE TYPE walk.mood AS ENUM ('sad', 'happy'); "
                 "CREATE DOMAIN walk.posint AS integer CHECK (VALUE > 0); "
-                "CREATE DOMAIN walk.short_text AS varchar(5) CHECK (VALUE <> ''); " +
+                "CREATE DOMAIN walk.short_text AS varchar(5) CHECK (VALUE <> ''); "
+                "CREATE DOMAIN walk.dbox AS box; CREATE DOMAIN walk.dfloat AS float8; "
+                "CREATE COLLATION walk.ci (provider = icu, locale = 'und-u-ks-level2', "
+                "deterministic = false); "
+                "CREATE TABLE walk.icu (id text COLLATE walk.ci PRIMARY KEY, v integer); " +
                     create +
                     "); CREATE TABLE walk.dlq (id integer PRIMARY KEY, ts timestamp, n numeric)");
   WriteConfig(cluster_.OdbcConnectionString("src"),
               "    - name: walk.t\n      topic: cdc.walk.t\n"
-              "    - name: walk.dlq\n      topic: cdc.walk.dlq\n");
+              "    - name: walk.dlq\n      topic: cdc.walk.dlq\n"
+              "    - name: walk.icu\n      topic: cdc.walk.icu\n");
 
   pqxx::connection app(cluster_.Url("src"));
   auto execute = [&](const std::string& sql) -> std::string {
@@ -325,9 +334,17 @@ TEST_P(TypeWalkTest, EveryPostgresTypeAndExtremeValueArrivesExactlyAndNoWriteIsR
       "walk.dlq", {"ts", "n"},
       {{"'294276-12-31 23:59:59.999999'", "1"}, {"'2026-01-01'", "'NaN'"}, {"'2026-01-01'", "3"}},
       execute);
+  // A key change that a nondeterministic collation calls equal is a key change to the replica.
+  for (const char* sql : {"INSERT INTO walk.icu VALUES ('Ab', 1), ('q', 2)",
+                          "UPDATE walk.icu SET id = 'AB' WHERE id = 'ab'",
+                          "UPDATE walk.icu SET id = 'Q', v = 9 WHERE id = 'q'"}) {
+    const std::string error = execute(sql);
+    if (!error.empty()) refusals_.push_back(error);
+  }
   EXPECT_TRUE(refusals_.empty()) << refusals_.front();
 
   ExpectReplica("replica.t", "cdc.walk.t", Cases(), Render(cluster_, "src", "walk.t", Cases()));
+  EXPECT_TRUE(ReplicaIds("replica.icu", "AB,Q")) << TailFile(dir_.File("producer.log"));
   // The table kept streaming behind its dead letters: row 1, inserted with NaN (dead-lettered),
   // arrived with its valid update and went with its delete. Row 2's update to the out-of-range
   // value was dead-lettered, so the replica keeps its last good image; 0/1000 never had one.
@@ -358,9 +375,11 @@ TEST_P(TypeWalkTest, EverySqliteAffinityAndExtremeValueArrivesExactly) {
   }
   app.Execute(create + ")");
   app.Execute("CREATE TABLE dlq (id INTEGER PRIMARY KEY, i INTEGER, d DECIMAL(12,2))");
+  app.Execute("CREATE TABLE ut (id PRIMARY KEY, v INTEGER)");  // no declared type: 1 IS 1.0
   WriteConfig(source.ConnectionString(),
               "    - name: main.t\n      topic: cdc.main.t\n"
-              "    - name: main.dlq\n      topic: cdc.main.dlq\n");
+              "    - name: main.dlq\n      topic: cdc.main.dlq\n"
+              "    - name: main.ut\n      topic: cdc.main.ut\n");
 
   std::vector<std::vector<std::string>> values(rows);
   std::vector<std::vector<std::string>> expected(rows);  // replica text per row, "NULL" for null
@@ -382,6 +401,10 @@ TEST_P(TypeWalkTest, EverySqliteAffinityAndExtremeValueArrivesExactly) {
   // Values the declared type cannot carry: text in an INTEGER column, a DECIMAL(12,2) holding
   // more fraction digits (SQLite enforces neither). Dead-lettered, never changed.
   Workload("dlq", {"i", "d"}, {{"'abc'", "1"}, {"1", "1.234"}, {"3", "3"}}, execute);
+  for (const char* sql : {"INSERT INTO ut VALUES (1, 1)", "UPDATE ut SET id = 1.0 WHERE v = 1"}) {
+    const std::string error = execute(sql);
+    if (!error.empty()) refusals_.push_back(error);
+  }
   EXPECT_TRUE(refusals_.empty()) << refusals_.front();
 
   // The expected final state: id 1000 holds row 1's values, id k >= 2 row k+1's.
@@ -406,6 +429,7 @@ TEST_P(TypeWalkTest, EverySqliteAffinityAndExtremeValueArrivesExactly) {
   ExpectReplica("replica.t", "cdc.main.t", render, expected_json);
   EXPECT_TRUE(ReplicaIds("replica.dlq", "2")) << TailFile(dir_.File("producer.log"));
   EXPECT_GE(DeadLetters("main.dlq").size(), 4u);
+  EXPECT_TRUE(ReplicaIds("replica.ut", "1.0")) << TailFile(dir_.File("producer.log"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, TypeWalkTest, ::testing::Values("avro", "json"));

@@ -165,5 +165,48 @@ TEST(ChangeTables, PostgresTriggersRecordImagesKeyChangesTransactionIdsAndEvolve
   EXPECT_EQ(evolved[2][2].as<std::string>(), "1.250");
 }
 
+// A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->
+// NUMERIC(10,2)) and `ddl --apply` again: the change table is widened, the application's larger
+// values are accepted, and a producer running all along publishes them (it re-reads the catalog
+// when a value does not decode) - none is dead-lettered.
+TEST(ChangeTables, WidenedColumnsAreWidenedAndStreamWhileTheProducerRuns) {
+  DevBroker broker;
+  PgCluster cluster;
+  PostgresOdbcSource source(cluster, "widen");
+  TempDir dir("cdc-widen");
+  pqxx::connection db(cluster.Url("widen"));
+  auto exec = [&](const std::string& sql) {
+    pqxx::work w(db);
+    w.exec(sql);
+    w.commit();
+  };
+  exec("CREATE TABLE w (id integer PRIMARY KEY, i integer, v varchar(10), n numeric(5,2))");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config,
+            ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                           "    - name: public.w\n      topic: w\n", "  snapshot: never\n"));
+  auto apply = [&](const std::string& log) {
+    Process ddl({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, dir.File(log));
+    return ddl.Wait(std::chrono::seconds(30));
+  };
+  ASSERT_EQ(apply("ddl1.log"), 0) << Tail(dir.File("ddl1.log"));
+  ProducerProcess producer(config, dir.File("producer.log"));
+  exec("INSERT INTO w VALUES (1, 1, 'short', 1.5)");
+  ASSERT_TRUE(WaitFor([&] { return TopicSeqs(ReadTopic(broker.bootstrap(), "w")).size() == 1; },
+                      std::chrono::seconds(30)))
+      << Tail(dir.File("producer.log"));
+  exec(
+      "ALTER TABLE w ALTER COLUMN id TYPE bigint, ALTER COLUMN i TYPE bigint, ALTER COLUMN v "
+      "TYPE varchar(100), ALTER COLUMN n TYPE numeric(10,2)");
+  ASSERT_EQ(apply("ddl2.log"), 0) << Tail(dir.File("ddl2.log"));
+  exec("INSERT INTO w VALUES (1099511627776, -1099511627776, repeat('x', 100), 12345678.12)");
+  ASSERT_TRUE(WaitFor([&] { return TopicSeqs(ReadTopic(broker.bootstrap(), "w")).size() == 2; },
+                      std::chrono::seconds(30)))
+      << Tail(dir.File("producer.log"));
+  EXPECT_TRUE(ReadTopic(broker.bootstrap(), "_cdc_producer_dlq").empty())
+      << Tail(dir.File("producer.log"));
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
+}
+
 }  // namespace
 }  // namespace cdc::testing
