@@ -151,8 +151,14 @@ std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
            Join(ColumnRefs(d, table, image + "."), ", ") + ");";
   };
   std::vector<DdlStatement> out;
-  out.push_back({"CREATE OR REPLACE FUNCTION " + function +
-                 "() RETURNS trigger LANGUAGE plpgsql AS $cdc$\nBEGIN\n"
+  // The function runs with its owner's rights, so an application role that may write the table
+  // needs no grant on the change table; its search_path is fixed (every name in it is qualified
+  // or pg_catalog's), so a caller cannot redirect it.
+  const std::string definer =
+      change_table.schema.empty() ? "" : " SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
+  out.push_back({"CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql" +
+                 definer +
+                 " AS $cdc$\nBEGIN\n"
                  "  IF TG_OP = 'INSERT' THEN\n    " +
                  insert("I", "NEW") +
                  "\n  ELSIF TG_OP = 'UPDATE' THEN\n"
@@ -227,6 +233,17 @@ std::vector<std::string> NameProblems(SqlDialect dialect, const event::TableMeta
                            ": the change table's metadata column has that name");
       }
     }
+  }
+  // The change table adds the metadata columns: over the dialect's column limit it cannot exist.
+  const size_t max_columns = dialect == SqlDialect::kPostgres ? 1600
+                             : dialect == SqlDialect::kOracle ? 1000
+                                                              : 2000;  // SQLITE_MAX_COLUMN
+  if (table.columns.size() + kMetadataColumns > max_columns) {
+    problems.push_back(table.QualifiedName() + " has " + std::to_string(table.columns.size()) +
+                       " columns: its change table would have " +
+                       std::to_string(table.columns.size() + kMetadataColumns) + ", over " +
+                       std::string(SqlDialectName(dialect)) + "'s limit of " +
+                       std::to_string(max_columns));
   }
   const size_t limit = dialect == SqlDialect::kPostgres ? 63
                        : dialect == SqlDialect::kOracle ? 128

@@ -338,8 +338,23 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
                                " (the statements are for another database; print and run them "
                                "there)"});
   }
+  // PostgreSQL: an unqualified change table goes where CREATE TABLE puts it (current_schema()),
+  // named so, since the trigger function's fixed search_path finds only qualified names.
+  std::string current_schema;
+  if (dialect == SqlDialect::kPostgres && !foreign) {
+    odbc::Statement statement(connection);
+    statement.ExecuteDirect("SELECT current_schema()");
+    odbc::RowBatch batch;
+    if (statement.FetchBatch(batch, 1, 256) && batch.Get(0, 0)) current_schema = *batch.Get(0, 0);
+    statement.CloseCursor();
+  }
   auto placed = [&](TableName name) {
     if (!options.target_schema.empty()) name.schema = options.target_schema;
+    return name;
+  };
+  auto placed_change_table = [&](TableName name) {
+    name = placed(std::move(name));
+    if (name.schema.empty()) name.schema = current_schema;
     return name;
   };
   int rc = 0;
@@ -360,8 +375,8 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
         }
       }
       const TableName table_name = placed(table.source.table);
-      const std::vector<DdlStatement> statements =
-          ChangeTableDdl(target, table_name, meta, placed(table.source.change_table), existing);
+      const std::vector<DdlStatement> statements = ChangeTableDdl(
+          target, table_name, meta, placed_change_table(table.source.change_table), existing);
       if (!options.apply) {
         out << DdlScript(target, table_name, statements);
         continue;

@@ -165,6 +165,43 @@ TEST(ChangeTables, PostgresTriggersRecordImagesKeyChangesTransactionIdsAndEvolve
   EXPECT_EQ(evolved[2][2].as<std::string>(), "1.250");
 }
 
+// The application's role may write its table and nothing else: the trigger still records its
+// writes (the function runs with its owner's rights), and a role cannot redirect it through its
+// search_path.
+TEST(ChangeTables, PostgresApplicationRolesNeedNoGrantOnTheChangeTable) {
+  PgCluster cluster;
+  PostgresOdbcSource source(cluster, "roles");
+  TempDir dir("cdc-roles");
+  cluster.Psql("roles",
+               "CREATE SCHEMA s; CREATE TABLE s.priv (id integer PRIMARY KEY, v text); "
+               "CREATE ROLE app LOGIN; GRANT USAGE ON SCHEMA s TO app; "
+               "GRANT SELECT, INSERT, UPDATE, DELETE ON s.priv TO app; "
+               "CREATE TABLE public.orders (id integer PRIMARY KEY); "
+               "GRANT ALL ON public.orders TO app");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig("127.0.0.1:1", source.ConnectionString(),
+                                   "    - name: s.priv\n    - name: orders\n"));
+  Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
+  ASSERT_EQ(apply.Wait(std::chrono::seconds(30)), 0) << Tail(dir.File("ddl.log"));
+  const std::string url = "postgresql://app@127.0.0.1:" + std::to_string(cluster.port()) + "/roles";
+  pqxx::connection app(url);
+  pqxx::work w(app);
+  // A table of the caller's own named like the change table, first in its search path.
+  w.exec("CREATE TEMP TABLE \"orders_CT\" (x integer)");
+  w.exec("SET search_path = pg_temp, s, public");
+  w.exec("INSERT INTO s.priv VALUES (1, 'a')");
+  w.exec("UPDATE s.priv SET v = 'b' WHERE id = 1");
+  w.exec("DELETE FROM s.priv WHERE id = 1");
+  w.exec("INSERT INTO public.orders VALUES (7)");
+  EXPECT_EQ(w.exec("SELECT count(*) FROM pg_temp.\"orders_CT\"")[0][0].as<int>(), 0);
+  w.commit();
+  EXPECT_EQ(cluster.Psql("roles",
+                         "SELECT string_agg(\"CDC_OP\", '' ORDER BY \"CDC_SEQ\") FROM "
+                         "s.\"priv_CT\""),
+            "IUD");
+  EXPECT_EQ(cluster.Psql("roles", "SELECT count(*) FROM public.\"orders_CT\""), "1");
+}
+
 // A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->
 // NUMERIC(10,2)) and `ddl --apply` again: the change table is widened, the application's larger
 // values are accepted, and a producer running all along publishes them (it re-reads the catalog

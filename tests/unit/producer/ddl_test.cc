@@ -202,6 +202,23 @@ TEST(ChangeTableDdl, RefusesNamesTheChangeTableCannotHold) {
         << e.what();
   }
   EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kOracle, name, table, TableName{"S", long_ct}));
+  // 1597 columns + 4 metadata columns: over PostgreSQL's 1600.
+  event::TableMeta wide = OrderLines("shop");
+  while (wide.columns.size() < 1597) {
+    wide.columns.push_back(Column("C" + std::to_string(wide.columns.size()), ColumnType::kInt64));
+  }
+  try {
+    ChangeTableDdl(SqlDialect::kPostgres, name, wide, TableName{"shop", "ORDER_LINES_CT"});
+    ADD_FAILURE() << "no refusal";
+  } catch (const PermanentError& e) {
+    EXPECT_NE(std::string(e.what()).find("shop.ORDER_LINES has 1597 columns: its change table "
+                                         "would have 1601, over postgres's limit of 1600"),
+              std::string::npos)
+        << e.what();
+  }
+  wide.columns.pop_back();
+  EXPECT_NO_THROW(
+      ChangeTableDdl(SqlDialect::kPostgres, name, wide, TableName{"shop", "ORDER_LINES_CT"}));
 }
 
 TEST(ChangeColumnType, TheColumnsOwnTypeInItsOwnDatabase) {
