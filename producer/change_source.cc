@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/event/temporal.h"
 #include "producer/catalog.h"
+#include "producer/drift.h"
 #include "producer/value_text.h"
 
 namespace cdc::producer {
@@ -99,7 +100,10 @@ void OdbcChangeSource::Connect() {
         "SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'");
   }
   connection_ = std::move(connection);
-  if (metadata_version_ == 0) LoadMetadata();
+  if (metadata_version_ == 0) {
+    LoadMetadata();
+    LogDrift();
+  }
 }
 
 void OdbcChangeSource::Disconnect() { connection_.reset(); }
@@ -181,6 +185,27 @@ void OdbcChangeSource::LoadMetadata() {
     logger_.Info("change table columns changed; metadata reloaded",
                  {{"table", spec_.table.ToString()},
                   {"columns", static_cast<int64_t>(table_.columns.size())}});
+  }
+}
+
+std::vector<std::string> OdbcChangeSource::Drift() {
+  Connect();
+  return ChangeTableDrift(*connection_, *dialect_, spec_.table, spec_.change_table, spec_.key,
+                          spec_.key_setting);
+}
+
+void OdbcChangeSource::LogDrift() {
+  try {
+    const std::vector<std::string> drift = ChangeTableDrift(
+        *connection_, *dialect_, spec_.table, spec_.change_table, spec_.key, spec_.key_setting);
+    if (drift.empty()) return;
+    std::string what;
+    for (const std::string& line : drift) what += (what.empty() ? "" : "; ") + line;
+    logger_.Warn("the change table or its trigger is out of date with the table",
+                 {{"table", spec_.table.ToString()}, {"differs", what}});
+  } catch (const Error& e) {
+    logger_.Debug("could not compare the change table with its table",
+                  {{"table", spec_.table.ToString()}, {"error", e.what()}});
   }
 }
 

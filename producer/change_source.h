@@ -106,6 +106,9 @@ class OdbcChangeSource final : public ChangeSource {
   ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges, bool read_new,
                           size_t limit) override;
   std::optional<int64_t> MaxSeq() override;
+  // What differs between the change table and trigger(s) and what `ddl` would make now (see
+  // drift.h); empty when up to date.
+  std::vector<std::string> Drift();
   GapRule gap_rule() override;
   std::optional<TxHorizon> TransactionHorizon(bool with_mark) override;
   SnapshotChunk ReadSnapshot(const std::optional<KeysetPosition>& after, size_t limit) override;
@@ -121,6 +124,7 @@ class OdbcChangeSource final : public ChangeSource {
   // again when the change table's columns changed.
   ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);
   bool ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const;
+  void LogDrift();
   static bool SameColumns(const event::TableMeta& a, const event::TableMeta& b);
   // SQLite's schema cookie (PRAGMA schema_version); nullopt for other dialects. sqliteodbc
   // describes a statement at prepare time, so a statement prepared just before a column was

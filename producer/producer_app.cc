@@ -23,6 +23,7 @@
 #include "producer/catalog.h"
 #include "producer/checkpoint.h"
 #include "producer/ddl.h"
+#include "producer/drift.h"
 #include "producer/publisher.h"
 #include "producer/table_stream.h"
 
@@ -278,10 +279,14 @@ int CheckProducer(const config::Config& config, const ProducerSettings& settings
         std::string key;
         for (size_t k : meta.key) key += (key.empty() ? "" : ",") + meta.columns[k].name;
         const std::optional<int64_t> max = source.MaxSeq();
-        out << "table " << table.name << ": ok (" << SqlDialectName(source.dialect())
-            << ", change table " << table.source.change_table.ToString() << ", "
-            << meta.columns.size() << " columns, key [" << key << "], topic " << table.topic
-            << ", max CDC_SEQ " << (max ? std::to_string(*max) : "none") << ")\n";
+        const std::vector<std::string> drift = source.Drift();
+        ok = ok && drift.empty();
+        out << "table " << table.name << ": " << (drift.empty() ? "ok" : "OUT OF DATE") << " ("
+            << SqlDialectName(source.dialect()) << ", change table "
+            << table.source.change_table.ToString() << ", " << meta.columns.size()
+            << " columns, key [" << key << "], topic " << table.topic << ", max CDC_SEQ "
+            << (max ? std::to_string(*max) : "none") << ")\n";
+        for (const std::string& line : drift) out << "  " << line << "\n";
       } catch (const Error& e) {
         ok = false;
         out << "table " << table.name << ": FAILED: " << e.what() << "\n";
@@ -338,24 +343,15 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
                                " (the statements are for another database; print and run them "
                                "there)"});
   }
-  // PostgreSQL: an unqualified change table goes where CREATE TABLE puts it (current_schema()),
-  // named so, since the trigger function's fixed search_path finds only qualified names.
-  std::string current_schema;
-  if (dialect == SqlDialect::kPostgres && !foreign) {
-    odbc::Statement statement(connection);
-    statement.ExecuteDirect("SELECT current_schema()");
-    odbc::RowBatch batch;
-    if (statement.FetchBatch(batch, 1, 256) && batch.Get(0, 0)) current_schema = *batch.Get(0, 0);
-    statement.CloseCursor();
-  }
   auto placed = [&](TableName name) {
     if (!options.target_schema.empty()) name.schema = options.target_schema;
     return name;
   };
+  // PostgreSQL: an unqualified change table is named by the schema CREATE TABLE puts it in,
+  // since the trigger function's fixed search_path finds only qualified names.
   auto placed_change_table = [&](TableName name) {
     name = placed(std::move(name));
-    if (name.schema.empty()) name.schema = current_schema;
-    return name;
+    return foreign ? name : QualifiedChangeTable(connection, dialect, std::move(name));
   };
   int rc = 0;
   for (const TableSettings& table : selected) {

@@ -202,6 +202,69 @@ TEST(ChangeTables, PostgresApplicationRolesNeedNoGrantOnTheChangeTable) {
   EXPECT_EQ(cluster.Psql("roles", "SELECT count(*) FROM public.\"orders_CT\""), "1");
 }
 
+// Runs cdc-producer with `args`; returns its exit status and stdout.
+std::pair<int, std::string> Producer(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv = {CDC_PRODUCER_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process process(argv, log);
+  std::string out;
+  while (auto line = process.ReadLine(std::chrono::seconds(60))) out += *line + "\n";
+  return {process.Wait(std::chrono::seconds(30)).value_or(-1), out};
+}
+
+// `check` names what differs between a change table (or its trigger) and its table, fails, and
+// is clean again after `ddl --apply`; `run` logs it at the table's start.
+TEST(ChangeTables, CheckReportsAChangeTableOutOfDateWithItsTable) {
+  DevBroker broker;
+  PgCluster cluster;
+  PostgresOdbcSource pg(cluster, "drift");
+  SqliteSource lite;
+  TempDir dir("cdc-drift");
+  cluster.Psql("drift", "CREATE TABLE d (id integer PRIMARY KEY, a integer, b text)");
+  odbc::Environment environment;
+  odbc::Connection db(environment, lite.ConnectionString() + "Timeout=20000;");
+  db.Execute("CREATE TABLE d (id INTEGER PRIMARY KEY, a INTEGER, b TEXT)");
+  for (const std::string& connection : {pg.ConnectionString(), lite.ConnectionString()}) {
+    const bool postgres = connection == pg.ConnectionString();
+    const std::string config = dir.File(postgres ? "pg.yaml" : "lite.yaml");
+    WriteText(config, ProducerConfig(broker.bootstrap(), connection, "    - name: d\n"));
+    ASSERT_EQ(Producer({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+    auto check = [&] { return Producer({"check", "--config", config}, dir.File("check.log")); };
+    EXPECT_NE(check().second.find("table d: ok"), std::string::npos) << check().second;
+    if (postgres) {
+      cluster.Psql("drift",
+                   "ALTER TABLE d ADD COLUMN c text, ALTER COLUMN a TYPE bigint, DROP "
+                   "COLUMN b");
+    } else {
+      db.Execute("ALTER TABLE d ADD COLUMN c TEXT");
+    }
+    const auto [rc, report] = check();
+    EXPECT_EQ(rc, 1) << report;
+    std::vector<std::string> expected = {"table d: OUT OF DATE",
+                                         "  column c is not in the change table",
+                                         "  run cdc-producer ddl --apply"};
+    if (postgres) {
+      expected.insert(expected.end(),
+                      {"  column a is integer in the change table, bigint in the table needs",
+                       "  the trigger function is not the one ddl generates for the table now"});
+    } else {
+      expected.push_back("  trigger d_CT_INS is not the one ddl generates for the table now");
+    }
+    for (const std::string& line : expected) {
+      EXPECT_NE(report.find(line), std::string::npos) << line << "\n" << report;
+    }
+    Process run({CDC_PRODUCER_PATH, "run", "--config", config}, dir.File("run.log"));
+    EXPECT_TRUE(WaitFor(
+        [&] { return CountInFile(dir.File("run.log"), "is out of date with the table") > 0; },
+        std::chrono::seconds(20)))
+        << Tail(dir.File("run.log"));
+    run.Stop(SIGTERM, std::chrono::seconds(20));
+    ASSERT_EQ(Producer({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+    const std::string after = check().second;
+    EXPECT_NE(after.find("table d: ok"), std::string::npos) << after;
+  }
+}
+
 // A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->
 // NUMERIC(10,2)) and `ddl --apply` again: the change table is widened, the application's larger
 // values are accepted, and a producer running all along publishes them (it re-reads the catalog
