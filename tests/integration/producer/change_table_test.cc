@@ -202,16 +202,6 @@ TEST(ChangeTables, PostgresApplicationRolesNeedNoGrantOnTheChangeTable) {
   EXPECT_EQ(cluster.Psql("roles", "SELECT count(*) FROM public.\"orders_CT\""), "1");
 }
 
-// Runs cdc-producer with `args`; returns its exit status and stdout.
-std::pair<int, std::string> Producer(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv = {CDC_PRODUCER_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Process process(argv, log);
-  std::string out;
-  while (auto line = process.ReadLine(std::chrono::seconds(60))) out += *line + "\n";
-  return {process.Wait(std::chrono::seconds(30)).value_or(-1), out};
-}
-
 // `check` names what differs between a change table (or its trigger) and its table, fails, and
 // is clean again after `ddl --apply`; `run` logs it at the table's start.
 TEST(ChangeTables, CheckReportsAChangeTableOutOfDateWithItsTable) {
@@ -228,8 +218,8 @@ TEST(ChangeTables, CheckReportsAChangeTableOutOfDateWithItsTable) {
     const bool postgres = connection == pg.ConnectionString();
     const std::string config = dir.File(postgres ? "pg.yaml" : "lite.yaml");
     WriteText(config, ProducerConfig(broker.bootstrap(), connection, "    - name: d\n"));
-    ASSERT_EQ(Producer({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
-    auto check = [&] { return Producer({"check", "--config", config}, dir.File("check.log")); };
+    ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+    auto check = [&] { return RunCommand({"check", "--config", config}, dir.File("check.log")); };
     EXPECT_NE(check().second.find("table d: ok"), std::string::npos) << check().second;
     if (postgres) {
       cluster.Psql("drift",
@@ -259,7 +249,7 @@ TEST(ChangeTables, CheckReportsAChangeTableOutOfDateWithItsTable) {
         std::chrono::seconds(20)))
         << Tail(dir.File("run.log"));
     run.Stop(SIGTERM, std::chrono::seconds(20));
-    ASSERT_EQ(Producer({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+    ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
     const std::string after = check().second;
     EXPECT_NE(after.find("table d: ok"), std::string::npos) << after;
   }

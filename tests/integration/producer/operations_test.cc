@@ -16,17 +16,6 @@
 namespace cdc::testing {
 namespace {
 
-// Runs a one-shot cdc-producer command; returns its exit code and stdout.
-std::pair<int, std::string> RunCommand(const std::vector<std::string>& args,
-                                       const std::string& log) {
-  std::vector<std::string> argv = {CDC_PRODUCER_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Process process(argv, log);
-  std::string out;
-  while (auto line = process.ReadLine(std::chrono::seconds(60))) out += *line + "\n";
-  return {process.Wait(std::chrono::seconds(30)).value_or(-1), out};
-}
-
 // GET `path` on the status endpoint of the producer whose log is `log` (the log names the bound
 // address); returns the status and body (0 when it could not be reached).
 std::pair<int, std::string> StatusGet(const std::string& log, const std::string& path) {

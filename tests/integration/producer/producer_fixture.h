@@ -281,6 +281,17 @@ inline std::string ProducerConfig(const std::string& bootstrap, const std::strin
          producer_extra + "  tables:\n" + tables;
 }
 
+// Runs a one-shot cdc-producer command; returns its exit code and stdout.
+inline std::pair<int, std::string> RunCommand(const std::vector<std::string>& args,
+                                              const std::string& log) {
+  std::vector<std::string> argv = {CDC_PRODUCER_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process process(argv, log);
+  std::string out;
+  while (auto line = process.ReadLine(std::chrono::seconds(60))) out += *line + "\n";
+  return {process.Wait(std::chrono::seconds(30)).value_or(-1), out};
+}
+
 // Waits until `done()` or `timeout`; returns done().
 template <typename Fn>
 bool WaitFor(Fn done, std::chrono::seconds timeout) {
