@@ -76,6 +76,11 @@ std::optional<std::string> ExactReadExpression(SqlDialect dialect, const event::
         return std::nullopt;
     }
   }
+  if (dialect == SqlDialect::kSqlite && column.type == ColumnType::kBytes) {
+    // A BLOB column may hold text or numbers (SQLite enforces no type): their bytes, as SQLite's
+    // CAST gives them, not their text taken for hex digits.
+    return "CAST(" + reference + " AS BLOB)";
+  }
   if (dialect == SqlDialect::kSqlite &&
       (column.type == ColumnType::kFloat64 || column.type == ColumnType::kFloat32)) {
     // 17 digits read back exactly below 1e96 (SQLite 3.40's printf, measured on 300,000 random

@@ -48,6 +48,8 @@ enum class ReadFrom { kChangeTable, kTable };
 //   PostgreSQL money (kTable only; change tables keep it as numeric): CAST(.. AS numeric).
 //   SQLite float columns: REAL values as text that reads back to the same double (sqliteodbc
 //   renders 15 digits); any other value as it is (SQLite enforces no type: text stays text).
+//   SQLite bytes columns: CAST(.. AS BLOB) - text or a number stored there is its bytes, not
+//   text for hex digits.
 std::optional<std::string> ExactReadExpression(SqlDialect dialect, const event::ColumnMeta& column,
                                                const std::string& reference, ReadFrom from);
 

@@ -145,6 +145,8 @@ const std::vector<SqliteCase>& SqliteCases() {
       {"fl", "FLOAT", {{"123456789.123456789", "123456789.12345679"}}},
       {"bo", "BOOLEAN", {{"1", "t"}, {"0", "f"}}},
       {"bl", "BLOB", {{"x'00ff10'", "\\x00ff10"}, {"x''", "\\x"}}},
+      // SQLite keeps text and numbers in a BLOB column as they are: they arrive as their bytes.
+      {"bt", "BLOB", {{"'cafe'", "\\x63616665"}, {"12", "\\x3132"}, {"'00'", "\\x3030"}}},
       {"dt", "DATE", {{"'2026-12-07'", "2026-12-07"}, {"'0001-01-01'", "0001-01-01"}}},
       {"ts", "TIMESTAMP", {{"'2026-12-07 05:00:00.123'", "2026-12-07 05:00:00.123"}}},
       {"dtt", "DATETIME", {{"'9999-12-31 23:59:59'", "9999-12-31 23:59:59"}}},

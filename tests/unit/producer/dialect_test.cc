@@ -82,6 +82,9 @@ TEST(Dialect, ExactReadExpressions) {
   EXPECT_EQ(ExactReadExpression(SqlDialect::kPostgres, column, "x", ReadFrom::kTable),
             std::nullopt);
   EXPECT_EQ(ExactReadExpression(SqlDialect::kOracle, column, "x", ReadFrom::kTable), std::nullopt);
+  column.type = event::ColumnType::kBytes;  // SQLite: text or a number in a BLOB column
+  EXPECT_EQ(ExactReadExpression(SqlDialect::kSqlite, column, "x", ReadFrom::kChangeTable),
+            "CAST(x AS BLOB)");
 }
 
 // An exact read takes its column's place in an explicit list, or follows cdc_read.* where the
