@@ -155,7 +155,18 @@ void OdbcChangeSource::LoadMetadata() {
   table.db = base.db;
   table.schema = base.schema;
   table.table = base.table;
-  table.columns.assign(change_columns.begin() + kMetadataColumns, change_columns.end());
+  event::TableMeta layout;
+  layout.columns.assign(change_columns.begin() + kMetadataColumns, change_columns.end());
+  std::vector<std::optional<size_t>> data_at;
+  for (size_t i = 0; i < layout.columns.size(); ++i) {
+    if (IsOldImageColumn(layout.columns[i].name)) continue;
+    data_at.push_back(i);
+    table.columns.push_back(layout.columns[i]);
+  }
+  std::vector<std::optional<size_t>> old_at;
+  for (const event::ColumnMeta& column : table.columns) {
+    old_at.push_back(layout.Find(OldImageColumn(*dialect_, column.name)));
+  }
   for (size_t k : base.key) {
     const std::optional<size_t> index = table.Find(base.columns[k].name);
     if (!index) {
@@ -173,8 +184,11 @@ void OdbcChangeSource::LoadMetadata() {
                     {"sql_type", column.source_sql_type}});
     }
   }
-  change_reads_ = ColumnReads(*dialect_, table, {kSeqColumn, kOpColumn, kTsColumn, kTxidColumn},
+  change_reads_ = ColumnReads(*dialect_, layout, {kSeqColumn, kOpColumn, kTsColumn, kTxidColumn},
                               ReadFrom::kChangeTable);
+  layout_ = std::move(layout);
+  data_at_ = std::move(data_at);
+  old_at_ = std::move(old_at);
   table_reads_ = ColumnReads(*dialect_, table, {}, ReadFrom::kTable);
   if (metadata_version_ != 0 && SameColumns(table, table_)) return;  // nothing changed
   const bool changed = metadata_version_ != 0;
@@ -191,13 +205,14 @@ void OdbcChangeSource::LoadMetadata() {
 std::vector<std::string> OdbcChangeSource::Drift() {
   Connect();
   return ChangeTableDrift(*connection_, *dialect_, spec_.table, spec_.change_table, spec_.key,
-                          spec_.key_setting);
+                          spec_.key_setting, spec_.capture);
 }
 
 void OdbcChangeSource::LogDrift() {
   try {
-    const std::vector<std::string> drift = ChangeTableDrift(
-        *connection_, *dialect_, spec_.table, spec_.change_table, spec_.key, spec_.key_setting);
+    const std::vector<std::string> drift =
+        ChangeTableDrift(*connection_, *dialect_, spec_.table, spec_.change_table, spec_.key,
+                         spec_.key_setting, spec_.capture);
     if (drift.empty()) return;
     std::string what;
     for (const std::string& line : drift) what += (what.empty() ? "" : "; ") + line;
@@ -224,8 +239,8 @@ bool OdbcChangeSource::SameColumns(const event::TableMeta& a, const event::Table
 
 bool OdbcChangeSource::ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const {
   if (columns.size() != change_reads_.result_columns()) return false;
-  for (size_t i = 0; i < table_.columns.size(); ++i) {
-    const std::string& name = table_.columns[i].name;
+  for (size_t i = 0; i < layout_.columns.size(); ++i) {
+    const std::string& name = layout_.columns[i].name;
     std::string_view described = name;
     // sqliteodbc describes a column named "a.b" as "b" (it takes the part after a dot for a
     // table prefix); the schema cookie notices SQLite's column changes anyway.
@@ -235,6 +250,32 @@ bool OdbcChangeSource::ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns
     if (columns[kMetadataColumns + i].name != described) return false;
   }
   return true;
+}
+
+event::Row OdbcChangeSource::DecodeImage(size_t row,
+                                         const std::vector<std::optional<size_t>>& at) const {
+  event::Row image;
+  image.reserve(table_.columns.size());
+  for (size_t c = 0; c < table_.columns.size(); ++c) {
+    const std::optional<std::string_view> text =
+        at[c] ? change_reads_.Value(batch_, row, *at[c]) : std::nullopt;
+    if (!text) {
+      image.emplace_back(std::monostate{});
+    } else {
+      image.push_back(ValueFromText(table_.columns[c], *text));
+    }
+  }
+  return image;
+}
+
+std::optional<event::Row> OdbcChangeSource::DecodeOldImage(size_t row) const {
+  // A row whose old-image columns are all null has none: the trigger that wrote it did not
+  // record one (before_image was off) - a real old image has its key.
+  const bool recorded = std::any_of(old_at_.begin(), old_at_.end(), [&](const auto& at) {
+    return at && change_reads_.Value(batch_, row, *at).has_value();
+  });
+  if (!recorded) return std::nullopt;
+  return DecodeImage(row, old_at_);
 }
 
 ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Statement&)>& execute) {
@@ -274,15 +315,8 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
             const std::optional<std::string_view> ts = batch_.Get(r, 2);
             record.change_ts_micros = ts ? event::ParseTimestamp(*ts) : 0;
             if (const auto txid = batch_.Get(r, 3)) record.txid = std::string(*txid);
-            record.row.reserve(table_.columns.size());
-            for (size_t c = 0; c < table_.columns.size(); ++c) {
-              const std::optional<std::string_view> text = change_reads_.Value(batch_, r, c);
-              if (!text) {
-                record.row.emplace_back(std::monostate{});
-              } else {
-                record.row.push_back(ValueFromText(table_.columns[c], *text));
-              }
-            }
+            record.row = DecodeImage(r, data_at_);
+            if (record.op == event::Op::kUpdate) record.before = DecodeOldImage(r);
             out.records.push_back(std::move(record));
           } catch (const PermanentError& e) {
             PoisonRecord poison;
@@ -335,16 +369,16 @@ ChangeBatch OdbcChangeSource::ReadChanges(int64_t after_seq, const std::vector<S
   }
   if (ranges.empty() && !read_new) return {};
   Connect();
-  const SqlDialect d = *dialect_;
-  const std::string sql =
-      ranges.empty()
-          ? NewChangesQuery(d, spec_.change_table, change_reads_.select_list(), limit)
-          : (read_new ? NewAndGapChangesQuery(d, spec_.change_table, change_reads_.select_list(),
-                                              kMaxRangesPerRead, limit)
-                      : GapChangesQuery(d, spec_.change_table, change_reads_.select_list(),
-                                        kMaxRangesPerRead, limit));
   return RunChangeQuery([&](odbc::Statement& statement) {
-    statement.Prepare(sql);
+    // Built for each attempt: a reload of the metadata may have changed the select list.
+    const SqlDialect d = *dialect_;
+    const std::string& list = change_reads_.select_list();
+    statement.Prepare(
+        ranges.empty()
+            ? NewChangesQuery(d, spec_.change_table, list, limit)
+            : (read_new
+                   ? NewAndGapChangesQuery(d, spec_.change_table, list, kMaxRangesPerRead, limit)
+                   : GapChangesQuery(d, spec_.change_table, list, kMaxRangesPerRead, limit)));
     SQLUSMALLINT parameter = 1;
     if (read_new) statement.BindInt64(parameter++, after_seq);
     if (!ranges.empty()) {

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/odbc/odbc.h"
 #include "producer/column_reads.h"
+#include "producer/ddl.h"
 #include "producer/dialect.h"
 #include "producer/gap_tracker.h"
 
@@ -31,6 +32,9 @@ struct ChangeRecord {
   int64_t change_ts_micros = 0;
   std::optional<std::string> txid;
   event::Row row;  // aligned with table().columns
+  // An update's old image, aligned like `row`, when the change table records one (before_image)
+  // and the row has it (a row the trigger wrote before before_image was on has not).
+  std::optional<event::Row> before;
 };
 
 // A row that could not be decoded: published to the producer's dead-letter topic with this
@@ -92,6 +96,7 @@ struct SourceTableSpec {
   TableName change_table;
   std::vector<std::string> key;  // empty = primary key from the catalog
   std::string key_setting;       // config path for messages, e.g. producer.tables[0].key
+  CaptureOptions capture;        // what the change table should record (ddl, check)
 };
 
 class OdbcChangeSource final : public ChangeSource {
@@ -124,6 +129,10 @@ class OdbcChangeSource final : public ChangeSource {
   // again when the change table's columns changed.
   ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);
   bool ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const;
+  // Row `row` of batch_ as table_'s columns, each read from the layout_ column `at` says (a
+  // column without one is null); the old image of an update (nullopt when it has none).
+  event::Row DecodeImage(size_t row, const std::vector<std::optional<size_t>>& at) const;
+  std::optional<event::Row> DecodeOldImage(size_t row) const;
   void LogDrift();
   static bool SameColumns(const event::TableMeta& a, const event::TableMeta& b);
   // SQLite's schema cookie (PRAGMA schema_version); nullopt for other dialects. sqliteodbc
@@ -140,6 +149,11 @@ class OdbcChangeSource final : public ChangeSource {
   std::optional<SqlDialect> dialect_;
   std::unique_ptr<odbc::Connection> connection_;
   event::TableMeta table_;
+  // The change table's columns after the metadata, as the catalog lists them (the table's
+  // columns and any old-image columns), and where table_'s columns and their old images are.
+  event::TableMeta layout_;
+  std::vector<std::optional<size_t>> data_at_;  // always set
+  std::vector<std::optional<size_t>> old_at_;
   uint64_t metadata_version_ = 0;
   std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
   int64_t last_mark_ = 0;                 // PostgreSQL: the last txid_current() mark

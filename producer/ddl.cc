@@ -35,6 +35,34 @@ std::vector<std::string> ColumnRefs(SqlDialect dialect, const event::TableMeta& 
   return refs;
 }
 
+// The change table's old-image columns of `table` ("_cdc_old_COL1", ...).
+std::vector<std::string> OldImageRefs(SqlDialect dialect, const event::TableMeta& table) {
+  std::vector<std::string> refs;
+  for (const event::ColumnMeta& column : table.columns) {
+    refs.push_back(Q(dialect, OldImageColumn(dialect, column.name)));
+  }
+  return refs;
+}
+
+// The change-table columns a row fills and the values it fills them with: the op, `extra`
+// leading columns (PostgreSQL's txid, Oracle's seq/ts/txid), the columns of `image` (NEW or OLD,
+// with the dialect's prefix) and, for an update with before_image, the old image.
+struct ChangeInsert {
+  std::string columns;
+  std::string values;
+};
+ChangeInsert ChangeRow(SqlDialect dialect, const event::TableMeta& table,
+                       const std::string& leading_columns, const std::string& leading_values,
+                       const std::string& image_prefix, const std::string& old_prefix) {
+  ChangeInsert row{leading_columns + Join(ColumnRefs(dialect, table, ""), ", "),
+                   leading_values + Join(ColumnRefs(dialect, table, image_prefix), ", ")};
+  if (!old_prefix.empty()) {
+    row.columns += ", " + Join(OldImageRefs(dialect, table), ", ");
+    row.values += ", " + Join(ColumnRefs(dialect, table, old_prefix), ", ");
+  }
+  return row;
+}
+
 // True when OLD's key is NEW's key value for value - not merely equal under the column's
 // collation or type (citext 'Ab' = 'AB', a NOCASE column, numeric 1.5 = 1.50): a key the
 // replica would see as another one is recorded as a delete and an insert. NULLs (possible in
@@ -71,84 +99,86 @@ std::string KeyUnchanged(SqlDialect dialect, const event::TableMeta& table,
   return Join(terms, " AND ");
 }
 
-std::string TableColumns(SqlDialect dialect, const event::TableMeta& table) {
+std::string TableColumns(SqlDialect dialect, const event::TableMeta& table,
+                         const CaptureOptions& options) {
   std::string sql;
-  for (const event::ColumnMeta& column : table.columns) {
+  for (const event::ColumnMeta& column : ChangeDataColumns(dialect, table, options)) {
     const std::string type = ChangeColumnType(dialect, column);
     sql += ",\n  " + Q(dialect, column.name) + (type.empty() ? "" : " " + type);
   }
   return sql;
 }
 
-std::vector<DdlStatement> SqliteTable(const event::TableMeta& table,
-                                      const TableName& change_table) {
+std::vector<DdlStatement> SqliteTable(const event::TableMeta& table, const TableName& change_table,
+                                      const CaptureOptions& options) {
   const SqlDialect d = SqlDialect::kSqlite;
   return {{"CREATE TABLE IF NOT EXISTS " + change_table.Quoted(d) + " (\n  " + Q(d, kSeqColumn) +
            " INTEGER PRIMARY KEY AUTOINCREMENT,\n  " + Q(d, kOpColumn) + " TEXT NOT NULL CHECK (" +
            Q(d, kOpColumn) + " IN ('I', 'U', 'D')),\n  " + Q(d, kTsColumn) +
            " TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),\n  " +
-           Q(d, kTxidColumn) + " TEXT" + TableColumns(d, table) + "\n)"}};
+           Q(d, kTxidColumn) + " TEXT" + TableColumns(d, table, options) + "\n)"}};
 }
 
 std::vector<DdlStatement> SqliteTriggers(const TableName& table_name, const event::TableMeta& table,
-                                         const TableName& change_table) {
+                                         const TableName& change_table,
+                                         const CaptureOptions& options) {
   const SqlDialect d = SqlDialect::kSqlite;
   // SQLite does not allow qualified names inside trigger bodies or after ON.
   const std::string ct = Q(d, change_table.table);
   const std::string base = Q(d, table_name.table);
   const std::string trigger_schema =
       change_table.schema.empty() ? "" : Q(d, change_table.schema) + ".";
-  const std::string columns = Q(d, kOpColumn) + ", " + Join(ColumnRefs(d, table, ""), ", ");
   const std::string unchanged = KeyUnchanged(d, table, "OLD.", "NEW.");
+  auto insert = [&](const std::string& op, const std::string& image, bool with_old = false) {
+    const ChangeInsert row = ChangeRow(d, table, Q(d, kOpColumn) + ", ", "'" + op + "', ",
+                                       image + ".", with_old ? "OLD." : "");
+    return "INSERT INTO " + ct + " (" + row.columns + ") VALUES (" + row.values + ");";
+  };
   std::vector<DdlStatement> out;
   for (const char* suffix : {"_INS", "_UPD", "_KEY", "_DEL"}) {
     out.push_back({"DROP TRIGGER IF EXISTS " + trigger_schema + Q(d, change_table.table + suffix)});
   }
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_INS") +
-                 " AFTER INSERT ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
-                 columns + ") VALUES ('I', " + Join(ColumnRefs(d, table, "NEW."), ", ") +
-                 ");\nEND"});
+                 " AFTER INSERT ON " + base + " FOR EACH ROW BEGIN\n  " + insert("I", "NEW") +
+                 "\nEND"});
   // An update that keeps the key is one insert; one that changes it (rare) a delete and an insert.
   // The WHEN clauses pick the trigger, so an update runs one statement, not two.
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_UPD") +
-                 " AFTER UPDATE ON " + base + " FOR EACH ROW WHEN " + unchanged +
-                 " BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('U', " +
-                 Join(ColumnRefs(d, table, "NEW."), ", ") + ");\nEND"});
+                 " AFTER UPDATE ON " + base + " FOR EACH ROW WHEN " + unchanged + " BEGIN\n  " +
+                 insert("U", "NEW", options.before_image) + "\nEND"});
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_KEY") +
                  " AFTER UPDATE ON " + base + " FOR EACH ROW WHEN NOT (" + unchanged +
-                 ") BEGIN\n  INSERT INTO " + ct + " (" + columns + ") VALUES ('D', " +
-                 Join(ColumnRefs(d, table, "OLD."), ", ") + ");\n  INSERT INTO " + ct + " (" +
-                 columns + ") VALUES ('I', " + Join(ColumnRefs(d, table, "NEW."), ", ") +
-                 ");\nEND"});
+                 ") BEGIN\n  " + insert("D", "OLD") + "\n  " + insert("I", "NEW") + "\nEND"});
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_DEL") +
-                 " AFTER DELETE ON " + base + " FOR EACH ROW BEGIN\n  INSERT INTO " + ct + " (" +
-                 columns + ") VALUES ('D', " + Join(ColumnRefs(d, table, "OLD."), ", ") +
-                 ");\nEND"});
+                 " AFTER DELETE ON " + base + " FOR EACH ROW BEGIN\n  " + insert("D", "OLD") +
+                 "\nEND"});
   return out;
 }
 
 std::vector<DdlStatement> PostgresTable(const event::TableMeta& table,
-                                        const TableName& change_table) {
+                                        const TableName& change_table,
+                                        const CaptureOptions& options) {
   const SqlDialect d = SqlDialect::kPostgres;
   return {{"CREATE TABLE IF NOT EXISTS " + change_table.Quoted(d) + " (\n  " + Q(d, kSeqColumn) +
            " bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  " + Q(d, kOpColumn) +
            " char(1) NOT NULL CHECK (" + Q(d, kOpColumn) + " IN ('I', 'U', 'D')),\n  " +
            Q(d, kTsColumn) +
            " timestamp(6) NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC'),\n  " +
-           Q(d, kTxidColumn) + " varchar(64)" + TableColumns(d, table) + "\n)"}};
+           Q(d, kTxidColumn) + " varchar(64)" + TableColumns(d, table, options) + "\n)"}};
 }
 
 std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
                                            const event::TableMeta& table,
-                                           const TableName& change_table) {
+                                           const TableName& change_table,
+                                           const CaptureOptions& options) {
   const SqlDialect d = SqlDialect::kPostgres;
   const std::string ct = change_table.Quoted(d);
   const std::string function = Derived(change_table, "_FN").Quoted(d);
-  const std::string columns =
-      Q(d, kOpColumn) + ", " + Q(d, kTxidColumn) + ", " + Join(ColumnRefs(d, table, ""), ", ");
-  auto insert = [&](const std::string& op, const std::string& image) {
-    return "INSERT INTO " + ct + " (" + columns + ") VALUES ('" + op + "', txid_current()::text, " +
-           Join(ColumnRefs(d, table, image + "."), ", ") + ");";
+  auto insert = [&](const std::string& op, const std::string& image, bool with_old = false) {
+    const ChangeInsert row =
+        ChangeRow(d, table, Q(d, kOpColumn) + ", " + Q(d, kTxidColumn) + ", ",
+                  "'" + op + "', txid_current()::text, ", image + ".", with_old ? "OLD." : "");
+    return "INSERT INTO " + ct + " (" + row.columns + ") VALUES (" + row.values + ");";
   };
   std::vector<DdlStatement> out;
   // The function runs with its owner's rights, so an application role that may write the table
@@ -156,17 +186,17 @@ std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
   // or pg_catalog's), so a caller cannot redirect it.
   const std::string definer =
       change_table.schema.empty() ? "" : " SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
-  out.push_back({"CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql" +
-                 definer +
-                 " AS $cdc$\nBEGIN\n"
-                 "  IF TG_OP = 'INSERT' THEN\n    " +
-                 insert("I", "NEW") +
-                 "\n  ELSIF TG_OP = 'UPDATE' THEN\n"
-                 "    IF " +
-                 KeyUnchanged(d, table, "OLD.", "NEW.") + " THEN\n      " + insert("U", "NEW") +
-                 "\n    ELSE\n      " + insert("D", "OLD") + "\n      " + insert("I", "NEW") +
-                 "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") +
-                 "\n  END IF;\n  RETURN NULL;\nEND\n$cdc$"});
+  out.push_back(
+      {"CREATE OR REPLACE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql" + definer +
+       " AS $cdc$\nBEGIN\n"
+       "  IF TG_OP = 'INSERT' THEN\n    " +
+       insert("I", "NEW") +
+       "\n  ELSIF TG_OP = 'UPDATE' THEN\n"
+       "    IF " +
+       KeyUnchanged(d, table, "OLD.", "NEW.") + " THEN\n      " +
+       insert("U", "NEW", options.before_image) + "\n    ELSE\n      " + insert("D", "OLD") +
+       "\n      " + insert("I", "NEW") + "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") +
+       "\n  END IF;\n  RETURN NULL;\nEND\n$cdc$"});
   const std::string trigger = Q(d, change_table.table + "_TRG");
   out.push_back({"DROP TRIGGER IF EXISTS " + trigger + " ON " + table_name.Quoted(d)});
   out.push_back({"CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " +
@@ -174,8 +204,8 @@ std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
   return out;
 }
 
-std::vector<DdlStatement> OracleTable(const event::TableMeta& table,
-                                      const TableName& change_table) {
+std::vector<DdlStatement> OracleTable(const event::TableMeta& table, const TableName& change_table,
+                                      const CaptureOptions& options) {
   const SqlDialect d = SqlDialect::kOracle;
   const std::string ct = change_table.Quoted(d);
   return {{"CREATE SEQUENCE " + Derived(change_table, "_SEQ").Quoted(d) +
@@ -184,22 +214,24 @@ std::vector<DdlStatement> OracleTable(const event::TableMeta& table,
            Q(d, kOpColumn) + " CHAR(1) NOT NULL CHECK (" + Q(d, kOpColumn) +
            " IN ('I', 'U', 'D')),\n  " + Q(d, kTsColumn) +
            " TIMESTAMP(6) DEFAULT SYS_EXTRACT_UTC(SYSTIMESTAMP) NOT NULL,\n  " + Q(d, kTxidColumn) +
-           " VARCHAR2(64)" + TableColumns(d, table) + "\n)"},
+           " VARCHAR2(64)" + TableColumns(d, table, options) + "\n)"},
           {"CREATE UNIQUE INDEX " + Derived(change_table, "_IX").Quoted(d) + " ON " + ct + " (" +
            Q(d, kSeqColumn) + ")"}};
 }
 
 std::vector<DdlStatement> OracleTriggers(const TableName& table_name, const event::TableMeta& table,
-                                         const TableName& change_table) {
+                                         const TableName& change_table,
+                                         const CaptureOptions& options) {
   const SqlDialect d = SqlDialect::kOracle;
   const std::string ct = change_table.Quoted(d);
   const std::string sequence = Derived(change_table, "_SEQ").Quoted(d);
-  const std::string columns = Q(d, kSeqColumn) + ", " + Q(d, kOpColumn) + ", " + Q(d, kTsColumn) +
-                              ", " + Q(d, kTxidColumn) + ", " +
-                              Join(ColumnRefs(d, table, ""), ", ");
-  auto insert = [&](const std::string& op, const std::string& image) {
-    return "INSERT INTO " + ct + " (" + columns + ")\n      VALUES (" + sequence + ".NEXTVAL, '" +
-           op + "', v_ts, v_txid, " + Join(ColumnRefs(d, table, ":" + image + "."), ", ") + ");";
+  auto insert = [&](const std::string& op, const std::string& image, bool with_old = false) {
+    const ChangeInsert row = ChangeRow(d, table,
+                                       Q(d, kSeqColumn) + ", " + Q(d, kOpColumn) + ", " +
+                                           Q(d, kTsColumn) + ", " + Q(d, kTxidColumn) + ", ",
+                                       sequence + ".NEXTVAL, '" + op + "', v_ts, v_txid, ",
+                                       ":" + image + ".", with_old ? ":OLD." : "");
+    return "INSERT INTO " + ct + " (" + row.columns + ")\n      VALUES (" + row.values + ");";
   };
   std::vector<DdlStatement> out;
   out.push_back({"CREATE OR REPLACE TRIGGER " + Derived(change_table, "_TRG").Quoted(d) +
@@ -210,9 +242,9 @@ std::vector<DdlStatement> OracleTriggers(const TableName& table_name, const even
                      "BEGIN\n  IF INSERTING THEN\n    " +
                      insert("I", "NEW") + "\n  ELSIF UPDATING THEN\n    IF " +
                      KeyUnchanged(d, table, ":OLD.", ":NEW.") + " THEN\n      " +
-                     insert("U", "NEW") + "\n    ELSE\n      " + insert("D", "OLD") + "\n      " +
-                     insert("I", "NEW") + "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") +
-                     "\n  END IF;\nEND;",
+                     insert("U", "NEW", options.before_image) + "\n    ELSE\n      " +
+                     insert("D", "OLD") + "\n      " + insert("I", "NEW") +
+                     "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") + "\n  END IF;\nEND;",
                  true});
   return out;
 }
@@ -222,7 +254,8 @@ std::vector<DdlStatement> OracleTriggers(const TableName& table_name, const even
 // truncates past 63 bytes; Oracle 12.2+ refuses past 128). The contract's own rules come from
 // ColumnNameProblems.
 std::vector<std::string> NameProblems(SqlDialect dialect, const event::TableMeta& table,
-                                      const TableName& change_table) {
+                                      const TableName& change_table,
+                                      const CaptureOptions& options) {
   std::vector<std::string> problems = event::ColumnNameProblems(table);
   for (const event::ColumnMeta& column : table.columns) {
     for (const std::string_view metadata : {kSeqColumn, kOpColumn, kTsColumn, kTxidColumn}) {
@@ -238,16 +271,16 @@ std::vector<std::string> NameProblems(SqlDialect dialect, const event::TableMeta
   const size_t max_columns = dialect == SqlDialect::kPostgres ? 1600
                              : dialect == SqlDialect::kOracle ? 1000
                                                               : 2000;  // SQLITE_MAX_COLUMN
-  if (table.columns.size() + kMetadataColumns > max_columns) {
+  const size_t change_columns =
+      table.columns.size() * (options.before_image ? 2 : 1) + kMetadataColumns;
+  if (change_columns > max_columns) {
     problems.push_back(table.QualifiedName() + " has " + std::to_string(table.columns.size()) +
-                       " columns: its change table would have " +
-                       std::to_string(table.columns.size() + kMetadataColumns) + ", over " +
+                       " columns: its change table would have " + std::to_string(change_columns) +
+                       (options.before_image ? " (before_image doubles them)" : "") + ", over " +
                        std::string(SqlDialectName(dialect)) + "'s limit of " +
                        std::to_string(max_columns));
   }
-  const size_t limit = dialect == SqlDialect::kPostgres ? 63
-                       : dialect == SqlDialect::kOracle ? 128
-                                                        : 0;
+  const size_t limit = IdentifierLimit(dialect);
   if (limit == 0) return problems;
   const std::vector<std::string> suffixes =
       dialect == SqlDialect::kPostgres ? std::vector<std::string>{"", "_FN", "_TRG"}
@@ -324,11 +357,23 @@ std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column
   return "TEXT";
 }
 
+std::vector<event::ColumnMeta> ChangeDataColumns(SqlDialect dialect, const event::TableMeta& table,
+                                                 const CaptureOptions& options) {
+  std::vector<event::ColumnMeta> columns = table.columns;
+  if (!options.before_image) return columns;
+  for (event::ColumnMeta column : table.columns) {
+    column.name = OldImageColumn(dialect, column.name);
+    columns.push_back(std::move(column));
+  }
+  return columns;
+}
+
 std::vector<DdlStatement> ChangeTableDdl(
     SqlDialect dialect, const TableName& table_name, const event::TableMeta& table,
     const TableName& change_table,
-    const std::optional<std::vector<event::ColumnMeta>>& existing_columns) {
-  const std::vector<std::string> problems = NameProblems(dialect, table, change_table);
+    const std::optional<std::vector<event::ColumnMeta>>& existing_columns,
+    const CaptureOptions& options) {
+  const std::vector<std::string> problems = NameProblems(dialect, table, change_table, options);
   if (!problems.empty()) {
     std::string message = "cannot capture " + table_name.ToString() + ": ";
     for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
@@ -338,18 +383,18 @@ std::vector<DdlStatement> ChangeTableDdl(
   if (!existing_columns) {
     switch (dialect) {
       case SqlDialect::kSqlite:
-        out = SqliteTable(table, change_table);
+        out = SqliteTable(table, change_table, options);
         break;
       case SqlDialect::kPostgres:
-        out = PostgresTable(table, change_table);
+        out = PostgresTable(table, change_table, options);
         break;
       case SqlDialect::kOracle:
-        out = OracleTable(table, change_table);
+        out = OracleTable(table, change_table, options);
         break;
     }
   } else {
     const std::string ct = change_table.Quoted(dialect);
-    for (const event::ColumnMeta& column : table.columns) {
+    for (const event::ColumnMeta& column : ChangeDataColumns(dialect, table, options)) {
       const auto present =
           std::find_if(existing_columns->begin(), existing_columns->end(),
                        [&](const event::ColumnMeta& old) { return old.name == column.name; });
@@ -374,13 +419,13 @@ std::vector<DdlStatement> ChangeTableDdl(
   std::vector<DdlStatement> triggers;
   switch (dialect) {
     case SqlDialect::kSqlite:
-      triggers = SqliteTriggers(table_name, table, change_table);
+      triggers = SqliteTriggers(table_name, table, change_table, options);
       break;
     case SqlDialect::kPostgres:
-      triggers = PostgresTriggers(table_name, table, change_table);
+      triggers = PostgresTriggers(table_name, table, change_table, options);
       break;
     case SqlDialect::kOracle:
-      triggers = OracleTriggers(table_name, table, change_table);
+      triggers = OracleTriggers(table_name, table, change_table, options);
       break;
   }
   out.insert(out.end(), triggers.begin(), triggers.end());

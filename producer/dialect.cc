@@ -1,6 +1,7 @@
 #include "producer/dialect.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/error.h"
 
@@ -10,6 +11,27 @@ namespace {
 std::string Q(SqlDialect dialect, std::string_view name) { return QuoteIdentifier(dialect, name); }
 
 }  // namespace
+
+size_t IdentifierLimit(SqlDialect dialect) {
+  // PostgreSQL truncates past NAMEDATALEN - 1; Oracle 12.2+ refuses past 128; SQLite has none.
+  return dialect == SqlDialect::kPostgres ? 63 : dialect == SqlDialect::kOracle ? 128 : 0;
+}
+
+std::string OldImageColumn(SqlDialect dialect, std::string_view column) {
+  std::string name = std::string(kOldImagePrefix) + std::string(column);
+  const size_t limit = IdentifierLimit(dialect);
+  if (limit == 0 || name.size() <= limit) return name;
+  uint32_t hash = 2166136261U;  // FNV-1a of the whole name: two long names that share a prefix
+  for (const char c : column) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619U;
+  constexpr size_t kHashText = 9;  // "_" and 8 hex digits
+  size_t keep = limit - kOldImagePrefix.size() - kHashText;
+  while (keep > 0 && (static_cast<unsigned char>(column[keep]) & 0xC0) == 0x80) --keep;
+  char hex[kHashText + 1];
+  std::snprintf(hex, sizeof(hex), "_%08x", hash);
+  return std::string(kOldImagePrefix) + std::string(column.substr(0, keep)) + hex;
+}
+
+bool IsOldImageColumn(std::string_view name) { return name.starts_with(kOldImagePrefix); }
 
 SqlDialect ParseDialect(std::string_view text) {
   if (text == "oracle") return SqlDialect::kOracle;

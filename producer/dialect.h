@@ -38,6 +38,16 @@ inline constexpr std::string_view kTsColumn = "CDC_TS";
 inline constexpr std::string_view kTxidColumn = "CDC_TXID";
 inline constexpr size_t kMetadataColumns = 4;
 
+// With a table's before_image on, its change table also holds each column's old image on an
+// update, in a column named OldImageColumn(column): "_cdc_old_" + the name (a source column
+// cannot start with _cdc_: ColumnNameProblems), or, where that is over the dialect's identifier
+// limit, the name cut at a character boundary and a hash of the whole name.
+inline constexpr std::string_view kOldImagePrefix = "_cdc_old_";
+std::string OldImageColumn(SqlDialect dialect, std::string_view column);
+bool IsOldImageColumn(std::string_view name);
+// The longest identifier the dialect holds, in bytes (0: no limit).
+size_t IdentifierLimit(SqlDialect dialect);
+
 // Where a column's plain value is read from: its change table or its source table (snapshots).
 enum class ReadFrom { kChangeTable, kTable };
 

@@ -73,13 +73,14 @@ TableName QualifiedChangeTable(odbc::Connection& connection, SqlDialect dialect,
 std::vector<std::string> ChangeTableDrift(odbc::Connection& connection, SqlDialect dialect,
                                           const TableName& table, const TableName& change_table,
                                           const std::vector<std::string>& key_override,
-                                          const std::string& key_setting) {
+                                          const std::string& key_setting,
+                                          const CaptureOptions& options) {
   const event::TableMeta meta =
       ReadTableMeta(connection, dialect, table, key_override, key_setting);
   const std::vector<event::ColumnMeta> existing = ReadColumns(connection, dialect, change_table);
   if (existing.empty()) return {"change table " + change_table.ToString() + " does not exist"};
   std::vector<std::string> out;
-  for (const event::ColumnMeta& column : meta.columns) {
+  for (const event::ColumnMeta& column : ChangeDataColumns(dialect, meta, options)) {
     const auto present = std::find_if(existing.begin(), existing.end(),
                                       [&](const auto& c) { return c.name == column.name; });
     if (present == existing.end()) {
@@ -93,7 +94,7 @@ std::vector<std::string> ChangeTableDrift(odbc::Connection& connection, SqlDiale
   }
   const TableName qualified = QualifiedChangeTable(connection, dialect, change_table);
   CompareTriggers(connection, dialect, qualified,
-                  ChangeTableDdl(dialect, table, meta, qualified, existing), out);
+                  ChangeTableDdl(dialect, table, meta, qualified, existing, options), out);
   if (!out.empty()) out.push_back("run cdc-producer ddl --apply");
   return out;
 }

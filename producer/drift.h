@@ -1,5 +1,6 @@
 // Is a change table and its trigger(s) up to date with its table? What `cdc-producer check`
-// reports (and `run` logs at a table's start): columns the table has and the change table lacks,
+// reports (and `run` logs at a table's start): columns the table has and the change table lacks
+// (with before_image: their old-image columns too),
 // retyped columns, and a trigger that is not the one `ddl` would generate now (e.g. one still
 // copying a column dropped from the table: PostgreSQL and Oracle then refuse every write). A
 // dropped column left in the change table is expected (null from then on). Oracle's trigger text
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/odbc/odbc.h"
+#include "producer/ddl.h"
 #include "producer/dialect.h"
 
 namespace cdc::producer {
@@ -23,6 +25,7 @@ TableName QualifiedChangeTable(odbc::Connection& connection, SqlDialect dialect,
 std::vector<std::string> ChangeTableDrift(odbc::Connection& connection, SqlDialect dialect,
                                           const TableName& table, const TableName& change_table,
                                           const std::vector<std::string>& key_override,
-                                          const std::string& key_setting);
+                                          const std::string& key_setting,
+                                          const CaptureOptions& options);
 
 }  // namespace cdc::producer

@@ -371,8 +371,9 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
         }
       }
       const TableName table_name = placed(table.source.table);
-      const std::vector<DdlStatement> statements = ChangeTableDdl(
-          target, table_name, meta, placed_change_table(table.source.change_table), existing);
+      const std::vector<DdlStatement> statements =
+          ChangeTableDdl(target, table_name, meta, placed_change_table(table.source.change_table),
+                         existing, table.source.capture);
       if (!options.apply) {
         out << DdlScript(target, table_name, statements);
         continue;

@@ -49,6 +49,7 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
     }
     table.source.key = item.GetStringList("key");
     table.source.key_setting = path + "key";
+    table.source.capture.before_image = item.GetBool("before_image");
     const std::string schema =
         table.source.table.schema.empty() ? std::string("main") : table.source.table.schema;
     table.topic = item.GetString("topic", prefix + "." + schema + "." + table.source.table.table);

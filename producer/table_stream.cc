@@ -364,6 +364,7 @@ void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event
       event.before = std::move(record.row);
     } else {
       event.after = std::move(record.row);
+      event.before = std::move(record.before);
     }
     event.key = event::KeyFromImage(table, event);
     if (chunk_) chunk_->Supersede(KeyIdentity(event.key));

@@ -58,6 +58,10 @@ ConfigSchema ProjectSchema() {
                             KeySpec::StringList("key"),
                             // Default: <kafka.topic_prefix>.<schema>.<table>.
                             KeySpec::String("topic"),
+                            // Record an update's old image too (the event's `before`); costs
+                            // the source's writes (producer/README.md). Takes effect at ddl
+                            // --apply.
+                            KeySpec::Bool("before_image").Default("false"),
                         })
               .Default("[]"),
           // Idle wait between polls; while batches come back full the next poll is immediate.

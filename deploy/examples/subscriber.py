@@ -11,8 +11,10 @@ read from the beginning and indexed by schema id; JSON events need no schema.
 Each output line:
     {"topic": ..., "partition": 0, "offset": 12, "op": "u", "table": "main.ORDERS", "seq": 42,
      "source_ts": "2026-12-01T10:00:00.123000Z", "key": {...}, "before": {...}, "after": {...}}
-Values follow the JSON column of the contract's type table in both formats: decimals as exact
-strings, bytes as base64, timestamps as ISO-8601 text. Tombstones (the null value after a delete)
+"before" is the old row for a delete, and for an update of a table captured with before_image
+(null for other updates); "after" the new row. Values follow the JSON column of the contract's
+type table in both formats: decimals as exact strings, bytes as base64, timestamps as ISO-8601
+text. Tombstones (the null value after a delete)
 carry no change and are skipped unless --tombstones is given.
 
 Options: --group G subscribes as consumer group G (committing offsets, resuming where it stopped);

@@ -2,8 +2,9 @@
 // N inserts, N updates of one column, N deletes, in transactions of 100 statements - on a table
 // without capture and on the same table with the change table and trigger(s) `cdc-producer ddl
 // --apply` creates, on SQLite (through the SQLite3 ODBC driver, the application's own path) and on
-// PostgreSQL (libpq). Reported per phase: microseconds per statement and the ratio to the
-// uncaptured table in the same run.
+// PostgreSQL (libpq), and once more with before_image (an update also records the old image).
+// Reported per phase: microseconds per statement and the ratio to the uncaptured table in the
+// same run.
 //
 //   build/tests/bench/trigger_bench [--rows N] [--rounds R]
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -69,7 +71,10 @@ double Phase(int rows, const std::function<void(int)>& statement,
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / rows;
 }
 
-PhaseTimes SqliteRun(int rows, bool capture) {
+// How a run's table is captured: not at all, or with these options.
+using Capture = std::optional<producer::CaptureOptions>;
+
+PhaseTimes SqliteRun(int rows, const Capture& capture) {
   SqliteSource source;
   odbc::Environment environment;
   odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
@@ -79,8 +84,8 @@ PhaseTimes SqliteRun(int rows, bool capture) {
       "note TEXT, created TIMESTAMP)");
   if (capture) {
     db.SetAutocommit(false);
-    for (const producer::DdlStatement& s :
-         producer::ChangeTableDdl(SqlDialect::kSqlite, {"", "t"}, table, {"", "t_CT"})) {
+    for (const producer::DdlStatement& s : producer::ChangeTableDdl(
+             SqlDialect::kSqlite, {"", "t"}, table, {"", "t_CT"}, {}, *capture)) {
       db.Execute(s.sql);
     }
     db.Commit();
@@ -123,8 +128,11 @@ PhaseTimes SqliteRun(int rows, bool capture) {
   return times;
 }
 
-PhaseTimes PostgresRun(const PgCluster& cluster, int rows, bool capture, int round) {
-  const std::string database = "bench_" + std::to_string(round) + (capture ? "_c" : "_n");
+PhaseTimes PostgresRun(const PgCluster& cluster, int rows, const Capture& capture, int round) {
+  const std::string database = "bench_" + std::to_string(round) +
+                               (!capture                ? "_n"
+                                : capture->before_image ? "_b"
+                                                        : "_c");
   cluster.CreateDatabase(database);
   pqxx::connection c(cluster.Url(database));
   const event::TableMeta table = BenchTable("public");
@@ -135,7 +143,7 @@ PhaseTimes PostgresRun(const PgCluster& cluster, int rows, bool capture, int rou
         "precision, note text, created timestamp)");
     if (capture) {
       for (const producer::DdlStatement& s : producer::ChangeTableDdl(
-               SqlDialect::kPostgres, {"public", "t"}, table, {"public", "t_CT"})) {
+               SqlDialect::kPostgres, {"public", "t"}, table, {"public", "t_CT"}, {}, *capture)) {
         w.exec(s.sql);
       }
     }
@@ -163,15 +171,18 @@ PhaseTimes PostgresRun(const PgCluster& cluster, int rows, bool capture, int rou
 }
 
 void Report(const char* source, const std::vector<PhaseTimes>& plain,
-            const std::vector<PhaseTimes>& captured) {
+            const std::vector<PhaseTimes>& captured, const std::vector<PhaseTimes>& before) {
   auto row = [&](const char* phase, double PhaseTimes::*field) {
-    std::vector<double> a, b;
-    for (const PhaseTimes& t : plain) a.push_back(t.*field);
-    for (const PhaseTimes& t : captured) b.push_back(t.*field);
-    const double p = Median(a), q = Median(b);
+    auto median = [&](const std::vector<PhaseTimes>& runs) {
+      std::vector<double> values;
+      for (const PhaseTimes& t : runs) values.push_back(t.*field);
+      return Median(values);
+    };
+    const double p = median(plain), q = median(captured), b = median(before);
     std::printf(
-        "  %-8s %-7s %8.1f us  -> captured %8.1f us  = %.2fx  (%.0f -> %.0f statements/s)\n",
-        source, phase, p, q, q / p, 1e6 / p, 1e6 / q);
+        "  %-8s %-7s %8.1f us -> captured %8.1f us = %.2fx, with before_image %8.1f us = %.2fx"
+        "  (%.0f -> %.0f / %.0f statements/s)\n",
+        source, phase, p, q, q / p, b, b / p, 1e6 / p, 1e6 / q, 1e6 / b);
   };
   row("insert", &PhaseTimes::insert_us);
   row("update", &PhaseTimes::update_us);
@@ -189,20 +200,25 @@ int Main(int argc, char** argv) {
       "trigger overhead: %d inserts, updates, deletes per run, %d statements per "
       "transaction, median of %d rounds (alternating)\n",
       rows, kStatementsPerTransaction, rounds);
-  std::vector<PhaseTimes> plain, captured;
+  const producer::CaptureOptions changes;
+  const producer::CaptureOptions with_before{.before_image = true};
+  std::vector<PhaseTimes> plain, captured, before;
   for (int r = 0; r < rounds; ++r) {
-    plain.push_back(SqliteRun(rows, false));
-    captured.push_back(SqliteRun(rows, true));
+    plain.push_back(SqliteRun(rows, std::nullopt));
+    captured.push_back(SqliteRun(rows, changes));
+    before.push_back(SqliteRun(rows, with_before));
   }
-  Report("sqlite", plain, captured);
+  Report("sqlite", plain, captured, before);
   PgCluster cluster;
   plain.clear();
   captured.clear();
+  before.clear();
   for (int r = 0; r < rounds; ++r) {
-    plain.push_back(PostgresRun(cluster, rows, false, r));
-    captured.push_back(PostgresRun(cluster, rows, true, r));
+    plain.push_back(PostgresRun(cluster, rows, std::nullopt, r));
+    captured.push_back(PostgresRun(cluster, rows, changes, r));
+    before.push_back(PostgresRun(cluster, rows, with_before, r));
   }
-  Report("postgres", plain, captured);
+  Report("postgres", plain, captured, before);
   return 0;
 }
 

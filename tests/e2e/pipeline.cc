@@ -157,7 +157,10 @@ Pipeline::Pipeline(const std::string& format)
          << "source:\n  connection: \"" << source_connection() << "\"\n"
          << "producer:\n  snapshot: never\n  poll_interval_ms: 100\n  topic_partitions: 8\n"
          << "  metrics_listen: 127.0.0.1:" << producer_port_ << "\n  tables:\n";
-  for (const DemoTable& table : DemoTables()) config << "    - name: main." << table.name << "\n";
+  for (const DemoTable& table : DemoTables()) {
+    config << "    - name: main." << table.name << "\n"
+           << (RecordsBeforeImages(table) ? "      before_image: true\n" : "");
+  }
   config << "postgres:\n  url: \"" << cluster_.Url("replica") << "\"\n  schema: replica\n"
          << "consumer:\n  group_id: cdc-e2e\n  topic_pattern: '^cdc\\.main\\..*'\n"
          << "  batch_max_ms: 50\n  change_feed: true\n  metrics_listen: 127.0.0.1:"
@@ -303,6 +306,12 @@ std::vector<CanonicalRow> Pipeline::SourceChanges(const DemoTable& table) {
   std::string sql =
       "SELECT CAST(CDC_SEQ AS TEXT), CASE CDC_OP WHEN 'I' THEN 'c' WHEN 'U' THEN 'u' ELSE 'd' END";
   for (const DemoColumn& column : table.columns) sql += ", " + SqliteExpression(column);
+  for (const DemoColumn& column : table.columns) {
+    const DemoColumn old{"_cdc_old_" + column.name, column.kind};
+    sql += RecordsBeforeImages(table)
+               ? ", CASE WHEN CDC_OP = 'U' THEN " + SqliteExpression(old) + " END"
+               : ", NULL";
+  }
   std::vector<CanonicalRow> rows = Query(*source_db_, sql + " FROM " + table.name + "_CT");
   std::sort(rows.begin(), rows.end());
   return rows;
@@ -325,6 +334,12 @@ std::vector<CanonicalRow> Pipeline::SubscriberChanges(const DemoTable& table,
     CanonicalRow row = {std::to_string(change.at("seq").get<int64_t>()), op};
     for (const DemoColumn& column : table.columns) {
       row.push_back(FromJson(image.at(column.name), column.kind));
+    }
+    // An update's old image, where it has one.
+    const nlohmann::json& before = change.at("before");
+    for (const DemoColumn& column : table.columns) {
+      row.push_back(op == "u" && !before.is_null() ? FromJson(before.at(column.name), column.kind)
+                                                   : std::nullopt);
     }
     rows.push_back(std::move(row));
   }

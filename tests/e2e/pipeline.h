@@ -42,6 +42,9 @@ struct DemoTable {
 // The tables of cdc-workload's demo schema.
 const std::vector<DemoTable>& DemoTables();
 
+// Whether the pipeline captures `table` with before_image (ORDERS does, the others do not).
+inline bool RecordsBeforeImages(const DemoTable& table) { return table.name == "ORDERS"; }
+
 class Pipeline {
  public:
   // `format` is kafka.format (avro | json).

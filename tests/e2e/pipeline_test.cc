@@ -76,7 +76,8 @@ TEST_P(EndToEnd, FiftyThousandChangesReplicateRowForRow) {
   EXPECT_EQ(pipeline.Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
 
   // A downstream team's subscriber (deploy/examples/subscriber.py, as a consumer group) prints
-  // exactly the source's changes: every change-table row once, with its op and row image.
+  // exactly the source's changes: every change-table row once, with its op and row image, and an
+  // update's old image where the table records one (ORDERS: before_image) - none in ORDER_LINES.
   for (const DemoTable& table : {DemoTables()[2], DemoTables()[3]}) {  // ORDERS, ORDER_LINES
     SCOPED_TRACE("subscriber " + table.name);
     const std::vector<CanonicalRow> changes = pipeline.SourceChanges(table);

@@ -2,16 +2,19 @@
 // pipeline (psqlODBC source -> cdc-producer -> dev broker -> cdc-consumer -> PostgreSQL replica),
 // in both formats: the application's writes are never refused, and every value arrives exactly -
 // or, where the contract cannot carry it, the row is dead-lettered with the reason while the
-// table keeps streaming.
+// table keeps streaming. The walked tables capture with before_image: every update's `before`
+// is, value for value, the row's image before it (the insert's `after`).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "common/registry/topic_registry.h"
 #include "tests/harness/odbc_sources.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/integration/consumer/consumer_fixture.h"
@@ -253,6 +256,42 @@ class TypeWalkTest : public ::testing::TestWithParam<std::string> {
                       << TailFile(dir_.File("producer.log")) << TailFile(dir_.File("consumer.log"));
   }
 
+  // Every update event of `topic` carries the image the key had before it - the `after` of the
+  // key's previous event - value for value (bit for bit for floats: NaN, -0).
+  void ExpectBeforeImages(const std::string& topic, size_t updates) {
+    kafka::KafkaSettings kafka;
+    kafka.bootstrap_servers = broker_.bootstrap();
+    registry::TopicRegistry schemas(kafka, "_cdc_schemas", TestLogger());
+    event::EventDecoder decoder(schemas, event::ParseFormat(GetParam()));
+    auto same = [](const event::Row& a, const event::Row& b) {
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); ++i) {
+        const auto* x = std::get_if<double>(&a[i]);
+        const auto* y = std::get_if<double>(&b[i]);
+        if (x && y ? std::memcmp(x, y, sizeof(double)) != 0 : !(a[i] == b[i])) return false;
+      }
+      return true;
+    };
+    std::map<std::string, event::Row> last;  // key -> the image after its latest event
+    size_t checked = 0;
+    for (const TopicMessage& m : ReadTopic(broker_.bootstrap(), topic)) {
+      if (!m.value) continue;
+      const event::ChangeEvent e = decoder.Decode(*m.value, m.headers).event;
+      const std::string key = KeyText(e.key);
+      if (e.op == event::Op::kUpdate) {
+        ++checked;
+        EXPECT_TRUE(e.before.has_value()) << topic << " key " << key << ": update without before";
+        if (e.before && last.count(key)) {
+          EXPECT_TRUE(same(*e.before, last[key])) << topic << " key " << key;
+        }
+      } else if (e.op != event::Op::kDelete) {
+        EXPECT_FALSE(e.before.has_value()) << topic << " key " << key;
+      }
+      if (e.after) last[key] = *e.after;
+    }
+    EXPECT_EQ(checked, updates) << topic;
+  }
+
   // The producer's dead letters of `table`.
   std::vector<std::string> DeadLetters(const std::string& table) {
     std::vector<std::string> out;
@@ -307,7 +346,7 @@ TEST_P(TypeWalkTest, EveryPostgresTypeAndExtremeValueArrivesExactlyAndNoWriteIsR
                     create +
                     "); CREATE TABLE walk.dlq (id integer PRIMARY KEY, ts timestamp, n numeric)");
   WriteConfig(cluster_.OdbcConnectionString("src"),
-              "    - name: walk.t\n      topic: cdc.walk.t\n"
+              "    - name: walk.t\n      topic: cdc.walk.t\n      before_image: true\n"
               "    - name: walk.dlq\n      topic: cdc.walk.dlq\n"
               "    - name: walk.icu\n      topic: cdc.walk.icu\n");
 
@@ -346,6 +385,7 @@ TEST_P(TypeWalkTest, EveryPostgresTypeAndExtremeValueArrivesExactlyAndNoWriteIsR
   EXPECT_TRUE(refusals_.empty()) << refusals_.front();
 
   ExpectReplica("replica.t", "cdc.walk.t", Cases(), Render(cluster_, "src", "walk.t", Cases()));
+  ExpectBeforeImages("cdc.walk.t", Rows(Cases()));
   EXPECT_TRUE(ReplicaIds("replica.icu", "AB,Q")) << TailFile(dir_.File("producer.log"));
   // The table kept streaming behind its dead letters: row 1, inserted with NaN (dead-lettered),
   // arrived with its valid update and went with its delete. Row 2's update to the out-of-range
@@ -379,7 +419,7 @@ TEST_P(TypeWalkTest, EverySqliteAffinityAndExtremeValueArrivesExactly) {
   app.Execute("CREATE TABLE dlq (id INTEGER PRIMARY KEY, i INTEGER, d DECIMAL(12,2))");
   app.Execute("CREATE TABLE ut (id PRIMARY KEY, v INTEGER)");  // no declared type: 1 IS 1.0
   WriteConfig(source.ConnectionString(),
-              "    - name: main.t\n      topic: cdc.main.t\n"
+              "    - name: main.t\n      topic: cdc.main.t\n      before_image: true\n"
               "    - name: main.dlq\n      topic: cdc.main.dlq\n"
               "    - name: main.ut\n      topic: cdc.main.ut\n");
 
@@ -429,6 +469,7 @@ TEST_P(TypeWalkTest, EverySqliteAffinityAndExtremeValueArrivesExactly) {
   const std::string expected_json =
       Render(cluster_, "replica", "(VALUES " + rows_sql + ") v(" + names + ")", render);
   ExpectReplica("replica.t", "cdc.main.t", render, expected_json);
+  ExpectBeforeImages("cdc.main.t", rows);
   EXPECT_TRUE(ReplicaIds("replica.dlq", "2")) << TailFile(dir_.File("producer.log"));
   EXPECT_GE(DeadLetters("main.dlq").size(), 4u);
   EXPECT_TRUE(ReplicaIds("replica.ut", "1.0")) << TailFile(dir_.File("producer.log"));

@@ -221,6 +221,85 @@ TEST(ChangeTableDdl, RefusesNamesTheChangeTableCannotHold) {
       ChangeTableDdl(SqlDialect::kPostgres, name, wide, TableName{"shop", "ORDER_LINES_CT"}));
 }
 
+// before_image: the old-image columns (same types) and an update's insert filling them from the
+// old row; inserts, deletes and key changes as without it. Oracle's is reviewed in its golden.
+TEST(ChangeTableDdl, BeforeImageRecordsTheOldImageOfUpdatesOnly) {
+  const CaptureOptions before{.before_image = true};
+  const TableName table{"SHOP", "ORDER_LINES"};
+  const TableName change_table{"SHOP", "ORDER_LINES_CT"};
+  const std::string oracle = DdlScript(
+      SqlDialect::kOracle, table,
+      ChangeTableDdl(SqlDialect::kOracle, table, OrderLines("SHOP"), change_table, {}, before));
+  EXPECT_EQ(oracle, Golden("oracle_before_image.sql", oracle))
+      << "regenerate with CDC_REGENERATE_GOLDEN=1";
+  for (const SqlDialect dialect : {SqlDialect::kPostgres, SqlDialect::kSqlite}) {
+    const auto statements =
+        ChangeTableDdl(dialect, table, OrderLines("SHOP"), change_table, {}, before);
+    const std::string create = statements.front().sql;
+    EXPECT_NE(create.find("\"_cdc_old_AMOUNT\" " +
+                          ChangeColumnType(dialect, OrderLines("SHOP").columns[2])),
+              std::string::npos)
+        << create;
+    std::string triggers;  // every statement after the CREATE TABLE
+    for (size_t i = 1; i < statements.size(); ++i) triggers += statements[i].sql + "\n";
+    // Only the update that keeps its key names the old-image columns, taking OLD's values.
+    size_t uses = 0;
+    for (size_t at = triggers.find("\"_cdc_old_ORDER_ID\""); at != std::string::npos;
+         at = triggers.find("\"_cdc_old_ORDER_ID\"", at + 1)) {
+      ++uses;
+    }
+    EXPECT_EQ(uses, 1u) << triggers;
+    EXPECT_NE(triggers.find("\"_cdc_old_SHIPPED_AT\") VALUES ('U'"), std::string::npos) << triggers;
+    EXPECT_NE(triggers.find("NEW.\"SHIPPED_AT\", OLD.\"ORDER_ID\""), std::string::npos) << triggers;
+  }
+  // Turned on for an existing change table: the old-image columns are added, nothing dropped.
+  std::vector<ColumnMeta> existing = OrderLines("SHOP").columns;
+  const auto evolved = ChangeTableDdl(SqlDialect::kPostgres, table, OrderLines("SHOP"),
+                                      change_table, existing, before);
+  EXPECT_EQ(evolved[0].sql,
+            "ALTER TABLE \"SHOP\".\"ORDER_LINES_CT\" ADD COLUMN \"_cdc_old_ORDER_ID\" BIGINT");
+  EXPECT_EQ(evolved[6].sql.rfind("ALTER TABLE", 0), 0u);
+  EXPECT_EQ(evolved[7].sql.rfind("CREATE OR REPLACE FUNCTION", 0), 0u);
+  // It doubles the data columns: 798 + 798 + 4 fit PostgreSQL's 1600, 799 do not.
+  event::TableMeta wide = OrderLines("shop");
+  while (wide.columns.size() < 799) {
+    wide.columns.push_back(Column("C" + std::to_string(wide.columns.size()), ColumnType::kInt64));
+  }
+  try {
+    ChangeTableDdl(SqlDialect::kPostgres, table, wide, change_table, {}, before);
+    ADD_FAILURE() << "no refusal";
+  } catch (const PermanentError& e) {
+    EXPECT_NE(std::string(e.what()).find("would have 1602 (before_image doubles them), over "
+                                         "postgres's limit of 1600"),
+              std::string::npos)
+        << e.what();
+  }
+  wide.columns.pop_back();
+  EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kPostgres, table, wide, change_table, {}, before));
+}
+
+// Old-image column names fit the dialect's limit and stay distinct: "_cdc_old_" + the name, or
+// the name cut at a character boundary with a hash of the whole name.
+TEST(OldImageColumn, FitsTheIdentifierLimitAndStaysDistinct) {
+  EXPECT_EQ(OldImageColumn(SqlDialect::kPostgres, "AMOUNT"), "_cdc_old_AMOUNT");
+  EXPECT_TRUE(IsOldImageColumn(OldImageColumn(SqlDialect::kPostgres, "AMOUNT")));
+  EXPECT_FALSE(IsOldImageColumn("AMOUNT"));
+  const std::string a(60, 'a');
+  const std::string b = std::string(59, 'a') + "b";
+  EXPECT_EQ(OldImageColumn(SqlDialect::kPostgres, a).size(), 63u);
+  EXPECT_NE(OldImageColumn(SqlDialect::kPostgres, a), OldImageColumn(SqlDialect::kPostgres, b));
+  EXPECT_EQ(OldImageColumn(SqlDialect::kSqlite, a), "_cdc_old_" + a);  // SQLite: no limit
+  EXPECT_EQ(OldImageColumn(SqlDialect::kOracle, a), "_cdc_old_" + a);  // 69 of 128
+  // 30 two-byte characters: never cut inside one.
+  std::string umlauts;
+  for (int i = 0; i < 30; ++i) umlauts += "\xc3\xa4";
+  const std::string cut = OldImageColumn(SqlDialect::kPostgres, umlauts);
+  EXPECT_LE(cut.size(), 63u);
+  const std::string kept = cut.substr(9, cut.size() - 9 - 9);
+  EXPECT_EQ(kept.size() % 2, 0u) << cut;
+  EXPECT_EQ(umlauts.rfind(kept, 0), 0u);
+}
+
 TEST(ChangeColumnType, TheColumnsOwnTypeInItsOwnDatabase) {
   ColumnMeta column = Column("C", ColumnType::kOther);
   column.db_type = "interval day to second(2)";
