@@ -268,14 +268,22 @@ event::Row OdbcChangeSource::DecodeImage(size_t row,
   return image;
 }
 
-std::optional<event::Row> OdbcChangeSource::DecodeOldImage(size_t row) const {
+std::optional<event::Row> OdbcChangeSource::DecodeOldImage(size_t row, int64_t seq) const {
   // A row whose old-image columns are all null has none: the trigger that wrote it did not
   // record one (before_image was off) - a real old image has its key.
   const bool recorded = std::any_of(old_at_.begin(), old_at_.end(), [&](const auto& at) {
     return at && change_reads_.Value(batch_, row, *at).has_value();
   });
   if (!recorded) return std::nullopt;
-  return DecodeImage(row, old_at_);
+  try {
+    return DecodeImage(row, old_at_);
+  } catch (const PermanentError& e) {
+    // An old value the contract cannot carry (its own change was dead-lettered when it was
+    // written): the update itself still goes out, without the old image.
+    logger_.Warn("an update's old image cannot be carried; published without it",
+                 {{"table", spec_.table.ToString()}, {"seq", seq}, {"error", e.what()}});
+    return std::nullopt;
+  }
 }
 
 ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Statement&)>& execute) {
@@ -316,7 +324,7 @@ ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Stat
             record.change_ts_micros = ts ? event::ParseTimestamp(*ts) : 0;
             if (const auto txid = batch_.Get(r, 3)) record.txid = std::string(*txid);
             record.row = DecodeImage(r, data_at_);
-            if (record.op == event::Op::kUpdate) record.before = DecodeOldImage(r);
+            if (record.op == event::Op::kUpdate) record.before = DecodeOldImage(r, seq);
             out.records.push_back(std::move(record));
           } catch (const PermanentError& e) {
             PoisonRecord poison;

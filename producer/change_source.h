@@ -132,7 +132,7 @@ class OdbcChangeSource final : public ChangeSource {
   // Row `row` of batch_ as table_'s columns, each read from the layout_ column `at` says (a
   // column without one is null); the old image of an update (nullopt when it has none).
   event::Row DecodeImage(size_t row, const std::vector<std::optional<size_t>>& at) const;
-  std::optional<event::Row> DecodeOldImage(size_t row) const;
+  std::optional<event::Row> DecodeOldImage(size_t row, int64_t seq) const;
   void LogDrift();
   static bool SameColumns(const event::TableMeta& a, const event::TableMeta& b);
   // SQLite's schema cookie (PRAGMA schema_version); nullopt for other dialects. sqliteodbc

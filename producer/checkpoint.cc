@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -19,6 +20,18 @@ std::string_view SnapshotStateName(SnapshotPosition::State state) {
       return "done";
   }
   return "none";
+}
+
+std::string ColumnsFingerprint(const event::TableMeta& table) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (const event::ColumnMeta& column : table.columns) {
+    for (const char c : column.name + '\0') {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+  }
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 std::string CheckpointKey(const std::string& pipeline, const std::string& table) {
@@ -42,13 +55,14 @@ std::string EncodeCheckpoint(const std::string& pipeline, const std::string& tab
   }
   nlohmann::json gaps = nlohmann::json::array();
   for (const SeqRange& gap : position.gaps) gaps.push_back({gap.first, gap.last});
-  const nlohmann::json record = {{"pipeline", pipeline},
-                                 {"table", table},
-                                 {"watermark", position.watermark},
-                                 {"high", std::max(position.high, position.watermark)},
-                                 {"gaps", std::move(gaps)},
-                                 {"snapshot", std::move(snapshot)},
-                                 {"updated_at", updated_at}};
+  nlohmann::json record = {{"pipeline", pipeline},
+                           {"table", table},
+                           {"watermark", position.watermark},
+                           {"high", std::max(position.high, position.watermark)},
+                           {"gaps", std::move(gaps)},
+                           {"snapshot", std::move(snapshot)},
+                           {"updated_at", updated_at}};
+  if (!position.columns.empty()) record["columns"] = position.columns;
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -85,6 +99,10 @@ std::optional<TablePosition> DecodeCheckpoint(std::string_view json) {
       }
       position.gaps.push_back({gap[0].get<int64_t>(), gap[1].get<int64_t>()});
     }
+  }
+  if (record.contains("columns")) {
+    if (!record["columns"].is_string()) return std::nullopt;
+    position.columns = record["columns"].get<std::string>();
   }
   position.snapshot.id = snapshot.value("id", int64_t{0});
   position.snapshot.backfill = snapshot.value("backfill", false);

@@ -37,6 +37,10 @@ struct TablePosition {
   int64_t high = 0;
   std::vector<SeqRange> gaps;
   SnapshotPosition snapshot;
+  // ColumnsFingerprint of the columns the table was published with ("" in records written
+  // before it existed): columns added while the producer ran, or while it was down, are noticed
+  // against it and backfilled (producer.backfill_new_columns).
+  std::string columns;
 
   TrackedPosition tracked() const { return {watermark, high, gaps}; }
   void set_tracked(TrackedPosition position) {
@@ -47,12 +51,16 @@ struct TablePosition {
   bool operator==(const TablePosition&) const = default;
 };
 
+// A short text that changes when the set or order of `table`'s column names does (FNV-1a 64 of
+// the names, as 16 hex digits).
+std::string ColumnsFingerprint(const event::TableMeta& table);
+
 // "none", "running" or "done" (the checkpoint's and the /snapshots command's spelling).
 std::string_view SnapshotStateName(SnapshotPosition::State state);
 
 std::string CheckpointKey(const std::string& pipeline, const std::string& table);
 // The JSON record: {"pipeline","table","watermark","high","gaps":[[first,last],...],
-// "snapshot":{"state","id","backfill","rows","after_key"},"updated_at"}.
+// "snapshot":{"state","id","backfill","rows","after_key"},"columns","updated_at"}.
 std::string EncodeCheckpoint(const std::string& pipeline, const std::string& table,
                              const TablePosition& position, const std::string& updated_at);
 // nullopt for a record that does not parse (logged by the caller and skipped).

@@ -78,6 +78,7 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
   stream.poll_interval = std::chrono::milliseconds(config.GetInt("producer.poll_interval_ms"));
   stream.gap_timeout = std::chrono::milliseconds(config.GetInt("producer.gap_timeout_ms"));
   stream.snapshot_initial = config.GetString("producer.snapshot") == "initial";
+  stream.backfill_new_columns = config.GetBool("producer.backfill_new_columns");
   stream.purge = config.GetBool("producer.purge");
   stream.purge_interval = std::chrono::milliseconds(config.GetInt("producer.purge_interval_ms"));
   stream.max_in_flight = static_cast<size_t>(config.GetInt("producer.max_in_flight"));

@@ -144,6 +144,7 @@ void TableStream::Run(std::stop_token stop) {
       }
       EnsureSchemas();
       if (!tracker_) StartTracking();
+      CheckColumns();
       std::optional<int64_t> requested;
       {
         std::lock_guard lock(status_mutex_);
@@ -221,6 +222,29 @@ void TableStream::EnsureSchemas() {
                                       {"key_schema_id", ids_.key},
                                       {"value_schema_id", ids_.value},
                                       {"columns", static_cast<int64_t>(table.columns.size())}});
+}
+
+void TableStream::CheckColumns() {
+  const event::TableMeta& table = source_.table();
+  if (source_.metadata_version() == columns_version_ && position_.columns == columns_) return;
+  if (source_.metadata_version() != columns_version_) {
+    columns_ = ColumnsFingerprint(table);
+    columns_version_ = source_.metadata_version();
+  }
+  if (position_.columns == columns_) return;
+  const bool changed = !position_.columns.empty();  // else: first start, or an older checkpoint
+  position_.columns = columns_;
+  if (changed && options_.backfill_new_columns) {
+    logger_.Info("the table's columns changed; backfilling so that existing rows carry them",
+                 {{"table", name_}, {"columns", static_cast<int64_t>(table.columns.size())}});
+    BeginSnapshot(true, WallMicros(clock_));
+  } else if (changed) {
+    logger_.Warn(
+        "the table's columns changed; rows that do not change keep null in new columns "
+        "downstream (producer.backfill_new_columns is off: cdc-producer snapshot backfills)",
+        {{"table", name_}, {"columns", static_cast<int64_t>(table.columns.size())}});
+  }
+  RecordCandidate();
 }
 
 void TableStream::EnterFallback(bool on) {
@@ -374,7 +398,19 @@ void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event
     PoisonRecord poison;
     poison.seq = record.seq;
     try {
-      if (auto messages = Encode(table, event, &poison)) {
+      std::optional<std::vector<event::Message>> messages = Encode(table, event, &poison);
+      if (!messages && event.op == event::Op::kUpdate && event.before) {
+        // The old image doubles an update: without it, the change itself may still fit.
+        event.before.reset();
+        messages = Encode(table, event, &poison);
+        if (messages) {
+          logger_.Warn(
+              "an update is published without its old image (before_image): with it "
+              "the event is over the message size limit",
+              {{"table", name_}, {"seq", record.seq}, {"limit", poison.limit.value_or(0)}});
+        }
+      }
+      if (messages) {
         for (event::Message& m : *messages) out.push_back(std::move(m));
         continue;
       }

@@ -38,6 +38,9 @@ struct StreamOptions {
   std::chrono::milliseconds poll_interval{200};
   std::chrono::milliseconds gap_timeout{30'000};
   bool snapshot_initial = true;
+  // Columns added to a table (after ddl --apply) start a backfill, so that the rows that existed
+  // before carry their values (a default) in every subscriber and the replica.
+  bool backfill_new_columns = true;
   bool purge = false;
   std::chrono::milliseconds purge_interval{60'000};
   size_t max_in_flight = 200'000;  // messages; polling pauses above this
@@ -92,6 +95,9 @@ class TableStream {
   void Restart(const TablePosition& position);
   void StartTracking();
   void EnsureSchemas();
+  // Compares the table's columns with the ones it was published with (TablePosition::columns);
+  // when they changed, records the new ones and, with backfill_new_columns, starts a backfill.
+  void CheckColumns();
   void BeginSnapshot(bool backfill, int64_t id);
   // Reads or publishes one snapshot chunk; returns true when another round right away makes
   // progress.
@@ -155,6 +161,8 @@ class TableStream {
   static constexpr int kCatchUpPolls = 50;
   int catch_up_polls_ = 0;  // polls in a row that left gaps unread
   uint64_t schema_version_ = 0;
+  uint64_t columns_version_ = 0;  // the metadata version columns_ was computed for
+  std::string columns_;           // its ColumnsFingerprint
   event::SchemaIds ids_;
   Clock::TimePoint last_purge_{};
   int64_t purged_through_ = 0;

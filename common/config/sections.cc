@@ -70,6 +70,8 @@ ConfigSchema ProjectSchema() {
           // A sequence gap that has not filled after this long is given up (rolled back).
           KeySpec::Int("gap_timeout_ms", 0, 86'400'000).Default("30000"),
           KeySpec::Enum("snapshot", {"initial", "never"}).Default("initial"),
+          // Columns added to a captured table start a backfill of it (existing rows carry them).
+          KeySpec::Bool("backfill_new_columns").Default("true"),
           KeySpec::String("checkpoint_topic").Default("_cdc_offsets"),
           // Rows the producer cannot encode go here with their context (JSON).
           KeySpec::String("dead_letter_topic").Default("_cdc_producer_dlq"),

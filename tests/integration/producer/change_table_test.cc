@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
@@ -358,6 +359,64 @@ TEST(ChangeTables, BeforeImagesFollowTheTableOptionWhileTheProducerRuns) {
     EXPECT_EQ(producer.Stop(SIGTERM), 0);
     EXPECT_TRUE(ReadTopic(broker.bootstrap(), "_cdc_producer_dlq").empty());
   }
+}
+
+// An update whose old image cannot travel - a value the contract cannot carry (numeric NaN, a
+// timestamp past the microseconds' range), or an event over the size limit only with it - is
+// published without its old image, never dead-lettered for it (an independent tester's
+// finding: the update was lost to the replica).
+TEST(ChangeTables, UpdatesWhoseOldImageCannotTravelArePublishedWithoutIt) {
+  DevBroker broker;
+  PgCluster cluster;
+  PostgresOdbcSource pg(cluster, "oldimg");
+  TempDir dir("cdc-oldimg");
+  cluster.Psql("oldimg",
+               "CREATE TABLE o (id integer PRIMARY KEY, n numeric, ts timestamp, big text)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig(broker.bootstrap(), pg.ConnectionString(),
+                                   "    - name: o\n      topic: o\n      before_image: true\n",
+                                   "  snapshot: never\n"));
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  ProducerProcess producer(config, dir.File("producer.log"));
+  cluster.Psql("oldimg",
+               "INSERT INTO o VALUES (1, 'NaN', '2000-01-01', 'a'), (2, 1, '294270-01-01', 'b'), "
+               "(3, 1, '2000-01-01', repeat('z', 600000))");
+  cluster.Psql("oldimg",
+               "UPDATE o SET n = 2 WHERE id = 1; UPDATE o SET ts = '2001-01-01' WHERE id = 2; "
+               "UPDATE o SET n = 3 WHERE id = 3; UPDATE o SET big = 'y' WHERE id = 3; "
+               "UPDATE o SET n = 4 WHERE id = 3");
+  // 3 inserts (two dead-lettered: NaN, year 294270) and 5 updates, none dead-lettered.
+  std::vector<TopicMessage> events;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        events = ReadTopic(broker.bootstrap(), "o");
+        return events.size() >= 6;
+      },
+      std::chrono::seconds(30)))
+      << Tail(dir.File("producer.log"));
+  kafka::KafkaSettings kafka;
+  kafka.bootstrap_servers = broker.bootstrap();
+  registry::TopicRegistry schemas(kafka, "_cdc_schemas", TestLogger());
+  event::EventDecoder decoder(schemas, event::Format::kAvro);
+  std::map<int64_t, std::string> by_seq;
+  for (const TopicMessage& m : events) {
+    const event::ChangeEvent e = decoder.Decode(*m.value, m.headers).event;
+    by_seq[e.source.seq] = std::string(1, static_cast<char>(e.op)) + " " + KeyText(e.key) + " " +
+                           (e.before ? "before" : "-");
+  }
+  std::vector<std::string> lines;
+  for (const auto& [seq, line] : by_seq) lines.push_back(line);
+  // The 600 KB row's update is over the limit only with both images (1.2 MB); once the new
+  // value is small, old image and all fit again.
+  EXPECT_EQ(lines, (std::vector<std::string>{"c 3 -", "u 1 -", "u 2 -", "u 3 -", "u 3 before",
+                                             "u 3 before"}))
+      << Tail(dir.File("producer.log"));
+  EXPECT_EQ(CountInFile(dir.File("producer.log"), "old image cannot be carried"), 2u);
+  EXPECT_EQ(CountInFile(dir.File("producer.log"), "published without its old image"), 1u);
+  EXPECT_TRUE(
+      WaitFor([&] { return ReadTopic(broker.bootstrap(), "_cdc_producer_dlq").size() == 2; },
+              std::chrono::seconds(20)));  // the two inserts, nothing else
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
 // `ddl --apply` evolving a change table while the application writes: it takes the table's lock

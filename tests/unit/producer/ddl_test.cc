@@ -278,6 +278,49 @@ TEST(ChangeTableDdl, BeforeImageRecordsTheOldImageOfUpdatesOnly) {
   EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kPostgres, table, wide, change_table, {}, before));
 }
 
+// PostgreSQL's 8160-byte row limit: a change table whose widest row would pass it is refused
+// (an independent tester's 520-bigint table refused every update once before_image doubled it).
+TEST(ChangeTableDdl, PostgresRefusesChangeTablesWhoseRowsCanPassTheRowLimit) {
+  auto bigints = [](size_t count) {
+    event::TableMeta table;
+    table.schema = "public";
+    table.table = "wide";
+    for (size_t i = 0; i < count; ++i) {
+      ColumnMeta column = Column("c" + std::to_string(i), ColumnType::kInt64);
+      column.db_type = "bigint";
+      table.columns.push_back(column);
+    }
+    table.key = {0};
+    return table;
+  };
+  const TableName name{"public", "wide"};
+  const TableName ct{"public", "wide_CT"};
+  const CaptureOptions before{.before_image = true};
+  EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kPostgres, name, bigints(520), ct));
+  try {
+    ChangeTableDdl(SqlDialect::kPostgres, name, bigints(520), ct, {}, before);
+    ADD_FAILURE() << "no refusal";
+  } catch (const PermanentError& e) {
+    EXPECT_NE(std::string(e.what()).find("public.wide: a row of its change table can take 8528 "
+                                         "bytes (its 520 columns twice, with before_image, each "
+                                         "at its widest), over PostgreSQL's row limit of 8160"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kPostgres, name, bigints(495), ct, {}, before));
+  EXPECT_THROW(ChangeTableDdl(SqlDialect::kPostgres, name, bigints(1010), ct), PermanentError);
+  // Text columns are moved out of the row by TOAST: 300 of them fit, twice.
+  event::TableMeta texts = bigints(1);
+  for (int i = 0; i < 150; ++i) {
+    ColumnMeta column = Column("t" + std::to_string(i), ColumnType::kString);
+    column.db_type = "text";
+    texts.columns.push_back(column);
+  }
+  EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kPostgres, name, texts, ct, {}, before));
+  // DDL for another database (no db_type) is not checked; SQLite has no such limit.
+  EXPECT_NO_THROW(ChangeTableDdl(SqlDialect::kSqlite, name, bigints(900), ct, {}, before));
+}
+
 // Old-image column names fit the dialect's limit and stay distinct: "_cdc_old_" + the name, or
 // the name cut at a character boundary with a hash of the whole name.
 TEST(OldImageColumn, FitsTheIdentifierLimitAndStaysDistinct) {

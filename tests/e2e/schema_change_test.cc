@@ -1,0 +1,95 @@
+// Schema changes of a captured table while the pipeline runs, compared through the whole
+// pipeline with the PostgreSQL replica: a column added with a default (constant or volatile)
+// reaches every replica row as the source holds it - the rows that existed before the ALTER
+// TABLE and the rows written between it and `ddl --apply` (whose change-table rows lack the
+// column) - because the producer backfills a table whose columns changed. Once per format.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/e2e/replica_fixture.h"
+#include "tests/harness/odbc_sources.h"
+
+namespace cdc::testing {
+namespace {
+
+class SchemaChangeTest : public ReplicaPipelineTest {
+ protected:
+  int ApplyDdl() {
+    return RunCommand({"ddl", "--config", config_, "--apply"}, dir_.File("ddl2.log")).first;
+  }
+};
+
+TEST_P(SchemaChangeTest, AddedColumnsReachTheRowsThatExistedBeforeOnPostgres) {
+  cluster_.CreateDatabase("src");
+  cluster_.Psql("src", "CREATE TABLE s (id integer PRIMARY KEY, v text)");
+  WriteConfig(cluster_.OdbcConnectionString("src"), "    - name: public.s\n      topic: cdc.s\n");
+  cluster_.Psql("src", "INSERT INTO s SELECT g, 'v' || g FROM generate_series(1, 300) g");
+  const std::vector<TypeCase> before = {{"v", "", {}}};
+  Start("cdc.s");
+  WaitReplica("replica.s", before, Render(cluster_, "src", "s", before));
+
+  // A constant and a volatile default (every existing row gets its own clock_timestamp()), then
+  // writes the old trigger records without the new columns.
+  cluster_.Psql("src",
+                "ALTER TABLE s ADD COLUMN d integer NOT NULL DEFAULT 42, ADD COLUMN t timestamptz "
+                "DEFAULT clock_timestamp()");
+  cluster_.Psql("src",
+                "INSERT INTO s (id, v, d) VALUES (301, 'w', 5); UPDATE s SET v = 'u', d = 7 WHERE "
+                "id = 1; DELETE FROM s WHERE id = 2");
+  ASSERT_EQ(ApplyDdl(), 0) << TailFile(dir_.File("ddl2.log"));
+  cluster_.Psql("src",
+                "INSERT INTO s (id, v, d) VALUES (302, 'a', 9); UPDATE s SET d = 8 WHERE id = 3");
+  const std::vector<TypeCase> after = {{"v", "", {}}, {"d", "", {}}, {"t", "", {}}};
+  WaitReplica("replica.s", after, Render(cluster_, "src", "s", after));
+  EXPECT_GE(CountInFile(dir_.File("producer.log"), "backfilling so that existing rows carry them"),
+            1u);
+}
+
+TEST_P(SchemaChangeTest, AddedColumnsReachTheRowsThatExistedBeforeOnSqlite) {
+  SqliteSource source;
+  odbc::Environment environment;
+  odbc::Connection app(environment, source.ConnectionString() + "Timeout=20000;");
+  app.Execute("CREATE TABLE s (id INTEGER PRIMARY KEY, v TEXT)");
+  WriteConfig(source.ConnectionString(), "    - name: main.s\n      topic: cdc.s\n");
+  app.SetAutocommit(false);
+  for (int id = 1; id <= 300; ++id) {
+    app.Execute("INSERT INTO s VALUES (" + std::to_string(id) + ", 'v" + std::to_string(id) + "')");
+  }
+  app.Commit();
+  app.SetAutocommit(true);
+  // The source's rows as a VALUES list the replica's rendering can be compared with.
+  auto expected = [&](const std::vector<TypeCase>& cases) {
+    std::string columns = "id";
+    for (const TypeCase& c : cases) columns += ", " + c.column;
+    std::string rows;
+    for (const auto& row : Query(app, "SELECT " + columns + " FROM s ORDER BY id")) {
+      rows += rows.empty() ? "(" : ", (";
+      rows += *row[0];  // the id, a number
+      for (size_t i = 1; i < row.size(); ++i) {
+        rows += ", " + (row[i] ? "'" + *row[i] + "'" : std::string("NULL")) + "::text";
+      }
+      rows += ")";
+    }
+    return Render(cluster_, "replica", "(VALUES " + rows + ") v(" + columns + ")", cases);
+  };
+  const std::vector<TypeCase> before = {{"v", "", {}}};
+  Start("cdc.s");
+  WaitReplica("replica.s", before, expected(before));
+
+  app.Execute("ALTER TABLE s ADD COLUMN d INTEGER NOT NULL DEFAULT 42");
+  app.Execute("INSERT INTO s (id, v, d) VALUES (301, 'w', 5)");
+  app.Execute("UPDATE s SET v = 'u', d = 7 WHERE id = 1");
+  app.Execute("DELETE FROM s WHERE id = 2");
+  ASSERT_EQ(ApplyDdl(), 0) << TailFile(dir_.File("ddl2.log"));
+  app.Execute("INSERT INTO s (id, v, d) VALUES (302, 'a', 9)");
+  app.Execute("UPDATE s SET d = 8 WHERE id = 3");
+  const std::vector<TypeCase> after = {{"v", "", {}}, {"d", "", {}}};
+  WaitReplica("replica.s", after, expected(after));
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, SchemaChangeTest, ::testing::Values("avro", "json"));
+
+}  // namespace
+}  // namespace cdc::testing
