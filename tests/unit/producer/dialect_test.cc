@@ -168,6 +168,11 @@ TEST(Checkpoint, RoundTripsThroughJson) {
   position.gaps = {{43, 44}, {47, 47}};
   position.snapshot = {SnapshotPosition::State::kRunning, 1733, true,
                        KeysetPosition{"7", std::nullopt}, 5};
+  event::TableMeta table;
+  table.columns.resize(2);
+  table.columns[0].name = "ID";
+  table.columns[1].name = "NOTE";
+  position.columns = ColumnsFingerprint(table);
   const std::string json = EncodeCheckpoint("p", "SHOP.ORDERS", position, "2026-11-21T00:00:00Z");
   const std::optional<TablePosition> decoded = DecodeCheckpoint(json);
   ASSERT_TRUE(decoded);
@@ -184,6 +189,19 @@ TEST(Checkpoint, RoundTripsThroughJson) {
   EXPECT_EQ(old->high, 0);
   EXPECT_TRUE(old->gaps.empty());
   EXPECT_EQ(old->snapshot.state, SnapshotPosition::State::kRunning);
+  EXPECT_TRUE(old->columns.empty());  // not recorded: the next start records them, no backfill
+  // The fingerprint follows the names: an added column, a rename, a name split differently.
+  event::TableMeta added = table;
+  added.columns.emplace_back().name = "COLOR";
+  event::TableMeta renamed = table;
+  renamed.columns[1].name = "NOTES";
+  event::TableMeta split = table;
+  split.columns[0].name = "IDN";
+  split.columns[1].name = "OTE";
+  EXPECT_EQ(ColumnsFingerprint(table).size(), 16u);
+  EXPECT_NE(ColumnsFingerprint(added), ColumnsFingerprint(table));
+  EXPECT_NE(ColumnsFingerprint(renamed), ColumnsFingerprint(table));
+  EXPECT_NE(ColumnsFingerprint(split), ColumnsFingerprint(table));
 }
 
 TEST(ProducerSettings, TopicNames) {
