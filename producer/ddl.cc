@@ -134,10 +134,7 @@ std::vector<DdlStatement> SqliteTriggers(const TableName& table_name, const even
                                        image + ".", with_old ? "OLD." : "");
     return "INSERT INTO " + ct + " (" + row.columns + ") VALUES (" + row.values + ");";
   };
-  std::vector<DdlStatement> out;
-  for (const char* suffix : {"_INS", "_UPD", "_KEY", "_DEL"}) {
-    out.push_back({"DROP TRIGGER IF EXISTS " + trigger_schema + Q(d, change_table.table + suffix)});
-  }
+  std::vector<DdlStatement> out = DropCaptureTriggers(d, table_name, change_table);
   out.push_back({"CREATE TRIGGER " + trigger_schema + Q(d, change_table.table + "_INS") +
                  " AFTER INSERT ON " + base + " FOR EACH ROW BEGIN\n  " + insert("I", "NEW") +
                  "\nEND"});
@@ -198,7 +195,8 @@ std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
        "\n      " + insert("I", "NEW") + "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") +
        "\n  END IF;\n  RETURN NULL;\nEND\n$cdc$"});
   const std::string trigger = Q(d, change_table.table + "_TRG");
-  out.push_back({"DROP TRIGGER IF EXISTS " + trigger + " ON " + table_name.Quoted(d)});
+  const std::vector<DdlStatement> drop = DropCaptureTriggers(d, table_name, change_table);
+  out.insert(out.end(), drop.begin(), drop.end());
   out.push_back({"CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " +
                  table_name.Quoted(d) + " FOR EACH ROW EXECUTE FUNCTION " + function + "()"});
   return out;
@@ -425,6 +423,31 @@ std::string ChangeColumnType(SqlDialect dialect, const event::ColumnMeta& column
       return oracle ? "CLOB" : "TEXT";
   }
   return "TEXT";
+}
+
+std::vector<DdlStatement> DropCaptureTriggers(SqlDialect dialect, const TableName& table_name,
+                                              const TableName& change_table) {
+  std::vector<DdlStatement> out;
+  switch (dialect) {
+    case SqlDialect::kSqlite: {
+      // SQLite keeps triggers in the schema of their table's database, unqualified after ON.
+      const std::string schema =
+          change_table.schema.empty() ? "" : Q(dialect, change_table.schema) + ".";
+      for (const char* suffix : {"_INS", "_UPD", "_KEY", "_DEL"}) {
+        out.push_back(
+            {"DROP TRIGGER IF EXISTS " + schema + Q(dialect, change_table.table + suffix)});
+      }
+      break;
+    }
+    case SqlDialect::kPostgres:
+      out.push_back({"DROP TRIGGER IF EXISTS " + Q(dialect, change_table.table + "_TRG") + " ON " +
+                     table_name.Quoted(dialect)});
+      break;
+    case SqlDialect::kOracle:  // no IF EXISTS before 23ai; ddl never drops Oracle's (REPLACE)
+      out.push_back({"DROP TRIGGER " + Derived(change_table, "_TRG").Quoted(dialect)});
+      break;
+  }
+  return out;
 }
 
 std::vector<event::ColumnMeta> ChangeDataColumns(SqlDialect dialect, const event::TableMeta& table,

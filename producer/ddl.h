@@ -47,6 +47,11 @@ std::vector<DdlStatement> ChangeTableDdl(
 std::vector<event::ColumnMeta> ChangeDataColumns(SqlDialect dialect, const event::TableMeta& table,
                                                  const CaptureOptions& options);
 
+// The statements that drop the capture trigger(s) of `table_name` (IF EXISTS), as
+// ChangeTableDdl's own replacement of them does.
+std::vector<DdlStatement> DropCaptureTriggers(SqlDialect dialect, const TableName& table_name,
+                                              const TableName& change_table);
+
 // The statements as a script: a header comment, each statement followed by ";" (or "\n/" for
 // blocks) and a blank line.
 std::string DdlScript(SqlDialect dialect, const TableName& table_name,

@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"oracle", "postgres", "sqlite"}));
   ddl->add_option("--schema", ddl_options.target_schema,
                   "place the tables and change tables in this schema in the printed DDL");
+  ddl->add_option("--alter", ddl_options.alter,
+                  "with --apply and one --table: run this ALTER TABLE on the table and evolve its "
+                  "change table and trigger(s) in the same transaction (PostgreSQL, SQLite)");
   CLI::App* snapshot = app.add_subcommand("snapshot", "re-snapshot one table into its topic");
   snapshot->add_option("--config", config_path, "configuration file (YAML)")->required();
   snapshot->add_option("--table", snapshot_table, "a configured table (SCHEMA.TABLE)")->required();

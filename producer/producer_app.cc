@@ -353,13 +353,23 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
     name = placed(std::move(name));
     return foreign ? name : QualifiedChangeTable(connection, dialect, std::move(name));
   };
+  if (!options.alter.empty() &&
+      (!options.apply || selected.size() != 1 || dialect == SqlDialect::kOracle)) {
+    throw config::ConfigError(
+        {"ddl: --alter needs --apply and exactly one --table, and a source whose DDL is "
+         "transactional (PostgreSQL, SQLite; on Oracle run the ALTER, then ddl --apply)"});
+  }
   int rc = 0;
   for (const TableSettings& table : selected) {
-    try {
+    const TableName table_name = placed(table.source.table);
+    TableName change_table;  // placed_change_table's, once read (it may fail like the rest)
+    // The statements for the table as the catalog shows it now (inside the transaction, after
+    // an --alter: as it altered it). An existing change table is evolved, not recreated.
+    std::optional<std::vector<event::ColumnMeta>> existing;
+    auto generate = [&] {
       event::TableMeta meta = ReadTableMeta(connection, dialect, table.source.table,
                                             table.source.key, table.source.key_setting);
-      // An existing change table is evolved (columns added, triggers replaced), not recreated.
-      std::optional<std::vector<event::ColumnMeta>> existing;
+      existing.reset();
       if (!foreign) {
         std::vector<event::ColumnMeta> columns =
             ReadColumns(connection, dialect, table.source.change_table);
@@ -370,24 +380,37 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
           column.db_type.reset();
         }
       }
-      const TableName table_name = placed(table.source.table);
-      const std::vector<DdlStatement> statements =
-          ChangeTableDdl(target, table_name, meta, placed_change_table(table.source.change_table),
-                         existing, table.source.capture);
+      return ChangeTableDdl(target, table_name, meta, change_table, existing, table.source.capture);
+    };
+    try {
+      change_table = placed_change_table(table.source.change_table);
       if (!options.apply) {
-        out << DdlScript(target, table_name, statements);
+        out << DdlScript(target, table_name, generate());
         continue;
       }
       // One transaction where DDL is transactional: no change slips between a trigger's drop
       // and its re-creation, and a failure leaves nothing half-applied.
       const bool transactional = dialect != SqlDialect::kOracle;
+      std::vector<DdlStatement> statements;
+      if (options.alter.empty()) statements = generate();
       if (transactional) connection.SetAutocommit(false);
       try {
         // The table first, as the application's writers take it (then the change table, in
-        // the trigger): evolving a change table cannot deadlock with them.
-        if (dialect == SqlDialect::kPostgres && existing) {
+        // the trigger): evolving a change table cannot deadlock with them. An --alter takes
+        // the lock its ALTER TABLE needs at once.
+        if (dialect == SqlDialect::kPostgres && (existing || !options.alter.empty())) {
           connection.Execute("LOCK TABLE " + table_name.Quoted(dialect) +
-                             " IN SHARE ROW EXCLUSIVE MODE");
+                             (options.alter.empty() ? " IN SHARE ROW EXCLUSIVE MODE"
+                                                    : " IN ACCESS EXCLUSIVE MODE"));
+        }
+        if (!options.alter.empty()) {
+          // Without its triggers the table can be altered in any way (SQLite refuses to drop
+          // a column a trigger names); no write can happen before they are back.
+          for (const DdlStatement& drop : DropCaptureTriggers(dialect, table_name, change_table)) {
+            connection.Execute(drop.sql);
+          }
+          connection.Execute(options.alter);
+          statements = generate();
         }
         for (const DdlStatement& statement : statements) connection.Execute(statement.sql);
         if (transactional) connection.Commit();
@@ -399,7 +422,8 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
         throw;
       }
       if (transactional) connection.SetAutocommit(true);
-      out << "applied " << statements.size() << " statements: change table "
+      out << (options.alter.empty() ? "" : "altered " + table.name + " and ") << "applied "
+          << statements.size() << " statements: change table "
           << table.source.change_table.ToString() << (existing ? " (evolved)" : " (created)")
           << " for " << table.name << "\n";
     } catch (const Error& e) {

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <thread>
 
 #include "common/registry/topic_registry.h"
@@ -536,6 +538,121 @@ TEST(ChangeTables, EvolvingUnderConcurrentWritersNeverDeadlocks) {
   // Every committed write was captured: two changes per transaction.
   EXPECT_EQ(cluster.Psql("evolve", "SELECT count(*) FROM \"t_CT\""),
             std::to_string(2 * committed.load()));
+}
+
+// `ddl --apply --alter` drops, renames and adds columns while the application writes (PostgreSQL:
+// 3 writers; SQLite: one, its single writer lock) and the producer runs: the ALTER TABLE and the
+// change table's evolution commit together, so no write is refused (a plain DROP or RENAME COLUMN
+// on PostgreSQL makes the trigger fail every write until ddl --apply), every committed write is
+// captured and published, nothing is dead-lettered, and `check` says ok after each.
+TEST(ChangeTables, AlterWithDdlChangesTheTableWithoutRefusingAWrite) {
+  PgCluster cluster;
+  PostgresOdbcSource pg(cluster, "alter");
+  SqliteSource lite;
+  TempDir dir("cdc-alter");
+  for (const bool postgres : {true, false}) {
+    SCOPED_TRACE(postgres ? "postgres" : "sqlite");
+    DevBroker broker;
+    const std::string create = "CREATE TABLE r (id integer PRIMARY KEY, a integer, b text, c text)";
+    odbc::Environment environment;
+    odbc::Connection lite_db(environment, lite.ConnectionString() + "Timeout=20000;");
+    if (postgres) {
+      cluster.Psql("alter", create);
+    } else {
+      lite_db.Execute(create);
+    }
+    const std::string config = dir.File(postgres ? "pg.yaml" : "lite.yaml");
+    WriteText(config, ProducerConfig(broker.bootstrap(),
+                                     postgres ? pg.ConnectionString() : lite.ConnectionString(),
+                                     "    - name: r\n      topic: r\n", "  snapshot: never\n"));
+    ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+    ProducerProcess producer(config, dir.File(postgres ? "pg.log" : "lite.log"));
+    std::atomic<bool> stop = false;
+    std::atomic<int> committed = 0;
+    std::atomic<int> failed = 0;
+    std::atomic<int> next_id = 0;
+    std::string failure;
+    std::mutex failure_mutex;
+    std::vector<std::thread> writers;
+    for (int w = 0; w < (postgres ? 3 : 1); ++w) {
+      writers.emplace_back([&] {
+        std::unique_ptr<pqxx::connection> pg_writer;
+        std::unique_ptr<odbc::Connection> lite_writer;
+        if (postgres) {
+          pg_writer = std::make_unique<pqxx::connection>(cluster.Url("alter"));
+        } else {
+          lite_writer = std::make_unique<odbc::Connection>(
+              environment, lite.ConnectionString() + "Timeout=20000;");
+        }
+        while (!stop) {
+          const std::string id = std::to_string(++next_id);
+          const std::vector<std::string> statements = {
+              "INSERT INTO r (id, a) VALUES (" + id + ", 1)",
+              "UPDATE r SET a = a + 1 WHERE id = " + id};
+          try {
+            if (postgres) {
+              pqxx::work tx(*pg_writer);
+              for (const std::string& sql : statements) tx.exec(sql);
+              tx.commit();
+            } else {
+              lite_writer->SetAutocommit(false);
+              for (const std::string& sql : statements) lite_writer->Execute(sql);
+              lite_writer->Commit();
+              lite_writer->SetAutocommit(true);
+            }
+            ++committed;
+          } catch (const std::exception& e) {
+            ++failed;
+            if (!postgres) {
+              lite_writer->Rollback();
+              lite_writer->SetAutocommit(true);
+            }
+            std::lock_guard lock(failure_mutex);
+            failure = e.what();
+          }
+          std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (const char* alter : {"ALTER TABLE r DROP COLUMN c", "ALTER TABLE r RENAME COLUMN b TO bb",
+                              "ALTER TABLE r ADD COLUMN d integer NOT NULL DEFAULT 42"}) {
+      const auto [rc, output] =
+          RunCommand({"ddl", "--config", config, "--apply", "--table", "r", "--alter", alter},
+                     dir.File("ddl.log"));
+      EXPECT_EQ(rc, 0) << alter << "\n" << output << Tail(dir.File("ddl.log"));
+      EXPECT_NE(output.find("altered r and applied"), std::string::npos) << output;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      const auto [check_rc, report] =
+          RunCommand({"check", "--config", config}, dir.File("check.log"));
+      EXPECT_NE(report.find("table r: ok"), std::string::npos) << alter << "\n" << report;
+    }
+    stop = true;
+    for (std::thread& writer : writers) writer.join();
+    EXPECT_EQ(failed, 0) << failure;
+    EXPECT_GT(committed, 20);
+    // Every committed write reached the topic: an insert and an update per transaction.
+    std::set<std::pair<std::string, std::string>> published;  // (op, key)
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          published.clear();
+          for (const TopicMessage& m : ReadTopic(broker.bootstrap(), "r")) {
+            if (m.value && (m.op() == "c" || m.op() == "u")) published.emplace(m.op(), m.key);
+          }
+          return published.size() == 2 * static_cast<size_t>(committed.load());
+        },
+        std::chrono::seconds(60)))
+        << published.size() << " of " << 2 * committed.load() << "\n"
+        << Tail(dir.File(postgres ? "pg.log" : "lite.log"));
+    EXPECT_TRUE(ReadTopic(broker.bootstrap(), "_cdc_producer_dlq").empty());
+    EXPECT_EQ(producer.Stop(SIGTERM), 0);
+  }
+  // Refused where it cannot be one transaction's work, or without a single table.
+  const std::string config = dir.File("pg.yaml");
+  EXPECT_EQ(RunCommand({"ddl", "--config", config, "--alter", "ALTER TABLE r ADD COLUMN e int"},
+                       dir.File("ddl.log"))
+                .first,
+            2);
 }
 
 // A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->
