@@ -116,6 +116,20 @@ std::vector<std::string> CreateTableSql(const std::string& schema, const std::st
   return {create + " WITH (fillfactor = 85)"};
 }
 
+std::string WidenedType(const std::string& event_type, const std::string& target_type) {
+  const ParsedType event = Parse(event_type);
+  const ParsedType target = Parse(target_type);
+  if (event.base != "numeric" || target.base != "numeric" || event.args.empty() ||
+      target.args.empty()) {
+    return event_type;
+  }
+  constexpr int kMaxPrecision = 1000;  // PostgreSQL's numeric limit
+  const int scale = std::max(Arg(event, 1), Arg(target, 1));
+  const int integer = std::max(Arg(event, 0) - Arg(event, 1), Arg(target, 0) - Arg(target, 1));
+  if (integer + scale > kMaxPrecision || integer + scale < 1) return "";
+  return "numeric(" + std::to_string(integer + scale) + "," + std::to_string(scale) + ")";
+}
+
 TypeFit CompareTypes(const std::string& event_type, const std::string& target_type) {
   if (event_type == target_type) return TypeFit::kSame;
   const ParsedType event = Parse(event_type);
@@ -136,8 +150,14 @@ TypeFit CompareTypes(const std::string& event_type, const std::string& target_ty
     if (target.base != "numeric") return TypeFit::kIncompatible;
     if (target.args.empty()) return TypeFit::kFits;
     if (event.args.empty()) return TypeFit::kWiden;
-    if (Arg(event, 1) != Arg(target, 1)) return TypeFit::kIncompatible;  // values would round
-    return Arg(event, 0) <= Arg(target, 0) ? TypeFit::kFits : TypeFit::kWiden;
+    // Fits when the target has as many integer and fraction digits; otherwise WidenedType
+    // holds both, so no value ever rounds.
+    const int event_scale = Arg(event, 1);
+    const int target_scale = Arg(target, 1);
+    const bool fits =
+        event_scale <= target_scale && Arg(event, 0) - event_scale <= Arg(target, 0) - target_scale;
+    if (fits) return TypeFit::kFits;
+    return WidenedType(event_type, target_type).empty() ? TypeFit::kIncompatible : TypeFit::kWiden;
   }
   if (event.base == "real" && target.base == "double precision") return TypeFit::kFits;
   if (event.base == "double precision" && target.base == "real") return TypeFit::kWiden;
@@ -169,7 +189,7 @@ EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta&
         break;
       case TypeFit::kWiden:
         plan.statements.push_back("ALTER TABLE " + qualified + " ALTER COLUMN " + Q(column.name) +
-                                  " TYPE " + column.type);
+                                  " TYPE " + WidenedType(column.type, current->type));
         break;
       case TypeFit::kIncompatible:
         plan.incompatible =

@@ -63,9 +63,14 @@ enum class TypeFit {
   kSame,          // identical
   kFits,          // every value of the event type fits the target type as is
   kWiden,         // the target must be widened to the event type (ALTER … TYPE)
-  kIncompatible,  // values would change (scale, kind)
+  kIncompatible,  // values would change (kind)
 };
 TypeFit CompareTypes(const std::string& event_type, const std::string& target_type);
+// The type a kWiden target is altered to: the event type, except for two numeric(p,s), where
+// it is the numeric with the larger scale and the more integer digits of the two (numeric(5,2)
+// and numeric(10,4) give numeric(10,4); numeric(10,2) and numeric(8,4) numeric(12,4)), so that
+// neither the rows there nor the event's values round; "" past numeric's 1000 digits.
+std::string WidenedType(const std::string& event_type, const std::string& target_type);
 
 struct EvolutionPlan {
   std::vector<std::string> statements;      // ALTER TABLE … (empty when nothing changes)

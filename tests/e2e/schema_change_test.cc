@@ -89,6 +89,32 @@ TEST_P(SchemaChangeTest, AddedColumnsReachTheRowsThatExistedBeforeOnSqlite) {
   WaitReplica("replica.s", after, expected(after));
 }
 
+// Widened columns (integer -> bigint, varchar(10) -> varchar(100), numeric(5,2) -> numeric(10,4):
+// a new scale) widen the replica's columns too; the wider values arrive exactly, nothing is
+// dead-lettered (a scale change was refused by the consumer before).
+TEST_P(SchemaChangeTest, WidenedColumnsWidenTheReplica) {
+  cluster_.CreateDatabase("src");
+  cluster_.Psql(
+      "src", "CREATE TABLE w (id integer PRIMARY KEY, i integer, v varchar(10), n numeric(5,2))");
+  WriteConfig(cluster_.OdbcConnectionString("src"), "    - name: public.w\n      topic: cdc.w\n");
+  cluster_.Psql("src", "INSERT INTO w VALUES (1, 2147483647, 'short', 999.99), (2, 0, '', -1.5)");
+  const std::vector<TypeCase> columns = {{"i", "", {}}, {"v", "", {}}, {"n", "", {}}};
+  Start("cdc.w");
+  WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
+  ASSERT_EQ(RunCommand({"ddl", "--config", config_, "--apply", "--table", "public.w", "--alter",
+                        "ALTER TABLE w ALTER COLUMN i TYPE bigint, ALTER COLUMN v TYPE "
+                        "varchar(100), ALTER COLUMN n TYPE numeric(10,4)"},
+                       dir_.File("ddl2.log"))
+                .first,
+            0)
+      << TailFile(dir_.File("ddl2.log"));
+  cluster_.Psql("src",
+                "INSERT INTO w VALUES (3, 9223372036854775807, repeat('x', 100), 123456.1234); "
+                "UPDATE w SET n = 0.0001 WHERE id = 2");
+  WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
+  EXPECT_EQ(cluster_.Psql("replica", "SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, SchemaChangeTest, ::testing::Values("avro", "json"));
 
 }  // namespace

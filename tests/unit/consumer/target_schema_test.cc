@@ -50,7 +50,14 @@ TEST(TargetSchema, TypeFitTable) {
   EXPECT_EQ(CompareTypes("character varying(10)", "text"), TypeFit::kFits);
   EXPECT_EQ(CompareTypes("numeric(10,2)", "numeric(12,2)"), TypeFit::kFits);
   EXPECT_EQ(CompareTypes("numeric(14,2)", "numeric(12,2)"), TypeFit::kWiden);
-  EXPECT_EQ(CompareTypes("numeric(12,3)", "numeric(12,2)"), TypeFit::kIncompatible);
+  // A scale change never rounds: the target takes the larger scale and the more integer digits.
+  EXPECT_EQ(CompareTypes("numeric(12,3)", "numeric(12,2)"), TypeFit::kWiden);
+  EXPECT_EQ(WidenedType("numeric(12,3)", "numeric(12,2)"), "numeric(13,3)");
+  EXPECT_EQ(WidenedType("numeric(10,4)", "numeric(5,2)"), "numeric(10,4)");
+  EXPECT_EQ(WidenedType("numeric(8,4)", "numeric(10,2)"), "numeric(12,4)");
+  EXPECT_EQ(CompareTypes("numeric(10,2)", "numeric(12,4)"), TypeFit::kFits);
+  EXPECT_EQ(CompareTypes("numeric(1000,0)", "numeric(1000,999)"), TypeFit::kIncompatible);
+  EXPECT_EQ(WidenedType("bigint", "integer"), "bigint");
   EXPECT_EQ(CompareTypes("numeric(12,3)", "numeric"), TypeFit::kFits);
   EXPECT_EQ(CompareTypes("character varying(10)", "integer"), TypeFit::kIncompatible);
   EXPECT_EQ(CompareTypes("real", "double precision"), TypeFit::kFits);
@@ -74,10 +81,17 @@ TEST(TargetSchema, EvolutionAddsColumnsWidensAndRefusesIncompatibleChanges) {
           "ALTER TABLE \"replica\".\"orders\" ADD COLUMN IF NOT EXISTS \"color\" "
           "character varying(10)"}));
 
+  // A scale change (numeric(12,2) -> numeric(12,4)) widens to hold every value of both.
+  event::TableMeta rescaled = Orders();
+  rescaled.columns[2].scale = 4;
+  EXPECT_FALSE(PlanEvolution(existing, rescaled).incompatible);
+  EXPECT_EQ(PlanEvolution(existing, rescaled).statements,
+            (std::vector<std::string>{"ALTER TABLE \"replica\".\"orders\" ALTER COLUMN "
+                                      "\"amount\" TYPE numeric(14,4)"}));
   event::TableMeta retyped = Orders();
-  retyped.columns[2].scale = 4;
+  retyped.columns[2].type = event::ColumnType::kBoolean;
   EXPECT_EQ(*PlanEvolution(existing, retyped).incompatible,
-            "column amount changed type from numeric(12,2) to numeric(12,4)");
+            "column amount changed type from numeric(12,2) to boolean");
 
   event::TableMeta rekeyed = Orders();
   rekeyed.key = {1};
