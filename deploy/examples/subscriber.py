@@ -23,7 +23,6 @@ without it the topic's partitions are assigned directly and nothing is committed
 """
 import argparse
 import base64
-import datetime
 import decimal
 import io
 import json
@@ -32,32 +31,79 @@ import struct
 import sys
 import time
 import uuid
-import warnings
 
-import avro.errors
 import avro.io
 import avro.schema
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-# python3-avro 1.11 reads local-timestamp-micros as its underlying long (an unknown logical type
-# to it); the converter below turns it into text from the schema.
-warnings.simplefilter("ignore", avro.errors.IgnoredLogicalType)
+# Dates and timestamps are read as their numbers (python's datetime holds neither years past 9999
+# nor BC, nor the infinity sentinels): their logical type is moved aside before the schema is
+# parsed and the converter below renders them as the contract's text.
+TEMPORAL = ("date", "timestamp-micros", "local-timestamp-micros")
+INFINITY = {2147483647: "infinity", -2147483648: "-infinity",
+            9223372036854775807: "infinity", -9223372036854775808: "-infinity"}
+MICROS_PER_DAY = 86400 * 1000000
 
-EPOCH = datetime.datetime(1970, 1, 1)
+
+def iso_date(days):
+    """Days since 1970-01-01 as the contract's date text: proleptic Gregorian, astronomical
+    years, ISO 8601's expanded form past 9999 and before year 0."""
+    z = days + 719468  # days since 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (1 if month <= 2 else 0)
+    if year > 9999:
+        text = "+%d" % year
+    elif year < 0:
+        text = "-%04d" % -year
+    else:
+        text = "%04d" % year
+    return "%s-%02d-%02d" % (text, month, day)
 
 
 def iso_micros(micros, utc):
     """Microseconds since the epoch as the contract's JSON timestamp text."""
-    value = EPOCH + datetime.timedelta(microseconds=micros)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += ".%06d" % value.microsecond
+    days, rest = divmod(micros, MICROS_PER_DAY)
+    seconds, fraction = divmod(rest, 1000000)
+    text = "%sT%02d:%02d:%02d" % (iso_date(days), seconds // 3600, seconds // 60 % 60, seconds % 60)
+    if fraction:
+        text += ".%06d" % fraction
     return text + ("Z" if utc else "")
+
+
+def shortest_float32(value):
+    """A 32-bit float as the shortest decimal that reads back to it (the contract's form)."""
+    exact = struct.pack(">f", value)
+    for digits in range(1, 10):
+        candidate = float("%.*g" % (digits, value))
+        try:
+            if struct.pack(">f", candidate) == exact:
+                return candidate
+        except OverflowError:  # rounded past the largest float
+            continue
+    return value
+
+
+def without_temporal_types(node):
+    """The schema JSON with each temporal logicalType moved to "cdc.temporal"."""
+    if isinstance(node, dict):
+        node = {k: without_temporal_types(v) for k, v in node.items()}
+        if node.get("logicalType") in TEMPORAL:
+            node["cdc.temporal"] = node.pop("logicalType")
+        return node
+    if isinstance(node, list):
+        return [without_temporal_types(v) for v in node]
+    return node
 
 
 def logical_type(schema):
     props = getattr(schema, "other_props", None) or {}
-    return getattr(schema, "logical_type", None) or props.get("logicalType")
+    return props.get("cdc.temporal") or getattr(schema, "logical_type", None) or props.get("logicalType")
 
 
 def to_json(value, schema):
@@ -69,12 +115,10 @@ def to_json(value, schema):
             if branch.type != "null":
                 return to_json(value, branch)
     kind = logical_type(schema)
-    if kind == "local-timestamp-micros":
-        return iso_micros(value, utc=False) if isinstance(value, int) else value.isoformat()
-    if isinstance(value, datetime.datetime):
-        return iso_micros(int((value.replace(tzinfo=None) - EPOCH) / datetime.timedelta(microseconds=1)), utc=True)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
+    if kind in TEMPORAL:
+        if value in INFINITY:
+            return INFINITY[value]
+        return iso_date(value) if kind == "date" else iso_micros(value, utc=kind == "timestamp-micros")
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, bytes):
@@ -83,6 +127,8 @@ def to_json(value, schema):
         return str(value)
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, float) and getattr(schema, "type", None) == "float":
+        return shortest_float32(value)
     if isinstance(schema, avro.schema.RecordSchema) and isinstance(value, dict):
         # Source names (property cdc.column) as in the JSON format.
         return {
@@ -120,7 +166,8 @@ class SchemaIndex:
             if message.value() is None:
                 continue
             entry = json.loads(message.value())
-            self.schemas[int(entry["id"])] = avro.schema.parse(entry["schema"])
+            schema = without_temporal_types(json.loads(entry["schema"]))
+            self.schemas[int(entry["id"])] = avro.schema.parse(json.dumps(schema))
 
     def get(self, schema_id):
         deadline = time.monotonic() + 30

@@ -11,9 +11,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/json/codec.h"
 #include "common/registry/topic_registry.h"
 #include "tests/harness/pg_cluster.h"
 #include "tests/integration/consumer/consumer_fixture.h"
@@ -172,6 +174,57 @@ class ReplicaPipelineTest : public ::testing::TestWithParam<std::string> {
       if (e.after) last[key] = *e.after;
     }
     EXPECT_EQ(checked, updates) << topic;
+  }
+
+  // deploy/examples/subscriber.py prints every event of `topic` as the contract's JSON: its
+  // `before` and `after` equal this library's JSON encoding of the same event, value for value
+  // (in the Avro run the subscriber converts every type itself). Returns the events compared.
+  size_t ExpectSubscriberMatchesTheContract(const std::string& topic) {
+    Process subscriber(
+        {"/usr/bin/python3", std::string(CDC_SOURCE_DIR) + "/deploy/examples/subscriber.py",
+         "--bootstrap", broker_.bootstrap(), "--topic", topic, "--from-beginning", "--exit-at-end"},
+        dir_.File("subscriber.log"));
+    std::map<std::pair<int64_t, std::string>, nlohmann::json> printed;  // (seq, op) -> line
+    while (auto line = subscriber.ReadLine(std::chrono::seconds(60))) {
+      nlohmann::json change = nlohmann::json::parse(*line);
+      printed[{change.at("seq").get<int64_t>(), change.at("op").get<std::string>()}] = change;
+    }
+    EXPECT_EQ(subscriber.Wait(std::chrono::seconds(10)), 0)
+        << TailFile(dir_.File("subscriber.log"));
+    kafka::KafkaSettings kafka;
+    kafka.bootstrap_servers = broker_.bootstrap();
+    registry::TopicRegistry schemas(kafka, "_cdc_schemas", TestLogger());
+    event::EventDecoder decoder(schemas, event::ParseFormat(GetParam()));
+    size_t compared = 0;
+    for (const TopicMessage& m : ReadTopic(broker_.bootstrap(), topic)) {
+      if (!m.value) continue;
+      const event::DecodedEvent decoded = decoder.Decode(*m.value, m.headers);
+      const nlohmann::json contract =
+          nlohmann::json::parse(json::EncodeEnvelope(*decoded.table, decoded.event));
+      const auto it = printed.find({decoded.event.source.seq, m.op()});
+      if (it == printed.end()) {
+        ADD_FAILURE() << topic << ": the subscriber did not print seq " << decoded.event.source.seq;
+        continue;
+      }
+      ++compared;
+      for (const char* image : {"before", "after"}) {
+        const nlohmann::json& got = it->second.at(image);
+        const nlohmann::json& want = contract.at(image);
+        if (got.is_null() || want.is_null()) {
+          EXPECT_EQ(got.is_null(), want.is_null()) << topic << " seq " << decoded.event.source.seq;
+          continue;
+        }
+        for (const auto& [column, value] : want.items()) {
+          if (!got.contains(column) || got.at(column) != value) {
+            ADD_FAILURE() << topic << " seq " << decoded.event.source.seq << " " << image << "."
+                          << column << ": subscriber "
+                          << (got.contains(column) ? got.at(column).dump().substr(0, 120) : "-")
+                          << ", contract " << value.dump().substr(0, 120);
+          }
+        }
+      }
+    }
+    return compared;
   }
 
   // The producer's dead letters of `table`.

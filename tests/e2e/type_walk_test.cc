@@ -3,7 +3,8 @@
 // in both formats: the application's writes are never refused, and every value arrives exactly -
 // or, where the contract cannot carry it, the row is dead-lettered with the reason while the
 // table keeps streaming. The walked tables capture with before_image: every update's `before`
-// is, value for value, the row's image before it (the insert's `after`).
+// is, value for value, the row's image before it (the insert's `after`); the example subscriber
+// prints every event as the contract's JSON, infinities and five-digit years included.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -205,6 +206,7 @@ TEST_P(TypeWalkTest, EveryPostgresTypeAndExtremeValueArrivesExactlyAndNoWriteIsR
 
   ExpectReplica("replica.t", "cdc.walk.t", Cases(), Render(cluster_, "src", "walk.t", Cases()));
   ExpectBeforeImages("cdc.walk.t", Rows(Cases()));
+  EXPECT_GT(ExpectSubscriberMatchesTheContract("cdc.walk.t"), Rows(Cases()));
   EXPECT_TRUE(ReplicaIds("replica.icu", "AB,Q")) << TailFile(dir_.File("producer.log"));
   // The table kept streaming behind its dead letters: row 1, inserted with NaN (dead-lettered),
   // arrived with its valid update and went with its delete. Row 2's update to the out-of-range
@@ -289,6 +291,7 @@ TEST_P(TypeWalkTest, EverySqliteAffinityAndExtremeValueArrivesExactly) {
       Render(cluster_, "replica", "(VALUES " + rows_sql + ") v(" + names + ")", render);
   ExpectReplica("replica.t", "cdc.main.t", render, expected_json);
   ExpectBeforeImages("cdc.main.t", rows);
+  EXPECT_GT(ExpectSubscriberMatchesTheContract("cdc.main.t"), rows);
   EXPECT_TRUE(ReplicaIds("replica.dlq", "2")) << TailFile(dir_.File("producer.log"));
   EXPECT_GE(DeadLetters("main.dlq").size(), 4u);
   EXPECT_TRUE(ReplicaIds("replica.ut", "1.0")) << TailFile(dir_.File("producer.log"));
