@@ -40,6 +40,13 @@ void RecordDecoder::Decode(Batch& batch, size_t index) {
               .emplace(decoded.schema_id, TargetTableName(table_map_, table.schema, table.table))
               .first;
     }
+    if (target->second.size() > event::kMaxReplicaNameBytes) {
+      throw PermanentError("NAME", "the replica table for " + table.QualifiedName() + ", \"" +
+                                       target->second + "\", is " +
+                                       std::to_string(target->second.size()) +
+                                       " bytes, over PostgreSQL's limit of 63: map it to a "
+                                       "shorter name in consumer.table_map");
+    }
     table_event.target = target->second;
     batch.events.push_back(std::move(table_event));
   } catch (const TransientError&) {

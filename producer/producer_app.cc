@@ -383,6 +383,15 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
       return ChangeTableDdl(target, table_name, meta, change_table, existing, table.source.capture);
     };
     try {
+      // The replica names the table after it, lower-cased (unless consumer.table_map maps it):
+      // PostgreSQL would cut a longer name, and the consumer dead-letters its events.
+      if (!table.replica_mapped && !foreign &&
+          table.source.table.table.size() > event::kMaxReplicaNameBytes) {
+        throw PermanentError("NAME", "table name \"" + table.source.table.table + "\" is " +
+                                         std::to_string(table.source.table.table.size()) +
+                                         " bytes, over the replica's limit of 63: map it to a "
+                                         "shorter name in consumer.table_map");
+      }
       change_table = placed_change_table(table.source.change_table);
       if (!options.apply) {
         out << DdlScript(target, table_name, generate());

@@ -50,6 +50,15 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
     table.source.key = item.GetStringList("key");
     table.source.key_setting = path + "key";
     table.source.capture.before_image = item.GetBool("before_image");
+    for (const auto& [source, target] : config.GetStringMap("consumer.table_map")) {
+      // "SCHEMA.TABLE" as the source names it (the schema of an unqualified table is the
+      // source's default one, so any schema counts here).
+      const std::string suffix = "." + table.source.table.table;
+      if (source.size() > suffix.size() && source.ends_with(suffix) &&
+          (table.source.table.schema.empty() || source == table.source.table.schema + suffix)) {
+        table.replica_mapped = true;
+      }
+    }
     const std::string schema =
         table.source.table.schema.empty() ? std::string("main") : table.source.table.schema;
     table.topic = item.GetString("topic", prefix + "." + schema + "." + table.source.table.table);

@@ -19,6 +19,9 @@ struct TableSettings {
   std::string name;  // as configured, e.g. SHOP.ORDERS
   SourceTableSpec source;
   std::string topic;
+  // consumer.table_map names its replica table (when the file configures the consumer too);
+  // otherwise the replica's name is the table's, lower-cased, and ddl checks its length.
+  bool replica_mapped = false;
 };
 
 struct ProducerSettings {

@@ -1,6 +1,7 @@
 // An apply lane in-process against a real PostgreSQL and dev broker (schemas topic): a batch may
 // wait behind the one in flight, decoded ahead, and is applied after it; after a batch was
-// abandoned no later batch of the lane is applied (cdc.offsets would skip the abandoned records).
+// abandoned no later batch of the lane is applied (cdc.offsets would skip the abandoned records);
+// a replica table name over PostgreSQL's limit is dead-lettered with the fix.
 #include "consumer/apply_lane.h"
 
 #include <gtest/gtest.h>
@@ -110,6 +111,25 @@ TEST_F(ApplyLaneTest, ABatchWaitingBehindTheOneInFlightIsAppliedAfterItAsDecoded
   EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || _cdc_seq FROM replica.orders"), "1:second:2");
   EXPECT_EQ(AppliedThrough(kTopic), 2);
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
+// A replica table name PostgreSQL cannot hold (over 63 bytes: it would cut it) dead-letters the
+// events naming the setting that fixes it, instead of failing in PostgreSQL.
+TEST_F(ApplyLaneTest, ATargetNameOverTheLimitIsDeadLetteredNamingTheSetting) {
+  auto [first, second] = TwoBatches(OrderEvent(Op::kCreate, 1, 1, "first", 1),
+                                    OrderEvent(Op::kUpdate, 1, 2, "second", 2));
+  StartLane();
+  consumer::RecordDecoder decoder(*decoder_, {{"SHOP.ORDERS", std::string(64, 'o')}});
+  decoder.DecodeAll(first);
+  ASSERT_EQ(first.dead_letters.size(), 1U);
+  EXPECT_EQ(first.dead_letters[0].error_code, "NAME");
+  EXPECT_NE(first.dead_letters[0].message.find("is 64 bytes, over PostgreSQL's limit of 63: map "
+                                               "it to a shorter name in consumer.table_map"),
+            std::string::npos)
+      << first.dead_letters[0].message;
+  consumer::RecordDecoder fitting(*decoder_, {{"SHOP.ORDERS", std::string(63, 'o')}});
+  fitting.DecodeAll(second);
+  EXPECT_TRUE(second.dead_letters.empty());
 }
 
 TEST_F(ApplyLaneTest, NoBatchIsAppliedAfterAnAbandonedOne) {

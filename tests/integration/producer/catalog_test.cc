@@ -157,6 +157,26 @@ TEST(Catalog, DdlRefusesNamesTheReplicaOrChangeTableCannotHold) {
   odbc::RowBatch batch;
   ASSERT_TRUE(statement.FetchBatch(batch, 1));
   EXPECT_EQ(batch.Get(0, 0), "0");
+
+  // A table whose name the replica cannot hold: refused, unless consumer.table_map maps it.
+  const std::string long_table(64, 't');
+  connection.Execute("CREATE TABLE " + long_table + " (id INTEGER PRIMARY KEY)");
+  WriteText(config,
+            ProducerConfig("127.0.0.1:1", source.ConnectionString(),
+                           "    - name: main." + long_table + "\n      change_table: lt_CT\n"));
+  const auto [refused, refusal] =
+      RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl2.log"));
+  EXPECT_EQ(refused, 1);
+  EXPECT_NE(refusal.find("is 64 bytes, over the replica's limit of 63: map it to a shorter name in "
+                         "consumer.table_map"),
+            std::string::npos)
+      << refusal;
+  WriteText(config,
+            ProducerConfig("127.0.0.1:1", source.ConnectionString(),
+                           "    - name: main." + long_table + "\n      change_table: lt_CT\n") +
+                "consumer:\n  table_map: {main." + long_table + ": short_name}\n");
+  EXPECT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl3.log")).first, 0)
+      << Tail(dir.File("ddl3.log"));
 }
 
 }  // namespace
