@@ -189,7 +189,20 @@ void OdbcChangeSource::LoadMetadata() {
   layout_ = std::move(layout);
   data_at_ = std::move(data_at);
   old_at_ = std::move(old_at);
-  table_reads_ = ColumnReads(*dialect_, table, {}, ReadFrom::kTable);
+  // A snapshot reads the columns the table has now: one dropped or renamed since stays in the
+  // change table (and the events) and reads as null.
+  event::TableMeta snapshot_table;
+  std::vector<std::optional<size_t>> snapshot_at;
+  for (const event::ColumnMeta& column : table.columns) {
+    const bool present = base.Find(column.name).has_value();
+    snapshot_at.push_back(present ? std::optional<size_t>(snapshot_table.columns.size())
+                                  : std::nullopt);
+    if (present) snapshot_table.columns.push_back(column);
+  }
+  for (size_t k : table.key) snapshot_table.key.push_back(*snapshot_at[k]);
+  table_reads_ = ColumnReads(*dialect_, snapshot_table, {}, ReadFrom::kTable);
+  snapshot_table_ = std::move(snapshot_table);
+  snapshot_at_ = std::move(snapshot_at);
   if (metadata_version_ != 0 && SameColumns(table, table_)) return;  // nothing changed
   const bool changed = metadata_version_ != 0;
   table_ = std::move(table);
@@ -451,20 +464,30 @@ std::optional<TxHorizon> OdbcChangeSource::TransactionHorizon(bool with_mark) {
 SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>& after,
                                              size_t limit) {
   Connect();
-  const std::string sql = SnapshotChunkQuery(*dialect_, spec_.table, table_,
-                                             table_reads_.select_list(), after.has_value(), limit);
+  const event::TableMeta& read = snapshot_table_;
   std::vector<size_t> widths;
+  bool reloaded = false;
   for (;;) {
     odbc::Statement statement(*connection_);
-    statement.Prepare(sql);
-    if (after) {
-      const std::vector<size_t> order = KeysetParameterOrder(table_.key.size());
-      for (size_t i = 0; i < order.size(); ++i) {
-        BindKeyValue(statement, static_cast<SQLUSMALLINT>(i + 1),
-                     table_.columns[table_.key[order[i]]], after->at(order[i]));
+    try {
+      statement.Prepare(SnapshotChunkQuery(*dialect_, spec_.table, read, table_reads_.select_list(),
+                                           after.has_value(), limit));
+      if (after) {
+        const std::vector<size_t> order = KeysetParameterOrder(read.key.size());
+        for (size_t i = 0; i < order.size(); ++i) {
+          BindKeyValue(statement, static_cast<SQLUSMALLINT>(i + 1),
+                       read.columns[read.key[order[i]]], after->at(order[i]));
+        }
       }
+      statement.Execute();
+    } catch (const PermanentError&) {
+      // A column dropped or renamed in the table since the metadata was read (the change
+      // table keeps it, so nothing else noticed): read the catalog again, once.
+      if (reloaded) throw;
+      reloaded = true;
+      LoadMetadata();
+      continue;
     }
-    statement.Execute();
     if (widths.empty()) widths = InitialWidths(statement.Columns());
     statement.SetFetchWidths(widths);
     SnapshotChunk chunk;
@@ -473,7 +496,7 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
         for (size_t r = 0; r < batch_.rows(); ++r) {
           ++chunk.read;
           KeysetPosition key;
-          for (size_t k : table_.key) {
+          for (size_t k : read.key) {
             const auto text = table_reads_.Value(batch_, r, k);
             key.push_back(text ? std::optional<std::string>(*text) : std::nullopt);
           }
@@ -482,7 +505,8 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
             event::Row row;
             row.reserve(table_.columns.size());
             for (size_t c = 0; c < table_.columns.size(); ++c) {
-              const auto text = table_reads_.Value(batch_, r, c);
+              const auto text =
+                  snapshot_at_[c] ? table_reads_.Value(batch_, r, *snapshot_at_[c]) : std::nullopt;
               if (!text) {
                 row.emplace_back(std::monostate{});
               } else {
@@ -493,9 +517,9 @@ SnapshotChunk OdbcChangeSource::ReadSnapshot(const std::optional<KeysetPosition>
           } catch (const PermanentError& e) {
             PoisonRecord poison;
             poison.error = e.what();
-            for (size_t c = 0; c < table_.columns.size(); ++c) {
+            for (size_t c = 0; c < read.columns.size(); ++c) {
               const auto text = table_reads_.Value(batch_, r, c);
-              poison.columns.emplace_back(table_.columns[c].name,
+              poison.columns.emplace_back(read.columns[c].name,
                                           text ? std::optional<std::string>(*text) : std::nullopt);
             }
             chunk.poison.push_back(std::move(poison));

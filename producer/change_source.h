@@ -154,6 +154,10 @@ class OdbcChangeSource final : public ChangeSource {
   event::TableMeta layout_;
   std::vector<std::optional<size_t>> data_at_;  // always set
   std::vector<std::optional<size_t>> old_at_;
+  // The columns of table_ the table itself still has (snapshots read those), and where each of
+  // table_'s columns is among them.
+  event::TableMeta snapshot_table_;
+  std::vector<std::optional<size_t>> snapshot_at_;
   uint64_t metadata_version_ = 0;
   std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
   int64_t last_mark_ = 0;                 // PostgreSQL: the last txid_current() mark

@@ -354,7 +354,7 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
     return foreign ? name : QualifiedChangeTable(connection, dialect, std::move(name));
   };
   if (!options.alter.empty() &&
-      (!options.apply || selected.size() != 1 || dialect == SqlDialect::kOracle)) {
+      (!options.apply || options.tables.size() != 1 || dialect == SqlDialect::kOracle)) {
     throw config::ConfigError(
         {"ddl: --alter needs --apply and exactly one --table, and a source whose DDL is "
          "transactional (PostgreSQL, SQLite; on Oracle run the ALTER, then ddl --apply)"});

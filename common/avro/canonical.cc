@@ -132,6 +132,11 @@ std::string ParsingCanonicalForm(std::string_view schema_json) {
   return Canonical(root, "");
 }
 
+std::string SchemaNormalForm(std::string_view schema_json) {
+  ParsingCanonicalForm(schema_json);  // a schema shape, or PermanentError
+  return Json::parse(schema_json).dump();
+}
+
 uint64_t RabinFingerprint(std::string_view bytes) {
   uint64_t fp = kEmpty;
   for (char c : bytes) fp = (fp >> 8) ^ kTable[(fp ^ static_cast<unsigned char>(c)) & 0xff];

@@ -71,7 +71,7 @@ TopicRegistry::TopicRegistry(const kafka::KafkaSettings& settings, std::string t
 TopicRegistry::~TopicRegistry() = default;
 
 void TopicRegistry::Remember(const std::string& subject, int32_t id, const std::string& schema) {
-  const std::string canonical = avro::ParsingCanonicalForm(schema);
+  const std::string canonical = avro::SchemaNormalForm(schema);
   const auto found = by_id_.find(id);
   if (found != by_id_.end() && found->second.canonical != canonical) {
     throw FatalError("SCHEMA_ID_CONFLICT", "schema id " + std::to_string(id) + " in " + topic_ +
@@ -113,8 +113,8 @@ void TopicRegistry::Load() {
 }
 
 int32_t TopicRegistry::Register(const std::string& subject, const std::string& schema) {
-  const std::string canonical = avro::ParsingCanonicalForm(schema);
-  const int32_t id = avro::SchemaIdFromFingerprint(avro::RabinFingerprint(canonical));
+  const std::string canonical = avro::SchemaNormalForm(schema);
+  const int32_t id = avro::SchemaIdFor(schema);
   std::lock_guard lock(mutex_);
   auto registered = [&] {
     const auto found = by_id_.find(id);

@@ -1,9 +1,10 @@
 // The embedded schema registry: schemas are published to a Kafka topic (kafka.schemas_topic,
 // default "_cdc_schemas"; it should be compacted on real Kafka), keyed by schema id, with the
 // value {"subject", "version", "id", "schema"} as JSON. The id is derived from the CRC-64-AVRO
-// fingerprint of the schema's Parsing Canonical Form, so restarts and several producers agree on
-// it without coordination. A different schema under an existing id is a FatalError naming both.
-// Readers load the topic at the first lookup and again whenever they meet an unknown id.
+// fingerprint of the schema's normal form (avro::SchemaNormalForm: every attribute counts, so a
+// decimal whose precision or scale changed gets a new id), so restarts and several producers
+// agree on it without coordination. A different schema under an existing id is a FatalError naming
+// both. Readers load the topic at the first lookup and again whenever they meet an unknown id.
 #pragma once
 
 #include <map>

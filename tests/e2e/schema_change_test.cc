@@ -89,6 +89,42 @@ TEST_P(SchemaChangeTest, AddedColumnsReachTheRowsThatExistedBeforeOnSqlite) {
   WaitReplica("replica.s", after, expected(after));
 }
 
+// Columns dropped and renamed through `ddl --apply --alter` while rows keep changing, then one
+// added: the backfill the new names start reads the table as it is now (the change table still
+// has the old columns), so every replica row ends up with the source's values in the columns it
+// has; the dropped and the renamed-away columns read as null. (A backfill read the change table's
+// column list from the table and failed on the first gone column, forever.)
+TEST_P(SchemaChangeTest, DroppedAndRenamedColumnsAreBackfilledFromTheTableAsItIs) {
+  cluster_.CreateDatabase("src");
+  cluster_.Psql("src", "CREATE TABLE t (id integer PRIMARY KEY, a integer, b text, e text)");
+  WriteConfig(cluster_.OdbcConnectionString("src"), "    - name: public.t\n      topic: cdc.t\n");
+  cluster_.Psql("src",
+                "INSERT INTO t SELECT g, g, 'b' || g, 'e' || g FROM generate_series(1, 500) g");
+  const std::vector<TypeCase> before = {{"a", "", {}}, {"b", "", {}}, {"e", "", {}}};
+  Start("cdc.t");
+  WaitReplica("replica.t", before, Render(cluster_, "src", "t", before));
+  for (const char* alter : {"ALTER TABLE t DROP COLUMN e", "ALTER TABLE t RENAME COLUMN b TO b2",
+                            "ALTER TABLE t ADD COLUMN f integer DEFAULT 5"}) {
+    ASSERT_EQ(
+        RunCommand({"ddl", "--config", config_, "--apply", "--table", "public.t", "--alter", alter},
+                   dir_.File("ddl2.log"))
+            .first,
+        0)
+        << alter << "\n"
+        << TailFile(dir_.File("ddl2.log"));
+    cluster_.Psql("src", "UPDATE t SET a = a + 1 WHERE id % 7 = 0");
+  }
+  const std::vector<TypeCase> after = {{"a", "", {}}, {"b2", "", {}}, {"f", "", {}}};
+  WaitReplica("replica.t", after, Render(cluster_, "src", "t", after));
+  EXPECT_EQ(cluster_.Psql("replica",
+                          "SELECT count(*) FROM replica.t WHERE e IS NOT NULL OR b IS "
+                          "NOT NULL"),
+            "0");
+  EXPECT_EQ(CountInFile(dir_.File("producer.log"), "table cannot be polled"), 0u)
+      << TailFile(dir_.File("producer.log"));
+  EXPECT_EQ(cluster_.Psql("replica", "SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
 // Widened columns (integer -> bigint, varchar(10) -> varchar(100), numeric(5,2) -> numeric(10,4):
 // a new scale) widen the replica's columns too; the wider values arrive exactly, nothing is
 // dead-lettered (a scale change was refused by the consumer before).
@@ -101,16 +137,24 @@ TEST_P(SchemaChangeTest, WidenedColumnsWidenTheReplica) {
   const std::vector<TypeCase> columns = {{"i", "", {}}, {"v", "", {}}, {"n", "", {}}};
   Start("cdc.w");
   WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
-  ASSERT_EQ(RunCommand({"ddl", "--config", config_, "--apply", "--table", "public.w", "--alter",
-                        "ALTER TABLE w ALTER COLUMN i TYPE bigint, ALTER COLUMN v TYPE "
-                        "varchar(100), ALTER COLUMN n TYPE numeric(10,4)"},
-                       dir_.File("ddl2.log"))
-                .first,
-            0)
-      << TailFile(dir_.File("ddl2.log"));
+  // The numeric alone first (a change of precision and scale only), then the others.
+  for (const char* alter :
+       {"ALTER TABLE w ALTER COLUMN n TYPE numeric(10,4)",
+        "ALTER TABLE w ALTER COLUMN i TYPE bigint, ALTER COLUMN v TYPE varchar(100)"}) {
+    ASSERT_EQ(
+        RunCommand({"ddl", "--config", config_, "--apply", "--table", "public.w", "--alter", alter},
+                   dir_.File("ddl2.log"))
+            .first,
+        0)
+        << TailFile(dir_.File("ddl2.log"));
+    cluster_.Psql("src",
+                  "INSERT INTO w VALUES (3, 2147483647, repeat('x', 10), 123456.1234) ON "
+                  "CONFLICT (id) DO UPDATE SET n = EXCLUDED.n + 1; UPDATE w SET n = "
+                  "0.0001 WHERE id = 2");
+    WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
+  }
   cluster_.Psql("src",
-                "INSERT INTO w VALUES (3, 9223372036854775807, repeat('x', 100), 123456.1234); "
-                "UPDATE w SET n = 0.0001 WHERE id = 2");
+                "INSERT INTO w VALUES (4, 9223372036854775807, repeat('x', 100), 123456.1234)");
   WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
   EXPECT_EQ(cluster_.Psql("replica", "SELECT count(*) FROM cdc.dead_letters"), "0");
 }

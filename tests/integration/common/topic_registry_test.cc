@@ -27,7 +27,7 @@ TEST(TopicRegistry, IdsAreDeterministicAndSharedThroughTheTopic) {
   TopicRegistry producer_a(settings, "_cdc_schemas", QuietLogging().Get("a"));
   const int32_t value_id = producer_a.Register("cdc.SHOP.ORDERS-value", value);
   const int32_t key_id = producer_a.Register("cdc.SHOP.ORDERS-key", key);
-  EXPECT_EQ(value_id, avro::SchemaIdFromFingerprint(avro::SchemaFingerprint(value)));
+  EXPECT_EQ(value_id, avro::SchemaIdFor(value));
   EXPECT_EQ(producer_a.Register("cdc.SHOP.ORDERS-value", value), value_id);  // idempotent
 
   // A second producer (e.g. after a restart) derives the same ids without coordination.
@@ -49,6 +49,18 @@ TEST(TopicRegistry, IdsAreDeterministicAndSharedThroughTheTopic) {
   EXPECT_NE(evolved_id, value_id);
   EXPECT_EQ(reader.Lookup(evolved_id), evolved);
   EXPECT_THROW(reader.Lookup(12345), PermanentError);
+
+  // Schemas whose Parsing Canonical Form is the same but that read differently (a decimal's
+  // precision and scale) are two schemas: a numeric(5,2) widened to numeric(10,4) got the old
+  // id, and its values arrived 100 times too large.
+  const std::string narrow = R"({"type":"bytes","logicalType":"decimal","precision":5,"scale":2})";
+  const std::string wide = R"({"type":"bytes","logicalType":"decimal","precision":10,"scale":4})";
+  ASSERT_EQ(avro::ParsingCanonicalForm(narrow), avro::ParsingCanonicalForm(wide));
+  const int32_t narrow_id = producer_b.Register("dec-value", narrow);
+  const int32_t wide_id = producer_b.Register("dec-value", wide);
+  EXPECT_NE(narrow_id, wide_id);
+  EXPECT_EQ(reader.Lookup(narrow_id), narrow);
+  EXPECT_EQ(reader.Lookup(wide_id), wide);
 }
 
 TEST(TopicRegistry, RecordsAreReadableJsonKeyedById) {
@@ -69,7 +81,7 @@ TEST(TopicRegistry, ADifferentSchemaUnderAnExistingIdIsFatal) {
   const kafka::KafkaSettings settings{broker.bootstrap(), {}};
   // Simulate a fingerprint collision: another writer put a different schema under the id that
   // "long" derives.
-  const int32_t id = avro::SchemaIdFromFingerprint(avro::SchemaFingerprint(R"("long")"));
+  const int32_t id = avro::SchemaIdFor(R"("long")");
   {
     class Ignore : public kafka::DeliveryHandler {
       void OnDelivery(const kafka::DeliveryReport&) override {}

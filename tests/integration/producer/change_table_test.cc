@@ -647,12 +647,22 @@ TEST(ChangeTables, AlterWithDdlChangesTheTableWithoutRefusingAWrite) {
     EXPECT_TRUE(ReadTopic(broker.bootstrap(), "_cdc_producer_dlq").empty());
     EXPECT_EQ(producer.Stop(SIGTERM), 0);
   }
-  // Refused where it cannot be one transaction's work, or without a single table.
+  // Refused where it cannot be one transaction's work, or without naming the one table (also
+  // when the file lists only one).
   const std::string config = dir.File("pg.yaml");
   EXPECT_EQ(RunCommand({"ddl", "--config", config, "--alter", "ALTER TABLE r ADD COLUMN e int"},
                        dir.File("ddl.log"))
                 .first,
             2);
+  EXPECT_EQ(RunCommand(
+                {"ddl", "--config", config, "--apply", "--alter", "ALTER TABLE r ADD COLUMN e int"},
+                dir.File("ddl.log"))
+                .first,
+            2);
+  EXPECT_EQ(cluster.Psql("alter",
+                         "SELECT count(*) FROM information_schema.columns WHERE "
+                         "table_name = 'r' AND column_name = 'e'"),
+            "0");
 }
 
 // A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->

@@ -17,7 +17,7 @@ namespace {
 class MemoryRegistry final : public registry::SchemaRegistry {
  public:
   int32_t Register(const std::string&, const std::string& schema) override {
-    const int32_t id = avro::SchemaIdFromFingerprint(avro::SchemaFingerprint(schema));
+    const int32_t id = avro::SchemaIdFor(schema);
     schemas_[id] = schema;
     return id;
   }
