@@ -72,7 +72,12 @@ std::string UpsertSql(const StageSpec& spec, TombstoneCheck check_mode) {
   return "INSERT INTO " + Target(spec) + " AS t (" + columns + ") SELECT " + values + " FROM " +
          Q(spec.stage) + " s WHERE s." + Q(kOpColumn) + " <> 'd'" + check + " ON CONFLICT (" +
          conflict + ") DO UPDATE SET " + updates + " WHERE t." + Q(kSeqColumn) + " < EXCLUDED." +
-         Q(kSeqColumn);
+         Q(kSeqColumn) +
+         // A snapshot read at the same position replaces what is there: two backfills can read
+         // at one position (columns added twice with no change between), the later one with
+         // more columns. Topic order is the order they were read in.
+         " OR (t." + Q(kSeqColumn) + " = EXCLUDED." + Q(kSeqColumn) + " AND EXCLUDED." +
+         Q(kOpColumn) + " = 'r')";
 }
 
 std::string NewestTombstoneSql() {

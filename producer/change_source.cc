@@ -299,11 +299,32 @@ std::optional<event::Row> OdbcChangeSource::DecodeOldImage(size_t row, int64_t s
   }
 }
 
+bool OdbcChangeSource::SameDescriptions(const std::vector<odbc::ColumnInfo>& a,
+                                        const std::vector<odbc::ColumnInfo>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].name != b[i].name || a[i].sql_type != b[i].sql_type || a[i].size != b[i].size ||
+        a[i].decimal_digits != b[i].decimal_digits) {
+      return false;
+    }
+  }
+  return true;
+}
+
 ChangeBatch OdbcChangeSource::RunChangeQuery(const std::function<void(odbc::Statement&)>& execute) {
   for (int attempt = 0;; ++attempt) {
     odbc::Statement statement(*connection_);
     execute(statement);
     const std::vector<odbc::ColumnInfo> columns = statement.Columns();
+    // A column retyped in place (ddl --apply widened it) keeps its name: the driver's
+    // description of it (type, size, digits) changes, so the catalog is read again.
+    if (!described_.empty() && attempt == 0 && !SameDescriptions(columns, described_)) {
+      described_ = columns;
+      const uint64_t version = metadata_version_;
+      LoadMetadata();
+      if (metadata_version_ != version) continue;
+    }
+    described_ = columns;
     if (!ColumnsMatch(columns)) {
       if (attempt > 0) {
         throw PermanentError("CHANGE_TABLE", "change table " + spec_.change_table.ToString() +

@@ -129,6 +129,8 @@ class OdbcChangeSource final : public ChangeSource {
   // again when the change table's columns changed.
   ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);
   bool ColumnsMatch(const std::vector<odbc::ColumnInfo>& columns) const;
+  static bool SameDescriptions(const std::vector<odbc::ColumnInfo>& a,
+                               const std::vector<odbc::ColumnInfo>& b);
   // Row `row` of batch_ as table_'s columns, each read from the layout_ column `at` says (a
   // column without one is null); the old image of an update (nullopt when it has none).
   event::Row DecodeImage(size_t row, const std::vector<std::optional<size_t>>& at) const;
@@ -162,8 +164,9 @@ class OdbcChangeSource final : public ChangeSource {
   std::optional<int64_t> schema_cookie_;  // SchemaCookie() when the metadata was loaded
   int64_t last_mark_ = 0;                 // PostgreSQL: the last txid_current() mark
   std::vector<size_t> widths_;  // per change-table column fetch width (grown on truncation)
-  ColumnReads change_reads_;    // where the change queries' values are (column_reads.h)
-  ColumnReads table_reads_;     // and the snapshot queries'
+  std::vector<odbc::ColumnInfo> described_;  // the change query's result, as last described
+  ColumnReads change_reads_;  // where the change queries' values are (column_reads.h)
+  ColumnReads table_reads_;   // and the snapshot queries'
 
   odbc::RowBatch batch_;
 };

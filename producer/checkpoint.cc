@@ -25,9 +25,12 @@ std::string_view SnapshotStateName(SnapshotPosition::State state) {
 std::string ColumnsFingerprint(const event::TableMeta& table) {
   uint64_t hash = 14695981039346656037ULL;
   for (const event::ColumnMeta& column : table.columns) {
-    for (const char c : column.name + '\0') {
-      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    }
+    // The name and what decides a value's representation: a numeric whose scale grew held
+    // rounded values until ddl --apply widened its change-table column.
+    const std::string part = column.name + '\0' + std::to_string(static_cast<int>(column.type)) +
+                             ',' + std::to_string(column.precision) + ',' +
+                             std::to_string(column.scale) + '\0';
+    for (const char c : part) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
   }
   char text[17];
   std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));

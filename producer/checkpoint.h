@@ -38,8 +38,8 @@ struct TablePosition {
   std::vector<SeqRange> gaps;
   SnapshotPosition snapshot;
   // ColumnsFingerprint of the columns the table was published with ("" in records written
-  // before it existed): columns added while the producer ran, or while it was down, are noticed
-  // against it and backfilled (producer.backfill_new_columns).
+  // before it existed): columns added or retyped while the producer ran, or while it was down,
+  // are noticed against it and backfilled (producer.backfill_new_columns).
   std::string columns;
 
   TrackedPosition tracked() const { return {watermark, high, gaps}; }
@@ -51,8 +51,8 @@ struct TablePosition {
   bool operator==(const TablePosition&) const = default;
 };
 
-// A short text that changes when the set or order of `table`'s column names does (FNV-1a 64 of
-// the names, as 16 hex digits).
+// A short text that changes when the set or order of `table`'s column names does, or a column's
+// type, precision or scale (FNV-1a 64, as 16 hex digits).
 std::string ColumnsFingerprint(const event::TableMeta& table);
 
 // "none", "running" or "done" (the checkpoint's and the /snapshots command's spelling).

@@ -418,7 +418,32 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
           for (const DdlStatement& drop : DropCaptureTriggers(dialect, table_name, change_table)) {
             connection.Execute(drop.sql);
           }
+          // The other captured tables must come out as they went in: an ALTER of one of them
+          // would leave its trigger naming what it changed.
+          auto others = [&] {
+            std::map<std::string, std::vector<std::string>> drift;
+            for (const TableSettings& other : settings.tables) {
+              if (other.name == table.name) continue;
+              try {
+                drift[other.name] = ChangeTableDrift(
+                    connection, dialect, other.source.table, other.source.change_table,
+                    other.source.key, other.source.key_setting, other.source.capture);
+              } catch (const Error& e) {
+                drift[other.name] = {e.what()};
+              }
+            }
+            return drift;
+          };
+          const auto before = others();
           connection.Execute(options.alter);
+          for (const auto& [name, drift] : others()) {
+            if (drift != before.at(name)) {
+              throw PermanentError("ALTER", "the statement changed " + name + ", not only " +
+                                                table.name + ": --alter evolves the --table " +
+                                                "table only; alter " + name + " with --table " +
+                                                name);
+            }
+          }
           statements = generate();
         }
         for (const DdlStatement& statement : statements) connection.Execute(statement.sql);

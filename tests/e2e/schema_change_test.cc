@@ -127,7 +127,8 @@ TEST_P(SchemaChangeTest, DroppedAndRenamedColumnsAreBackfilledFromTheTableAsItIs
 
 // Widened columns (integer -> bigint, varchar(10) -> varchar(100), numeric(5,2) -> numeric(10,4):
 // a new scale) widen the replica's columns too; the wider values arrive exactly, nothing is
-// dead-lettered (a scale change was refused by the consumer before).
+// dead-lettered (a scale change was refused by the consumer before, and a schema differing only
+// in a decimal's scale kept its id: values arrived 100 times too large).
 TEST_P(SchemaChangeTest, WidenedColumnsWidenTheReplica) {
   cluster_.CreateDatabase("src");
   cluster_.Psql(
@@ -155,6 +156,13 @@ TEST_P(SchemaChangeTest, WidenedColumnsWidenTheReplica) {
   }
   cluster_.Psql("src",
                 "INSERT INTO w VALUES (4, 9223372036854775807, repeat('x', 100), 123456.1234)");
+  WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
+  // A plain ALTER, a write before ddl --apply (the change table, still numeric(10,4), rounds
+  // 0.000001 to 0.0000), then ddl --apply: the backfill the retyped column starts corrects it.
+  cluster_.Psql("src", "ALTER TABLE w ALTER COLUMN n TYPE numeric(12,6)");
+  cluster_.Psql("src", "UPDATE w SET n = 0.000001 WHERE id = 2");
+  ASSERT_EQ(RunCommand({"ddl", "--config", config_, "--apply"}, dir_.File("ddl3.log")).first, 0)
+      << TailFile(dir_.File("ddl3.log"));
   WaitReplica("replica.w", columns, Render(cluster_, "src", "w", columns));
   EXPECT_EQ(cluster_.Psql("replica", "SELECT count(*) FROM cdc.dead_letters"), "0");
 }

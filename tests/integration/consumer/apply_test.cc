@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -201,6 +202,30 @@ TEST_F(ConsumerTest, SameKeyManyTimesInOneBatchKeepsTheNewest) {
                         std::chrono::seconds(30)));
   EXPECT_EQ(again.Stop(), 0);
   EXPECT_EQ(Sql("SELECT key FROM cdc.tombstones"), "[\"2\"]");
+}
+
+// A snapshot read at the position the row already has replaces it (two backfills may read at
+// one position, the later with a column more); any other event at that position does not.
+TEST_F(ConsumerTest, ASnapshotReadAtTheSamePositionReplacesTheRow) {
+  const event::TableMeta table = OrdersTable();
+  std::optional<ConsumerProcess> consumer;
+  int64_t applied = 0;
+  for (const auto& [op, note] : std::vector<std::pair<Op, std::string>>{
+           {Op::kRead, "first backfill"}, {Op::kRead, "second backfill"}, {Op::kUpdate, "dup"}}) {
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    writer.Write(table, OrderEvent(op, 1, 7, note, 1));
+    writer.Flush();
+    if (!consumer)
+      consumer.emplace(std::vector<std::string>{"run", "--config", ConfigPath("", "json")},
+                       LogPath());
+    ++applied;  // each in its own batch
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough("cdc.SHOP.ORDERS") >= applied; },
+                          std::chrono::seconds(60)))
+        << LogTail(40);
+  }
+  EXPECT_EQ(consumer->Stop(), 0) << LogTail(80);
+  EXPECT_EQ(Sql("SELECT note || ' ' || _cdc_seq || ' ' || _cdc_op FROM replica.orders"),
+            "second backfill 7 r");
 }
 
 TEST_F(ConsumerTest, SoftDeletesKeepTheRowUnderTheSameVersionGuard) {

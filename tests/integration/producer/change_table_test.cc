@@ -663,6 +663,19 @@ TEST(ChangeTables, AlterWithDdlChangesTheTableWithoutRefusingAWrite) {
                          "SELECT count(*) FROM information_schema.columns WHERE "
                          "table_name = 'r' AND column_name = 'e'"),
             "0");
+  // An ALTER of another captured table than --table names is rolled back (its trigger would
+  // have kept naming the dropped column, failing every write to it).
+  cluster.Psql("alter", "CREATE TABLE o (id integer PRIMARY KEY, y integer, z text)");
+  WriteText(config,
+            ProducerConfig("127.0.0.1:1", pg.ConnectionString(), "    - name: r\n    - name: o\n"));
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  const auto [other_rc, other] = RunCommand({"ddl", "--config", config, "--apply", "--table", "r",
+                                             "--alter", "ALTER TABLE o DROP COLUMN z"},
+                                            dir.File("ddl.log"));
+  EXPECT_EQ(other_rc, 1) << other;
+  EXPECT_NE(other.find("the statement changed o, not only r"), std::string::npos) << other;
+  cluster.Psql("alter", "INSERT INTO o VALUES (1, 1, 'z'); UPDATE o SET y = 2");
+  EXPECT_EQ(cluster.Psql("alter", "SELECT count(*) FROM \"o_CT\""), "2");
 }
 
 // A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->

@@ -202,6 +202,12 @@ TEST(Checkpoint, RoundTripsThroughJson) {
   EXPECT_NE(ColumnsFingerprint(added), ColumnsFingerprint(table));
   EXPECT_NE(ColumnsFingerprint(renamed), ColumnsFingerprint(table));
   EXPECT_NE(ColumnsFingerprint(split), ColumnsFingerprint(table));
+  event::TableMeta rescaled = table;
+  rescaled.columns[1].scale = 4;
+  EXPECT_NE(ColumnsFingerprint(rescaled), ColumnsFingerprint(table));
+  event::TableMeta longer = table;
+  longer.columns[1].length = 400;  // a wider text changes no value
+  EXPECT_EQ(ColumnsFingerprint(longer), ColumnsFingerprint(table));
 }
 
 TEST(ProducerSettings, TopicNames) {
