@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/shutdown.h"
 #include "producer/backfill.h"
+#include "producer/ddl_command.h"
 #include "producer/dialect.h"
 #include "producer/producer_app.h"
 #include "producer/settings.h"

@@ -230,9 +230,11 @@ TEST(ChangeTables, CheckReportsAChangeTableOutOfDateWithItsTable) {
     auto check = [&] { return RunCommand({"check", "--config", config}, dir.File("check.log")); };
     EXPECT_NE(check().second.find("table d: ok"), std::string::npos) << check().second;
     if (postgres) {
+      // Let through as ddl's DDL guard documents (it refuses a plain ALTER that drops or
+      // retypes a captured column).
       cluster.Psql("drift",
-                   "ALTER TABLE d ADD COLUMN c text, ALTER COLUMN a TYPE bigint, DROP "
-                   "COLUMN b");
+                   "ALTER EVENT TRIGGER cdc_capture_guard DISABLE; ALTER TABLE d ADD COLUMN c "
+                   "text, ALTER COLUMN a TYPE bigint, DROP COLUMN b");
     } else {
       db.Execute("ALTER TABLE d ADD COLUMN c TEXT");
     }

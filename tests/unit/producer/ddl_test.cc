@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "producer/ddl_guard.h"
 
 namespace cdc::producer {
 namespace {
@@ -323,6 +324,31 @@ TEST(ChangeTableDdl, PostgresRefusesChangeTablesWhoseRowsCanPassTheRowLimit) {
 
 // Old-image column names fit the dialect's limit and stay distinct: "_cdc_old_" + the name, or
 // the name cut at a character boundary with a hash of the whole name.
+TEST(PostgresDdlGuard, NamesItsSchemaQuotedAndTheCaptureTriggersMarker) {
+  // A schema name holding a quote and what looks like a placeholder stays one identifier.
+  const std::vector<DdlStatement> statements = PostgresDdlGuard("we\"ird$2");
+  ASSERT_EQ(statements.size(), 6u);
+  std::string all;
+  for (const DdlStatement& statement : statements) all += statement.sql + "\n";
+  EXPECT_NE(all.find("FUNCTION \"we\"\"ird$2\".cdc_capture_record(trigger_id oid)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("EXECUTE FUNCTION \"we\"\"ird$2\".cdc_capture_guard()"), std::string::npos);
+  // The marker is the trigger's argument as pg_trigger.tgargs holds it: the text and a NUL.
+  EXPECT_NE(all.find("decode('6364632d6361707475726500', 'hex')"), std::string::npos);
+  EXPECT_EQ(all.find('\\'), std::string::npos);  // no backslash: no escape-string dependence
+  event::TableMeta table;
+  table.table = "t";
+  table.columns.resize(1);
+  table.columns[0].name = "id";
+  table.key = {0};
+  EXPECT_NE(
+      ChangeTableDdl(SqlDialect::kPostgres, TableName{"s", "t"}, table, TableName{"s", "t_CT"})
+          .back()
+          .sql.find("('cdc-capture')"),
+      std::string::npos);
+}
+
 TEST(OldImageColumn, FitsTheIdentifierLimitAndStaysDistinct) {
   EXPECT_EQ(OldImageColumn(SqlDialect::kPostgres, "AMOUNT"), "_cdc_old_AMOUNT");
   EXPECT_TRUE(IsOldImageColumn(OldImageColumn(SqlDialect::kPostgres, "AMOUNT")));

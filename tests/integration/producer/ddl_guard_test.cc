@@ -1,0 +1,207 @@
+// A plain ALTER TABLE of a captured table, run as a DBA or a migration tool would, beside the
+// application's writers: on PostgreSQL the DDL guard (an event trigger `ddl --apply` installs as
+// a superuser) refuses the statements that would break the capture trigger, naming --alter, and
+// no write fails; without a superuser `ddl` says the table relies on --alter. SQLite refuses to
+// drop a column a trigger names by itself.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "tests/harness/odbc_sources.h"
+#include "tests/harness/pg_cluster.h"
+#include "tests/integration/producer/producer_fixture.h"
+
+namespace cdc::testing {
+namespace {
+
+// The error a statement fails with, or "" when it succeeds.
+std::string Attempt(const std::string& url, const std::string& sql) {
+  try {
+    pqxx::connection db(url);
+    pqxx::work tx(db);
+    tx.exec(sql);
+    tx.commit();
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+std::string Columns(const PgCluster& cluster, const std::string& database) {
+  return cluster.Psql(database,
+                      "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                      "information_schema.columns WHERE table_schema = 'public' AND table_name = "
+                      "'g'");
+}
+
+TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
+  PgCluster cluster;
+  PostgresOdbcSource pg(cluster, "guard");
+  TempDir dir("cdc-guard");
+  cluster.Psql("guard",
+               "CREATE TABLE g (id integer PRIMARY KEY, a integer, b text, c varchar(10)); "
+               "CREATE TABLE u (id integer PRIMARY KEY, x integer)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig("127.0.0.1:1", pg.ConnectionString(), "    - name: g\n"));
+  const auto [rc, output] = RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
+  ASSERT_EQ(rc, 0) << output;
+  EXPECT_NE(output.find("DDL guard: event trigger cdc_capture_guard installed"), std::string::npos)
+      << output;
+
+  std::atomic<bool> stop = false;
+  std::atomic<int> committed = 0;
+  std::atomic<int> failed = 0;
+  std::atomic<int> next_id = 0;
+  std::string failure;
+  std::mutex failure_mutex;
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back([&] {
+      pqxx::connection db(cluster.Url("guard"));
+      while (!stop) {
+        const std::string id = std::to_string(++next_id);
+        try {
+          pqxx::work tx(db);
+          tx.exec("INSERT INTO g (id, a, c) VALUES (" + id + ", 1, 'c')");
+          tx.exec("UPDATE g SET a = a + 1 WHERE id = " + id);
+          if (std::stoi(id) % 2 == 0) tx.exec("DELETE FROM g WHERE id = " + id);
+          tx.commit();
+          ++committed;
+        } catch (const std::exception& e) {
+          ++failed;
+          std::lock_guard lock(failure_mutex);
+          failure = e.what();
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string url = cluster.Url("guard");
+  for (const char* refused :
+       {"ALTER TABLE g DROP COLUMN b", "ALTER TABLE g DROP COLUMN b CASCADE",
+        "ALTER TABLE g RENAME COLUMN a TO a2", "ALTER TABLE g ALTER COLUMN c TYPE varchar(20)",
+        "ALTER TABLE g ALTER COLUMN a TYPE bigint", "ALTER TABLE g ADD COLUMN z int, DROP COLUMN c",
+        "ALTER TABLE g RENAME COLUMN id TO key"}) {
+    const std::string error = Attempt(url, refused);
+    EXPECT_NE(error.find("cdc: public.g is captured, and this statement"), std::string::npos)
+        << refused << ": " << error;
+    EXPECT_NE(error.find("--alter"), std::string::npos) << error;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(Columns(cluster, "guard"), "id,a,b,c");
+  // What leaves the trigger working passes: an added column, storage settings, another table.
+  for (const char* allowed :
+       {"ALTER TABLE g ADD COLUMN d integer DEFAULT 7", "ALTER TABLE g SET (fillfactor = 90)",
+        "ALTER TABLE g ALTER COLUMN b SET STATISTICS 200", "ALTER TABLE u DROP COLUMN x",
+        "ALTER TABLE g ADD COLUMN e text", "ALTER TABLE g DROP COLUMN e"}) {
+    EXPECT_EQ(Attempt(url, allowed), "") << allowed;
+  }
+  // The way to drop one: --alter. The trigger made then records the table as it is, with d.
+  const auto [alter_rc, altered] = RunCommand({"ddl", "--config", config, "--apply", "--table", "g",
+                                               "--alter", "ALTER TABLE g DROP COLUMN b"},
+                                              dir.File("ddl.log"));
+  EXPECT_EQ(alter_rc, 0) << altered;
+  EXPECT_EQ(Columns(cluster, "guard"), "id,a,c,d");
+  EXPECT_NE(Attempt(url, "ALTER TABLE g DROP COLUMN d").find("drops column d"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(failed, 0) << failure;
+  ASSERT_GT(committed, 20);
+  // Every write recorded: an insert and an update per transaction, a delete in every other.
+  const int expected = 2 * committed + next_id / 2;
+  EXPECT_EQ(cluster.Psql("guard", "SELECT count(*) FROM \"g_CT\""), std::to_string(expected));
+  EXPECT_EQ(cluster.Psql("guard", "SELECT count(*) FROM \"g_CT\" WHERE \"CDC_OP\" = 'U'"),
+            std::to_string(committed.load()));
+  const std::string report =
+      RunCommand({"check", "--config", config}, dir.File("check.log")).second;
+  EXPECT_EQ(report.find("OUT OF DATE"), std::string::npos) << report;
+  EXPECT_NE(report.find("ddl guard: ok (event trigger cdc_capture_guard)"), std::string::npos)
+      << report;
+}
+
+// A role that may not create event triggers: ddl --apply works and warns that the tables rely on
+// --alter (a plain DROP COLUMN then fails the application's writes, as documented). Once a
+// superuser has installed the guard, that role's triggers are guarded too.
+TEST(DdlGuard, WithoutASuperuserDdlSaysSoAndASuperusersGuardCoversItsTriggers) {
+  PgCluster cluster;
+  PostgresOdbcSource pg(cluster, "owned");
+  TempDir dir("cdc-guard-role");
+  cluster.Psql("owned",
+               "CREATE ROLE app LOGIN; GRANT CREATE ON SCHEMA public TO app; "
+               "CREATE TABLE g (id integer PRIMARY KEY, a integer, b text, c text); "
+               "ALTER TABLE g OWNER TO app");
+  std::string app_connection = pg.ConnectionString();
+  app_connection.replace(app_connection.find("Uid=postgres"), 12, "Uid=app");
+  const std::string app_config = dir.File("app.yaml");
+  WriteText(app_config, ProducerConfig("127.0.0.1:1", app_connection, "    - name: g\n"));
+  const std::string super_config = dir.File("super.yaml");
+  WriteText(super_config, ProducerConfig("127.0.0.1:1", pg.ConnectionString(), "    - name: g\n"));
+  std::string app_url = cluster.Url("owned");
+  app_url.replace(app_url.find("postgres@"), 9, "app@");
+
+  const auto [rc, output] =
+      RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log"));
+  EXPECT_EQ(rc, 0) << output;
+  EXPECT_NE(output.find("-- warning: no DDL guard (creating an event trigger needs a superuser"),
+            std::string::npos)
+      << output;
+  auto check = [&] {
+    return RunCommand({"check", "--config", app_config}, dir.File("check.log")).second;
+  };
+  EXPECT_NE(check().find("ddl guard: none - a plain ALTER TABLE"), std::string::npos) << check();
+  EXPECT_EQ(Attempt(app_url, "ALTER TABLE g DROP COLUMN c"), "");
+  EXPECT_NE(Attempt(app_url, "INSERT INTO g VALUES (1, 1, 'b')").find("has no field \"c\""),
+            std::string::npos);
+  EXPECT_EQ(RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log")).first, 0);
+  EXPECT_EQ(Attempt(app_url, "INSERT INTO g VALUES (1, 1, 'b')"), "");
+
+  EXPECT_NE(RunCommand({"ddl", "--config", super_config, "--apply"}, dir.File("ddl.log"))
+                .second.find("installed"),
+            std::string::npos);
+  const auto [app_rc, app_output] =
+      RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log"));
+  EXPECT_EQ(app_rc, 0) << app_output;
+  EXPECT_NE(app_output.find("DDL guard: event trigger cdc_capture_guard - "), std::string::npos)
+      << app_output;
+  EXPECT_NE(Attempt(app_url, "ALTER TABLE g DROP COLUMN b").find("drops column b"),
+            std::string::npos);
+  EXPECT_EQ(Attempt(app_url, "UPDATE g SET b = 'c'"), "");
+  // Disabled by a superuser (the documented way to let a statement through): ddl says so.
+  cluster.Psql("owned", "ALTER EVENT TRIGGER cdc_capture_guard DISABLE");
+  EXPECT_NE(RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log"))
+                .second.find("event trigger cdc_capture_guard is disabled"),
+            std::string::npos);
+  EXPECT_NE(check().find("ddl guard: DISABLED"), std::string::npos) << check();
+  EXPECT_EQ(Attempt(app_url, "ALTER TABLE g DROP COLUMN b"), "");
+}
+
+// SQLite refuses to drop a column its triggers name, and on a rename rewrites them: writes go on.
+TEST(DdlGuard, SqliteRefusesToDropACapturedColumnItself) {
+  SqliteSource lite;
+  TempDir dir("cdc-guard-lite");
+  odbc::Environment environment;
+  odbc::Connection db(environment, lite.ConnectionString());
+  db.Execute("CREATE TABLE g (id INTEGER PRIMARY KEY, a INTEGER, b TEXT)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig("127.0.0.1:1", lite.ConnectionString(), "    - name: g\n"));
+  const auto [rc, output] = RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
+  ASSERT_EQ(rc, 0) << output;
+  EXPECT_EQ(output.find("DDL guard"), std::string::npos) << output;
+  EXPECT_THROW(db.Execute("ALTER TABLE g DROP COLUMN b"), Error);
+  db.Execute("ALTER TABLE g RENAME COLUMN b TO b2");
+  db.Execute("INSERT INTO g VALUES (1, 1, 'x')");
+  db.Execute("UPDATE g SET b2 = 'y'");
+  odbc::Statement statement(db);
+  statement.ExecuteDirect("SELECT count(*) FROM g_CT WHERE b = 'y'");
+  odbc::RowBatch batch;
+  ASSERT_TRUE(statement.FetchBatch(batch, 1, 64));
+  EXPECT_EQ(batch.Get(0, 0), "1");
+}
+
+}  // namespace
+}  // namespace cdc::testing
