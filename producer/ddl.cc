@@ -389,9 +389,15 @@ std::vector<DdlStatement> ChangeTableDdl(
       if (dialect == SqlDialect::kSqlite || ChangeColumnType(dialect, *present) == type) continue;
       out.push_back(
           {"ALTER TABLE " + ct +
-           (dialect == SqlDialect::kOracle ? " MODIFY (" + name + " " + type + ")"
-                                           : " ALTER COLUMN " + name + " TYPE " + type +
-                                                 " USING CAST(" + name + " AS " + type + ")")});
+               (dialect == SqlDialect::kOracle ? " MODIFY (" + name + " " + type + ")"
+                                               : " ALTER COLUMN " + name + " TYPE " + type +
+                                                     " USING CAST(" + name + " AS " + type + ")"),
+           false,
+           "the change table's column " + column.name + " holds values of type " +
+               ChangeColumnType(dialect, *present) + " that " + type +
+               " cannot take (a column dropped and added again with another type?): drop it "
+               "with one ddl --apply --alter, let the producer publish and purge the change "
+               "table's rows, then add it with another - or give the new column another name"});
     }
   }
   std::vector<DdlStatement> triggers;

@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/event/types.h"
@@ -18,8 +19,13 @@
 namespace cdc::producer {
 
 struct DdlStatement {
+  DdlStatement(std::string text, bool is_block = false, std::string hint = "")
+      : sql(std::move(text)), block(is_block), if_it_fails(std::move(hint)) {}
+
   std::string sql;
   bool block = false;  // a PL/SQL block: a script ends it with "/" instead of ";"
+  // What a failure of the statement most likely means and what to do; added to its error.
+  std::string if_it_fails;
 };
 
 // What a table's capture records beyond each row's new image (producer.tables[].*).

@@ -40,9 +40,10 @@ std::string InstallDdlGuard(odbc::Connection& connection, const std::string& sch
            " - a plain ALTER TABLE that drops, renames or retypes a captured column is refused "
            "(run it with --alter)\n";
   }
-  const std::string why = state ? "event trigger " + std::string(kDdlGuardName) + " is disabled"
-                                : "creating an event trigger needs a superuser; " +
-                                      failure.substr(0, failure.find('\n'));
+  const std::string why =
+      state
+          ? "event triggers " + std::string(kDdlGuardName) + "[_start|_drop] are disabled"
+          : "creating an event trigger needs a superuser; " + failure.substr(0, failure.find('\n'));
   logger.Warn("no DDL guard: run ALTER TABLE of captured tables with ddl --apply --alter",
               {{"reason", why}});
   return "-- warning: no DDL guard (" + why +
@@ -200,7 +201,16 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
           }
           statements = generate();
         }
-        for (const DdlStatement& statement : statements) connection.Execute(statement.sql);
+        // ddl's own statements (a change-table column retyped) pass the DDL guard.
+        if (dialect == SqlDialect::kPostgres) connection.Execute("SET LOCAL cdc.ddl_guard = off");
+        for (const DdlStatement& statement : statements) {
+          try {
+            connection.Execute(statement.sql);
+          } catch (const Error& e) {
+            if (statement.if_it_fails.empty()) throw;
+            throw PermanentError("DDL", std::string(e.what()) + " - " + statement.if_it_fails);
+          }
+        }
         if (transactional) connection.Commit();
       } catch (const Error&) {
         if (transactional) {

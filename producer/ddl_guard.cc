@@ -18,81 +18,115 @@ std::string MarkerHex() {
   return hex + "00";
 }
 
-// $1 the functions' schema (quoted), $2 the marker's hex, $3 the event trigger's name.
-constexpr const char* kRecordFunction =
-    R"(CREATE OR REPLACE FUNCTION $1.cdc_capture_record(trigger_id oid)
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $cdc$
-DECLARE
-  capture record;
-BEGIN
-  -- The columns the capture trigger's function names: the table's, as it is created.
-  FOR capture IN SELECT t.tgname, t.tgrelid FROM pg_trigger t
-                  WHERE t.oid = trigger_id AND t.tgargs = decode('$2', 'hex') LOOP
-    EXECUTE format('COMMENT ON TRIGGER %I ON %s IS %L', capture.tgname,
-                   capture.tgrelid::regclass,
-                   (SELECT json_agg(json_build_array(a.attnum, a.attname, a.atttypid, a.atttypmod)
-                                    ORDER BY a.attnum)
-                      FROM pg_attribute a
-                     WHERE a.attrelid = capture.tgrelid AND a.attnum > 0 AND NOT a.attisdropped));
-  END LOOP;
-END
+// $1 the functions' schema (quoted), $2 the marker's hex.
+//
+// What each capture trigger uses, one row per fact: the change table's name ("t"), each column
+// of the table that the change table has a column of that name for ("b" + attnum; every column
+// with all_columns) and each change-table column ("c" + attnum): what must not change (name and
+// type; a rename of the table itself changes nothing) and how to show it to a DBA. The
+// change table is named after the trigger function (its name less "_FN", in its schema).
+constexpr const char* kFactsFunction =
+    R"(CREATE OR REPLACE FUNCTION $1.cdc_capture_facts(all_columns boolean)
+RETURNS TABLE (trigger_id oid, key text, fact text, shown text) LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $cdc$
+  WITH capture AS (
+    SELECT t.oid AS trigger_id, t.tgrelid AS base,
+           format('%I.%I', n.nspname, left(p.proname, -3)) AS ct_name,
+           to_regclass(format('%I.%I', n.nspname, left(p.proname, -3))) AS ct
+      FROM pg_trigger t
+      JOIN pg_proc p ON p.oid = t.tgfoid
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE t.tgargs = decode('$2', 'hex'))
+  SELECT c.trigger_id, 't', (c.ct IS NOT NULL)::text || ' ' || c.ct_name,
+         CASE WHEN c.ct IS NULL THEN 'no change table ' || c.ct_name
+              ELSE 'change table ' || c.ct_name END
+    FROM capture c
+  UNION ALL
+  SELECT c.trigger_id, 'b' || a.attnum,
+         format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)),
+         format('column %I of %s (%s)', a.attname, c.base::regclass,
+                format_type(a.atttypid, a.atttypmod))
+    FROM capture c
+    JOIN pg_attribute a ON a.attrelid = c.base AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE all_columns OR EXISTS (SELECT 1 FROM pg_attribute x WHERE x.attrelid = c.ct
+                                   AND x.attname = a.attname AND NOT x.attisdropped)
+  UNION ALL
+  SELECT c.trigger_id, 'c' || a.attnum,
+         format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)),
+         format('column %I of change table %s (%s)', a.attname, c.ct_name,
+                format_type(a.atttypid, a.atttypmod))
+    FROM capture c
+    JOIN pg_attribute a ON a.attrelid = c.ct AND a.attnum > 0 AND NOT a.attisdropped
 $cdc$)";
 
+// One function for the three events. ddl_command_start of an ALTER: the facts, kept for the
+// transaction; its ddl_command_end: the facts again - a capture trigger still there whose fact
+// changed (a column dropped, renamed or retyped, also through a parent table, a composite
+// type or a schema) fails the statement. sql_drop (any DROP, CASCADE included): a dropped
+// column of a captured table that its change table has, or of a change table, fails it.
+// SET LOCAL cdc.ddl_guard = off lets a statement through (ddl does so for its own).
 constexpr const char* kGuardFunction = R"(CREATE OR REPLACE FUNCTION $1.cdc_capture_guard()
 RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $cdc$
 DECLARE
-  command record;
-  capture record;
+  before text;
   problems text;
 BEGIN
-  FOR command IN SELECT c.command_tag, c.objid FROM pg_event_trigger_ddl_commands() c LOOP
-    IF command.command_tag = 'CREATE TRIGGER' THEN
-      PERFORM $1.cdc_capture_record(command.objid);
-    ELSIF command.command_tag = 'ALTER TABLE' THEN
-      FOR capture IN SELECT d.description FROM pg_trigger t
-                       JOIN pg_description d
-                         ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_trigger'::regclass
-                      WHERE t.tgrelid = command.objid AND t.tgargs = decode('$2', 'hex') LOOP
-        problems := NULL;
-        BEGIN
-          SELECT string_agg(CASE
-                   WHEN a.attnum IS NULL OR a.attisdropped
-                     THEN format('drops column %I', e.value->>1)
-                   WHEN a.attname <> e.value->>1
-                     THEN format('renames column %I to %I', e.value->>1, a.attname)
-                   ELSE format('changes column %I from %s to %s', a.attname,
-                               format_type((e.value->>2)::oid, (e.value->>3)::int),
-                               format_type(a.atttypid, a.atttypmod))
-                 END, ', ' ORDER BY (e.value->>0)::int)
-            INTO problems
-            FROM json_array_elements(capture.description::json) e
-            LEFT JOIN pg_attribute a
-              ON a.attrelid = command.objid AND a.attnum = (e.value->>0)::int
-           WHERE a.attnum IS NULL OR a.attisdropped OR a.attname <> e.value->>1
-              OR a.atttypid <> (e.value->>2)::oid OR a.atttypmod <> (e.value->>3)::int;
-        EXCEPTION WHEN OTHERS THEN
-          problems := NULL;  -- a comment someone else wrote: no record, nothing to compare
-        END;
-        IF problems IS NOT NULL THEN
-          RAISE EXCEPTION 'cdc: % is captured, and this statement %: its capture trigger would refuse the application''s writes',
-                command.objid::regclass, problems
-            USING ERRCODE = 'dependent_objects_still_exist',
-                  HINT = format('Run the statement as: cdc-producer ddl --apply --table %s --alter "<statement>" (it alters the table, its change table and trigger together). '
-                                'To let it through anyway: ALTER EVENT TRIGGER $3 DISABLE, then run cdc-producer ddl --apply at once; writes to the table fail until then.',
-                                command.objid::regclass);
-        END IF;
-      END LOOP;
+  IF current_setting('cdc.ddl_guard', true) = 'off' THEN
+    RETURN;
+  END IF;
+  IF TG_EVENT = 'ddl_command_start' THEN
+    PERFORM set_config('cdc.capture_facts',
+      (SELECT coalesce(json_agg(json_build_array(f.trigger_id, f.key, f.fact, f.shown)), '[]')::text
+         FROM $1.cdc_capture_facts(false) f), true);
+    RETURN;
+  ELSIF TG_EVENT = 'ddl_command_end' THEN
+    before := current_setting('cdc.capture_facts', true);
+    PERFORM set_config('cdc.capture_facts', '', true);
+    IF coalesce(before, '') = '' THEN
+      RETURN;
     END IF;
-  END LOOP;
+    SELECT string_agg((b.value->>3) || ': now ' || coalesce(n.shown, 'gone'), '; ')
+      INTO problems
+      FROM json_array_elements(before::json) b
+      LEFT JOIN (SELECT * FROM $1.cdc_capture_facts(true)) n
+        ON n.trigger_id = (b.value->>0)::oid AND n.key = b.value->>1
+     WHERE EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = (b.value->>0)::oid)
+       AND n.fact IS DISTINCT FROM b.value->>2;
+  ELSE
+    SELECT string_agg(format('drops %s %s', d.object_type, d.object_identity), '; ')
+      INTO problems
+      FROM pg_event_trigger_dropped_objects() d
+     WHERE d.object_type IN ('table', 'table column')
+       AND EXISTS (
+         SELECT 1 FROM pg_trigger t
+           JOIN pg_proc p ON p.oid = t.tgfoid
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE t.tgargs = decode('$2', 'hex')
+            AND ((n.nspname = d.address_names[1] AND left(p.proname, -3) = d.address_names[2])
+              OR (d.object_type = 'table column' AND t.tgrelid = d.objid
+                  AND EXISTS (SELECT 1 FROM pg_attribute x
+                               WHERE x.attrelid = to_regclass(format('%I.%I', n.nspname, left(p.proname, -3)))
+                                 AND x.attname = d.address_names[3] AND NOT x.attisdropped))));
+  END IF;
+  IF problems IS NOT NULL THEN
+    RAISE EXCEPTION 'cdc: this statement changes what a capture trigger uses, which would make it refuse the application''s writes: %', problems
+      USING ERRCODE = 'dependent_objects_still_exist',
+            HINT = 'Run it as: cdc-producer ddl --apply --table <the table> --alter "<statement>" (it alters the table, its change table and trigger together). '
+                   'To let it through anyway: SET LOCAL cdc.ddl_guard = off in its transaction, then run cdc-producer ddl --apply at once; writes to the table fail until then.';
+  END IF;
 END
 $cdc$)";
 
+constexpr const char* kAlterTags =
+    "'ALTER TABLE', 'ALTER VIEW', 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE', "
+    "'ALTER TYPE', 'ALTER SCHEMA'";
+
 // `text` with each "$<digit>" replaced by its value, in one pass (a value may hold a "$").
 std::string Fill(const std::string& text, const std::string& schema) {
-  const std::string values[] = {schema, MarkerHex(), std::string(kDdlGuardName)};
+  const std::string values[] = {schema, MarkerHex()};
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] >= '1' && text[i + 1] <= '3') {
+    if (text[i] == '$' && i + 1 < text.size() && text[i + 1] >= '1' && text[i + 1] <= '2') {
       out += values[text[i + 1] - '1'];
       ++i;
     } else {
@@ -107,28 +141,30 @@ std::string Fill(const std::string& text, const std::string& schema) {
 std::vector<DdlStatement> PostgresDdlGuard(const std::string& schema) {
   const std::string s = QuoteIdentifier(SqlDialect::kPostgres, schema);
   const std::string name(kDdlGuardName);
-  return {
-      {Fill(kRecordFunction, s)},
-      {"REVOKE ALL ON FUNCTION " + s + ".cdc_capture_record(oid) FROM PUBLIC"},
-      {Fill(kGuardFunction, s)},
-      {"DROP EVENT TRIGGER IF EXISTS " + name},
-      {"CREATE EVENT TRIGGER " + name +
-       " ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER') EXECUTE FUNCTION " + s +
-       ".cdc_capture_guard()"},
-      // Capture triggers made before the guard: their tables' columns as they are now.
-      {"SELECT " + s +
-       ".cdc_capture_record(t.oid) FROM pg_catalog.pg_trigger t WHERE t.tgargs = "
-       "pg_catalog.decode('" +
-       MarkerHex() +
-       "', 'hex') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_description d WHERE d.objoid = "
-       "t.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass)"},
-  };
+  const std::string function = s + ".cdc_capture_guard()";
+  std::vector<DdlStatement> out = {{Fill(kFactsFunction, s)}, {Fill(kGuardFunction, s)}};
+  for (const char* suffix : {"", "_start", "_drop"}) {
+    out.push_back({"DROP EVENT TRIGGER IF EXISTS " + name + suffix});
+  }
+  out.push_back({"CREATE EVENT TRIGGER " + name + "_start ON ddl_command_start WHEN TAG IN (" +
+                 kAlterTags + ") EXECUTE FUNCTION " + function});
+  out.push_back({"CREATE EVENT TRIGGER " + name + " ON ddl_command_end WHEN TAG IN (" + kAlterTags +
+                 ") EXECUTE FUNCTION " + function});
+  out.push_back(
+      {"CREATE EVENT TRIGGER " + name + "_drop ON sql_drop EXECUTE FUNCTION " + function});
+  return out;
 }
 
 std::optional<std::string> DdlGuardState(odbc::Connection& connection) {
   odbc::Statement statement(connection);
-  statement.Prepare("SELECT evtenabled FROM pg_catalog.pg_event_trigger WHERE evtname = ?");
-  statement.BindText(1, std::string(kDdlGuardName));
+  // All three or it is not there; disabled when any is.
+  statement.Prepare(
+      "SELECT CASE WHEN count(*) < 3 THEN NULL WHEN bool_or(evtenabled = 'D') THEN 'D' ELSE 'O' "
+      "END FROM pg_catalog.pg_event_trigger WHERE evtname IN (?, ?, ?)");
+  const std::string name(kDdlGuardName);
+  statement.BindText(1, name);
+  statement.BindText(2, name + "_start");
+  statement.BindText(3, name + "_drop");
   statement.Execute();
   odbc::RowBatch batch;
   std::optional<std::string> state;
@@ -144,7 +180,7 @@ std::string DdlGuardReport(odbc::Connection& connection) {
   return "ddl guard: " + std::string(state ? "DISABLED" : "none") +
          " - a plain ALTER TABLE that drops, renames or retypes a captured column makes every "
          "write to the table fail until ddl --apply (" +
-         (state ? "ALTER EVENT TRIGGER " + name + " ENABLE"
+         (state ? "ALTER EVENT TRIGGER " + name + "[_start|_drop] ENABLE"
                 : "ddl --apply as a superuser installs it") +
          "; or run such statements with ddl --apply --alter)";
 }

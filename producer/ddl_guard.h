@@ -1,12 +1,15 @@
-// PostgreSQL's DDL guard: an event trigger that refuses a plain ALTER TABLE which would break a
-// capture trigger (drop, rename or retype a column the trigger function names) - the DBA's
-// statement fails with the command to use instead, never the application's writes. Capture
-// triggers carry kCaptureTriggerArgument; when one is created the guard records the table's
-// columns (number, name, type) as the trigger's comment, and after every ALTER TABLE of a table
-// with such a trigger it compares them. `ddl --apply --alter` drops the triggers before its
-// ALTER, so it passes. Creating an event trigger needs a superuser (or a managed service's
-// equivalent); without it `ddl --apply` says so and the table relies on `--alter`. SQLite needs
-// no guard (it refuses to drop a column a trigger names and rewrites triggers on a rename).
+// PostgreSQL's DDL guard: event triggers that refuse a plain DDL statement which would break a
+// capture trigger - drop, rename or retype a column it copies, or change its change table - so
+// the DBA's statement fails with the command to use instead, never the application's writes.
+// Capture triggers carry kCaptureTriggerArgument. Before each ALTER (TABLE, VIEW, TYPE, SCHEMA,
+// ...) the guard notes what every capture trigger uses (the table's columns its change table
+// has, the change table and its columns) and compares after it, so a change through a parent
+// table, a composite type or a schema is caught too; any DROP (CASCADE included) that drops
+// such a column or a change table is refused. `ddl --apply --alter` drops the table's triggers
+// before its ALTER, so it passes; `SET LOCAL cdc.ddl_guard = off` lets a statement through.
+// Creating event triggers needs a superuser (or a managed service's equivalent); without one
+// `ddl --apply` says so and the tables rely on `--alter`. SQLite needs no guard (it refuses to
+// drop a column a trigger names and rewrites triggers on a rename).
 #pragma once
 
 #include <optional>
@@ -21,15 +24,14 @@ namespace cdc::producer {
 
 // The argument the PostgreSQL capture trigger is created with (its function ignores it).
 inline constexpr std::string_view kCaptureTriggerArgument = "cdc-capture";
-// The guard's event trigger (one per database).
+// The guard's event triggers (one set per database): this name, and with _start and _drop.
 inline constexpr std::string_view kDdlGuardName = "cdc_capture_guard";
 
-// The statements that install (or replace) the guard, its functions in `schema`, and record the
-// columns of capture triggers that have no record yet (created before the guard was).
+// The statements that install (or replace) the guard, its functions in `schema`.
 std::vector<DdlStatement> PostgresDdlGuard(const std::string& schema);
 
-// The guard's state in the PostgreSQL source `connection` reaches: nullopt when absent, else
-// pg_event_trigger.evtenabled ("D" disabled; "O", "R" or "A" enabled).
+// The guard's state in the PostgreSQL source `connection` reaches: nullopt when any of its event
+// triggers is absent, "D" when any is disabled, else "O".
 std::optional<std::string> DdlGuardState(odbc::Connection& connection);
 
 // One line for `check`: whether plain ALTER TABLEs of captured tables are guarded.

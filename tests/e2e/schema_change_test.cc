@@ -161,8 +161,8 @@ TEST_P(SchemaChangeTest, WidenedColumnsWidenTheReplica) {
   // (the change table, still numeric(10,4), rounds 0.000001 to 0.0000), then ddl --apply: the
   // backfill the retyped column starts corrects it.
   cluster_.Psql("src",
-                "ALTER EVENT TRIGGER cdc_capture_guard DISABLE; ALTER TABLE w ALTER COLUMN n TYPE "
-                "numeric(12,6)");
+                "BEGIN; SET LOCAL cdc.ddl_guard = off; ALTER TABLE w ALTER COLUMN n TYPE "
+                "numeric(12,6); COMMIT");
   cluster_.Psql("src", "UPDATE w SET n = 0.000001 WHERE id = 2");
   ASSERT_EQ(RunCommand({"ddl", "--config", config_, "--apply"}, dir_.File("ddl3.log")).first, 0)
       << TailFile(dir_.File("ddl3.log"));

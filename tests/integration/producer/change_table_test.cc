@@ -233,8 +233,8 @@ TEST(ChangeTables, CheckReportsAChangeTableOutOfDateWithItsTable) {
       // Let through as ddl's DDL guard documents (it refuses a plain ALTER that drops or
       // retypes a captured column).
       cluster.Psql("drift",
-                   "ALTER EVENT TRIGGER cdc_capture_guard DISABLE; ALTER TABLE d ADD COLUMN c "
-                   "text, ALTER COLUMN a TYPE bigint, DROP COLUMN b");
+                   "BEGIN; SET LOCAL cdc.ddl_guard = off; ALTER TABLE d ADD COLUMN c "
+                   "text, ALTER COLUMN a TYPE bigint, DROP COLUMN b; COMMIT");
     } else {
       db.Execute("ALTER TABLE d ADD COLUMN c TEXT");
     }

@@ -327,12 +327,13 @@ TEST(ChangeTableDdl, PostgresRefusesChangeTablesWhoseRowsCanPassTheRowLimit) {
 TEST(PostgresDdlGuard, NamesItsSchemaQuotedAndTheCaptureTriggersMarker) {
   // A schema name holding a quote and what looks like a placeholder stays one identifier.
   const std::vector<DdlStatement> statements = PostgresDdlGuard("we\"ird$2");
-  ASSERT_EQ(statements.size(), 6u);
+  ASSERT_EQ(statements.size(), 8u);
   std::string all;
   for (const DdlStatement& statement : statements) all += statement.sql + "\n";
-  EXPECT_NE(all.find("FUNCTION \"we\"\"ird$2\".cdc_capture_record(trigger_id oid)"),
+  EXPECT_NE(all.find("FUNCTION \"we\"\"ird$2\".cdc_capture_facts(all_columns boolean)"),
             std::string::npos)
       << all;
+  EXPECT_NE(all.find("FROM \"we\"\"ird$2\".cdc_capture_facts(false)"), std::string::npos);
   EXPECT_NE(all.find("EXECUTE FUNCTION \"we\"\"ird$2\".cdc_capture_guard()"), std::string::npos);
   // The marker is the trigger's argument as pg_trigger.tgargs holds it: the text and a NUL.
   EXPECT_NE(all.find("decode('6364632d6361707475726500', 'hex')"), std::string::npos);
