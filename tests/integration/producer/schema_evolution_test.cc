@@ -231,6 +231,21 @@ TEST(ChangeTables, AlterWithDdlChangesTheTableWithoutRefusingAWrite) {
   EXPECT_NE(added.find("the statement changed o, not only r"), std::string::npos) << added;
   cluster.Psql("alter", "INSERT INTO o VALUES (1, 1, 'z'); UPDATE o SET y = 2");
   EXPECT_EQ(cluster.Psql("alter", "SELECT count(*) FROM \"o_CT\""), "2");
+  // A column dropped and added again with a type its change-table values cannot take: refused,
+  // rolled back, saying what it means and what to do.
+  cluster.Psql("alter", "INSERT INTO r (id, a, bb) VALUES (-1, 1, 'text')");
+  const auto [retype_rc, retyped] =
+      RunCommand({"ddl", "--config", config, "--apply", "--table", "r", "--alter",
+                  "ALTER TABLE r DROP COLUMN bb, ADD COLUMN bb integer"},
+                 dir.File("ddl.log"));
+  EXPECT_EQ(retype_rc, 1) << retyped;
+  EXPECT_NE(retyped.find("a column dropped and added again with another type?"), std::string::npos)
+      << retyped;
+  EXPECT_EQ(cluster.Psql("alter",
+                         "SELECT data_type FROM information_schema.columns WHERE table_name = "
+                         "'r' AND column_name = 'bb'"),
+            "text");
+  cluster.Psql("alter", "UPDATE r SET bb = 'still captured' WHERE id = -1");
 }
 
 // A column widened in the table (INTEGER -> BIGINT, VARCHAR(10) -> VARCHAR(100), NUMERIC(5,2) ->
