@@ -6,17 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <pqxx/pqxx>
 #include <set>
-#include <thread>
 
 #include "common/registry/topic_registry.h"
 #include "tests/harness/odbc_sources.h"
 #include "tests/harness/pg_cluster.h"
+#include "tests/harness/pg_writers.h"
 #include "tests/integration/producer/producer_fixture.h"
 
 namespace cdc::testing {
@@ -276,43 +274,22 @@ TEST(ChangeTables, EvolvingUnderConcurrentWritersNeverDeadlocks) {
   const std::string config = dir.File("config.yaml");
   WriteText(config, ProducerConfig("127.0.0.1:1", source.ConnectionString(), "    - name: t\n"));
   ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
-  std::atomic<bool> stop = false;
-  std::atomic<int> committed = 0;
-  std::atomic<int> failed = 0;
-  std::string failure;
-  std::mutex failure_mutex;
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 4; ++w) {
-    writers.emplace_back([&] {
-      pqxx::connection c(cluster.Url("evolve"));
-      while (!stop) {
-        try {
-          pqxx::work tx(c);
-          tx.exec("INSERT INTO t (v) VALUES (1)");
-          tx.exec("UPDATE t SET v = v + 1 WHERE id = (SELECT max(id) FROM t)");
-          tx.commit();
-          ++committed;
-        } catch (const std::exception& e) {
-          ++failed;
-          std::lock_guard lock(failure_mutex);
-          failure = e.what();
-        }
-      }
-    });
-  }
+  PgWriters writers(cluster.Url("evolve"), 4, [](pqxx::work& tx, int) {
+    tx.exec("INSERT INTO t (v) VALUES (1)");
+    tx.exec("UPDATE t SET v = v + 1 WHERE id = (SELECT max(id) FROM t)");
+  });
   int ddl_failures = 0;
   for (int i = 0; i < 8; ++i) {
     cluster.Psql("evolve", "ALTER TABLE t ADD COLUMN c" + std::to_string(i) + " integer");
     ddl_failures += RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first;
   }
-  stop = true;
-  for (std::thread& writer : writers) writer.join();
-  EXPECT_EQ(failed, 0) << failure;
+  writers.Stop();
+  EXPECT_EQ(writers.failed(), 0) << writers.failure();
   EXPECT_EQ(ddl_failures, 0) << Tail(dir.File("ddl.log"));
-  EXPECT_GT(committed, 100);
+  EXPECT_GT(writers.committed(), 100);
   // Every committed write was captured: two changes per transaction.
   EXPECT_EQ(cluster.Psql("evolve", "SELECT count(*) FROM \"t_CT\""),
-            std::to_string(2 * committed.load()));
+            std::to_string(2 * writers.committed()));
 }
 
 }  // namespace

@@ -6,13 +6,12 @@
 // trigger names by itself.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <mutex>
 #include <pqxx/pqxx>
 #include <thread>
 
 #include "tests/harness/odbc_sources.h"
 #include "tests/harness/pg_cluster.h"
+#include "tests/harness/pg_writers.h"
 #include "tests/integration/producer/producer_fixture.h"
 
 namespace cdc::testing {
@@ -74,34 +73,17 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
   };
   ASSERT_EQ(probe(), "");
 
-  std::atomic<bool> stop = false;
-  std::atomic<int> committed = 0;
-  std::atomic<int> failed = 0;
-  std::atomic<int> next_id = 0;
-  std::string failure;
-  std::mutex failure_mutex;
-  std::vector<std::thread> writers;
-  for (int w = 0; w < 3; ++w) {
-    writers.emplace_back([&] {
-      pqxx::connection db(cluster.Url("guard"));
-      while (!stop) {
-        const std::string id = std::to_string(++next_id);
-        try {
-          pqxx::work tx(db);
-          tx.exec("INSERT INTO g (id, a, c) VALUES (" + id + ", 1, 'c')");
-          tx.exec("UPDATE g SET a = a + 1 WHERE id = " + id);
-          if (std::stoi(id) % 2 == 0) tx.exec("DELETE FROM g WHERE id = " + id);
-          tx.commit();
-          ++committed;
-        } catch (const std::exception& e) {
-          ++failed;
-          std::lock_guard lock(failure_mutex);
-          failure = e.what();
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(300));
-      }
-    });
-  }
+  // The application, throughout: an insert and an update per transaction, a delete in every
+  // other one.
+  PgWriters writers(
+      cluster.Url("guard"), 3,
+      [](pqxx::work& tx, int id) {
+        const std::string key = std::to_string(id);
+        tx.exec("INSERT INTO g (id, a, c) VALUES (" + key + ", 1, 'c')");
+        tx.exec("UPDATE g SET a = a + 1 WHERE id = " + key);
+        if (id % 2 == 0) tx.exec("DELETE FROM g WHERE id = " + key);
+      },
+      std::chrono::microseconds(300));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   for (const char* refused :
        {"ALTER TABLE g DROP COLUMN b", "ALTER TABLE g DROP COLUMN b CASCADE",
@@ -172,15 +154,14 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
   EXPECT_NE(Attempt(url, "ALTER TABLE g DROP COLUMN d").find("drops table column public.g.d"),
             std::string::npos);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  stop = true;
-  for (std::thread& writer : writers) writer.join();
-  EXPECT_EQ(failed, 0) << failure;
-  ASSERT_GT(committed, 20);
-  // Every write recorded: an insert and an update per transaction, a delete in every other.
-  const int expected = 2 * committed + next_id / 2;
+  writers.Stop();
+  EXPECT_EQ(writers.failed(), 0) << writers.failure();
+  ASSERT_GT(writers.committed(), 20);
+  // Every write recorded.
+  const int expected = 2 * writers.committed() + writers.transactions() / 2;
   EXPECT_EQ(cluster.Psql("guard", "SELECT count(*) FROM \"g_CT\""), std::to_string(expected));
   EXPECT_EQ(cluster.Psql("guard", "SELECT count(*) FROM \"g_CT\" WHERE \"CDC_OP\" = 'U'"),
-            std::to_string(committed.load()));
+            std::to_string(writers.committed()));
   const std::string report =
       RunCommand({"check", "--config", config}, dir.File("check.log")).second;
   EXPECT_EQ(report.find("OUT OF DATE"), std::string::npos) << report;
