@@ -20,13 +20,11 @@ namespace {
 // that reports it.
 // A role that may not create event triggers leaves the guard as it is: one a superuser put in
 // place guards this run's triggers too.
-std::string InstallDdlGuard(odbc::Connection& connection, const std::string& schema,
-                            const Logger& logger) {
+std::string InstallDdlGuard(odbc::Connection& connection, const Logger& logger) {
   std::string failure;
   connection.SetAutocommit(false);
   try {
-    for (const DdlStatement& statement : PostgresDdlGuard(schema))
-      connection.Execute(statement.sql);
+    for (const DdlStatement& statement : PostgresDdlGuard()) connection.Execute(statement.sql);
     connection.Commit();
   } catch (const Error& e) {
     connection.Rollback();
@@ -41,9 +39,9 @@ std::string InstallDdlGuard(odbc::Connection& connection, const std::string& sch
            "(run it with --alter)\n";
   }
   const std::string why =
-      state
-          ? "event triggers " + std::string(kDdlGuardName) + "[_start|_drop] are disabled"
-          : "creating an event trigger needs a superuser; " + failure.substr(0, failure.find('\n'));
+      state ? "event triggers " + std::string(kDdlGuardName) + "[_start|_drop] are disabled"
+            : "it could not be installed - creating event triggers needs a superuser: " +
+                  failure.substr(0, failure.find('\n'));
   logger.Warn("no DDL guard: run ALTER TABLE of captured tables with ddl --apply --alter",
               {{"reason", why}});
   return "-- warning: no DDL guard (" + why +
@@ -102,18 +100,10 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
         {"ddl: --alter needs --apply and exactly one --table, and a source whose DDL is "
          "transactional (PostgreSQL, SQLite; on Oracle run the ALTER, then ddl --apply)"});
   }
-  // PostgreSQL's DDL guard lives beside the first configured table's change table.
   const bool guarded = dialect == SqlDialect::kPostgres && !foreign && !selected.empty();
-  const std::string guard_schema =
-      guarded
-          ? QualifiedChangeTable(
-                connection, dialect,
-                (settings.tables.empty() ? selected : settings.tables).front().source.change_table)
-                .schema
-          : "";
   // Reported after the tables: the first line stays the first table's.
   const std::string guard_report =
-      guarded && options.apply ? InstallDdlGuard(connection, guard_schema, logger) : "";
+      guarded && options.apply ? InstallDdlGuard(connection, logger) : "";
   int rc = 0;
   for (const TableSettings& table : selected) {
     const TableName table_name = placed(table.source.table);
@@ -234,7 +224,7 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
   if (guarded && !options.apply) {
     out << "-- DDL guard (needs a superuser; optional): refuses a plain ALTER TABLE that drops, "
            "renames or retypes a captured column\n";
-    for (const DdlStatement& statement : PostgresDdlGuard(guard_schema)) {
+    for (const DdlStatement& statement : PostgresDdlGuard()) {
       out << statement.sql << ";\n\n";
     }
   }

@@ -27,11 +27,12 @@ inline constexpr std::string_view kCaptureTriggerArgument = "cdc-capture";
 // The guard's event triggers (one set per database): this name, and with _start and _drop.
 inline constexpr std::string_view kDdlGuardName = "cdc_capture_guard";
 
-// The statements that install (or replace) the guard, its functions in `schema`.
-std::vector<DdlStatement> PostgresDdlGuard(const std::string& schema);
+// The statements that install (or replace) the guard: its functions in schema cdc_ddl_guard
+// (created, owned by the installing superuser, closed to other roles) and its event triggers.
+std::vector<DdlStatement> PostgresDdlGuard();
 
 // The guard's state in the PostgreSQL source `connection` reaches: nullopt when any of its event
-// triggers is absent, "D" when any is disabled, else "O".
+// triggers is absent, "D" when any is disabled or fires only in replica mode, else "O".
 std::optional<std::string> DdlGuardState(odbc::Connection& connection);
 
 // One line for `check`: whether plain ALTER TABLEs of captured tables are guarded.

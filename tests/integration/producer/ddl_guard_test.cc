@@ -54,7 +54,9 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
       "CREATE TYPE rowt AS (id integer, v text); "
       "CREATE TABLE typed OF rowt (PRIMARY KEY (id)); "
       "CREATE SCHEMA tx; CREATE TYPE tx.mood AS ENUM ('ok', 'sad'); "
-      "CREATE TABLE moods (id integer PRIMARY KEY, m tx.mood)");
+      "CREATE TABLE moods (id integer PRIMARY KEY, m tx.mood); "
+      "CREATE FUNCTION nest(x integer) RETURNS text LANGUAGE plpgsql AS $$ BEGIN "
+      "ALTER TABLE u ADD COLUMN IF NOT EXISTS zz int; RETURN x::text; END $$");
   const std::string config = dir.File("config.yaml");
   WriteText(config, ProducerConfig("127.0.0.1:1", pg.ConnectionString(),
                                    "    - name: g\n    - name: child\n    - name: part1\n"
@@ -105,7 +107,26 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
         "ALTER TABLE \"g_CT\" RENAME TO g_ct_old",
         "ALTER TABLE \"g_CT\" ALTER COLUMN a TYPE smallint", "DROP TABLE \"g_CT\"",
         "DROP TABLE \"child_CT\" CASCADE",
-        "CREATE SCHEMA elsewhere; ALTER TABLE \"g_CT\" SET SCHEMA elsewhere"}) {
+        "CREATE SCHEMA elsewhere; ALTER TABLE \"g_CT\" SET SCHEMA elsewhere",
+        "ALTER TABLE \"g_CT\" ADD COLUMN z int NOT NULL DEFAULT 0",
+        "ALTER TABLE \"g_CT\" ADD COLUMN q int",
+        "ALTER TABLE \"g_CT\" ALTER COLUMN \"CDC_TS\" DROP DEFAULT",
+        "ALTER TABLE \"g_CT\" ALTER COLUMN \"CDC_SEQ\" RESTART WITH 9223372036854775807",
+        "ALTER SEQUENCE \"g_CT_CDC_SEQ_seq\" RESTART WITH 1",
+        "ALTER TABLE \"g_CT\" ADD CONSTRAINT x CHECK (\"CDC_OP\" <> 'I') NOT VALID",
+        "CREATE UNIQUE INDEX ON \"g_CT\" (\"CDC_SEQ\", id)",
+        "CREATE RULE r AS ON INSERT TO \"g_CT\" DO INSTEAD NOTHING",
+        // The trigger function: renamed, moved, made security invoker, replaced.
+        "ALTER FUNCTION \"g_CT_FN\"() RENAME TO \"zz_FN\"",
+        "CREATE SCHEMA elsewhere; ALTER FUNCTION \"g_CT_FN\"() SET SCHEMA elsewhere",
+        "ALTER FUNCTION \"g_CT_FN\"() SECURITY INVOKER",
+        "CREATE OR REPLACE FUNCTION \"g_CT_FN\"() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER \"g_CT_TRG\" AFTER INSERT ON g FOR EACH ROW EXECUTE "
+        "FUNCTION \"g_CT_FN\"()",
+        // DDL run inside the statement (by a function its USING calls) checks itself, not the
+        // statement around it.
+        "ALTER TABLE g ALTER COLUMN a TYPE text USING nest(a)"}) {
     const std::string error = Attempt(url, refused);
     EXPECT_NE(error.find("cdc: this statement changes what a capture trigger uses"),
               std::string::npos)
@@ -129,7 +150,9 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
         "ALTER TABLE g ADD COLUMN e text", "ALTER TABLE g RENAME COLUMN e TO e2",
         "ALTER TABLE g DROP COLUMN e2", "CREATE INDEX ON g (c)", "COMMENT ON COLUMN g.a IS 'a'",
         "COMMENT ON TRIGGER \"g_CT_TRG\" ON g IS '[[1, \"x\"]]'",
-        "ALTER TABLE \"g_CT\" ADD COLUMN q int",
+        // Types and schemas renamed (the columns keep their types).
+        "ALTER TYPE tx.mood RENAME TO mood2", "CREATE SCHEMA ty; ALTER TYPE tx.mood2 SET SCHEMA ty",
+        "ALTER SCHEMA tx RENAME TO tx2", "ALTER TYPE rowt RENAME TO rowt2",
         "ALTER TABLE moods RENAME TO moods2; ALTER TABLE moods2 RENAME TO moods",
         "ALTER TABLE u RENAME COLUMN id TO id2", "DROP TABLE u",
         "DROP TRIGGER \"typed_CT_TRG\" ON typed; DROP TABLE \"typed_CT\""}) {
@@ -178,6 +201,7 @@ TEST(DdlGuard, WithoutASuperuserDdlSaysSoAndASuperusersGuardCoversItsTriggers) {
   TempDir dir("cdc-guard-role");
   cluster.Psql("owned",
                "CREATE ROLE app LOGIN; GRANT CREATE ON SCHEMA public TO app; "
+               "GRANT CREATE ON DATABASE owned TO app; "
                "CREATE TABLE g (id integer PRIMARY KEY, a integer, b text, c text); "
                "ALTER TABLE g OWNER TO app");
   std::string app_connection = pg.ConnectionString();
@@ -192,7 +216,8 @@ TEST(DdlGuard, WithoutASuperuserDdlSaysSoAndASuperusersGuardCoversItsTriggers) {
   const auto [rc, output] =
       RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log"));
   EXPECT_EQ(rc, 0) << output;
-  EXPECT_NE(output.find("-- warning: no DDL guard (creating an event trigger needs a superuser"),
+  EXPECT_NE(output.find("-- warning: no DDL guard (it could not be installed - creating event "
+                        "triggers needs a superuser: "),
             std::string::npos)
       << output;
   auto check = [&] {
@@ -205,8 +230,23 @@ TEST(DdlGuard, WithoutASuperuserDdlSaysSoAndASuperusersGuardCoversItsTriggers) {
   EXPECT_EQ(RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log")).first, 0);
   EXPECT_EQ(Attempt(app_url, "INSERT INTO g VALUES (1, 1, 'b')"), "");
 
+  // The guard's functions run as a superuser: a schema for them that another role made (and
+  // could put its own functions in) is refused; in the one the superuser makes, no other role
+  // may create anything.
+  EXPECT_EQ(Attempt(app_url, "CREATE SCHEMA cdc_ddl_guard"), "");
+  const std::string refused =
+      RunCommand({"ddl", "--config", super_config, "--apply"}, dir.File("ddl.log")).second;
+  EXPECT_NE(refused.find("schema cdc_ddl_guard belongs to a role that is not a superuser"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(Attempt(app_url, "DROP SCHEMA cdc_ddl_guard"), "");
   EXPECT_NE(RunCommand({"ddl", "--config", super_config, "--apply"}, dir.File("ddl.log"))
                 .second.find("installed"),
+            std::string::npos);
+  EXPECT_NE(Attempt(app_url,
+                    "CREATE FUNCTION cdc_ddl_guard.f() RETURNS int LANGUAGE sql AS "
+                    "'SELECT 1'")
+                .find("permission denied"),
             std::string::npos);
   const auto [app_rc, app_output] =
       RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log"));
@@ -221,6 +261,11 @@ TEST(DdlGuard, WithoutASuperuserDdlSaysSoAndASuperusersGuardCoversItsTriggers) {
   EXPECT_NE(RunCommand({"ddl", "--config", app_config, "--apply"}, dir.File("ddl.log"))
                 .second.find("event triggers cdc_capture_guard[_start|_drop] are disabled"),
             std::string::npos);
+  EXPECT_NE(check().find("ddl guard: DISABLED"), std::string::npos) << check();
+  // Firing only in replica mode is as good as disabled.
+  cluster.Psql("owned",
+               "ALTER EVENT TRIGGER cdc_capture_guard_drop ENABLE ALWAYS; "
+               "ALTER EVENT TRIGGER cdc_capture_guard ENABLE REPLICA");
   EXPECT_NE(check().find("ddl guard: DISABLED"), std::string::npos) << check();
 }
 

@@ -324,17 +324,21 @@ TEST(ChangeTableDdl, PostgresRefusesChangeTablesWhoseRowsCanPassTheRowLimit) {
 
 // Old-image column names fit the dialect's limit and stay distinct: "_cdc_old_" + the name, or
 // the name cut at a character boundary with a hash of the whole name.
-TEST(PostgresDdlGuard, NamesItsSchemaQuotedAndTheCaptureTriggersMarker) {
-  // A schema name holding a quote and what looks like a placeholder stays one identifier.
-  const std::vector<DdlStatement> statements = PostgresDdlGuard("we\"ird$2");
-  ASSERT_EQ(statements.size(), 8u);
+TEST(PostgresDdlGuard, LivesInItsOwnSchemaAndKnowsTheCaptureTriggersMarker) {
+  const std::vector<DdlStatement> statements = PostgresDdlGuard();
   std::string all;
   for (const DdlStatement& statement : statements) all += statement.sql + "\n";
-  EXPECT_NE(all.find("FUNCTION \"we\"\"ird$2\".cdc_capture_facts(all_columns boolean)"),
+  EXPECT_NE(all.find("FUNCTION cdc_ddl_guard.capture_facts(all_columns boolean)"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("FROM \"we\"\"ird$2\".cdc_capture_facts(false)"), std::string::npos);
-  EXPECT_NE(all.find("EXECUTE FUNCTION \"we\"\"ird$2\".cdc_capture_guard()"), std::string::npos);
+  EXPECT_NE(all.find("REVOKE ALL ON SCHEMA cdc_ddl_guard FROM PUBLIC"), std::string::npos);
+  for (const char* trigger :
+       {"cdc_capture_guard ", "cdc_capture_guard_start ", "cdc_capture_guard_drop "}) {
+    EXPECT_NE(all.find(std::string("CREATE EVENT TRIGGER ") + trigger), std::string::npos)
+        << trigger;
+    EXPECT_NE(all.find(std::string("ALTER EVENT TRIGGER ") + trigger + "ENABLE ALWAYS"),
+              std::string::npos);
+  }
   // The marker is the trigger's argument as pg_trigger.tgargs holds it: the text and a NUL.
   EXPECT_NE(all.find("decode('6364632d6361707475726500', 'hex')"), std::string::npos);
   EXPECT_EQ(all.find('\\'), std::string::npos);  // no backslash: no escape-string dependence
