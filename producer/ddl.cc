@@ -196,6 +196,10 @@ std::vector<DdlStatement> PostgresTriggers(const TableName& table_name,
        insert("U", "NEW", options.before_image) + "\n    ELSE\n      " + insert("D", "OLD") +
        "\n      " + insert("I", "NEW") + "\n    END IF;\n  ELSE\n    " + insert("D", "OLD") +
        "\n  END IF;\n  RETURN NULL;\nEND\n$cdc$"});
+  // Only its owner may attach it to a table: run by anyone's trigger it would write the change
+  // table - and convert their values, with their casts - with its owner's rights. Firing it
+  // needs no EXECUTE right, so the application's writes are not affected.
+  out.push_back({"REVOKE ALL ON FUNCTION " + function + "() FROM PUBLIC"});
   const std::string trigger = Q(d, change_table.table + "_TRG");
   const std::vector<DdlStatement> drop = DropCaptureTriggers(d, table_name, change_table);
   out.insert(out.end(), drop.begin(), drop.end());
