@@ -17,6 +17,7 @@
 #include "common/metrics/registry.h"
 #include "common/redact.h"
 #include "common/shutdown.h"
+#include "common/version.h"
 
 namespace {
 
@@ -58,10 +59,13 @@ int Run(const cdc::config::Config& config, const cdc::api::ApiSettings& settings
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "cdc-api");
+  app.set_version_flag("--version", std::string("cdc-api ") + cdc::kVersion);
   app.require_subcommand(1);
   std::string config_path;
   CLI::App* run = app.add_subcommand("run", "serve until SIGTERM");
   run->add_option("--config", config_path, "configuration file (YAML)")->required();
+  // The description lists the commands; CLI11 would list them again.
+  for (CLI::App* command : app.get_subcommands({})) command->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/shutdown.h"
+#include "common/version.h"
 #include "consumer/consumer_app.h"
 #include "consumer/settings.h"
 
@@ -50,6 +51,7 @@ std::optional<Loaded> Load(const std::string& path) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "cdc-consumer");
+  app.set_version_flag("--version", std::string("cdc-consumer ") + cdc::kVersion);
   app.require_subcommand(1);
   std::string config_path;
   bool from_beginning = false;
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
   CLI::Option* all_option = redrive->add_flag("--all", all, "every open dead letter");
   id_option->excludes(all_option);
 
+  // The description lists the commands; CLI11 would list them again.
+  for (CLI::App* command : app.get_subcommands({})) command->group("");
   try {
     app.parse(argc, argv);
     if (*replay && !from_beginning && from_timestamp.empty()) {

@@ -48,7 +48,7 @@ $cdc$)";
 constexpr const char* kFactsFunction =
     R"(CREATE OR REPLACE FUNCTION cdc_ddl_guard.facts(all_columns boolean)
 RETURNS jsonb LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp AS $cdc$
+SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET temp_file_limit = -1 AS $cdc$
   SELECT coalesce(jsonb_object_agg(c.base, jsonb_build_object(
            'ct', coalesce(c.ct_name || CASE WHEN c.ct IS NULL THEN ' (gone)' ELSE '' END, ''),
            'fn', concat_ws(' ', p.proname, p.pronamespace, p.proowner, p.prosecdef,
@@ -84,10 +84,12 @@ $cdc$)";
 //   (ddl makes them) is refused - the change tables belong to `ddl`.
 // - sql_drop (any DROP, CASCADE included): a dropped column of a captured table that its change
 //   table has, or of a change table, fails it.
-// SET [LOCAL] cdc.ddl_guard = off lets a statement through (ddl does so for its own); a
-// database or role default for it does not.
+// SET [LOCAL] cdc.ddl_guard = off lets a statement through (ddl does so for its own; a
+// superuser's database or role default of it turns the guard off, and `check` says so). A guard
+// that cannot check a statement refuses it (its own memory settings keep it off temp files).
 constexpr const char* kGuardFunction = R"(CREATE OR REPLACE FUNCTION cdc_ddl_guard.guard()
-RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $cdc$
+RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET temp_file_limit = -1 AS $cdc$
 DECLARE
   stack jsonb;
   before jsonb;
@@ -95,9 +97,7 @@ DECLARE
   problems text;
   fact_tags text[] := ARRAY[$2];
 BEGIN
-  IF current_setting('cdc.ddl_guard', true) = 'off' AND NOT EXISTS (
-       SELECT 1 FROM pg_db_role_setting s, unnest(s.setconfig) c
-        WHERE split_part(c, '=', 1) = 'cdc.ddl_guard') THEN
+  IF current_setting('cdc.ddl_guard', true) = 'off' THEN
     RETURN;
   END IF;
   BEGIN
@@ -203,9 +203,11 @@ BEGIN
                         AND x.attname = d.address_names[3] AND NOT x.attisdropped)));
     END IF;
   EXCEPTION WHEN OTHERS THEN
-    -- Never fail a statement for the guard's own sake: say so, and let it through.
-    RAISE WARNING 'cdc: the DDL guard could not check this statement: %', SQLERRM;
-    problems := NULL;
+    -- Unchecked, a statement could break the application's writes: refuse it, saying why and
+    -- how to let it through.
+    RAISE EXCEPTION 'cdc: the DDL guard could not check this statement: %', SQLERRM
+      USING ERRCODE = 'dependent_objects_still_exist',
+            HINT = 'If it does not change a captured table, its change table or trigger function, run it with SET LOCAL cdc.ddl_guard = off in its transaction.';
   END;
   IF problems IS NOT NULL THEN
     RAISE EXCEPTION 'cdc: this statement changes what a capture trigger uses, which would make it refuse the application''s writes: %', problems
@@ -297,6 +299,16 @@ std::optional<std::string> DdlGuardState(odbc::Connection& connection) {
 std::string DdlGuardReport(odbc::Connection& connection) {
   const std::optional<std::string> state = DdlGuardState(connection);
   const std::string name(kDdlGuardName);
+  odbc::Statement statement(connection);
+  statement.ExecuteDirect("SELECT current_setting('cdc.ddl_guard', true)");
+  odbc::RowBatch batch;
+  const bool off_by_default =
+      statement.FetchBatch(batch, 1, 64) && batch.Get(0, 0) && *batch.Get(0, 0) == "off";
+  statement.CloseCursor();
+  if (state && *state != "D" && off_by_default) {
+    return "ddl guard: DISABLED - cdc.ddl_guard = off for this role or database (ALTER ROLE / "
+           "ALTER DATABASE ... RESET cdc.ddl_guard turns it on again)";
+  }
   if (state && *state != "D") return "ddl guard: ok (event trigger " + name + ")";
   return "ddl guard: " + std::string(state ? "DISABLED" : "none") +
          " - a plain ALTER TABLE that drops, renames or retypes a captured column makes every "

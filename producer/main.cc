@@ -10,6 +10,7 @@
 #include "common/host_port.h"
 #include "common/log.h"
 #include "common/shutdown.h"
+#include "common/version.h"
 #include "producer/backfill.h"
 #include "producer/ddl_command.h"
 #include "producer/dialect.h"
@@ -61,6 +62,7 @@ cdc::Logging MakeLogging(const cdc::config::Config& config) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "cdc-producer");
+  app.set_version_flag("--version", std::string("cdc-producer ") + cdc::kVersion);
   app.require_subcommand(1);
   std::string config_path;
   cdc::producer::DdlOptions ddl_options;
@@ -93,6 +95,8 @@ int main(int argc, char** argv) {
                        "HOST:PORT of the running producer's status endpoint (default: "
                        "producer.metrics_listen)");
 
+  // The description lists the commands; CLI11 would list them again.
+  for (CLI::App* command : app.get_subcommands({})) command->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

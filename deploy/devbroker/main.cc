@@ -17,6 +17,7 @@
 #include "common/host_port.h"
 #include "common/log.h"
 #include "common/shutdown.h"
+#include "common/version.h"
 #include "deploy/devbroker/control.h"
 #include "deploy/devbroker/fixed_port.h"
 
@@ -81,6 +82,7 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "cdc-devbroker");
+  app.set_version_flag("--version", std::string("cdc-devbroker ") + cdc::kVersion);
   std::string listen_text = "127.0.0.1:9092";
   std::string control_text = "127.0.0.1:0";
   int brokers = 1;

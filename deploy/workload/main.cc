@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/redact.h"
 #include "common/shutdown.h"
+#include "common/version.h"
 #include "deploy/workload/runner.h"
 
 namespace {
@@ -41,6 +42,7 @@ void WriteFileAtomically(const std::string& path, const std::string& content) {
 
 int main(int argc, char** argv) {
   CLI::App app(kDescription, "cdc-workload");
+  app.set_version_flag("--version", std::string("cdc-workload ") + cdc::kVersion);
   app.require_subcommand(1);
   std::string source;
   std::string schema = "demo";
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
   run->add_option("--status-file", status_file, "keep the running totals (JSON) in this file");
   run->add_flag("--init", init_first, "create the schema first (as `init` does)");
 
+  // The description lists the commands; CLI11 would list them again.
+  for (CLI::App* command : app.get_subcommands({})) command->group("");
   try {
     app.parse(argc, argv);
     if (run->parsed() && rate == 0 && count < 0) {

@@ -12,6 +12,7 @@
 #                                              HEALTHCHECK script, and compose/make-secrets.sh
 #   tools_test.sh BUILD_DIR runtime-libraries  every shared library the binaries need comes from a
 #                                              package the image's runtime stage installs
+#   tools_test.sh BUILD_DIR cli                every binary's --version and --help
 #
 # A missing validator is a failure, not a skip: deploy/install-deps.sh installs them all.
 set -euo pipefail
@@ -201,6 +202,24 @@ PY
       done
     done
     echo "$checked library dependencies, all installed by the runtime stage"
+    ;;
+
+  cli)
+    # Every binary: --version prints "NAME VERSION" (CMake's project version) and exits 0; --help
+    # exits 0 and lists each command once.
+    version=$(sed -n 's/^project(cdc VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
+    [[ -n "$version" ]] || fail "no project version in CMakeLists.txt"
+    for binary in producer/cdc-producer consumer/cdc-consumer api/cdc-api \
+                  deploy/devbroker/cdc-devbroker deploy/workload/cdc-workload; do
+      name=$(basename "$binary")
+      out=$("$build/$binary" --version) || fail "$name --version exited $?"
+      [[ "$out" == "$name $version" ]] || fail "$name --version printed '$out', expected '$name $version'"
+      help=$("$build/$binary" --help) || fail "$name --help exited $?"
+      for command in run check ddl snapshot replay init; do
+        count=$(grep -cE "^ +$command( |$)" <<<"$help" || true)
+        [[ $count -le 1 ]] || fail "$name --help lists $command $count times"
+      done
+    done
     ;;
 
   *)
