@@ -24,6 +24,8 @@ std::string InstallDdlGuard(odbc::Connection& connection, const Logger& logger) 
   std::string failure;
   connection.SetAutocommit(false);
   try {
+    // An installed guard would check (and refuse) its own replacement.
+    connection.Execute("SET LOCAL cdc.ddl_guard = off");
     for (const DdlStatement& statement : PostgresDdlGuard()) connection.Execute(statement.sql);
     connection.Commit();
   } catch (const Error& e) {
@@ -104,6 +106,10 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
   // Reported after the tables: the first line stays the first table's.
   const std::string guard_report =
       guarded && options.apply ? InstallDdlGuard(connection, logger) : "";
+  if (!options.apply && target == SqlDialect::kPostgres) {
+    // As ddl --apply does: its own statements pass the DDL guard (producer/README.md).
+    out << "SET cdc.ddl_guard = off;\n\n";
+  }
   int rc = 0;
   for (const TableSettings& table : selected) {
     const TableName table_name = placed(table.source.table);

@@ -41,8 +41,9 @@ $cdc$)";
 
 // What each captured table's trigger uses, as one JSON object per table: its change table
 // ("ct"), the trigger function ("fn": name, schema, owner, rights, settings, body), the table's
-// columns ("cols", attnum -> [name, type oid, typmod]: those the change table has a column of
-// that name for, every one with all_columns), the change table's columns ("ctcols"), what the
+// columns ("cols", attnum -> [name, type oid, typmod]: those the function names as ddl writes
+// them - NEW."c" in a VALUES list - so a column of the name of one the change table keeps from
+// before is not one; every one with all_columns), the change table's columns ("ctcols"), what the
 // change table is a partition or child of ("parents") and whether the function's owner may
 // still write it ("rights"). Type oids, not names: renaming a type or a schema changes nothing.
 constexpr const char* kFactsFunction =
@@ -56,9 +57,9 @@ SET search_path = pg_catalog, pg_temp SET work_mem = '64MB' SET temp_file_limit 
            'cols', (SELECT coalesce(jsonb_object_agg(a.attnum, jsonb_build_array(a.attname, a.atttypid, a.atttypmod)), '{}')
                       FROM pg_attribute a
                      WHERE a.attrelid = c.base AND a.attnum > 0 AND NOT a.attisdropped
-                       AND (all_columns OR EXISTS (
-                             SELECT 1 FROM pg_attribute x WHERE x.attrelid = c.ct
-                                AND x.attname = a.attname AND NOT x.attisdropped))),
+                       AND (all_columns
+                            OR strpos(p.prosrc, 'NEW."' || replace(a.attname, '"', '""') || '",') > 0
+                            OR strpos(p.prosrc, 'NEW."' || replace(a.attname, '"', '""') || '")') > 0)),
            'ctcols', (SELECT coalesce(jsonb_object_agg(a.attnum, jsonb_build_array(a.attname, a.atttypid, a.atttypmod)), '{}')
                         FROM pg_attribute a
                        WHERE a.attrelid = c.ct AND a.attnum > 0 AND NOT a.attisdropped),
@@ -82,8 +83,8 @@ $cdc$)";
 //   changed. For every guarded statement: one that works on a change table, its sequence,
 //   indexes, rules, constraints or triggers, on a trigger function, or makes a capture trigger
 //   (ddl makes them) is refused - the change tables belong to `ddl`.
-// - sql_drop (any DROP, CASCADE included): a dropped column of a captured table that its change
-//   table has, or of a change table, fails it.
+// - sql_drop (any DROP, CASCADE included): a dropped column of a captured table that its trigger
+//   function names, or of a change table, fails it.
 // SET [LOCAL] cdc.ddl_guard = off lets a statement through (ddl does so for its own; a
 // superuser's database or role default of it turns the guard off, and `check` says so). A guard
 // that cannot check a statement refuses it (its own memory settings keep it off temp files).
@@ -97,7 +98,7 @@ DECLARE
   problems text;
   fact_tags text[] := ARRAY[$2];
 BEGIN
-  IF current_setting('cdc.ddl_guard', true) = 'off' THEN
+  IF lower(current_setting('cdc.ddl_guard', true)) IN ('off', 'false') THEN
     RETURN;
   END IF;
   BEGIN
@@ -199,8 +200,9 @@ BEGIN
            SELECT 1 FROM cdc_ddl_guard.captures() c
             WHERE c.ct = d.objid
                OR (c.base = d.objid AND EXISTS (
-                     SELECT 1 FROM pg_attribute x WHERE x.attrelid = c.ct
-                        AND x.attname = d.address_names[3] AND NOT x.attisdropped)));
+                     SELECT 1 FROM pg_proc p WHERE p.oid = c.fn
+                        AND (strpos(p.prosrc, 'NEW."' || replace(d.address_names[3], '"', '""') || '",') > 0
+                          OR strpos(p.prosrc, 'NEW."' || replace(d.address_names[3], '"', '""') || '")') > 0))));
     END IF;
   EXCEPTION WHEN OTHERS THEN
     -- Unchecked, a statement could break the application's writes: refuse it, saying why and
@@ -257,6 +259,7 @@ std::vector<DdlStatement> PostgresDdlGuard() {
        "$cdc$"},
       {"REVOKE ALL ON SCHEMA " + schema + " FROM PUBLIC"},
       {Fill(kCapturesFunction)},
+      {"DROP FUNCTION IF EXISTS " + schema + ".named(oid)"},
       {Fill(kFactsFunction)},
       {Fill(kGuardFunction)},
       {"DROP FUNCTION IF EXISTS " + schema + ".capture_facts(boolean)"}};

@@ -6,6 +6,7 @@
 // trigger names by itself.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -178,9 +179,29 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
   const std::string off = RunCommand({"check", "--config", config}, dir.File("check.log")).second;
   EXPECT_NE(off.find("ddl guard: DISABLED - cdc.ddl_guard = off"), std::string::npos) << off;
   cluster.Psql("postgres", "ALTER DATABASE guard RESET cdc.ddl_guard");
-  // The documented way to let one through (then ddl --apply at once).
-  EXPECT_EQ(Attempt(url, "SET LOCAL cdc.ddl_guard = off; ALTER TABLE moods RENAME COLUMN m TO m2"),
+  // A column added with the name of one the change table keeps from before (dropped with
+  // --alter) is not captured yet: it may be retyped, renamed and dropped again.
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply", "--table", "moods", "--alter",
+                        "ALTER TABLE moods DROP COLUMN m"},
+                       dir.File("ddl.log"))
+                .first,
+            0);
+  for (const char* allowed :
+       {"ALTER TABLE moods ADD COLUMN m integer", "ALTER TABLE moods ALTER COLUMN m TYPE bigint",
+        "ALTER TABLE moods RENAME COLUMN m TO m2", "ALTER TABLE moods DROP COLUMN m2"}) {
+    EXPECT_EQ(Attempt(url, allowed), "") << allowed;
+  }
+  EXPECT_EQ(Attempt(url,
+                    "ALTER TABLE moods ADD COLUMN m ty.mood2; INSERT INTO moods VALUES (7, 'ok'); "
+                    "DELETE FROM moods WHERE id = 7"),
             "");
+  EXPECT_EQ(
+      RunCommand({"ddl", "--config", config, "--apply", "--table", "moods"}, dir.File("ddl.log"))
+          .first,
+      0);
+  // The documented way to let one through (then ddl --apply at once).
+  EXPECT_EQ(
+      Attempt(url, "SET LOCAL cdc.ddl_guard = 'OFF'; ALTER TABLE moods RENAME COLUMN m TO m2"), "");
   EXPECT_NE(Attempt(url, "INSERT INTO moods VALUES (2, 'ok')").find("has no field"),
             std::string::npos);
   EXPECT_EQ(
@@ -235,6 +256,23 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
                       "id = -5"),
               "");
   }
+  // Installed again over itself (as every ddl --apply does), and a printed script run by psql
+  // over the guard: both pass it.
+  const auto [again_rc, again] =
+      RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log"));
+  EXPECT_EQ(again_rc, 0) << again;
+  EXPECT_NE(again.find("DDL guard: event trigger cdc_capture_guard installed"), std::string::npos)
+      << again;
+  const auto [print_rc, script] = RunCommand({"ddl", "--config", config}, dir.File("print.log"));
+  ASSERT_EQ(print_rc, 0) << script;
+  WriteText(dir.File("script.sql"), script);
+  EXPECT_EQ(std::system(("psql -X -q -v ON_ERROR_STOP=1 '" + url + "' -f " +
+                         dir.File("script.sql") + " > " + dir.File("psql.log") + " 2>&1")
+                            .c_str()),
+            0)
+      << Tail(dir.File("psql.log"));
+  EXPECT_NE(Attempt(url, "ALTER TABLE g DROP COLUMN c").find("drops table column public.g.c"),
+            std::string::npos);
   const std::string report =
       RunCommand({"check", "--config", config}, dir.File("check.log")).second;
   EXPECT_EQ(report.find("OUT OF DATE"), std::string::npos) << report;
