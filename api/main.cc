@@ -35,7 +35,7 @@ int Run(const cdc::config::Config& config, const cdc::api::ApiSettings& settings
   cdc::SystemClock clock;
   cdc::metrics::Registry registry;
   cdc::api::ConnectionPool pool(settings.postgres_url, settings.pool_size,
-                                settings.statement_timeout);
+                                settings.statement_timeout, logging.Get("postgres"));
   cdc::api::TableCatalog catalog(settings.target_schema);
   cdc::api::ReadApi api(settings, pool, catalog, clock);
   cdc::api::ApiServer server(settings, api, pool, registry,

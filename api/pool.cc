@@ -5,8 +5,11 @@
 namespace cdc::api {
 
 ConnectionPool::ConnectionPool(std::string url, int size,
-                               std::chrono::milliseconds statement_timeout)
-    : url_(std::move(url)), size_(size), statement_timeout_(statement_timeout) {}
+                               std::chrono::milliseconds statement_timeout, Logger notices)
+    : url_(std::move(url)),
+      size_(size),
+      statement_timeout_(statement_timeout),
+      notices_(std::move(notices)) {}
 
 ConnectionPool::Lease::Lease(ConnectionPool& pool, std::unique_ptr<pg::Connection> connection)
     : pool_(&pool), connection_(std::move(connection)) {}
@@ -16,7 +19,7 @@ ConnectionPool::Lease::~Lease() {
 }
 
 std::unique_ptr<pg::Connection> ConnectionPool::Open() {
-  auto connection = std::make_unique<pg::Connection>(url_, "cdc-api");
+  auto connection = std::make_unique<pg::Connection>(url_, "cdc-api", notices_);
   connection->Exec(
       "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601';"
       " SET default_transaction_read_only = on; SET statement_timeout = " +

@@ -19,7 +19,9 @@ namespace cdc::api {
 
 class ConnectionPool {
  public:
-  ConnectionPool(std::string url, int size, std::chrono::milliseconds statement_timeout);
+  // The server's notices on every connection go to `notices`.
+  ConnectionPool(std::string url, int size, std::chrono::milliseconds statement_timeout,
+                 Logger notices);
 
   // A connection on loan; returns it to the pool when destroyed (or drops it when broken).
   class Lease {
@@ -61,6 +63,7 @@ class ConnectionPool {
   const std::string url_;
   const int size_;
   const std::chrono::milliseconds statement_timeout_;
+  const Logger notices_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<pg::Connection>> idle_;
   std::list<Waiter*> waiters_;  // oldest first

@@ -8,6 +8,7 @@
 #include "common/event/temporal.h"
 #include "common/sql_quote.h"
 #include "consumer/apply_sql.h"
+#include "consumer/group_lock.h"
 #include "consumer/offsets.h"
 #include "consumer/pg_binary.h"
 #include "consumer/pg_text.h"
@@ -195,7 +196,12 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
     outcome.dead_letters = batch.dead_letters.size();
 
     // 4. Offsets and progress, in the same transaction.
-    if (write_offsets) StoreOffsets(connection, settings_.group_id, NextOffsets(batch.records));
+    if (write_offsets) {
+      if (settings_.member_rewinds) {
+        GuardOffsetWrite(connection, settings_.group_id, *settings_.member_rewinds);
+      }
+      StoreOffsets(connection, settings_.group_id, NextOffsets(batch.records));
+    }
     for (const TableWork& table : work) {
       int64_t last_seq = 0;
       int64_t last_ts = 0;

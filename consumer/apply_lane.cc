@@ -150,7 +150,7 @@ bool ApplyLane::Apply(Batch& batch) {
       if (pg_ && !pg_->healthy()) pg_.reset();
       if (!pg_) {
         pg_ = std::make_unique<pg::Connection>(settings_.postgres_url,
-                                               "cdc-consumer-lane-" + std::to_string(id_));
+                                               "cdc-consumer-lane-" + std::to_string(id_), logger_);
       }
       const ApplyOutcome outcome = applier_.Apply(*pg_, batch, true);
       RecordMetrics(batch, outcome, Seconds(clock_.Now() - started));

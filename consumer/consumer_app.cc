@@ -1,9 +1,11 @@
 #include "consumer/consumer_app.h"
 
+#include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
+#include <thread>
 
 #include "common/backoff.h"
 #include "common/clock.h"
@@ -20,6 +22,7 @@
 #include "consumer/consumer_loop.h"
 #include "consumer/consumer_metrics.h"
 #include "consumer/dead_letters.h"
+#include "consumer/group_lock.h"
 #include "consumer/migrations.h"
 #include "consumer/offsets.h"
 #include "consumer/record_decoder.h"
@@ -65,10 +68,51 @@ std::vector<std::string> ReplayTopics(pg::Connection& connection, const Consumer
   return topics;
 }
 
+// Keeps `lock` held while the loop runs: every 5 s it checks the connection holding it and takes
+// the lock again when that connection has gone (a member: shared; a replay: exclusive, and a
+// replay that cannot have it back stops with `lost` set, since members may have joined).
+class GroupLockKeeper {
+ public:
+  GroupLockKeeper(GroupLock& lock, bool exclusive, SystemClock& clock, std::stop_source& stop_run,
+                  const Logger& logger)
+      : thread_([&lock, exclusive, &clock, &stop_run, &logger, this](std::stop_token stop) {
+          while (clock.SleepFor(std::chrono::seconds(5), stop)) {
+            if (lock.held()) continue;
+            try {
+              const std::string holders = exclusive ? lock.TryExclusive() : lock.TryJoin();
+              if (holders.empty()) {
+                logger.Info("consumer group lock taken again after its connection was lost");
+              } else if (exclusive) {
+                logger.Error("replay lost the consumer group lock to running members; stopping",
+                             {{"members", holders}});
+                lost_ = true;
+                stop_run.request_stop();
+                return;
+              } else {
+                logger.Warn("a replay holds the consumer group lock", {{"replay", holders}});
+              }
+            } catch (const Error& e) {
+              logger.Warn("cannot take the consumer group lock again; retrying",
+                          {{"error", e.what()}});
+            }
+          }
+        }) {}
+  bool lost() const { return lost_.load(); }
+
+ private:
+  std::atomic<bool> lost_{false};
+  std::jthread thread_;  // last: stopped and joined first
+};
+
+// Runs the consumer loop as a member of the group (`replay` false), or as a replay that holds
+// the group exclusively; `before_run` (the replay's rewind) runs once the lock is held.
 int RunLoop(const config::Config& config, const ConsumerSettings& settings, const Logging& logging,
-            std::stop_token stop, std::ostream* progress,
+            std::stop_token outer_stop, std::ostream* progress, bool replay,
             const std::function<void(SystemClock&)>& before_run) {
   const Logger logger = logging.Get("consumer");
+  std::stop_source stop_run;  // the caller's stop, or a replay that lost its lock
+  std::stop_callback forward(outer_stop, [&stop_run] { stop_run.request_stop(); });
+  const std::stop_token stop = stop_run.get_token();
   SystemClock clock;
   metrics::Registry registry;
   ConsumerMetrics metrics(registry);
@@ -82,8 +126,10 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
         return loop->Readiness();
       },
       logging.Get("status"));
-  status.Start(settings.metrics_listen);
-  logger.Info("consumer starting",
+  // A replay runs next to whatever else listens on the configured port (a stopped member's
+  // successor, another replay): it takes any free port on the configured host.
+  status.Start(replay ? HostPort{settings.metrics_listen.host, 0} : settings.metrics_listen);
+  logger.Info(replay ? "replay starting" : "consumer starting",
               {{"pipeline", settings.pipeline},
                {"group", settings.group_id},
                {"postgres", RedactSecrets(settings.postgres_url)},
@@ -91,12 +137,39 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
 
   if (!StartupStep(
           [&] {
-            pg::Connection connection(settings.postgres_url, "cdc-consumer");
+            pg::Connection connection(settings.postgres_url, "cdc-consumer", logger);
             ApplyMigrations(connection, logger);
           },
           "PostgreSQL", clock, stop, logger)) {
     return 0;
   }
+  ConsumerSettings run_settings = settings;
+  GroupLock group_lock(settings.postgres_url, settings.group_id, logger);
+  if (replay) {
+    const std::string members = group_lock.TryExclusive();
+    if (!members.empty()) {
+      throw FatalError("GROUP_RUNNING",
+                       "consumer group " + settings.group_id +
+                           " has running members; stop them before a replay (it re-applies as"
+                           " the group's only member; start them again once it has caught up): " +
+                           members);
+    }
+  } else {
+    if (!StartupStep(
+            [&] {
+              const std::string holder = group_lock.TryJoin();
+              if (!holder.empty()) {
+                throw TransientError("55P03", "a replay of consumer group " + settings.group_id +
+                                                  " is running (" + holder +
+                                                  "); this consumer starts when it has ended");
+              }
+            },
+            "consumer group lock", clock, stop, logger)) {
+      return 0;
+    }
+    run_settings.member_rewinds = group_lock.joined_rewinds();
+  }
+  GroupLockKeeper keeper(group_lock, replay, clock, stop_run, logger);
   const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
   std::unique_ptr<registry::SchemaRegistry> schemas;
   if (!StartupStep(
@@ -111,7 +184,7 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
   event::EventDecoder decoder(*schemas, settings.format);
   DeadLetterPublisher dead_letters(kafka, settings.dlq_topic, settings.group_id,
                                    logging.Get("dlq"));
-  ConsumerLoop consumer_loop(settings, kafka, decoder, dead_letters, metrics, clock, logger,
+  ConsumerLoop consumer_loop(run_settings, kafka, decoder, dead_letters, metrics, clock, logger,
                              progress);
   {
     std::lock_guard lock(loop_mutex);
@@ -129,14 +202,14 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
     loop = nullptr;
   }
   status.Stop();
-  return rc;
+  return keeper.lost() ? 1 : rc;
 }
 
 }  // namespace
 
 int RunConsumer(const config::Config& config, const ConsumerSettings& settings,
                 const Logging& logging, std::stop_token stop) {
-  return RunLoop(config, settings, logging, stop, nullptr, nullptr);
+  return RunLoop(config, settings, logging, stop, nullptr, false, nullptr);
 }
 
 int ReplayConsumer(const config::Config& config, const ConsumerSettings& settings,
@@ -157,17 +230,18 @@ int ReplayConsumer(const config::Config& config, const ConsumerSettings& setting
           {"--topic: \"" + topic + "\" is not an input topic of group " + settings.group_id});
     }
   }
-  return RunLoop(config, settings, logging, stop, &progress, [&](SystemClock& clock) {
+  return RunLoop(config, settings, logging, stop, &progress, true, [&](SystemClock& clock) {
     StartupStep(
         [&] {
-          pg::Connection connection(settings.postgres_url, "cdc-consumer-replay");
+          pg::Connection connection(settings.postgres_url, "cdc-consumer-replay", logger);
           const std::vector<std::string> topics =
               ReplayTopics(connection, settings, request.topics);
           const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
           kafka::Consumer reader(kafka, settings.group_id, nullptr, logger);
           const std::vector<kafka::TopicPartition> offsets =
               ReplayOffsets(reader, topics, from_ms, logger);
-          RewindOffsets(connection, settings.group_id, offsets);
+          RewindOffsets(connection, settings.group_id, offsets,
+                        GroupLock::ApplicationName("cdc-consumer-replay"));
           try {
             reader.Commit(offsets);
           } catch (const Error& e) {
@@ -196,7 +270,7 @@ int CheckConsumer(const config::Config& config, const ConsumerSettings& settings
       << ", target schema " << settings.target_schema << ", dead letters to " << settings.dlq_topic
       << ")\n";
   try {
-    pg::Connection connection(settings.postgres_url, "cdc-consumer-check");
+    pg::Connection connection(settings.postgres_url, "cdc-consumer-check", logger);
     const std::string version(connection.Exec("SHOW server_version").Get(0, 0));
     const pg::Result exists = connection.Exec("SELECT to_regclass('cdc.schema_migrations')");
     std::string migrated = "not created yet (run creates it)";
@@ -263,7 +337,7 @@ int RedriveDeadLetters(const config::Config& config, const ConsumerSettings& set
                        std::optional<int64_t> id, const Logging& logging, std::ostream& out) {
   const Logger logger = logging.Get("redrive");
   SystemClock clock;
-  pg::Connection connection(settings.postgres_url, "cdc-consumer-redrive");
+  pg::Connection connection(settings.postgres_url, "cdc-consumer-redrive", logger);
   ApplyMigrations(connection, logger);
   const pg::Result letters = connection.Exec(
       "SELECT id, topic, partition, \"offset\", key, value, headers::text,"

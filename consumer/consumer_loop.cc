@@ -42,11 +42,16 @@ ConsumerLoop::ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaS
       logger_(std::move(logger)),
       progress_(progress) {}
 
-ConsumerLoop::~ConsumerLoop() { StopLanes(); }
+ConsumerLoop::~ConsumerLoop() {
+  StopLanes();
+  // Closing the Kafka consumer revokes its partitions through OnRevoke, which uses the members
+  // declared after consumer_: close it while they live (after a failed Run it is still open).
+  consumer_.reset();
+}
 
 pg::Connection& ConsumerLoop::Pg() {
   if (pg_ && !pg_->healthy()) pg_.reset();
-  if (!pg_) pg_ = std::make_unique<pg::Connection>(settings_.postgres_url, "cdc-consumer");
+  if (!pg_) pg_ = std::make_unique<pg::Connection>(settings_.postgres_url, "cdc-consumer", logger_);
   return *pg_;
 }
 

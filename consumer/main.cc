@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
       if (!from_timestamp.empty()) request.from_timestamp = from_timestamp;
       request.topics = topics;
       return cdc::consumer::ReplayConsumer(loaded->config, loaded->settings, request, logging,
-                                           shutdown->token(), std::cerr);
+                                           shutdown->token(), std::cout);
     }
     if (*list) return cdc::consumer::ListDeadLetters(loaded->settings, limit, std::cout);
     return cdc::consumer::RedriveDeadLetters(loaded->config, loaded->settings,

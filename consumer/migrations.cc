@@ -25,6 +25,7 @@ int ApplyMigrations(pg::Connection& connection, const Logger& logger) {
   for (const Migration& migration : Migrations()) {
     pg::Transaction tx(connection);
     connection.Exec(std::string("SELECT pg_advisory_xact_lock(") + kLockKey + ")");
+    connection.Exec("SET LOCAL client_min_messages = warning");  // no "already exists" notices
     connection.Exec(
         "CREATE SCHEMA IF NOT EXISTS cdc;"
         "CREATE TABLE IF NOT EXISTS cdc.schema_migrations ("

@@ -51,8 +51,13 @@ void StoreOffsets(pg::Connection& connection, const std::string& group_id,
 }
 
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
-                   const std::vector<kafka::TopicPartition>& offsets) {
+                   const std::vector<kafka::TopicPartition>& offsets, const std::string& by) {
   pg::Transaction tx(connection);
+  connection.Exec(
+      "INSERT INTO cdc.group_rewinds (group_id, rewinds, rewound_at, rewound_by)"
+      " VALUES ($1, 1, now(), $2) ON CONFLICT (group_id) DO UPDATE"
+      " SET rewinds = cdc.group_rewinds.rewinds + 1, rewound_at = now(), rewound_by = $2",
+      {group_id, by});
   for (const kafka::TopicPartition& p : offsets) {
     connection.Exec(
         "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"

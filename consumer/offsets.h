@@ -30,8 +30,9 @@ std::map<PartitionKey, int64_t> LoadTopicOffsets(pg::Connection& connection,
 void StoreOffsets(pg::Connection& connection, const std::string& group_id,
                   const std::map<PartitionKey, int64_t>& next);
 
-// Sets the stored offsets unconditionally (replay rewinds them), in one transaction.
+// Sets the stored offsets unconditionally (replay rewinds them) and counts the rewind in
+// cdc.group_rewinds (`by`: who rewound), in one transaction.
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
-                   const std::vector<kafka::TopicPartition>& offsets);
+                   const std::vector<kafka::TopicPartition>& offsets, const std::string& by);
 
 }  // namespace cdc::consumer

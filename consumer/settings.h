@@ -35,6 +35,10 @@ struct ConsumerSettings {
   HostPort metrics_listen;
   event::Format format = event::Format::kAvro;
   std::string topic_prefix;
+  // Set at run time, not by the configuration: a running member's rewind count of the group when
+  // it joined (its apply transactions check it, consumer/group_lock.h); nullopt for a replay,
+  // which holds the group lock exclusively.
+  std::optional<int64_t> member_rewinds;
 
   // Throws config::ConfigError listing every problem.
   static ConsumerSettings FromConfig(const config::Config& config);

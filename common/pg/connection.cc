@@ -58,7 +58,9 @@ int64_t Result::affected() const {
   return value;
 }
 
-Connection::Connection(const std::string& url, const std::string& application_name) {
+Connection::Connection(const std::string& url, const std::string& application_name,
+                       std::optional<Logger> notices)
+    : notices_(std::move(notices)) {
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
   const char* values[] = {url.c_str(), application_name.c_str(), "10", nullptr};
   // expand_dbname=1: `dbname` may be a full URL or key=value string whose settings win.
@@ -71,12 +73,28 @@ Connection::Connection(const std::string& url, const std::string& application_na
     throw TransientError("08001",
                          "PostgreSQL: cannot connect to " + RedactSecrets(url) + ": " + message);
   }
+  PQsetNoticeReceiver(conn_, &Connection::OnNotice, this);
   // Replicated timestamps are UTC; the session must not shift them.
   Exec("SET TIME ZONE 'UTC'");
 }
 
 Connection::~Connection() {
   if (conn_ != nullptr) PQfinish(conn_);
+}
+
+void Connection::OnNotice(void* self, const pg_result* notice) {
+  const auto* connection = static_cast<const Connection*>(self);
+  if (!connection->notices_) return;
+  auto field = [notice](int code) {
+    const char* text = PQresultErrorField(notice, code);
+    return std::string_view(text == nullptr ? "" : text);
+  };
+  const std::string_view severity = field(PG_DIAG_SEVERITY_NONLOCALIZED);
+  LogLevel level = LogLevel::kInfo;
+  if (severity == "WARNING") level = LogLevel::kWarn;
+  if (severity == "DEBUG" || severity == "LOG") level = LogLevel::kDebug;
+  connection->notices_->Log(level, field(PG_DIAG_MESSAGE_PRIMARY),
+                            {{"pg_severity", severity}, {"sqlstate", field(PG_DIAG_SQLSTATE)}});
 }
 
 bool Connection::healthy() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log.h"
+
 struct pg_conn;
 struct pg_result;
 
@@ -46,8 +48,12 @@ class Connection {
  public:
   // Connects to `url` (a libpq URL or key=value string). Throws TransientError("08001") when the
   // server cannot be reached or refuses the login; the message never contains the password.
-  // `application_name` shows in pg_stat_activity.
-  Connection(const std::string& url, const std::string& application_name);
+  // `application_name` shows in pg_stat_activity. The server's notices and warnings ("schema
+  // ... already exists, skipping") go to `notices` as log lines (NOTICE/INFO at info, WARNING at
+  // warn, DEBUG/LOG at debug, with their SQLSTATE), never raw to stderr; without a logger they
+  // are dropped (tests).
+  Connection(const std::string& url, const std::string& application_name,
+             std::optional<Logger> notices = std::nullopt);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -74,7 +80,9 @@ class Connection {
  private:
   [[noreturn]] void ThrowLastError(const std::string& context, pg_result* result);
   Result Check(pg_result* result, std::string_view sql);
+  static void OnNotice(void* self, const pg_result* notice);
 
+  const std::optional<Logger> notices_;
   pg_conn* conn_ = nullptr;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -141,6 +142,18 @@ class ConsumerProcess {
     return out;
   }
   bool running() const { return process_->running(); }
+  // The first stdout line containing `text` within `timeout` ("" when none came).
+  std::string WaitForOutput(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      const auto line = process_->ReadLine(std::max(left, std::chrono::milliseconds(1)));
+      if (!line) return "";
+      if (line->find(text) != std::string::npos) return *line;
+    }
+    return "";
+  }
 
  private:
   std::unique_ptr<Process> process_;
@@ -201,6 +214,25 @@ class ConsumerTest : public ::testing::Test {
   std::string LogPath() const { return dir_.path() + "/consumer.log"; }
   // The last lines of the consumer's log (for failure messages).
   std::string LogTail(size_t lines = 30) const { return TailFile(LogPath(), lines); }
+  // Expects every line of the log to be one JSON object with ts, level and msg (ConsumerConfig
+  // sets log.format json: PostgreSQL's notices too go through the logger, never raw to
+  // stderr). Returns how many lines are such notices (a pg_severity field).
+  int ExpectJsonLogLines() const {
+    std::ifstream in(LogPath());
+    std::string line;
+    int notices = 0;
+    int lines = 0;
+    while (std::getline(in, line)) {
+      ++lines;
+      const nlohmann::json object = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_TRUE(object.is_object() && object.contains("ts") && object.contains("level") &&
+                  object.contains("msg"))
+          << "not a JSON log line: " << line;
+      if (object.is_object() && object.contains("pg_severity")) ++notices;
+    }
+    EXPECT_GT(lines, 0);
+    return notices;
+  }
 
   PgCluster cluster_;
   DevBroker broker_;

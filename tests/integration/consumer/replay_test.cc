@@ -52,17 +52,18 @@ TEST_F(ConsumerTest, ReplayFromTheBeginningAndFromATime) {
   WriteFile(LogPath(), "");
   {
     ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
-    ASSERT_TRUE(
-        WaitUntil([&] { return LogTail(200).find("records to re-apply") != std::string::npos; },
-                  std::chrono::seconds(60)))
-        << LogTail();
-    EXPECT_NE(LogTail(200).find(std::to_string(total) + " records to re-apply"), std::string::npos)
-        << LogTail();
+    // Progress goes to stdout (the log stays JSON lines).
+    const std::string rewound =
+        replay.WaitForOutput("records to re-apply", std::chrono::seconds(60));
+    EXPECT_NE(rewound.find(std::to_string(total) + " records to re-apply"), std::string::npos)
+        << rewound << LogTail();
     ASSERT_TRUE(
         WaitUntil([&] { return AppliedThrough(topic) >= total; }, std::chrono::seconds(60)));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     EXPECT_EQ(replay.Stop(), 0);
   }
+  // The replay's target schema exists: PostgreSQL's notice about it is a JSON log line too.
+  EXPECT_GE(ExpectJsonLogLines(), 1);
   // Identical, including _cdc_applied_at: the version guard turned every re-applied event into a
   // no-op, and deleted rows stayed deleted.
   EXPECT_EQ(Checksum(this, cluster_), before);
@@ -71,11 +72,9 @@ TEST_F(ConsumerTest, ReplayFromTheBeginningAndFromATime) {
   WriteFile(LogPath(), "");  // the next replay's progress lines only
   {
     ConsumerProcess replay({"replay", "--config", config, "--from-timestamp", stamp}, LogPath());
-    ASSERT_TRUE(
-        WaitUntil([&] { return LogTail(200).find("records to re-apply") != std::string::npos; },
-                  std::chrono::seconds(60)))
-        << LogTail();
-    EXPECT_NE(LogTail(200).find("; 300 records to re-apply"), std::string::npos) << LogTail();
+    const std::string rewound =
+        replay.WaitForOutput("records to re-apply", std::chrono::seconds(60));
+    EXPECT_NE(rewound.find("; 300 records to re-apply"), std::string::npos) << rewound << LogTail();
     ASSERT_TRUE(
         WaitUntil([&] { return AppliedThrough(topic) >= total; }, std::chrono::seconds(60)));
     EXPECT_EQ(replay.Stop(), 0);
@@ -125,6 +124,8 @@ TEST_F(ConsumerTest, RedriveAppliesOnceAfterTheCauseIsFixed) {
     EXPECT_NE(out.find("redrive: 1 applied, 0 failed again, 0 skipped"), std::string::npos) << out;
     EXPECT_EQ(redrive.Wait(std::chrono::seconds(10)), 0);
   }
+  // The run, the list and both redrives logged JSON only (notices included).
+  EXPECT_GE(ExpectJsonLogLines(), 1);
   EXPECT_EQ(Sql("SELECT id || ':' || COALESCE(note, 'NULL') FROM replica.orders ORDER BY id"),
             "1:one\n2:NULL\n3:three");
   const std::string applied_at = Sql("SELECT _cdc_applied_at FROM replica.orders WHERE id = 2");

@@ -1,0 +1,124 @@
+// Replay against running members of its consumer group (consumer/group_lock.h): a replay refuses
+// to start while a member runs, naming it, and rewinds nothing; a member started during a replay
+// waits for it to end; a member that lost its group lock while a replay ran never writes its
+// older positions over the rewound ones (it stops, and a restart continues from the rewind).
+#include <gtest/gtest.h>
+
+#include "tests/integration/consumer/consumer_fixture.h"
+
+namespace cdc::testing {
+namespace {
+
+using event::Op;
+
+class ReplayGroupTest : public ConsumerTest {
+ protected:
+  // Writes `count` new ORDERS and returns the topic.
+  std::string Write(int64_t first, int64_t count) {
+    EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+    const event::TableMeta table = OrdersTable();
+    for (int64_t id = first; id < first + count; ++id) {
+      writer.Write(table, OrderEvent(Op::kCreate, id, id, "n", id));
+    }
+    writer.Flush();
+    return writer.Topic(table);
+  }
+  std::string Offsets() const {
+    return Sql(
+        "SELECT string_agg(partition || ':' || next_offset, ',' ORDER BY partition)"
+        " FROM cdc.offsets WHERE group_id = 'cdc-pg'");
+  }
+  std::string MemberLog() const { return dir_.path() + "/member.log"; }
+  // Damages every replica row behind the version guard's back: only a replay that re-applies
+  // every partition repairs them all.
+  void Tamper() const { Sql("UPDATE replica.orders SET note = 'tampered', _cdc_seq = 0"); }
+  std::string Tampered() const {
+    return Sql("SELECT count(*) FROM replica.orders WHERE note = 'tampered'");
+  }
+};
+
+TEST_F(ReplayGroupTest, ReplayRefusesWhileAMemberRunsAndAMemberWaitsForAReplay) {
+  const std::string topic = Write(1, 500);
+  const std::string config = ConfigPath();
+  {
+    ConsumerProcess member({"run", "--config", config}, MemberLog());
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 500; }, std::chrono::seconds(60)));
+    const std::string before = Offsets();
+    ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
+    EXPECT_EQ(replay.Wait(std::chrono::seconds(30)), 1) << LogTail();
+    EXPECT_NE(LogTail().find("has running members"), std::string::npos) << LogTail();
+    EXPECT_NE(LogTail().find("cdc-consumer@"), std::string::npos) << LogTail();  // names it
+    EXPECT_EQ(Offsets(), before);                                                // nothing rewound
+    EXPECT_EQ(Sql("SELECT count(*) FROM cdc.group_rewinds"), "0");
+    EXPECT_EQ(member.Stop(), 0);
+  }
+  Tamper();
+  ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
+  ASSERT_NE(replay.WaitForOutput("records to re-apply", std::chrono::seconds(60)), "") << LogTail();
+  EXPECT_EQ(Sql("SELECT rewinds FROM cdc.group_rewinds"), "1");
+  WriteFile(MemberLog(), "");
+  ConsumerProcess member({"run", "--config", config}, MemberLog());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return TailFile(MemberLog(), 50).find("a replay of consumer group") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << TailFile(MemberLog(), 20);
+  EXPECT_EQ(TailFile(MemberLog(), 50).find("\"consuming\""), std::string::npos);  // not joined
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 500; }, std::chrono::seconds(60)));
+  EXPECT_EQ(Tampered(), "0");  // every partition was replayed
+  EXPECT_EQ(replay.Stop(), 0);
+  // The replay has ended: the member joins and applies what comes next.
+  Write(501, 100);
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 600; }, std::chrono::seconds(60)))
+      << TailFile(MemberLog(), 20);
+  EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "600");
+  EXPECT_EQ(member.Stop(), 0);
+}
+
+TEST_F(ReplayGroupTest, AMemberThatLostItsLockDuringAReplayNeverOverwritesTheRewind) {
+  const std::string topic = Write(1, 300);
+  const std::string config = ConfigPath();
+  ConsumerProcess member({"run", "--config", config}, MemberLog());
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 300; }, std::chrono::seconds(60)));
+  Tamper();
+  // The member's lock connection dies (as in a PostgreSQL failover); a replay starts before the
+  // member takes the lock again (it checks every 5 s: try until the replay wins the race).
+  std::unique_ptr<ConsumerProcess> replay;
+  for (int attempt = 0; attempt < 5 && !replay; ++attempt) {
+    Sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name LIKE 'cdc-consumer@%'");
+    WriteFile(LogPath(), "");
+    auto started = std::make_unique<ConsumerProcess>(
+        std::vector<std::string>{"replay", "--config", config, "--from-beginning"}, LogPath());
+    if (started->WaitForOutput("records to re-apply", std::chrono::seconds(30)).empty()) {
+      started->Wait(std::chrono::seconds(10));  // refused: the member was quicker
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    replay = std::move(started);
+  }
+  ASSERT_TRUE(replay) << LogTail();
+  // The member keeps the partitions it had (or some of them): new records reach them, and it
+  // must store no position while the replay holds the lock, nor after it (its positions in
+  // memory predate the rewind).
+  Write(301, 200);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(replay->Stop(), 0);
+  const auto status = member.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(status.has_value()) << "the member went on after a rewind it has not seen";
+  EXPECT_EQ(*status, 1) << TailFile(MemberLog(), 40);
+  EXPECT_NE(TailFile(MemberLog(), 40).find("was replayed while this consumer ran"),
+            std::string::npos)
+      << TailFile(MemberLog(), 40);
+  // Restarted, the member continues from the rewound positions: every tampered row is repaired.
+  ConsumerProcess restarted({"run", "--config", config}, MemberLog());
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 500; }, std::chrono::seconds(60)));
+  EXPECT_EQ(Tampered(), "0");
+  EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "500");
+  EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+  EXPECT_EQ(restarted.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace cdc::testing
