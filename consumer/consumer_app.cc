@@ -22,6 +22,7 @@
 #include "consumer/consumer_loop.h"
 #include "consumer/consumer_metrics.h"
 #include "consumer/dead_letters.h"
+#include "consumer/group_lag.h"
 #include "consumer/group_lock.h"
 #include "consumer/migrations.h"
 #include "consumer/offsets.h"
@@ -118,12 +119,22 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
   ConsumerMetrics metrics(registry);
   std::mutex loop_mutex;
   ConsumerLoop* loop = nullptr;
+  const GroupLag* lag = nullptr;
   metrics::StatusServer status(
       registry,
       [&]() -> metrics::Readiness {
         std::lock_guard lock(loop_mutex);
         if (loop == nullptr) return {false, "starting"};
-        return loop->Readiness();
+        metrics::Readiness readiness = loop->Readiness();
+        // Ready (a member without partitions is fine: there may be more members than
+        // partitions), but say so while records wait in the group's topics.
+        if (readiness.ready && loop->assigned() == 0 && lag != nullptr && lag->total() > 0) {
+          readiness.warning = "this member holds no partitions while " +
+                              std::to_string(lag->total()) +
+                              " records of the group's topics wait (other members hold them, or"
+                              " a rebalance is under way)";
+        }
+        return readiness;
       },
       logging.Get("status"));
   // A replay runs next to whatever else listens on the configured port (a stopped member's
@@ -186,9 +197,11 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
                                    logging.Get("dlq"));
   ConsumerLoop consumer_loop(run_settings, kafka, decoder, dead_letters, metrics, clock, logger,
                              progress);
+  const GroupLag group_lag(run_settings, kafka, metrics, clock, logging.Get("lag"));
   {
     std::lock_guard lock(loop_mutex);
     loop = &consumer_loop;
+    lag = &group_lag;
   }
   int rc = 0;
   try {
@@ -200,6 +213,7 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
   {
     std::lock_guard lock(loop_mutex);
     loop = nullptr;
+    lag = nullptr;
   }
   status.Stop();
   return keeper.lost() ? 1 : rc;

@@ -136,6 +136,7 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
                   {"lane", static_cast<int64_t>(LaneOf(p.topic, p.partition, lanes_.size()))}});
   }
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
+  assigned_count_ = assigned_.size();
 }
 
 void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions) {
@@ -158,9 +159,9 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
   for (const kafka::TopicPartition& p : partitions) {
     positions_.erase({p.topic, p.partition});
     expected_.erase({p.topic, p.partition});
-    metrics_.lag.WithLabels({p.topic, std::to_string(p.partition)}).Set(0);
   }
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
+  assigned_count_ = assigned_.size();
 }
 
 void ConsumerLoop::Add(kafka::Message& message) {
@@ -322,7 +323,6 @@ void ConsumerLoop::UpdateLag(bool force) {
     const int64_t at = position == positions_.end() ? low : std::max(low, position->second);
     const int64_t lag = std::max<int64_t>(0, high - at);
     total += lag;
-    metrics_.lag.WithLabels({p.topic, std::to_string(p.partition)}).Set(static_cast<double>(lag));
   }
   total_lag_ = total;
   if (progress_ != nullptr && now - last_progress_ >= kProgressInterval) {

@@ -56,6 +56,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
 
   // Thread-safe: ready unless batches have failed for longer than consumer.unhealthy_after_ms.
   metrics::Readiness Readiness() const;
+  // Thread-safe: how many partitions this member holds.
+  size_t assigned() const { return assigned_count_.load(); }
 
   void OnAssign(std::vector<kafka::TopicPartition>& partitions) override;
   void OnRevoke(const std::vector<kafka::TopicPartition>& partitions) override;
@@ -102,6 +104,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::unique_ptr<pg::Connection> pg_;  // the loop's own: stored offsets, tombstone purge
   std::unique_ptr<kafka::Consumer> consumer_;
   std::vector<kafka::TopicPartition> assigned_;
+  std::atomic<size_t> assigned_count_{0};
   std::map<PartitionKey, int64_t> positions_;  // next offset to apply per assigned partition
   std::map<PartitionKey, int64_t> expected_;   // next offset expected from the fetcher
   std::stop_token stop_;

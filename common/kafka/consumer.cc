@@ -140,6 +140,22 @@ std::vector<int32_t> Consumer::Partitions(const std::string& topic,
   return partitions;
 }
 
+std::map<std::string, std::vector<int32_t>> Consumer::AllTopics(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  CheckErr(rd_kafka_metadata(handle_.get(), 1, nullptr, &raw, static_cast<int>(timeout.count())),
+           "metadata of all topics");
+  const MetadataPtr metadata(raw);
+  std::map<std::string, std::vector<int32_t>> topics;
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    if (metadata->topics[t].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    std::vector<int32_t>& partitions = topics[metadata->topics[t].topic];
+    for (int p = 0; p < metadata->topics[t].partition_cnt; ++p) {
+      partitions.push_back(metadata->topics[t].partitions[p].id);
+    }
+  }
+  return topics;
+}
+
 std::pair<int64_t, int64_t> Consumer::Watermarks(const std::string& topic, int32_t partition,
                                                  std::chrono::milliseconds timeout) {
   int64_t low = 0;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +47,8 @@ class Consumer {
   void Assign(const std::vector<TopicPartition>& partitions);
   // The partitions of `topic` (empty when the topic does not exist).
   std::vector<int32_t> Partitions(const std::string& topic, std::chrono::milliseconds timeout);
+  // Every topic the brokers list, with its partitions (one metadata request).
+  std::map<std::string, std::vector<int32_t>> AllTopics(std::chrono::milliseconds timeout);
   // Low and high watermark offsets of an assigned partition as of its last fetch response (no
   // broker round trip); nullopt before the first fetch.
   std::optional<std::pair<int64_t, int64_t>> CachedWatermarks(const std::string& topic,
