@@ -156,7 +156,11 @@ nlohmann::json ReadApi::TablesJson() {
   Statement statement;
   statement.params = {settings_.target_schema};
   statement.sql =
-      "SELECT t.target_table, t.source_table, t.topic, GREATEST(c.reltuples, 0)::bigint,"
+      // reltuples is -1 until the table was first vacuumed or analysed: the statistics' live
+      // tuple count stands in until then.
+      "SELECT t.target_table, t.source_table, t.topic,"
+      " (CASE WHEN c.reltuples >= 0 THEN c.reltuples"
+      "  ELSE COALESCE(pg_stat_get_live_tuples(c.oid), 0) END)::bigint,"
       " t.last_seq, t.last_source_ts, t.last_applied_at, t.rows_applied, t.deletes_applied, " +
       HasChangeFeedIndexSql("c") +
       " FROM cdc.tables t LEFT JOIN pg_namespace n ON n.nspname = t.target_schema"
@@ -324,9 +328,30 @@ Reply ReadApi::Changes(std::string_view name, const QueryParams& params, std::st
 
 Reply ReadApi::Status() {
   nlohmann::json status = {{"tables", TablesJson()}};
+  // Per table: the lag the consumers applying to this schema measured last (cdc.partition_lag:
+  // every partition of the table's topic, held by a member or not).
+  Statement lag;
+  lag.params = {settings_.target_schema};
+  lag.sql =
+      "SELECT topic, sum(GREATEST(end_offset - next_offset, 0))::bigint,"
+      " COALESCE(EXTRACT(EPOCH FROM now() - min(behind_since)), 0)::float8, min(observed_at)"
+      " FROM cdc.partition_lag WHERE target_schema = $1 GROUP BY topic";
+  const pg::Result lags = Run(lag);
+  for (nlohmann::json& table : status["tables"]) {
+    table["lag"] = nullptr;
+    for (int i = 0; i < lags.rows(); ++i) {
+      if (lags.Get(i, 0) != table["topic"].get<std::string>()) continue;
+      table["lag"] = {{"records", lags.GetInt(i, 1)},
+                      {"seconds", ToJson(ValueKind::kFloat, lags.Get(i, 2))},
+                      {"measured_at", Timestamp(lags, i, 3)}};
+    }
+  }
   Statement offsets;
   offsets.sql =
-      "SELECT group_id, topic, partition, next_offset, updated_at FROM cdc.offsets"
+      "SELECT group_id, topic, partition, COALESCE(o.next_offset, l.next_offset), o.updated_at,"
+      " l.end_offset,"
+      " GREATEST(l.end_offset - l.next_offset, 0), l.behind_since, l.observed_at"
+      " FROM cdc.offsets o FULL JOIN cdc.partition_lag l USING (group_id, topic, partition)"
       " ORDER BY group_id, topic, partition";
   const pg::Result partitions = Run(offsets);
   nlohmann::json list = nlohmann::json::array();
@@ -334,8 +359,12 @@ Reply ReadApi::Status() {
     list.push_back({{"group", partitions.Get(i, 0)},
                     {"topic", partitions.Get(i, 1)},
                     {"partition", partitions.GetInt(i, 2)},
-                    {"next_offset", partitions.GetInt(i, 3)},
-                    {"updated_at", Timestamp(partitions, i, 4)}});
+                    {"next_offset", Int(partitions, i, 3)},
+                    {"updated_at", Timestamp(partitions, i, 4)},
+                    {"end_offset", Int(partitions, i, 5)},
+                    {"lag", Int(partitions, i, 6)},
+                    {"behind_since", Timestamp(partitions, i, 7)},
+                    {"measured_at", Timestamp(partitions, i, 8)}});
   }
   status["partitions"] = std::move(list);
   Statement letters;

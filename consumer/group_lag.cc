@@ -11,6 +11,7 @@ constexpr auto kKafkaTimeout = std::chrono::seconds(5);
 }  // namespace
 
 std::vector<int64_t> StoreGroupLag(pg::Connection& connection, const std::string& group_id,
+                                   const std::string& target_schema,
                                    const std::vector<PartitionEnd>& ends) {
   std::vector<std::string> topics, partitions, lows, highs;
   for (const PartitionEnd& e : ends) {
@@ -28,17 +29,18 @@ std::vector<int64_t> StoreGroupLag(pg::Connection& connection, const std::string
       "  LEFT JOIN cdc.offsets o ON o.group_id = $1 AND o.topic = e.topic"
       "   AND o.partition = e.partition),"
       " stored AS ("
-      "  INSERT INTO cdc.partition_lag AS l (group_id, topic, partition, end_offset, next_offset,"
-      "   behind_since, observed_at)"
-      "  SELECT $1, topic, partition, end_offset, next_offset,"
+      "  INSERT INTO cdc.partition_lag AS l (group_id, target_schema, topic, partition,"
+      "   end_offset, next_offset, behind_since, observed_at)"
+      "  SELECT $1, $6, topic, partition, end_offset, next_offset,"
       "   CASE WHEN next_offset < end_offset THEN now() END, now() FROM m"
       "  ON CONFLICT (group_id, topic, partition) DO UPDATE SET end_offset = EXCLUDED.end_offset,"
+      "   target_schema = EXCLUDED.target_schema,"
       "   next_offset = EXCLUDED.next_offset, observed_at = EXCLUDED.observed_at,"
       "   behind_since = CASE WHEN EXCLUDED.next_offset < EXCLUDED.end_offset"
       "    THEN COALESCE(l.behind_since, EXCLUDED.behind_since) END)"
       " SELECT GREATEST(end_offset - next_offset, 0) FROM m ORDER BY i",
       {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions), pg::ArrayLiteral(lows),
-       pg::ArrayLiteral(highs)});
+       pg::ArrayLiteral(highs), target_schema});
   std::vector<int64_t> lags;
   for (int i = 0; i < rows.rows(); ++i) lags.push_back(rows.GetInt(i, 0));
   return lags;
@@ -78,7 +80,8 @@ void GroupLag::Run(std::stop_token stop) {
       if (pg && !pg->healthy()) pg.reset();
       if (!pg)
         pg = std::make_unique<pg::Connection>(settings_.postgres_url, "cdc-consumer-lag", logger_);
-      const std::vector<int64_t> lags = StoreGroupLag(*pg, settings_.group_id, ends);
+      const std::vector<int64_t> lags =
+          StoreGroupLag(*pg, settings_.group_id, settings_.target_schema, ends);
       int64_t total = 0;
       for (size_t i = 0; i < ends.size(); ++i) {
         total += lags[i];

@@ -56,10 +56,11 @@ class GroupLag {
   std::jthread thread_;  // last: stopped first
 };
 
-// Stores one measurement in cdc.partition_lag for `group_id` (positions from cdc.offsets; a
-// partition without one is at its low offset) and returns each partition's lag, in the order of
-// `ends`. One statement.
+// Stores one measurement in cdc.partition_lag for `group_id`, applying to `target_schema`
+// (positions from cdc.offsets; a partition without one is at its low offset) and returns each
+// partition's lag, in the order of `ends`. One statement.
 std::vector<int64_t> StoreGroupLag(pg::Connection& connection, const std::string& group_id,
+                                   const std::string& target_schema,
                                    const std::vector<PartitionEnd>& ends);
 
 }  // namespace cdc::consumer

@@ -13,10 +13,11 @@ CREATE TABLE IF NOT EXISTS cdc.group_rewinds (
 
 -- The lag of each consumer group over every partition of its input topics, assigned to a member
 -- or not: each running member measures it every few seconds (the partition's end offset from the
--- brokers, next_offset from cdc.offsets) and cdc-api serves it per table. behind_since is when a
--- measurement first found the partition behind (NULL while it is caught up).
+-- brokers, next_offset from cdc.offsets) and cdc-api serves it per table of its target schema.
+-- behind_since is when a measurement first found the partition behind (NULL while caught up).
 CREATE TABLE IF NOT EXISTS cdc.partition_lag (
   group_id     text        NOT NULL,
+  target_schema text       NOT NULL,
   topic        text        NOT NULL,
   partition    integer     NOT NULL,
   end_offset   bigint      NOT NULL,

@@ -134,6 +134,13 @@ TEST_F(ApiEndpointsTest, OneRowByCompositeAndEncodedKeys) {
 TEST_F(ApiEndpointsTest, StatusAndDeadLetters) {
   Sql("INSERT INTO cdc.offsets (group_id, topic, partition, next_offset) VALUES"
       " ('cdc-pg', 'cdc.SHOP.ORDERS', 0, 42);"
+      // The consumers' lag measurement: partition 0 behind for 10 s, partition 1 (never
+      // applied, so not in cdc.offsets) caught up; another schema's group is not this API's.
+      "INSERT INTO cdc.partition_lag (group_id, target_schema, topic, partition, end_offset,"
+      " next_offset, behind_since, observed_at) VALUES"
+      " ('cdc-pg', 'replica', 'cdc.SHOP.ORDERS', 0, 50, 42, now() - interval '10 s', now()),"
+      " ('cdc-pg', 'replica', 'cdc.SHOP.ORDERS', 1, 7, 7, NULL, now()),"
+      " ('other', 'elsewhere', 'cdc.SHOP.ORDERS', 0, 50, 0, now() - interval '1 h', now());"
       "INSERT INTO cdc.dead_letters (group_id, topic, partition, \"offset\", key, value, headers,"
       " target_table, stage, error_class, error_code, error_message) VALUES"
       " ('cdc-pg', 'cdc.SHOP.ORDERS', 0, 5, '\\x6b31', '\\x07ff', '[{\"key\":\"cdc.op\","
@@ -145,7 +152,19 @@ TEST_F(ApiEndpointsTest, StatusAndDeadLetters) {
   ASSERT_EQ(reply.status, 200) << reply.raw;
   const nlohmann::json& status = reply.body["data"];
   EXPECT_EQ(status["tables"][0]["table"], "orders");
+  // Rows counted before any ANALYZE (reltuples is -1 until then).
+  EXPECT_GT(status["tables"][0]["row_estimate"].get<int64_t>(), 0) << status["tables"][0];
+  EXPECT_EQ(status["tables"][0]["lag"]["records"], 8) << status["tables"][0];
+  EXPECT_GE(status["tables"][0]["lag"]["seconds"].get<double>(), 9.5);
+  EXPECT_LT(status["tables"][0]["lag"]["seconds"].get<double>(), 600);
+  ASSERT_EQ(status["partitions"].size(), 3u) << status["partitions"];
+  EXPECT_EQ(status["partitions"][0]["group"], "cdc-pg");
   EXPECT_EQ(status["partitions"][0]["next_offset"], 42);
+  EXPECT_EQ(status["partitions"][0]["end_offset"], 50);
+  EXPECT_EQ(status["partitions"][0]["lag"], 8);
+  EXPECT_EQ(status["partitions"][1]["next_offset"], 7);
+  EXPECT_EQ(status["partitions"][1]["lag"], 0);
+  EXPECT_TRUE(status["partitions"][1]["behind_since"].is_null());
   EXPECT_EQ(status["dead_letters"].size(), 2u);
   EXPECT_GE(status["seconds_since_last_apply"].get<double>(), 2.5);
 
