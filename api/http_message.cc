@@ -225,6 +225,7 @@ ParseOutcome ParseHttpRequest(std::string_view buffer, const HttpLimits& limits,
   const size_t total = start + head_end + 4 + body;
   if (buffer.size() < total) return ParseOutcome::kIncomplete;
   consumed = total;
+  request.body.assign(buffer.substr(start + head_end + 4, body));
   close = !keep_alive;
   status = 0;
   return ParseOutcome::kComplete;

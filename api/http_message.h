@@ -23,6 +23,7 @@ struct HttpRequest {
   std::string path;    // target up to '?', not decoded
   QueryParams params;  // decoded ('+' is a space)
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // Content-Length bytes (at most HttpLimits::max_body)
   std::string remote_addr;
   bool head = false;  // HEAD: answered as GET without the body
 

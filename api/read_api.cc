@@ -7,6 +7,7 @@
 #include "api/cursor.h"
 #include "common/error.h"
 #include "common/json/codec.h"
+#include "common/pg/dead_letters.h"
 
 namespace cdc::api {
 namespace {
@@ -393,7 +394,7 @@ Reply ReadApi::Status() {
 }
 
 Reply ReadApi::DeadLetters(const QueryParams& params) {
-  OnlyParams(params, {"limit", "cursor", "table", "class", "include_payload"});
+  OnlyParams(params, {"limit", "cursor", "table", "class", "state", "include_payload"});
   const int64_t limit = ParseLimit(params, settings_.max_page_size);
   bool payload = false;
   if (const auto found = params.find("include_payload"); found != params.end()) {
@@ -412,12 +413,25 @@ Reply ReadApi::DeadLetters(const QueryParams& params) {
   if (const auto cursor = params.find("cursor"); cursor != params.end()) {
     before = DecodeCursor("dead-letters", cursor->second, 1)[0];
   }
-  statement.params = {optional("table"), optional("class"), before};
+  const pg::Param state = optional("state");
+  if (state && *state != "open" && *state != "redriven" && *state != "discarded") {
+    throw ApiError(ErrorCode::kFormat, "state must be open, redriven or discarded",
+                   {{"parameter", "state"}});
+  }
+  statement.params = {optional("table"), optional("class"), before, state, settings_.target_schema};
+  // A letter stored without its table (a record that could not be decoded, before its topic's
+  // table existed) has the table its topic is applied to.
   statement.sql =
-      "SELECT id, group_id, topic, partition, \"offset\", key, value, headers::text, source_table,"
-      " target_table, stage, error_class, error_code, error_message, failed_at, redriven_at,"
-      " redrive_count FROM cdc.dead_letters WHERE ($1::text IS NULL OR target_table = $1)"
-      " AND ($2::text IS NULL OR error_class = $2) AND ($3::bigint IS NULL OR id < $3::bigint)"
+      std::string("SELECT * FROM (SELECT id, group_id, topic, partition, \"offset\", key, value,") +
+      " headers::text, source_table, COALESCE(target_table, (SELECT t.target_table FROM"
+      " cdc.tables t WHERE t.target_schema = $5 AND t.topic = d.topic ORDER BY 1 LIMIT 1))"
+      " AS target_table, stage, error_class, error_code, error_message, failed_at, redriven_at,"
+      " redrive_count, " +
+      pg::kDeadLetterStateSql +
+      " AS state, discarded_at, discarded_by, discard_reason FROM cdc.dead_letters d"
+      " WHERE ($3::bigint IS NULL OR id < $3::bigint)"
+      " AND ($2::text IS NULL OR error_class = $2)) l"
+      " WHERE ($1::text IS NULL OR target_table = $1) AND ($4::text IS NULL OR state = $4)"
       " ORDER BY id DESC" +
       LimitClause(limit + 1);
   const pg::Result rows = Run(statement);
@@ -441,7 +455,11 @@ Reply ReadApi::DeadLetters(const QueryParams& params) {
                              {"error_message", rows.Get(i, 13)},
                              {"failed_at", Timestamp(rows, i, 14)},
                              {"redriven_at", Timestamp(rows, i, 15)},
-                             {"redrive_count", rows.GetInt(i, 16)}};
+                             {"redrive_count", rows.GetInt(i, 16)},
+                             {"state", rows.Get(i, 17)},
+                             {"discarded_at", Timestamp(rows, i, 18)},
+                             {"discarded_by", text(i, 19)},
+                             {"discard_reason", text(i, 20)}};
     if (payload) {
       letter["key"] =
           rows.IsNull(i, 5) ? nlohmann::json(nullptr) : ToJson(ValueKind::kBytes, rows.Get(i, 5));
@@ -455,6 +473,49 @@ Reply ReadApi::DeadLetters(const QueryParams& params) {
     page.next_cursor = EncodeCursor("dead-letters", {std::string(rows.Get(served - 1, 0))});
   }
   return {DumpJson(list), page};
+}
+
+Reply ReadApi::DiscardDeadLetter(std::string_view raw_id, std::string_view body,
+                                 const std::string& by) {
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(raw_id.data(), raw_id.data() + raw_id.size(), id);
+  if (ec != std::errc() || end != raw_id.data() + raw_id.size() || id <= 0) {
+    throw ApiError(ErrorCode::kFormat, "the dead letter id must be a positive integer",
+                   {{"parameter", "id"}});
+  }
+  const nlohmann::json request = nlohmann::json::parse(body, nullptr, false);
+  if (!request.is_object() || !request.contains("reason") || !request["reason"].is_string() ||
+      request.size() != 1) {
+    throw ApiError(ErrorCode::kMissing, "the body must be {\"reason\": \"why it can never apply\"}",
+                   {{"parameter", "reason"}});
+  }
+  const std::string reason = request["reason"].get<std::string>();
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos ||
+      reason.size() > pg::kMaxDiscardReason) {
+    throw ApiError(ErrorCode::kRange, "the reason must say why, in at most 1000 bytes",
+                   {{"parameter", "reason"}});
+  }
+  std::optional<std::string> before;
+  try {
+    before = WithConnection([&](pg::Connection& connection) {
+      return pg::DiscardDeadLetter(connection, id, std::nullopt, reason, by);
+    });
+  } catch (const TransientError&) {
+    throw ApiError(ErrorCode::kUnavailable, "the database is unavailable; retry later");
+  } catch (const PermanentError& e) {
+    if (e.code() == "42501" || e.code() == "25006") {
+      throw ApiError(ErrorCode::kForbidden,
+                     "the API's PostgreSQL role may not update cdc.dead_letters"
+                     " (GRANT UPDATE ON cdc.dead_letters to it to allow discards)");
+    }
+    throw;
+  }
+  if (!before) throw ApiError(ErrorCode::kNotFound, "no such dead letter", {{"id", id}});
+  if (*before == "redriven") {
+    throw ApiError(ErrorCode::kConflict, "the dead letter was redriven (applied)",
+                   {{"id", id}, {"state", "redriven"}});
+  }
+  return {DumpJson({{"id", id}, {"state", "discarded"}, {"was", *before}}), std::nullopt};
 }
 
 std::optional<std::string> ReadApi::NotReady() {

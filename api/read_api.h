@@ -49,6 +49,10 @@ class ReadApi {
   Reply Changes(std::string_view table, const QueryParams& params, std::stop_token stop);
   Reply Status();
   Reply DeadLetters(const QueryParams& params);
+  // POST /dead-letters/{id}/discard with {"reason": "..."}: gives up an open letter (kept, with
+  // `by`, the time and the reason). Discarding a discarded letter again changes nothing; a
+  // redriven one is a conflict (409).
+  Reply DiscardDeadLetter(std::string_view raw_id, std::string_view body, const std::string& by);
   // Empty when PostgreSQL answers and the cdc schema exists, else the reason.
   std::optional<std::string> NotReady();
 

@@ -21,6 +21,8 @@ const char* CodeName(ErrorCode code) {
       return "BIZ_001";
     case ErrorCode::kMethod:
       return "BIZ_002";
+    case ErrorCode::kConflict:
+      return "BIZ_003";
     case ErrorCode::kRateLimited:
       return "RATE_001";
     case ErrorCode::kInternal:
@@ -47,6 +49,8 @@ int HttpStatus(ErrorCode code) {
       return 404;
     case ErrorCode::kMethod:
       return 405;
+    case ErrorCode::kConflict:
+      return 409;
     case ErrorCode::kRateLimited:
       return 429;
     case ErrorCode::kInternal:

@@ -22,6 +22,7 @@ enum class ErrorCode {
   kForbidden,     // AUTH_003 403: a token that may not do this (e.g. CORS origin not allowed)
   kNotFound,      // BIZ_001 404: no such table, row or route
   kMethod,        // BIZ_002 405: the route exists, the method does not
+  kConflict,      // BIZ_003 409: the resource is not in a state that allows this
   kRateLimited,   // RATE_001 429
   kInternal,      // SYS_001 500
   kTimeout,       // SYS_002 504: the statement timed out

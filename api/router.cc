@@ -29,6 +29,7 @@ const std::vector<RouteSpec>& Routes() {
       {RouteId::kChanges, "/api/v1/tables/{table}/changes"},
       {RouteId::kStatus, "/api/v1/status"},
       {RouteId::kDeadLetters, "/api/v1/dead-letters"},
+      {RouteId::kDiscardDeadLetter, "/api/v1/dead-letters/{id}/discard", "POST"},
   };
   return kRoutes;
 }

@@ -21,14 +21,16 @@ enum class RouteId {
   kChanges,
   kStatus,
   kDeadLetters,
+  kDiscardDeadLetter,
 };
 
 struct RouteSpec {
   RouteId id;
-  std::string pattern;  // OpenAPI style, e.g. /api/v1/tables/{table}/rows/{key}
+  std::string pattern;         // OpenAPI style, e.g. /api/v1/tables/{table}/rows/{key}
+  std::string method = "GET";  // the one method it answers (GET also answers HEAD)
 };
 
-// Every route; all of them answer GET only.
+// Every route.
 const std::vector<RouteSpec>& Routes();
 
 struct RouteMatch {

@@ -36,6 +36,8 @@ const char* RouteLabel(RouteId id) {
       return "status";
     case RouteId::kDeadLetters:
       return "dead_letters";
+    case RouteId::kDiscardDeadLetter:
+      return "discard_dead_letter";
   }
   return "unknown";
 }
@@ -47,6 +49,11 @@ void SetError(HttpResponse& res, ErrorCode code, const std::string& message,
 }
 
 bool IsGet(const HttpRequest& req) { return req.method == "GET" || req.method == "HEAD"; }
+
+// True when `req`'s method is the one `route` answers (GET also answers HEAD).
+bool MethodMatches(const HttpRequest& req, const RouteSpec& route) {
+  return route.method == "GET" ? IsGet(req) : req.method == route.method;
+}
 
 }  // namespace
 
@@ -106,9 +113,9 @@ void ApiServer::Stop() {
 }
 
 HttpServer::Lane ApiServer::LaneOf(const HttpRequest& req) const {
-  if (!IsGet(req)) return HttpServer::Lane::kInline;  // 404, 405 or a CORS preflight
   const std::optional<RouteMatch> match = MatchRoute(req.path);
-  if (!match) return HttpServer::Lane::kInline;
+  // 404, 405 or a CORS preflight
+  if (!match || !MethodMatches(req, *match->route)) return HttpServer::Lane::kInline;
   switch (match->route->id) {
     case RouteId::kHealth:
     case RouteId::kOpenApi:
@@ -156,15 +163,18 @@ void ApiServer::Other(const HttpRequest& req, HttpResponse& res) {
     } else {
       res.status = 204;
       res.SetHeader("Access-Control-Allow-Origin", origin);
-      res.SetHeader("Access-Control-Allow-Methods", "GET, OPTIONS");
-      res.SetHeader("Access-Control-Allow-Headers", "Authorization, X-Request-ID");
+      res.SetHeader("Access-Control-Allow-Methods", context.match->route->method + ", OPTIONS");
+      res.SetHeader("Access-Control-Allow-Headers",
+                    "Authorization, X-Request-ID" +
+                        std::string(context.match->route->method == "GET" ? "" : ", Content-Type"));
       res.SetHeader("Access-Control-Max-Age", "600");
       res.SetHeader("Vary", "Origin");
     }
   } else if (context.match) {
-    res.SetHeader("Allow", "GET, OPTIONS");
-    SetError(res, ErrorCode::kMethod, req.method.substr(0, 20) + " is not allowed here; use GET",
-             nullptr, context.id);
+    const std::string& method = context.match->route->method;
+    res.SetHeader("Allow", method + ", OPTIONS");
+    SetError(res, ErrorCode::kMethod,
+             req.method.substr(0, 20) + " is not allowed here; use " + method, nullptr, context.id);
   } else {
     SetError(res, ErrorCode::kNotFound, "no such route", nullptr, context.id);
   }
@@ -217,7 +227,8 @@ bool ApiServer::Admit(const HttpRequest& req, HttpResponse& res, Context& contex
 }
 
 void ApiServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
-  if (!IsGet(req)) {
+  const std::optional<RouteMatch> match = MatchRoute(req.path);
+  if (!match || !MethodMatches(req, *match->route)) {
     Other(req, res);
     return;
   }
@@ -356,6 +367,21 @@ void ApiServer::Serve(const RouteMatch& match, const HttpRequest& req, HttpRespo
     case RouteId::kDeadLetters:
       reply = api_.DeadLetters(params);
       break;
+    case RouteId::kDiscardDeadLetter: {
+      OnlyParams(params, {});
+      // A change made by an anonymous caller could not be accounted for: writes need a token,
+      // also on a path listed in api.open_paths.
+      const std::optional<std::string_view> token =
+          TokenAuth::BearerToken(req.Header("Authorization"));
+      if (!auth_.enabled() || !token || !auth_.Accepts(*token)) {
+        throw ApiError(ErrorCode::kForbidden,
+                       "discarding dead letters needs api.tokens (this API serves anonymous "
+                       "callers); use cdc-consumer dlq discard");
+      }
+      reply = api_.DiscardDeadLetter(match.params[0], req.body,
+                                     "cdc-api caller from " + req.remote_addr.substr(0, 64));
+      break;
+    }
   }
   res.status = 200;
   res.SetContent(SuccessBody(200, reply.data, request_id, reply.pagination), kJson);

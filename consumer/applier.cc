@@ -191,7 +191,7 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
         if (letter.error_class.empty()) letter.error_class = "sql";
       }
       dead_letters_->Publish(batch, std::chrono::seconds(30));
-      InsertDeadLetters(connection, batch, settings_.group_id);
+      InsertDeadLetters(connection, batch, settings_.group_id, settings_.target_schema);
     }
     outcome.dead_letters = batch.dead_letters.size();
 

@@ -34,13 +34,4 @@ int ReplayConsumer(const config::Config& config, const ConsumerSettings& setting
                    const ReplayRequest& request, const Logging& logging, std::stop_token stop,
                    std::ostream& progress);
 
-// Prints dead letters (newest first, at most `limit`).
-int ListDeadLetters(const ConsumerSettings& settings, int64_t limit, std::ostream& out);
-
-// Re-applies dead letters (one id, or every open letter when `id` is nullopt). Success sets
-// redriven_at; a letter already redriven is skipped; a letter that fails again keeps
-// redriven_at empty and records the new error. Returns 0 when every letter applied, else 1.
-int RedriveDeadLetters(const config::Config& config, const ConsumerSettings& settings,
-                       std::optional<int64_t> id, const Logging& logging, std::ostream& out);
-
 }  // namespace cdc::consumer

@@ -92,8 +92,8 @@ void DeadLetterPublisher::Publish(const Batch& batch, std::chrono::milliseconds 
   }
 }
 
-void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
-                       const std::string& group_id) {
+void InsertDeadLetters(pg::Connection& connection, const Batch& batch, const std::string& group_id,
+                       const std::string& target_schema) {
   for (const DeadLetter& letter : batch.dead_letters) {
     const Record& record = batch.records[letter.record];
     nlohmann::json headers = nlohmann::json::array();
@@ -105,14 +105,19 @@ void InsertDeadLetters(pg::Connection& connection, const Batch& batch,
     connection.Exec(
         "INSERT INTO cdc.dead_letters (group_id, topic, partition, \"offset\", key, value, headers,"
         " source_table, target_table, stage, error_class, error_code, error_message)"
-        " VALUES ($1, $2, $3, $4, $5::bytea, $6::bytea, $7::jsonb, $8, $9, $10, $11, $12, $13)",
+        " VALUES ($1, $2, $3, $4, $5::bytea, $6::bytea, $7::jsonb,"
+        " COALESCE($8, (SELECT source_table FROM cdc.tables WHERE target_schema = $14"
+        "  AND topic = $2 ORDER BY target_table LIMIT 1)),"
+        " COALESCE($9, (SELECT target_table FROM cdc.tables WHERE target_schema = $14"
+        "  AND topic = $2 ORDER BY target_table LIMIT 1)), $10, $11, $12, $13)",
         {group_id, at.topic, std::to_string(at.partition), std::to_string(at.offset),
          record.key ? pg::Param(ByteaHex(*record.key)) : std::nullopt,
          record.value ? pg::Param(ByteaHex(*record.value)) : std::nullopt,
          headers.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
          letter.source_table.empty() ? std::nullopt : pg::Param(letter.source_table),
          letter.target_table.empty() ? std::nullopt : pg::Param(letter.target_table), letter.stage,
-         letter.error_class, CleanText(letter.error_code), CleanText(letter.message)});
+         letter.error_class, CleanText(letter.error_code), CleanText(letter.message),
+         target_schema});
   }
 }
 

@@ -48,7 +48,10 @@ class DeadLetterPublisher final : public kafka::DeliveryHandler {
 };
 
 // Inserts one cdc.dead_letters row per dead letter of `batch` (inside the caller's transaction).
-void InsertDeadLetters(pg::Connection& connection, const Batch& batch, const std::string& group_id);
+// A letter without its table (a record that could not be decoded) gets the one its topic is
+// applied to in `target_schema` (cdc.tables), when there is one.
+void InsertDeadLetters(pg::Connection& connection, const Batch& batch, const std::string& group_id,
+                       const std::string& target_schema);
 
 // ISO-8601 UTC of a wall time with microseconds, e.g. 2026-11-21T10:00:00.123456Z.
 std::string IsoUtc(std::chrono::system_clock::time_point time);

@@ -8,9 +8,11 @@
 #include "common/config/config.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/pg/dead_letters.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 #include "consumer/consumer_app.h"
+#include "consumer/dlq_commands.h"
 #include "consumer/settings.h"
 
 namespace {
@@ -24,6 +26,7 @@ Commands:
   replay       rewind the stored offsets of the input topics, then run
   dlq list     show dead letters
   dlq redrive  re-apply dead letters once their cause is fixed
+  dlq discard  give up dead letters that can never apply (kept, with the reason)
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.)";
 
@@ -83,6 +86,20 @@ int main(int argc, char** argv) {
   CLI::Option* id_option = redrive->add_option("--id", id, "one dead letter");
   CLI::Option* all_option = redrive->add_flag("--all", all, "every open dead letter");
   id_option->excludes(all_option);
+  CLI::App* discard = dlq->add_subcommand("discard", "give up dead letters (kept for audit)");
+  discard->add_option("--config", config_path, "configuration file (YAML)")->required();
+  int64_t discard_id = 0;
+  bool discard_all = false;
+  std::string discard_table;
+  std::string reason;
+  CLI::Option* discard_id_option = discard->add_option("--id", discard_id, "one dead letter");
+  CLI::Option* discard_all_option =
+      discard->add_flag("--all", discard_all, "every open dead letter (of --table)");
+  CLI::Option* discard_table_option =
+      discard->add_option("--table", discard_table, "with --all: of this target table only");
+  discard->add_option("--reason", reason, "why it can never apply (kept)")->required();
+  discard_id_option->excludes(discard_all_option);
+  discard_table_option->needs(discard_all_option);
 
   // The description lists the commands; CLI11 would list them again.
   for (CLI::App* command : app.get_subcommands({})) command->group("");
@@ -93,6 +110,13 @@ int main(int argc, char** argv) {
     }
     if (*redrive && id_option->count() == 0 && !all) {
       throw CLI::ValidationError("dlq redrive", "give --id N or --all");
+    }
+    if (*discard && discard_id_option->count() == 0 && !discard_all) {
+      throw CLI::ValidationError("dlq discard", "give --id N or --all");
+    }
+    if (*discard && (reason.find_first_not_of(" \t\n") == std::string::npos ||
+                     reason.size() > cdc::pg::kMaxDiscardReason)) {
+      throw CLI::ValidationError("dlq discard", "--reason must say why, in at most 1000 bytes");
     }
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
@@ -136,6 +160,13 @@ int main(int argc, char** argv) {
                                            shutdown->token(), std::cout);
     }
     if (*list) return cdc::consumer::ListDeadLetters(loaded->settings, limit, std::cout);
+    if (*discard) {
+      cdc::consumer::DiscardRequest request;
+      if (!discard_all) request.id = discard_id;
+      if (!discard_table.empty()) request.table = discard_table;
+      request.reason = reason;
+      return cdc::consumer::DiscardDeadLetters(loaded->settings, request, logging, std::cout);
+    }
     return cdc::consumer::RedriveDeadLetters(loaded->config, loaded->settings,
                                              all ? std::nullopt : std::optional<int64_t>(id),
                                              logging, std::cout);

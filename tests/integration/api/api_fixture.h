@@ -103,11 +103,15 @@ class ApiTest : public ::testing::Test {
   }
 
   HttpReply Send(const std::string& method, const std::string& target,
-                 const httplib::Headers& headers = {}) {
+                 const httplib::Headers& headers = {}, const std::string& body = "") {
     httplib::Request req;
     req.method = method;
     req.path = target;
     req.headers = headers;
+    if (!body.empty()) {
+      req.body = body;
+      req.set_header("Content-Type", "application/json");
+    }
     HttpReply reply;
     auto res = client_->send(req);
     if (!res) {

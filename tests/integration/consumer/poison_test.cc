@@ -72,6 +72,10 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
             "5");
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters WHERE headers::text LIKE '%cdc.op%'"),
             "4");  // the original headers are kept (the undecodable record had none)
+  // Every letter names its table, the undecodable ones too (their topic's table).
+  EXPECT_EQ(Sql("SELECT string_agg(DISTINCT COALESCE(target_table, 'NULL'), ',') || ' ' ||"
+                " string_agg(DISTINCT COALESCE(source_table, 'NULL'), ',') FROM cdc.dead_letters"),
+            "orders SHOP.ORDERS");
 
   const std::vector<ReadMessage> letters = ReadAll(broker_.bootstrap(), "cdc-pg.dlq");
   ASSERT_EQ(letters.size(), 5u);
@@ -94,6 +98,58 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
                 "'schema_incompatible'")
                 .find("changed type from integer to"),
             std::string::npos);
+}
+
+TEST_F(ConsumerTest, ALetterThatCanNeverApplyIsDiscardedWithItsReasonAndNotRedriven) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  const event::TableMeta table = OrdersTable();
+  const std::string topic = writer.Topic(table);
+  writer.Write(table, OrderEvent(Op::kCreate, 1, 1, "one", 1));
+  writer.Flush();
+  const std::string config = ConfigPath();
+  {
+    ConsumerProcess consumer({"run", "--config", config}, LogPath());
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 1; }, std::chrono::seconds(60)));
+    writer.WriteRaw(topic, "k", "\x07not avro", {});  // can never apply
+    writer.Flush();
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 2; }, std::chrono::seconds(60)));
+    EXPECT_EQ(consumer.Stop(), 0);
+  }
+  const std::string id = Sql("SELECT id FROM cdc.dead_letters");
+  ASSERT_FALSE(id.empty());
+  const auto run = [&](const std::vector<std::string>& args, int expected_rc) {
+    ConsumerProcess command(args, LogPath());
+    const std::string out = command.Output();
+    EXPECT_EQ(command.Wait(std::chrono::seconds(30)), expected_rc) << out << LogTail();
+    return out;
+  };
+  std::string out = run({"dlq", "list", "--config", config}, 0);
+  EXPECT_NE(out.find(id + "\t" + topic + "\t"), std::string::npos) << out;
+  EXPECT_NE(out.find("\torders\tdecode\t"), std::string::npos) << out;
+  EXPECT_NE(out.find("\topen\t"), std::string::npos) << out;
+  run({"dlq", "discard", "--config", config, "--id", id}, 2);  // a reason is required
+  run({"dlq", "discard", "--config", config, "--id", id, "--reason", " "}, 2);
+  WriteFile(LogPath(), "");  // usage errors are plain text; what follows logs JSON only
+  out = run(
+      {"dlq", "discard", "--config", config, "--id", id, "--reason", "a broken test producer"}, 0);
+  EXPECT_NE(out.find("discard: 1 discarded, 0 skipped, 0 refused"), std::string::npos) << out;
+  EXPECT_EQ(
+      Sql("SELECT discard_reason || '|' || (discarded_by LIKE 'cdc-consumer %@%') || '|' ||"
+          " (discarded_at IS NOT NULL) || '|' || (redriven_at IS NULL) FROM cdc.dead_letters"),
+      "a broken test producer|true|true|true");
+  out = run({"dlq", "list", "--config", config}, 0);
+  EXPECT_NE(out.find("\tdiscarded\t"), std::string::npos) << out;
+  // Redrive leaves it alone: --all selects open letters only; --id reports it.
+  out = run({"dlq", "redrive", "--config", config, "--all"}, 0);
+  EXPECT_NE(out.find("redrive: 0 applied, 0 failed again, 0 skipped"), std::string::npos) << out;
+  out = run({"dlq", "redrive", "--config", config, "--id", id}, 0);
+  EXPECT_NE(out.find("already discarded, skipped"), std::string::npos) << out;
+  out = run({"dlq", "discard", "--config", config, "--id", id, "--reason", "again"}, 0);
+  EXPECT_NE(out.find("already discarded, skipped"), std::string::npos) << out;
+  EXPECT_EQ(Sql("SELECT discard_reason FROM cdc.dead_letters"), "a broken test producer");
+  out = run({"dlq", "discard", "--config", config, "--id", "987654", "--reason", "x"}, 1);
+  EXPECT_NE(out.find("not found"), std::string::npos) << out;
+  ExpectJsonLogLines();
 }
 
 }  // namespace

@@ -18,6 +18,15 @@ TEST(OpenApi, DocumentsEveryRouteAndNoOther) {
   std::sort(documented.begin(), documented.end());
   std::sort(served.begin(), served.end());
   EXPECT_EQ(documented, served);
+  // ... each with the one method the server answers there.
+  const nlohmann::json doc = nlohmann::json::parse(OpenApiJson(OpenApiYaml()));
+  for (const RouteSpec& route : Routes()) {
+    std::string method = route.method;
+    std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+    ASSERT_TRUE(doc["paths"].contains(route.pattern));
+    EXPECT_EQ(doc["paths"][route.pattern].size(), 1u) << route.pattern;
+    EXPECT_TRUE(doc["paths"][route.pattern].contains(method)) << route.pattern << " " << method;
+  }
 }
 
 TEST(OpenApi, ServesTheDocumentAsTypedJson) {
