@@ -137,9 +137,16 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
         return readiness;
       },
       logging.Get("status"));
-  // A replay runs next to whatever else listens on the configured port (a stopped member's
-  // successor, another replay): it takes any free port on the configured host.
-  status.Start(replay ? HostPort{settings.metrics_listen.host, 0} : settings.metrics_listen);
+  // A replay may run next to whatever else listens on the configured port (a consumer of another
+  // group with the same configuration, another replay): then it takes a free port.
+  try {
+    status.Start(settings.metrics_listen);
+  } catch (const FatalError& e) {
+    if (!replay || settings.metrics_listen.port == 0) throw;
+    logger.Warn("the status port is in use; the replay's status endpoint takes a free port",
+                {{"error", e.what()}});
+    status.Start(HostPort{settings.metrics_listen.host, 0});
+  }
   logger.Info(replay ? "replay starting" : "consumer starting",
               {{"pipeline", settings.pipeline},
                {"group", settings.group_id},

@@ -2,7 +2,11 @@
 // to start while a member runs, naming it, and rewinds nothing; a member started during a replay
 // waits for it to end; a member that lost its group lock while a replay ran never writes its
 // older positions over the rewound ones (it stops, and a restart continues from the rewind).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/integration/consumer/consumer_fixture.h"
 
@@ -118,6 +122,31 @@ TEST_F(ReplayGroupTest, AMemberThatLostItsLockDuringAReplayNeverOverwritesTheRew
   EXPECT_EQ(Sql("SELECT count(*) FROM replica.orders"), "500");
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
   EXPECT_EQ(restarted.Stop(), 0);
+}
+
+TEST_F(ReplayGroupTest, AReplayWhoseStatusPortIsTakenTakesAFreeOne) {
+  const std::string topic = Write(1, 50);
+  // Something else listens on the configured status port.
+  const int holder = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(holder, 1), 0);
+  socklen_t length = sizeof(address);
+  getsockname(holder, reinterpret_cast<sockaddr*>(&address), &length);
+  std::string config_text = ConsumerConfig(broker_.bootstrap(), url_);
+  const std::string any = "metrics_listen: 127.0.0.1:0";
+  config_text.replace(config_text.find(any), any.size(),
+                      "metrics_listen: 127.0.0.1:" + std::to_string(ntohs(address.sin_port)));
+  const std::string config = dir_.path() + "/taken.yaml";
+  WriteFile(config, config_text);
+  ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
+  EXPECT_NE(replay.WaitForOutput("records to re-apply", std::chrono::seconds(60)), "") << LogTail();
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 50; }, std::chrono::seconds(60)));
+  EXPECT_NE(LogTail(60).find("takes a free port"), std::string::npos) << LogTail();
+  EXPECT_EQ(replay.Stop(), 0);
+  close(holder);
 }
 
 }  // namespace
