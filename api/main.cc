@@ -7,15 +7,18 @@
 #include "api/openapi.h"
 #include "api/pool.h"
 #include "api/read_api.h"
+#include "api/registry_api.h"
 #include "api/server.h"
 #include "api/settings.h"
 #include "api/table_catalog.h"
 #include "common/clock.h"
 #include "common/config/config.h"
 #include "common/error.h"
+#include "common/kafka/settings.h"
 #include "common/log.h"
 #include "common/metrics/registry.h"
 #include "common/redact.h"
+#include "common/registry/topic_registry.h"
 #include "common/shutdown.h"
 #include "common/version.h"
 
@@ -38,7 +41,17 @@ int Run(const cdc::config::Config& config, const cdc::api::ApiSettings& settings
                                 settings.statement_timeout, logging.Get("postgres"));
   cdc::api::TableCatalog catalog(settings.target_schema);
   cdc::api::ReadApi api(settings, pool, catalog, clock);
-  cdc::api::ApiServer server(settings, api, pool, registry,
+  // The embedded registry's schemas, for standard clients (a reader made at the first request).
+  const cdc::kafka::KafkaSettings kafka = cdc::kafka::KafkaSettings::FromConfig(config);
+  cdc::api::RegistryApi schemas(config.GetString("kafka.schema_registry_url").empty()
+                                    ? cdc::api::RegistryApi::Open([&kafka, &config, &logging] {
+                                        return std::make_unique<cdc::registry::TopicRegistry>(
+                                            kafka, config.GetString("kafka.schemas_topic"),
+                                            logging.Get("registry"), std::chrono::seconds(5),
+                                            cdc::registry::TopicRegistry::Mode::kReader);
+                                      })
+                                    : cdc::api::RegistryApi::Open());
+  cdc::api::ApiServer server(settings, api, schemas, pool, registry,
                              cdc::api::OpenApiJson(cdc::api::OpenApiYaml()), logging.Get("access"),
                              clock);
   const uint16_t port = server.Start();

@@ -30,6 +30,10 @@ const std::vector<RouteSpec>& Routes() {
       {RouteId::kStatus, "/api/v1/status"},
       {RouteId::kDeadLetters, "/api/v1/dead-letters"},
       {RouteId::kDiscardDeadLetter, "/api/v1/dead-letters/{id}/discard", "POST"},
+      {RouteId::kSchemaById, "/schemas/ids/{id}"},
+      {RouteId::kSubjects, "/subjects"},
+      {RouteId::kSubjectVersions, "/subjects/{subject}/versions"},
+      {RouteId::kSubjectVersion, "/subjects/{subject}/versions/{version}"},
   };
   return kRoutes;
 }

@@ -22,6 +22,11 @@ enum class RouteId {
   kStatus,
   kDeadLetters,
   kDiscardDeadLetter,
+  // The Confluent Schema Registry REST subset (registry_api.h).
+  kSchemaById,
+  kSubjects,
+  kSubjectVersions,
+  kSubjectVersion,
 };
 
 struct RouteSpec {

@@ -38,6 +38,14 @@ const char* RouteLabel(RouteId id) {
       return "dead_letters";
     case RouteId::kDiscardDeadLetter:
       return "discard_dead_letter";
+    case RouteId::kSchemaById:
+      return "schema_by_id";
+    case RouteId::kSubjects:
+      return "subjects";
+    case RouteId::kSubjectVersions:
+      return "subject_versions";
+    case RouteId::kSubjectVersion:
+      return "subject_version";
   }
   return "unknown";
 }
@@ -73,11 +81,12 @@ std::string RequestId(const std::string& given) {
   return id;
 }
 
-ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& pool,
-                     metrics::Registry& registry, std::string openapi_json, Logger logger,
-                     Clock& clock)
+ApiServer::ApiServer(const ApiSettings& settings, ReadApi& api, RegistryApi& schemas,
+                     ConnectionPool& pool, metrics::Registry& registry, std::string openapi_json,
+                     Logger logger, Clock& clock)
     : settings_(settings),
       api_(api),
+      schemas_(schemas),
       pool_(pool),
       registry_(registry),
       openapi_json_(std::move(openapi_json)),
@@ -323,6 +332,15 @@ void ApiServer::Serve(const RouteMatch& match, const HttpRequest& req, HttpRespo
   };
   Reply reply;
   switch (match.route->id) {
+    case RouteId::kSchemaById:
+    case RouteId::kSubjects:
+    case RouteId::kSubjectVersions:
+    case RouteId::kSubjectVersion: {
+      const RegistryApi::Answer answer = schemas_.Serve(match.route->id, match.params);
+      res.status = answer.status;
+      res.SetContent(answer.body, RegistryApi::kContentType);
+      return;
+    }
     case RouteId::kHealth:
       res.SetContent(R"({"status":"ok"})", kJson);
       return;

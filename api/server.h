@@ -18,6 +18,7 @@
 #include "api/api_metrics.h"
 #include "api/http_server.h"
 #include "api/read_api.h"
+#include "api/registry_api.h"
 #include "api/router.h"
 #include "api/settings.h"
 #include "common/clock.h"
@@ -29,7 +30,7 @@ namespace cdc::api {
 class ApiServer {
  public:
   // Every reference must outlive the server. `openapi_json` is served at /api/v1/openapi.json.
-  ApiServer(const ApiSettings& settings, ReadApi& api, ConnectionPool& pool,
+  ApiServer(const ApiSettings& settings, ReadApi& api, RegistryApi& schemas, ConnectionPool& pool,
             metrics::Registry& registry, std::string openapi_json, Logger logger, Clock& clock);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
@@ -63,6 +64,7 @@ class ApiServer {
 
   const ApiSettings& settings_;
   ReadApi& api_;
+  RegistryApi& schemas_;
   ConnectionPool& pool_;
   metrics::Registry& registry_;
   const std::string openapi_json_;

@@ -40,18 +40,19 @@ std::string TopicRegistry::Record(const std::string& subject, int version, int32
 }
 
 TopicRegistry::TopicRegistry(const kafka::KafkaSettings& settings, std::string topic, Logger logger,
-                             std::chrono::milliseconds load_timeout)
+                             std::chrono::milliseconds load_timeout, Mode mode)
     : topic_(std::move(topic)),
       logger_(std::move(logger)),
       load_timeout_(load_timeout),
       delivery_(std::make_unique<Delivery>()) {
-  producer_ = std::make_unique<kafka::Producer>(
-      settings, *delivery_, logger_, std::map<std::string, std::string>{{"linger.ms", "0"}});
   // A private group: the loader assigns partitions itself and never commits.
   const std::string group = "cdc-schemas-reader-" + std::to_string(getpid()) + "-" +
                             std::to_string(std::random_device{}());
   consumer_ = std::make_unique<kafka::Consumer>(settings, group, nullptr, logger_);
   reader_ = std::make_unique<kafka::TopicReader>(*consumer_, topic_);
+  if (mode == Mode::kReader) return;
+  producer_ = std::make_unique<kafka::Producer>(
+      settings, *delivery_, logger_, std::map<std::string, std::string>{{"linger.ms", "0"}});
   // A missing schemas topic is created as one compacted partition, so that schemas outlive any
   // retention setting on real Kafka. The dev broker (librdkafka 2.0.2 mock) has no CreateTopics
   // API: the attempt times out after a few seconds and the topic is auto-created on first publish.
@@ -80,7 +81,7 @@ void TopicRegistry::Remember(const std::string& subject, int32_t id, const std::
                                                " (a 31-bit fingerprint collision)");
   }
   if (found == by_id_.end()) by_id_[id] = {schema, canonical};
-  subjects_[subject].insert(id);
+  if (subjects_[subject].insert(id).second) versions_[subject].push_back(id);
 }
 
 void TopicRegistry::Load() {
@@ -130,6 +131,7 @@ int32_t TopicRegistry::Register(const std::string& subject, const std::string& s
   if (registered()) return id;
   Load();  // another producer may have registered it (or a conflicting schema) meanwhile
   if (registered()) return id;
+  if (!producer_) throw FatalError("SCHEMAS_TOPIC", "a schemas topic reader cannot register");
   const int version = static_cast<int>(subjects_[subject].size()) + 1;
   const std::string key = std::to_string(id);
   const std::string value = Record(subject, version, id, schema);
@@ -158,6 +160,37 @@ std::string TopicRegistry::Lookup(int32_t id) {
     throw PermanentError("SCHEMA_ID", "schema id " + std::to_string(id) + " is not in " + topic_);
   }
   return found->second.schema;
+}
+
+std::vector<std::string> TopicRegistry::Subjects() {
+  std::lock_guard lock(mutex_);
+  Load();
+  std::vector<std::string> subjects;
+  for (const auto& [subject, ids] : versions_) subjects.push_back(subject);
+  return subjects;
+}
+
+std::vector<int> TopicRegistry::Versions(const std::string& subject) {
+  std::lock_guard lock(mutex_);
+  Load();
+  std::vector<int> versions;
+  const auto found = versions_.find(subject);
+  if (found == versions_.end()) return versions;
+  for (size_t i = 0; i < found->second.size(); ++i) versions.push_back(static_cast<int>(i) + 1);
+  return versions;
+}
+
+std::optional<TopicRegistry::Version> TopicRegistry::Find(const std::string& subject,
+                                                          std::optional<int> version) {
+  std::lock_guard lock(mutex_);
+  Load();
+  const auto found = versions_.find(subject);
+  if (found == versions_.end() || found->second.empty()) return std::nullopt;
+  const int count = static_cast<int>(found->second.size());
+  const int chosen = version.value_or(count);
+  if (chosen < 1 || chosen > count) return std::nullopt;
+  const int32_t id = found->second[static_cast<size_t>(chosen - 1)];
+  return Version{subject, chosen, id, by_id_.at(id).schema};
 }
 
 }  // namespace cdc::registry
