@@ -23,6 +23,9 @@ packages=(
 )
 
 $validators && packages+=(yamllint docker-compose)
+# Node.js and npm for the independent schema-registry client (tests/e2e/registry_client), unless
+# a Node.js with npm is already installed (e.g. from NodeSource).
+$validators && ! command -v npm >/dev/null && packages+=(nodejs npm)
 need_promtool=false
 $validators && ! command -v promtool >/dev/null && need_promtool=true
 

@@ -123,6 +123,24 @@ curl -sf "$api/api/v1/tables" | grep -q '"source":"main.ORDER_LINES"' || fail "O
 grep -q "kcat -b 127.0.0.1:" "$dir/out1.log" || fail "no kcat hint printed"
 [[ -s "$qs/logs/postgres.log" ]] || fail "no PostgreSQL log at $qs/logs/postgres.log"
 echo "ok: repaired and came up from a private folder; the API serves replicated rows"
+
+# ---- 2b. another team's subscriber, with standard tools, decodes through cdc-api's registry ----
+# kafkajs + @kafkajs/confluent-schema-registry (from npm; nothing of ours but the wire) read the
+# ORDERS topic from the beginning and decode every key and value through GET /schemas/ids/{id}.
+client="$bin_dir/registry-client"
+mkdir -p "$client"
+cp "$root/tests/e2e/registry_client/package.json" "$root/tests/e2e/registry_client/check.js" "$client/"
+installed=0
+for _ in 1 2 3; do
+  (cd "$client" && npm install --no-audit --no-fund --silent >"$dir/npm.log" 2>&1) && installed=1 && break
+  sleep 5
+done
+[[ $installed -eq 1 ]] || fail "npm install of the registry client failed: $(tail -n 5 "$dir/npm.log")"
+# shellcheck disable=SC1091
+source "$qs/state.env"
+decoded=$(node "$client/check.js" "127.0.0.1:$broker_port" "$api" cdc.main.ORDERS 300) ||
+  fail "the independent registry client failed: $decoded"
+echo "ok: kafkajs + @kafkajs/confluent-schema-registry decoded through cdc-api: $decoded"
 sleep 3  # let the workload make more changes (including deletes and key changes)
 
 # ---- 3. Ctrl-C leaves nothing behind -----------------------------------------------------------
