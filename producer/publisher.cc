@@ -4,21 +4,24 @@
 
 namespace cdc::producer {
 
+const std::map<std::string, std::string>& Publisher::DefaultProperties() {
+  static const std::map<std::string, std::string> kDefaults = {
+      {"message.timeout.ms", "0"},  // never give up: the change table is the buffer
+      {"linger.ms", "10"},
+      {"batch.num.messages", "10000"},
+      {"batch.size", "1000000"},
+      {"queue.buffering.max.messages", "1000000"},
+      // Batches of change events compress well (repeated headers, field names, keys): the
+      // broker stores and serves half the bytes; lz4 costs the producer no measurable CPU.
+      {"compression.type", "lz4"},
+  };
+  return kDefaults;
+}
+
 Publisher::Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metrics,
                      const Clock& clock, Logger logger)
     : metrics_(metrics), clock_(clock), logger_(std::move(logger)) {
-  producer_ = std::make_unique<kafka::Producer>(
-      settings, *this, logger_,
-      std::map<std::string, std::string>{
-          {"message.timeout.ms", "0"},  // never give up: the change table is the buffer
-          {"linger.ms", "10"},
-          {"batch.num.messages", "10000"},
-          {"batch.size", "1000000"},
-          {"queue.buffering.max.messages", "1000000"},
-          // Batches of change events compress well (repeated headers, field names, keys): the
-          // broker stores and serves half the bytes; lz4 costs the producer no measurable CPU.
-          {"compression.type", "lz4"},
-      });
+  producer_ = std::make_unique<kafka::Producer>(settings, *this, logger_, DefaultProperties());
 }
 
 Publisher::~Publisher() = default;

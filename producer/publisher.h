@@ -27,6 +27,9 @@ class Publisher final : public kafka::DeliveryHandler {
  public:
   Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metrics, const Clock& clock,
             Logger logger);
+  // The librdkafka properties the event producer sets (kafka.properties override them), e.g.
+  // compression.type lz4: subscribers need an lz4 codec (schemas/README.md states it).
+  static const std::map<std::string, std::string>& DefaultProperties();
   ~Publisher() override;
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;

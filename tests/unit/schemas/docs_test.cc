@@ -14,6 +14,7 @@
 #include "common/avro/codec.h"
 #include "common/avro/schema.h"
 #include "common/event/messages.h"
+#include "producer/publisher.h"
 
 namespace cdc {
 namespace {
@@ -108,6 +109,13 @@ TEST(SchemasDocs, ExampleSchemasMatchTheCode) {
   const nlohmann::ordered_json value =
       nlohmann::ordered_json::parse(avro::ValueSchema("cdc", Orders()));
   CheckFile("schemas/avro/source.avsc", value["fields"][2]["type"].dump(2) + "\n");
+}
+
+// The compression subscribers must decode is the producer's (kafka.properties may change it).
+TEST(SchemasDocs, ReadmeStatesTheProducersCompression) {
+  const std::string codec = producer::Publisher::DefaultProperties().at("compression.type");
+  CheckReadmeBlock("compression",
+                   "Compression: `" + codec + "` (librdkafka's `compression.type`).\n");
 }
 
 TEST(SchemasDocs, ReadmeExamplesMatchTheCode) {
