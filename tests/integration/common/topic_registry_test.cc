@@ -67,18 +67,17 @@ TEST(TopicRegistry, SubjectsAndVersionsAreTheSameForEveryReader) {
   cdc::testing::DevBroker broker({"--topic", "_cdc_schemas:1"});
   const kafka::KafkaSettings settings{broker.bootstrap(), {}};
   const std::string first = R"({"type":"record","name":"V","fields":[{"name":"a","type":"int"}]})";
-  const std::string second =
-      R"({"type":"record","name":"V","fields":[{"name":"a","type":"int"},)"
-      R"({"name":"b","type":["null","string"],"default":null}]})";
+  const std::string second = R"({"type":"record","name":"V","fields":[{"name":"a","type":"int"},)"
+                             R"({"name":"b","type":["null","string"],"default":null}]})";
   TopicRegistry writer(settings, "_cdc_schemas", QuietLogging().Get("w"));
   const int32_t first_id = writer.Register("t-value", first);
   writer.Register("t-key", R"("long")");
-  TopicRegistry reader(settings, "_cdc_schemas", QuietLogging().Get("r"),
-                       std::chrono::seconds(10), TopicRegistry::Mode::kReader);
+  TopicRegistry reader(settings, "_cdc_schemas", QuietLogging().Get("r"), std::chrono::seconds(10),
+                       TopicRegistry::Mode::kReader);
   EXPECT_THAT(reader.Subjects(), ::testing::ElementsAre("t-key", "t-value"));
   EXPECT_THAT(reader.Versions("t-value"), ::testing::ElementsAre(1));
   const int32_t second_id = writer.Register("t-value", second);
-  writer.Register("t-value", first);  // again: no new version
+  writer.Register("t-value", first);                                      // again: no new version
   EXPECT_THAT(reader.Versions("t-value"), ::testing::ElementsAre(1, 2));  // loads what is new
   const auto latest = reader.Find("t-value", std::nullopt);
   ASSERT_TRUE(latest);
@@ -94,7 +93,7 @@ TEST(TopicRegistry, SubjectsAndVersionsAreTheSameForEveryReader) {
   TopicRegistry late(settings, "_cdc_schemas", QuietLogging().Get("l"), std::chrono::seconds(10),
                      TopicRegistry::Mode::kReader);
   EXPECT_EQ(late.Find("t-value", 2)->id, second_id);
-  EXPECT_EQ(late.Register("t-value", first), first_id);  // known: a lookup
+  EXPECT_EQ(late.Register("t-value", first), first_id);               // known: a lookup
   EXPECT_THROW(late.Register("u-value", R"("string")"), FatalError);  // new: a reader cannot
 }
 
