@@ -21,7 +21,7 @@ std::optional<TargetTable> TargetCatalog::Load(pg::Connection& connection,
       " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
       {schema, table});
   if (columns.rows() == 0) return std::nullopt;
-  TargetTable result{schema, table, {}, {}};
+  TargetTable result{schema, table, {}, {}, {}};
   for (int i = 0; i < columns.rows(); ++i) {
     const std::string name(columns.Get(i, 0));
     if (name.rfind("_cdc_", 0) == 0) continue;  // metadata columns
@@ -35,6 +35,11 @@ std::optional<TargetTable> TargetCatalog::Load(pg::Connection& connection,
       " WHERE i.indisprimary AND n.nspname = $1 AND c.relname = $2 ORDER BY k.ord",
       {schema, table});
   for (int i = 0; i < key.rows(); ++i) result.key.emplace_back(key.Get(i, 0));
+  const pg::Result ours = connection.Exec(
+      "SELECT unnest(source_not_null) FROM cdc.tables WHERE target_schema = $1"
+      " AND target_table = $2",
+      {schema, table});
+  for (int i = 0; i < ours.rows(); ++i) result.source_not_null.emplace_back(ours.Get(i, 0));
   return result;
 }
 
@@ -63,7 +68,9 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
   }
   std::optional<TargetTable> existing = Load(connection, schema_, target);
   bool changed = false;
+  std::vector<std::string> source_not_null;
   if (!existing) {
+    source_not_null = TargetFor(schema_, target, meta).source_not_null;
     for (const std::string& statement : CreateTableSql(schema_, target, meta, change_feed_)) {
       connection.Exec(statement);
     }
@@ -79,6 +86,7 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
                                                       "." + target + ": " + *plan.incompatible);
     }
     for (const std::string& statement : plan.statements) connection.Exec(statement);
+    source_not_null = plan.source_not_null;
     const std::string index = QuoteIdentifier(SqlDialect::kPostgres, schema_) + "." +
                               QuoteIdentifier(SqlDialect::kPostgres, ChangeFeedIndexName(target));
     if (change_feed_ &&
@@ -99,10 +107,12 @@ const TargetTable& TargetCatalog::Prepare(pg::Connection& connection, const std:
   for (const size_t k : meta.key) key_columns.push_back(TargetColumnName(meta.columns[k].name));
   connection.Exec(
       "INSERT INTO cdc.tables (target_schema, target_table, source_table, topic, schema_id,"
-      " key_columns) VALUES ($1, $2, $3, $4, $5, $6::text[])"
+      " key_columns, source_not_null) VALUES ($1, $2, $3, $4, $5, $6::text[], $7::text[])"
       " ON CONFLICT (target_schema, target_table) DO UPDATE SET topic = EXCLUDED.topic,"
-      " schema_id = EXCLUDED.schema_id, key_columns = EXCLUDED.key_columns",
-      {schema_, target, source, topic, std::to_string(schema_id), pg::ArrayLiteral(key_columns)});
+      " schema_id = EXCLUDED.schema_id, key_columns = EXCLUDED.key_columns,"
+      " source_not_null = EXCLUDED.source_not_null",
+      {schema_, target, source, topic, std::to_string(schema_id), pg::ArrayLiteral(key_columns),
+       pg::ArrayLiteral(source_not_null)});
   if (changed) existing = Load(connection, schema_, target);
   tx.Commit();
   Entry& entry = tables_[target];

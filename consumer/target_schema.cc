@@ -73,12 +73,13 @@ std::string CanonicalPgType(const event::ColumnMeta& column) {
 
 TargetTable TargetFor(const std::string& schema, const std::string& name,
                       const event::TableMeta& meta) {
-  TargetTable table{schema, name, {}, {}};
+  TargetTable table{schema, name, {}, {}, {}};
   for (size_t i = 0; i < meta.columns.size(); ++i) {
     const event::ColumnMeta& column = meta.columns[i];
     const bool is_key = std::find(meta.key.begin(), meta.key.end(), i) != meta.key.end();
     table.columns.push_back(
         {TargetColumnName(column.name), CanonicalPgType(column), is_key || !column.nullable});
+    if (!is_key && !column.nullable) table.source_not_null.push_back(table.columns.back().name);
   }
   for (const size_t k : meta.key) table.key.push_back(TargetColumnName(meta.columns[k].name));
   return table;
@@ -164,6 +165,15 @@ TypeFit CompareTypes(const std::string& event_type, const std::string& target_ty
   return TypeFit::kIncompatible;
 }
 
+namespace {
+
+bool OursNotNull(const TargetTable& table, const std::string& column) {
+  return std::find(table.source_not_null.begin(), table.source_not_null.end(), column) !=
+         table.source_not_null.end();
+}
+
+}  // namespace
+
 EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta& meta) {
   EvolutionPlan plan;
   const TargetTable wanted = TargetFor(existing.schema, existing.name, meta);
@@ -183,6 +193,12 @@ EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta&
                                 Q(column.name) + " " + column.type);
       continue;
     }
+    // A column the source made nullable (or that held a NULL the schema now allows): the replica
+    // drops the NOT NULL the source's schema gave it before such events apply.
+    if (current->not_null && !column.not_null && OursNotNull(existing, column.name)) {
+      plan.statements.push_back("ALTER TABLE " + qualified + " ALTER COLUMN " + Q(column.name) +
+                                " DROP NOT NULL");
+    }
     switch (CompareTypes(column.type, current->type)) {
       case TypeFit::kSame:
       case TypeFit::kFits:
@@ -198,13 +214,22 @@ EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta&
         return plan;
     }
   }
+  // An older writer's schema without a NOT NULL column (events recorded before the source added
+  // it, met again by a replay): its rows have no value there, so the source's NOT NULL goes.
   for (const TargetColumn& column : existing.columns) {
-    if (column.not_null && wanted.Find(column.name) == nullptr) {
+    if (!column.not_null || wanted.Find(column.name) != nullptr) continue;
+    if (!OursNotNull(existing, column.name)) {
       plan.incompatible =
           "column " + column.name + " (NOT NULL) is missing from the event's schema";
       plan.statements.clear();
       return plan;
     }
+    plan.statements.push_back("ALTER TABLE " + qualified + " ALTER COLUMN " + Q(column.name) +
+                              " DROP NOT NULL");
+  }
+  for (const std::string& name : existing.source_not_null) {
+    const TargetColumn* column = wanted.Find(name);
+    if (column != nullptr && column->not_null) plan.source_not_null.push_back(name);
   }
   return plan;
 }

@@ -37,6 +37,10 @@ struct TargetTable {
   std::string name;
   std::vector<TargetColumn> columns;
   std::vector<std::string> key;  // primary-key column names, in key order
+  // Non-key columns that are NOT NULL because the source declares them so (cdc.tables
+  // source_not_null): the replica drops such a NOT NULL when the source's schema does. A NOT NULL
+  // an operator added stays (events that break it are dead letters).
+  std::vector<std::string> source_not_null;
 
   const TargetColumn* Find(const std::string& column) const;
 };
@@ -47,7 +51,7 @@ std::string TargetColumnName(const std::string& source_column);
 // The PostgreSQL type of `column` in format_type() spelling (what the catalog reports back).
 std::string CanonicalPgType(const event::ColumnMeta& column);
 
-// The table as CreateTableSql(...) makes it (for comparisons and tests).
+// The table as CreateTableSql(...) makes it (for comparisons and tests), source_not_null set.
 TargetTable TargetFor(const std::string& schema, const std::string& name,
                       const event::TableMeta& meta);
 
@@ -73,13 +77,16 @@ TypeFit CompareTypes(const std::string& event_type, const std::string& target_ty
 std::string WidenedType(const std::string& event_type, const std::string& target_type);
 
 struct EvolutionPlan {
-  std::vector<std::string> statements;      // ALTER TABLE … (empty when nothing changes)
-  std::optional<std::string> incompatible;  // why the event's schema cannot be applied
+  std::vector<std::string> statements;       // ALTER TABLE … (empty when nothing changes)
+  std::optional<std::string> incompatible;   // why the event's schema cannot be applied
+  std::vector<std::string> source_not_null;  // the table's source_not_null afterwards
 };
 
 // What it takes to apply events of `meta` to `existing`: new columns are added (nullable),
-// narrower target types widened. Incompatible: a different primary key, a type whose values
-// would change, or a NOT NULL target column the event does not carry.
+// narrower target types widened, and a column of source_not_null that `meta` has nullable (or
+// lacks: an older writer's schema) drops NOT NULL. Incompatible: a different primary key, a type
+// whose values would change, or a NOT NULL target column the event does not carry that is not
+// the source's (an operator's constraint).
 EvolutionPlan PlanEvolution(const TargetTable& existing, const event::TableMeta& meta);
 
 }  // namespace cdc::consumer

@@ -162,6 +162,10 @@ void OdbcChangeSource::LoadMetadata() {
     if (IsOldImageColumn(layout.columns[i].name)) continue;
     data_at.push_back(i);
     table.columns.push_back(layout.columns[i]);
+    // Change-table columns are all nullable; the table's own column says whether a value may be
+    // NULL (a column the table no longer has reads as null).
+    const std::optional<size_t> in_base = base.Find(layout.columns[i].name);
+    table.columns.back().nullable = !in_base || base.columns[*in_base].nullable;
   }
   std::vector<std::optional<size_t>> old_at;
   for (const event::ColumnMeta& column : table.columns) {

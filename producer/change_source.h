@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,8 @@ struct SnapshotChunk {
 class ChangeSource {
  public:
   virtual ~ChangeSource() = default;
-  // Current metadata of the change stream: the change table's columns with the table's key.
+  // Current metadata of the change stream: the change table's columns with the table's key; a
+  // column is nullable unless the table declares it NOT NULL.
   virtual const event::TableMeta& table() = 0;
   virtual uint64_t metadata_version() const = 0;
   // One read of the change table in one statement (one snapshot): the changes inside `ranges`

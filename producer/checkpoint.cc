@@ -66,6 +66,7 @@ std::string EncodeCheckpoint(const std::string& pipeline, const std::string& tab
                            {"snapshot", std::move(snapshot)},
                            {"updated_at", updated_at}};
   if (!position.columns.empty()) record["columns"] = position.columns;
+  if (position.not_null) record["not_null"] = *position.not_null;
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -106,6 +107,15 @@ std::optional<TablePosition> DecodeCheckpoint(std::string_view json) {
   if (record.contains("columns")) {
     if (!record["columns"].is_string()) return std::nullopt;
     position.columns = record["columns"].get<std::string>();
+  }
+  // A record without the field was written by a producer that published every field nullable.
+  position.not_null.emplace();
+  if (record.contains("not_null")) {
+    if (!record["not_null"].is_array()) return std::nullopt;
+    for (const nlohmann::json& name : record["not_null"]) {
+      if (!name.is_string()) return std::nullopt;
+      position.not_null->push_back(name.get<std::string>());
+    }
   }
   position.snapshot.id = snapshot.value("id", int64_t{0});
   position.snapshot.backfill = snapshot.value("backfill", false);

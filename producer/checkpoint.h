@@ -41,6 +41,14 @@ struct TablePosition {
   // before it existed): columns added or retyped while the producer ran, or while it was down,
   // are noticed against it and backfilled (producer.backfill_new_columns).
   std::string columns;
+  // The columns published as non-null fields: those the table declared NOT NULL when it was
+  // first published. A schema only ever gives one up (a NOT NULL the source dropped, a change
+  // that held a NULL): a column added later is nullable with default null, and a field never
+  // turns from nullable to non-null, so every new schema version reads the older ones' data
+  // (BACKWARD compatible) and a table's key schema - its key bytes, each key's partition - stays.
+  // nullopt before the table's first publication; a record written before the field existed
+  // reads as empty: those tables published every field nullable, and keep doing so.
+  std::optional<std::vector<std::string>> not_null;
 
   TrackedPosition tracked() const { return {watermark, high, gaps}; }
   void set_tracked(TrackedPosition position) {

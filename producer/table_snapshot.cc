@@ -81,12 +81,12 @@ bool TableStream::SnapshotStep() {
 }
 
 void TableStream::ReadChunk() {
-  const event::TableMeta& table = source_.table();
   SnapshotChunk rows = source_.ReadSnapshot(position_.snapshot.after_key, options_.batch_size);
   // Read after the rows: at least every change number the rows' images contain. Not below what
   // the stream has published either (a purged change table can be empty).
   const int64_t position = std::max(source_.MaxSeq().value_or(0), tracker_->high());
   EnsureSchemas();
+  const event::TableMeta& table = event_table_;
   chunk_.emplace(position, std::move(rows.last_key), rows.read);
   std::vector<event::Message> dead_letters;
   const int64_t now_micros = WallMicros(clock_);
@@ -101,6 +101,7 @@ void TableStream::ReadChunk() {
     PoisonRecord poison;
     poison.seq = position;
     try {
+      AllowNulls(event);
       if (auto messages = Encode(table, event, &poison)) {
         chunk_->Add(KeyIdentity(event.key), std::move(*messages));
         continue;

@@ -183,6 +183,7 @@ void TableStream::Run(std::stop_token stop) {
 
 void TableStream::Restart(const TablePosition& position) {
   position_ = position;
+  schema_version_ = 0;  // the position says which fields are published non-null
   tracker_.reset();
   chunk_.reset();
   snapshot_rows_this_run_ = 0;
@@ -210,18 +211,59 @@ void TableStream::RecordCandidate() {
 }
 
 void TableStream::EnsureSchemas() {
-  const event::TableMeta& table = source_.table();
   if (source_.metadata_version() == schema_version_) return;
+  event::TableMeta table = source_.table();
+  if (!position_.not_null) {  // first published now: NOT NULL as the table declares it
+    position_.not_null.emplace();
+    for (const event::ColumnMeta& column : table.columns) {
+      if (!column.nullable) position_.not_null->push_back(column.name);
+    }
+  }
+  std::vector<std::string> kept;  // a NOT NULL the source dropped is given up for good
+  for (event::ColumnMeta& column : table.columns) {
+    const bool listed = std::find(position_.not_null->begin(), position_.not_null->end(),
+                                  column.name) != position_.not_null->end();
+    column.nullable = column.nullable || !listed;
+    if (!column.nullable) kept.push_back(column.name);
+  }
+  position_.not_null = std::move(kept);
   ids_.key = registry_.Register(registry::KeySubject(topic_),
                                 avro::KeySchema(options_.topic_prefix, table));
   ids_.value = registry_.Register(registry::ValueSubject(topic_),
                                   avro::ValueSchema(options_.topic_prefix, table));
+  event_table_ = std::move(table);
   schema_version_ = source_.metadata_version();
-  logger_.Info("schemas registered", {{"table", name_},
-                                      {"topic", topic_},
-                                      {"key_schema_id", ids_.key},
-                                      {"value_schema_id", ids_.value},
-                                      {"columns", static_cast<int64_t>(table.columns.size())}});
+  logger_.Info("schemas registered",
+               {{"table", name_},
+                {"topic", topic_},
+                {"key_schema_id", ids_.key},
+                {"value_schema_id", ids_.value},
+                {"columns", static_cast<int64_t>(event_table_.columns.size())},
+                {"non_null_fields", static_cast<int64_t>(position_.not_null->size())}});
+}
+
+void TableStream::AllowNulls(const event::ChangeEvent& event) {
+  std::vector<std::string> columns;
+  for (size_t c = 0; c < event_table_.columns.size(); ++c) {
+    if (event_table_.columns[c].nullable) continue;
+    const bool null_after =
+        event.after && c < event.after->size() && event::IsNull((*event.after)[c]);
+    const bool null_before =
+        event.before && c < event.before->size() && event::IsNull((*event.before)[c]);
+    if (null_after || null_before) columns.push_back(event_table_.columns[c].name);
+  }
+  if (columns.empty()) return;
+  std::string names;
+  for (const std::string& name : columns) names += (names.empty() ? "" : ",") + name;
+  logger_.Info(
+      "a change holds NULL in a column the table declares NOT NULL (recorded before the column"
+      " existed, or after the constraint was dropped): its schema field becomes nullable",
+      {{"table", name_}, {"columns", names}, {"seq", event.source.seq}});
+  std::erase_if(*position_.not_null, [&](const std::string& name) {
+    return std::find(columns.begin(), columns.end(), name) != columns.end();
+  });
+  schema_version_ = 0;
+  EnsureSchemas();
 }
 
 void TableStream::CheckColumns() {
@@ -377,7 +419,7 @@ void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event
                           int64_t* oldest_ts) {
   if (batch.records.empty()) return;
   EnsureSchemas();  // the read may have noticed new columns
-  const event::TableMeta& table = source_.table();
+  const event::TableMeta& table = event_table_;
   const int64_t now_ms = WallMicros(clock_) / 1000;
   for (ChangeRecord& record : batch.records) {
     if (record.seq > through || !tracker_->Accept(record.seq)) continue;
@@ -398,6 +440,7 @@ void TableStream::Publish(ChangeBatch& batch, int64_t through, std::vector<event
     PoisonRecord poison;
     poison.seq = record.seq;
     try {
+      AllowNulls(event);
       std::optional<std::vector<event::Message>> messages = Encode(table, event, &poison);
       if (!messages && event.op == event::Op::kUpdate && event.before) {
         // The old image doubles an update: without it, the change itself may still fit.

@@ -114,6 +114,11 @@ class TableStream {
                int64_t* oldest_ts);
   void LogExpiredGaps(const std::vector<SeqRange>& expired, bool by_timeout);
   event::Message DeadLetter(const PoisonRecord& poison) const;
+  // A NULL in a field published non-null (a change recorded before the source declared the
+  // column NOT NULL, or after it dropped the constraint unnoticed): gives those fields up for
+  // good (TablePosition::not_null) and registers the schemas again, so the event is published,
+  // not poison.
+  void AllowNulls(const event::ChangeEvent& event);
   // event::BuildMessages, or nullopt when a message would be over max_message_bytes: `poison`
   // then says so, with the sizes and the key.
   std::optional<std::vector<event::Message>> Encode(const event::TableMeta& table,
@@ -164,6 +169,9 @@ class TableStream {
   uint64_t columns_version_ = 0;  // the metadata version columns_ was computed for
   std::string columns_;           // its ColumnsFingerprint
   event::SchemaIds ids_;
+  // The source's metadata as events are encoded: a field is non-null only while the source
+  // declares its column NOT NULL and TablePosition::not_null still holds it. Set by EnsureSchemas.
+  event::TableMeta event_table_;
   Clock::TimePoint last_purge_{};
   int64_t purged_through_ = 0;
   Clock::TimePoint snapshot_started_{};

@@ -170,6 +170,30 @@ TEST_P(SchemaChangeTest, WidenedColumnsWidenTheReplica) {
   EXPECT_EQ(cluster_.Psql("replica", "SELECT count(*) FROM cdc.dead_letters"), "0");
 }
 
+// NOT NULL at the source is NOT NULL in the schemas and in the replica; when the source drops it
+// and writes a NULL, the schema field becomes nullable and the replica drops its NOT NULL: the
+// row arrives, nothing is dead-lettered.
+TEST_P(SchemaChangeTest, NotNullFollowsTheSourceIntoTheReplica) {
+  cluster_.CreateDatabase("src");
+  cluster_.Psql("src", "CREATE TABLE nn (id integer PRIMARY KEY, v text NOT NULL, w text)");
+  WriteConfig(cluster_.OdbcConnectionString("src"), "    - name: public.nn\n      topic: cdc.nn\n");
+  cluster_.Psql("src", "INSERT INTO nn SELECT g, 'v' || g, NULL FROM generate_series(1, 50) g");
+  const std::vector<TypeCase> columns = {{"v", "", {}}, {"w", "", {}}};
+  Start("cdc.nn");
+  WaitReplica("replica.nn", columns, Render(cluster_, "src", "nn", columns));
+  const std::string not_null =
+      "SELECT string_agg(attname || ':' || attnotnull, ',' ORDER BY attnum) FROM pg_attribute"
+      " WHERE attrelid = 'replica.nn'::regclass AND attname IN ('id', 'v', 'w')";
+  EXPECT_EQ(cluster_.Psql("replica", not_null), "id:true,v:true,w:false");
+  cluster_.Psql("src", "ALTER TABLE nn ALTER COLUMN v DROP NOT NULL");
+  cluster_.Psql("src",
+                "UPDATE nn SET v = NULL WHERE id = 1; INSERT INTO nn VALUES (51, NULL, 'x')");
+  WaitReplica("replica.nn", columns, Render(cluster_, "src", "nn", columns));
+  EXPECT_EQ(cluster_.Psql("replica", not_null), "id:true,v:false,w:false");
+  EXPECT_EQ(cluster_.Psql("replica", "SELECT count(*) FROM cdc.dead_letters"), "0");
+  EXPECT_GE(CountInFile(dir_.File("producer.log"), "its schema field becomes nullable"), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, SchemaChangeTest, ::testing::Values("avro", "json"));
 
 }  // namespace

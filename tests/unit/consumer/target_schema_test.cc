@@ -98,13 +98,46 @@ TEST(TargetSchema, EvolutionAddsColumnsWidensAndRefusesIncompatibleChanges) {
   EXPECT_EQ(*PlanEvolution(existing, rekeyed).incompatible,
             "primary key changed from (id) to (note)");
 
-  // An older writer without a nullable column still applies; without a NOT NULL one it cannot.
+  // An older writer without a nullable column still applies; without a NOT NULL one it cannot,
+  // unless the NOT NULL is the source's (a replay meets events recorded before the source added
+  // the column): then the column drops it.
   event::TableMeta older = Orders();
   older.columns.pop_back();
   EXPECT_FALSE(PlanEvolution(existing, older).incompatible);
+  EXPECT_TRUE(PlanEvolution(existing, older).statements.empty());
   existing.columns.push_back({"qty", "integer", true});
   EXPECT_EQ(*PlanEvolution(existing, Orders()).incompatible,
             "column qty (NOT NULL) is missing from the event's schema");
+  existing.source_not_null = {"qty"};
+  const EvolutionPlan dropped = PlanEvolution(existing, Orders());
+  EXPECT_FALSE(dropped.incompatible);
+  EXPECT_EQ(dropped.statements,
+            (std::vector<std::string>{
+                "ALTER TABLE \"replica\".\"orders\" ALTER COLUMN \"qty\" DROP NOT NULL"}));
+  EXPECT_TRUE(dropped.source_not_null.empty());
+}
+
+TEST(TargetSchema, NotNullColumnsFollowTheSchema) {
+  event::TableMeta strict = Orders();
+  strict.columns[1].nullable = false;  // NOTE NOT NULL at the source
+  const std::vector<std::string> sql = CreateTableSql("replica", "orders", strict, false);
+  EXPECT_NE(sql[0].find("\"note\" character varying(40) NOT NULL,"), std::string::npos) << sql[0];
+  TargetTable existing = TargetFor("replica", "orders", strict);
+  EXPECT_EQ(existing.source_not_null, std::vector<std::string>{"note"});
+  EXPECT_TRUE(PlanEvolution(existing, strict).statements.empty());
+  EXPECT_EQ(PlanEvolution(existing, strict).source_not_null, std::vector<std::string>{"note"});
+  // The source relaxed it (or a change held a NULL): the replica follows; the key never does.
+  event::TableMeta relaxed = strict;
+  relaxed.columns[1].nullable = true;
+  relaxed.columns[0].nullable = true;  // a key published as ["null", T] stays the key
+  const EvolutionPlan plan = PlanEvolution(existing, relaxed);
+  EXPECT_EQ(plan.statements,
+            (std::vector<std::string>{
+                "ALTER TABLE \"replica\".\"orders\" ALTER COLUMN \"note\" DROP NOT NULL"}));
+  EXPECT_TRUE(plan.source_not_null.empty());
+  // A NOT NULL an operator added to the replica is theirs: it stays.
+  existing.source_not_null.clear();
+  EXPECT_TRUE(PlanEvolution(existing, relaxed).statements.empty());
 }
 
 }  // namespace

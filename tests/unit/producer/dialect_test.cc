@@ -173,10 +173,14 @@ TEST(Checkpoint, RoundTripsThroughJson) {
   table.columns[0].name = "ID";
   table.columns[1].name = "NOTE";
   position.columns = ColumnsFingerprint(table);
-  const std::string json = EncodeCheckpoint("p", "SHOP.ORDERS", position, "2026-11-21T00:00:00Z");
-  const std::optional<TablePosition> decoded = DecodeCheckpoint(json);
-  ASSERT_TRUE(decoded);
-  EXPECT_EQ(*decoded, position);
+  for (const std::vector<std::string>& not_null :
+       {std::vector<std::string>{}, std::vector<std::string>{"ID", "NOTE"}}) {
+    position.not_null = not_null;
+    const std::string json = EncodeCheckpoint("p", "SHOP.ORDERS", position, "2026-11-21T00:00:00Z");
+    const std::optional<TablePosition> decoded = DecodeCheckpoint(json);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(*decoded, position);
+  }
   EXPECT_FALSE(DecodeCheckpoint("{\"watermark\":\"x\"}"));
   EXPECT_FALSE(DecodeCheckpoint("not json"));
   EXPECT_EQ(CheckpointKey("p", "SHOP.ORDERS"), "p/SHOP.ORDERS");
@@ -190,6 +194,8 @@ TEST(Checkpoint, RoundTripsThroughJson) {
   EXPECT_TRUE(old->gaps.empty());
   EXPECT_EQ(old->snapshot.state, SnapshotPosition::State::kRunning);
   EXPECT_TRUE(old->columns.empty());  // not recorded: the next start records them, no backfill
+  // Its fields were all published nullable, and stay so.
+  EXPECT_EQ(old->not_null, std::vector<std::string>{});
   // The fingerprint follows the names: an added column, a rename, a name split differently.
   event::TableMeta added = table;
   added.columns.emplace_back().name = "COLOR";
