@@ -2,6 +2,7 @@
 
 #include "common/backoff.h"
 #include "common/error.h"
+#include "consumer/group_lock.h"
 
 namespace cdc::consumer {
 namespace {
@@ -149,8 +150,9 @@ bool ApplyLane::Apply(Batch& batch) {
       batch.decoded = false;
       if (pg_ && !pg_->healthy()) pg_.reset();
       if (!pg_) {
-        pg_ = std::make_unique<pg::Connection>(settings_.postgres_url,
-                                               "cdc-consumer-lane-" + std::to_string(id_), logger_);
+        pg_ = std::make_unique<pg::Connection>(
+            settings_.postgres_url,
+            GroupLock::ApplicationName("cdc-consumer-lane-" + std::to_string(id_)), logger_);
       }
       const ApplyOutcome outcome = applier_.Apply(*pg_, batch, true);
       RecordMetrics(batch, outcome, Seconds(clock_.Now() - started));

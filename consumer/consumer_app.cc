@@ -40,9 +40,10 @@ const BackoffPolicy kStartupBackoff{milliseconds(500), milliseconds(10'000), 2.0
 // Runs `step` until it succeeds, retrying transient failures (PostgreSQL or Kafka not up yet).
 // Returns false when stopped first.
 bool StartupStep(const std::function<void()>& step, const char* what, SystemClock& clock,
-                 std::stop_token stop, const Logger& logger) {
+                 std::stop_token stop, const Logger& logger,
+                 const BackoffPolicy& policy = kStartupBackoff) {
   try {
-    RetryTransient(step, kStartupBackoff, clock, stop, [&](const TransientError& e, auto) {
+    RetryTransient(step, policy, clock, stop, [&](const TransientError& e, auto) {
       logger.Warn(std::string(what) + " not ready; retrying", {{"error", e.what()}});
     });
     return true;
@@ -68,42 +69,6 @@ std::vector<std::string> ReplayTopics(pg::Connection& connection, const Consumer
   }
   return topics;
 }
-
-// Keeps `lock` held while the loop runs: every 5 s it checks the connection holding it and takes
-// the lock again when that connection has gone (a member: shared; a replay: exclusive, and a
-// replay that cannot have it back stops with `lost` set, since members may have joined).
-class GroupLockKeeper {
- public:
-  GroupLockKeeper(GroupLock& lock, bool exclusive, SystemClock& clock, std::stop_source& stop_run,
-                  const Logger& logger)
-      : thread_([&lock, exclusive, &clock, &stop_run, &logger, this](std::stop_token stop) {
-          while (clock.SleepFor(std::chrono::seconds(5), stop)) {
-            if (lock.held()) continue;
-            try {
-              const std::string holders = exclusive ? lock.TryExclusive() : lock.TryJoin();
-              if (holders.empty()) {
-                logger.Info("consumer group lock taken again after its connection was lost");
-              } else if (exclusive) {
-                logger.Error("replay lost the consumer group lock to running members; stopping",
-                             {{"members", holders}});
-                lost_ = true;
-                stop_run.request_stop();
-                return;
-              } else {
-                logger.Warn("a replay holds the consumer group lock", {{"replay", holders}});
-              }
-            } catch (const Error& e) {
-              logger.Warn("cannot take the consumer group lock again; retrying",
-                          {{"error", e.what()}});
-            }
-          }
-        }) {}
-  bool lost() const { return lost_.load(); }
-
- private:
-  std::atomic<bool> lost_{false};
-  std::jthread thread_;  // last: stopped and joined first
-};
 
 // Runs the consumer loop as a member of the group (`replay` false), or as a replay that holds
 // the group exclusively; `before_run` (the replay's rewind) runs once the lock is held.
@@ -168,8 +133,9 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
     if (!members.empty()) {
       throw FatalError("GROUP_RUNNING",
                        "consumer group " + settings.group_id +
-                           " has running members; stop them before a replay (it re-applies as"
-                           " the group's only member; start them again once it has caught up): " +
+                           " is in use (running members, or another replay); stop its members"
+                           " before a replay (it re-applies as the group's only member; start"
+                           " them again once it has caught up). Holding it: " +
                            members);
     }
   } else {
@@ -182,7 +148,9 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
                                                   "); this consumer starts when it has ended");
               }
             },
-            "consumer group lock", clock, stop, logger)) {
+            "consumer group lock", clock, stop, logger,
+            // A waiting member starts within a second of the replay's end.
+            BackoffPolicy{milliseconds(1000), milliseconds(1000), 1.0, std::nullopt})) {
       return 0;
     }
     run_settings.member_rewinds = group_lock.joined_rewinds();
@@ -202,9 +170,9 @@ int RunLoop(const config::Config& config, const ConsumerSettings& settings, cons
   event::EventDecoder decoder(*schemas, settings.format);
   DeadLetterPublisher dead_letters(kafka, settings.dlq_topic, settings.group_id,
                                    logging.Get("dlq"));
-  ConsumerLoop consumer_loop(run_settings, kafka, decoder, dead_letters, metrics, clock, logger,
-                             progress);
   const GroupLag group_lag(run_settings, kafka, metrics, clock, logging.Get("lag"));
+  ConsumerLoop consumer_loop(run_settings, kafka, decoder, dead_letters, metrics, clock, logger,
+                             progress, &group_lag);
   {
     std::lock_guard lock(loop_mutex);
     loop = &consumer_loop;

@@ -31,7 +31,7 @@ size_t LaneOf(const std::string& topic, int32_t partition, size_t lanes) {
 ConsumerLoop::ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaSettings& kafka,
                            event::EventDecoder& decoder, DeadLetterPublisher& dead_letters,
                            ConsumerMetrics& metrics, Clock& clock, Logger logger,
-                           std::ostream* progress)
+                           std::ostream* progress, const GroupLag* group_lag)
     : settings_(settings),
       kafka_settings_(kafka),
       decoder_(decoder),
@@ -40,7 +40,8 @@ ConsumerLoop::ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaS
       metrics_(metrics),
       clock_(clock),
       logger_(std::move(logger)),
-      progress_(progress) {}
+      progress_(progress),
+      group_lag_(group_lag) {}
 
 ConsumerLoop::~ConsumerLoop() {
   StopLanes();
@@ -327,9 +328,13 @@ void ConsumerLoop::UpdateLag(bool force) {
   total_lag_ = total;
   if (progress_ != nullptr && now - last_progress_ >= kProgressInterval) {
     const double seconds = last_progress_ == Clock::TimePoint{} ? 0 : Seconds(now - last_progress_);
+    const int64_t group = group_lag_ != nullptr ? group_lag_->total() : -1;
     *progress_ << "replay: " << applied_since_progress_ << " records in " << seconds << " s ("
                << (seconds > 0 ? static_cast<int64_t>(applied_since_progress_ / seconds) : 0)
-               << " records/s), remaining lag " << total_lag_ << std::endl;
+               << " records/s), remaining lag "
+               << (group >= 0 ? std::to_string(group) + " (every partition of the group's topics)"
+                              : std::to_string(total_lag_) + " (the partitions held here)")
+               << std::endl;
     applied_since_progress_ = 0;
     last_progress_ = now;
   }

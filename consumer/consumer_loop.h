@@ -29,6 +29,7 @@
 #include "consumer/apply_lane.h"
 #include "consumer/consumer_metrics.h"
 #include "consumer/dead_letters.h"
+#include "consumer/group_lag.h"
 #include "consumer/offsets.h"
 #include "consumer/record_decoder.h"
 #include "consumer/settings.h"
@@ -42,11 +43,12 @@ size_t LaneOf(const std::string& topic, int32_t partition, size_t lanes);
 class ConsumerLoop final : public kafka::RebalanceListener {
  public:
   // Every reference must outlive the loop. `progress` (optional) receives a progress line every
-  // few seconds (replay).
+  // few seconds (replay), with the remaining lag over every partition of the group's topics
+  // from `group_lag` (optional; else over the partitions this process holds).
   ConsumerLoop(const ConsumerSettings& settings, const kafka::KafkaSettings& kafka,
                event::EventDecoder& decoder, DeadLetterPublisher& dead_letters,
                ConsumerMetrics& metrics, Clock& clock, Logger logger,
-               std::ostream* progress = nullptr);
+               std::ostream* progress = nullptr, const GroupLag* group_lag = nullptr);
   ~ConsumerLoop() override;
 
   // Consumes until `stop`, then applies (or, when PostgreSQL is down, rolls back) what it has
@@ -101,6 +103,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   Clock& clock_;
   const Logger logger_;
   std::ostream* const progress_;
+  const GroupLag* const group_lag_;
   std::unique_ptr<pg::Connection> pg_;  // the loop's own: stored offsets, tombstone purge
   std::unique_ptr<kafka::Consumer> consumer_;
   std::vector<kafka::TopicPartition> assigned_;

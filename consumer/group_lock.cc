@@ -51,7 +51,7 @@ std::string GroupLock::TryExclusive() {
   if (taken.Get(0, 0) == "t") return "";
   const std::string holders = Holders(false);
   connection_.reset();
-  return holders.empty() ? "a member that has just stopped" : holders;
+  return holders.empty() ? "a process that has just stopped" : holders;
 }
 
 bool GroupLock::held() {
@@ -64,7 +64,7 @@ bool GroupLock::held() {
   }
 }
 
-std::string GroupLock::Holders(bool exclusive) {
+std::string GroupLock::Holders(bool exclusive_only) {
   // pg_locks keeps the key's two halves as oids (unsigned); hashtext is signed.
   const pg::Result rows = connection_->Exec(
       "SELECT COALESCE(NULLIF(a.application_name, ''), 'backend ' || l.pid) || ' from ' ||"
@@ -74,12 +74,54 @@ std::string GroupLock::Holders(bool exclusive) {
       " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
       " AND l.classid = (hashtext('cdc-consumer-group')::bigint & 4294967295)::text::oid"
       " AND l.objid = (hashtext($1)::bigint & 4294967295)::text::oid"
-      " AND l.mode = $2 ORDER BY a.backend_start",
-      {group_id_, exclusive ? "ExclusiveLock" : "ShareLock"});
+      " AND ($2 OR l.mode = 'ExclusiveLock') ORDER BY a.backend_start",
+      {group_id_, exclusive_only ? "false" : "true"});
   std::string out;
   for (int i = 0; i < rows.rows(); ++i)
     out += (out.empty() ? "" : "\n") + std::string(rows.Get(i, 0));
   return out;
+}
+
+GroupLockKeeper::GroupLockKeeper(GroupLock& lock, bool exclusive, Clock& clock,
+                                 std::stop_source& stop_run, const Logger& logger)
+    : lock_(lock),
+      exclusive_(exclusive),
+      clock_(clock),
+      stop_run_(stop_run),
+      logger_(logger),
+      thread_([this](std::stop_token stop) { Run(stop); }) {}
+
+GroupLockKeeper::~GroupLockKeeper() = default;
+
+void GroupLockKeeper::Run(std::stop_token stop) {
+  while (clock_.SleepFor(std::chrono::seconds(1), stop)) {
+    if (lock_.held()) continue;
+    try {
+      const std::string holders = exclusive_ ? lock_.TryExclusive() : lock_.TryJoin();
+      if (holders.empty()) {
+        logger_.Info("consumer group lock taken again after its connection was lost");
+        continue;
+      }
+      if (exclusive_) {
+        logger_.Error(
+            "the replay lost the consumer group lock (its PostgreSQL connection) to"
+            " other processes of the group; stopping (they continue from the replay's"
+            " positions)",
+            {{"holders", holders}});
+      } else {
+        logger_.Error(
+            "a replay of the group started while this consumer had lost its group"
+            " lock (its PostgreSQL connection); stopping so that the replay gets every"
+            " partition - start it again: it waits for the replay to end",
+            {{"replay", holders}});
+      }
+      lost_ = true;
+      stop_run_.request_stop();
+      return;
+    } catch (const Error& e) {
+      logger_.Warn("cannot take the consumer group lock again; retrying", {{"error", e.what()}});
+    }
+  }
 }
 
 int64_t GroupRewinds(pg::Connection& connection, const std::string& group_id) {

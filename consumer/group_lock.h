@@ -13,11 +13,15 @@
 // than the rewind, and a restart reads the rewound ones.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/pg/connection.h"
 
@@ -37,8 +41,9 @@ class GroupLock {
   std::string TryJoin();
   // The rewind count of the group (cdc.group_rewinds) when TryJoin first held the lock.
   int64_t joined_rewinds() const { return joined_rewinds_.value_or(0); }
-  // A replay: takes the lock exclusive. Returns "" once held, else the members holding it, one
-  // per line ("cdc-consumer@host pid 123 from 10.0.0.5 since 2026-12-07T10:00:00Z").
+  // A replay: takes the lock exclusive. Returns "" once held, else who holds it (members, or
+  // another replay), one per line ("cdc-consumer@host pid 123 from 10.0.0.5 since
+  // 2026-12-07T10:00:00Z"; an apply lane shows as cdc-consumer-lane-N@host pid 123).
   std::string TryExclusive();
   // False when the connection holding the lock has gone (the lock with it).
   bool held();
@@ -48,13 +53,38 @@ class GroupLock {
   static std::string ApplicationName(const std::string& role);
 
  private:
-  std::string Holders(bool exclusive);
+  // Who holds the lock: `exclusive_only` lists a replay's hold only, else every holder.
+  std::string Holders(bool exclusive_only);
 
   const std::string url_;
   const std::string group_id_;
   const Logger logger_;
   std::unique_ptr<pg::Connection> connection_;
   std::optional<int64_t> joined_rewinds_;
+};
+
+// Keeps a member's or a replay's `lock` held while it runs: every second it checks the connection
+// holding it, and when that connection has gone it takes the lock again. When it cannot - a
+// member finds a replay holding it (the member keeps partitions the replay needs, and its
+// positions predate the rewind), a replay finds members - it stops the run (`stop_run`) with
+// lost() set: the process exits 1 and a restart waits or refuses as the lock says.
+class GroupLockKeeper {
+ public:
+  GroupLockKeeper(GroupLock& lock, bool exclusive, Clock& clock, std::stop_source& stop_run,
+                  const Logger& logger);
+  ~GroupLockKeeper();
+  bool lost() const { return lost_.load(); }
+
+ private:
+  void Run(std::stop_token stop);
+
+  GroupLock& lock_;
+  const bool exclusive_;
+  Clock& clock_;
+  std::stop_source& stop_run_;
+  const Logger& logger_;
+  std::atomic<bool> lost_{false};
+  std::jthread thread_;  // last: stopped and joined first
 };
 
 // The rewind count of `group_id` (0 before its first replay).
