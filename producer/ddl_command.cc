@@ -107,7 +107,7 @@ int PrintOrApplyDdl(const ProducerSettings& settings, const DdlOptions& options,
   const std::string guard_report =
       guarded && options.apply ? InstallDdlGuard(connection, logger) : "";
   if (!options.apply && target == SqlDialect::kPostgres) {
-    // As ddl --apply does: its own statements pass the DDL guard (producer/README.md).
+    // As ddl --apply does: its own statements pass the DDL guard (producer/DESIGN.md).
     out << "SET cdc.ddl_guard = off;\n\n";
   }
   int rc = 0;

@@ -303,7 +303,11 @@ std::string DdlGuardReport(odbc::Connection& connection) {
   const std::optional<std::string> state = DdlGuardState(connection);
   const std::string name(kDdlGuardName);
   odbc::Statement statement(connection);
-  statement.ExecuteDirect("SELECT current_setting('cdc.ddl_guard', true)");
+  // The guard's own test (lower(setting) IN ('off', 'false')), so every spelling that turns it
+  // off is reported.
+  statement.ExecuteDirect(
+      "SELECT CASE WHEN lower(coalesce(current_setting('cdc.ddl_guard', true), ''))"
+      " IN ('off', 'false') THEN 'off' ELSE 'on' END");
   odbc::RowBatch batch;
   const bool off_by_default =
       statement.FetchBatch(batch, 1, 64) && batch.Get(0, 0) && *batch.Get(0, 0) == "off";

@@ -4,7 +4,7 @@
 //   - the highest number accepted, and
 //   - the pending gaps: ranges in (W, high) not yet seen.
 // A gap is given up only when a read found it empty after it could no longer fill (GapRule). Why
-// each rule is sound is written down in producer/README.md ("Why a final gap never fills").
+// each rule is sound is written down in producer/DESIGN.md ("Why a final gap never fills").
 //
 // One poll is: PlanRead -> the read it plans -> a horizon taken after the read -> SafeThrough ->
 // Accept every row the read returned up to SafeThrough's answer -> Checked -> ObserveHorizon ->
