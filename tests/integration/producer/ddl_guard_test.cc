@@ -178,6 +178,11 @@ TEST(DdlGuard, PlainAltersThatWouldBreakTheTriggerAreRefusedAndNoWriteFails) {
   cluster.Psql("postgres", "ALTER DATABASE guard SET cdc.ddl_guard = off");
   const std::string off = RunCommand({"check", "--config", config}, dir.File("check.log")).second;
   EXPECT_NE(off.find("ddl guard: DISABLED - cdc.ddl_guard = off"), std::string::npos) << off;
+  // ... in every spelling the guard itself takes for off.
+  cluster.Psql("postgres", "ALTER DATABASE guard SET cdc.ddl_guard = 'FALSE'");
+  const std::string spelled =
+      RunCommand({"check", "--config", config}, dir.File("check.log")).second;
+  EXPECT_NE(spelled.find("ddl guard: DISABLED"), std::string::npos) << spelled;
   cluster.Psql("postgres", "ALTER DATABASE guard RESET cdc.ddl_guard");
   // A column added with the name of one the change table keeps from before (dropped with
   // --alter) is not captured yet: it may be retyped, renamed and dropped again.
