@@ -50,7 +50,8 @@ int Run(const cdc::config::Config& config, const cdc::api::ApiSettings& settings
                                             logging.Get("registry"), std::chrono::seconds(5),
                                             cdc::registry::TopicRegistry::Mode::kReader);
                                       })
-                                    : cdc::api::RegistryApi::Open());
+                                    : cdc::api::RegistryApi::Open(),
+                                clock);
   cdc::api::ApiServer server(settings, api, schemas, pool, registry,
                              cdc::api::OpenApiJson(cdc::api::OpenApiYaml()), logging.Get("access"),
                              clock);

@@ -128,6 +128,11 @@ pg::Result ReadApi::Run(const Statement& statement) {
     if (e.code().rfind("22", 0) == 0) {
       throw ApiError(ErrorCode::kFormat, "a value is not valid for its column");
     }
+    if (e.code() == "42501") {  // retrying cannot help: the role lacks a grant
+      throw ApiError(ErrorCode::kForbidden,
+                     "the API's PostgreSQL role may not read what this asks for (GRANT SELECT on "
+                     "the replica schema and on cdc.* to it)");
+    }
     if (e.code().rfind("42", 0) == 0) {
       catalog_.Invalidate();  // the table changed under the cached shape
       throw ApiError(ErrorCode::kUnavailable, "the table is changing; retry");
@@ -157,10 +162,10 @@ nlohmann::json ReadApi::TablesJson() {
   Statement statement;
   statement.params = {settings_.target_schema};
   statement.sql =
-      // reltuples is -1 until the table was first vacuumed or analysed: the statistics' live
-      // tuple count stands in until then.
+      // reltuples is -1 until the table was first vacuumed or analysed (0 when that found it
+      // empty): the statistics' live tuple count stands in until it counts rows.
       "SELECT t.target_table, t.source_table, t.topic,"
-      " (CASE WHEN c.reltuples >= 0 THEN c.reltuples"
+      " (CASE WHEN c.reltuples > 0 THEN c.reltuples"
       "  ELSE COALESCE(pg_stat_get_live_tuples(c.oid), 0) END)::bigint,"
       " t.last_seq, t.last_source_ts, t.last_applied_at, t.rows_applied, t.deletes_applied, " +
       HasChangeFeedIndexSql("c") +
@@ -334,9 +339,10 @@ Reply ReadApi::Status() {
   Statement lag;
   lag.params = {settings_.target_schema};
   lag.sql =
-      "SELECT topic, sum(GREATEST(end_offset - next_offset, 0))::bigint,"
-      " COALESCE(EXTRACT(EPOCH FROM now() - min(behind_since)), 0)::float8, min(observed_at)"
-      " FROM cdc.partition_lag WHERE target_schema = $1 GROUP BY topic";
+      "SELECT topic, LEAST(sum(GREATEST(end_offset::numeric - next_offset, 0)),"
+      " 9223372036854775807)::bigint,"
+      " GREATEST(COALESCE(EXTRACT(EPOCH FROM now() - min(behind_since)), 0), 0)::float8,"
+      " max(observed_at) FROM cdc.partition_lag WHERE target_schema = $1 GROUP BY topic";
   const pg::Result lags = Run(lag);
   for (nlohmann::json& table : status["tables"]) {
     table["lag"] = nullptr;
@@ -351,7 +357,8 @@ Reply ReadApi::Status() {
   offsets.sql =
       "SELECT group_id, topic, partition, COALESCE(o.next_offset, l.next_offset), o.updated_at,"
       " l.end_offset,"
-      " GREATEST(l.end_offset - l.next_offset, 0), l.behind_since, l.observed_at"
+      " LEAST(GREATEST(l.end_offset::numeric - l.next_offset, 0), 9223372036854775807)::bigint,"
+      " l.behind_since, l.observed_at"
       " FROM cdc.offsets o FULL JOIN cdc.partition_lag l USING (group_id, topic, partition)"
       " ORDER BY group_id, topic, partition";
   const pg::Result partitions = Run(offsets);
@@ -369,9 +376,12 @@ Reply ReadApi::Status() {
   }
   status["partitions"] = std::move(list);
   Statement letters;
+  letters.params = {settings_.target_schema};
   letters.sql =
-      "SELECT COALESCE(target_table, ''), error_class, count(*) FILTER (WHERE redriven_at IS NULL),"
-      " count(*) FROM cdc.dead_letters GROUP BY 1, 2 ORDER BY 1, 2";
+      "SELECT COALESCE(d.target_table, (SELECT t.target_table FROM cdc.tables t"
+      " WHERE t.target_schema = $1 AND t.topic = d.topic ORDER BY 1 LIMIT 1), ''), error_class,"
+      " count(*) FILTER (WHERE redriven_at IS NULL AND discarded_at IS NULL), count(*)"
+      " FROM cdc.dead_letters d GROUP BY 1, 2 ORDER BY 1, 2";
   const pg::Result grouped = Run(letters);
   nlohmann::json dead = nlohmann::json::array();
   for (int i = 0; i < grouped.rows(); ++i) {
@@ -490,9 +500,15 @@ Reply ReadApi::DiscardDeadLetter(std::string_view raw_id, std::string_view body,
                    {{"parameter", "reason"}});
   }
   const std::string reason = request["reason"].get<std::string>();
+  const bool control = std::any_of(reason.begin(), reason.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') || byte == 0x7F;
+  });
   if (reason.find_first_not_of(" \t\r\n") == std::string::npos ||
-      reason.size() > pg::kMaxDiscardReason) {
-    throw ApiError(ErrorCode::kRange, "the reason must say why, in at most 1000 bytes",
+      reason.size() > pg::kMaxDiscardReason || control) {
+    throw ApiError(ErrorCode::kRange,
+                   "the reason must say why, in at most 1000 bytes of text (no control "
+                   "characters)",
                    {{"parameter", "reason"}});
   }
   std::optional<std::string> before;
@@ -500,13 +516,16 @@ Reply ReadApi::DiscardDeadLetter(std::string_view raw_id, std::string_view body,
     before = WithConnection([&](pg::Connection& connection) {
       return pg::DiscardDeadLetter(connection, id, std::nullopt, reason, by);
     });
-  } catch (const TransientError&) {
+  } catch (const TransientError& e) {
+    if (e.code() == "57014") {
+      throw ApiError(ErrorCode::kTimeout, "the discard took longer than api.statement_timeout_ms");
+    }
     throw ApiError(ErrorCode::kUnavailable, "the database is unavailable; retry later");
   } catch (const PermanentError& e) {
     if (e.code() == "42501" || e.code() == "25006") {
       throw ApiError(ErrorCode::kForbidden,
-                     "the API's PostgreSQL role may not update cdc.dead_letters"
-                     " (GRANT UPDATE ON cdc.dead_letters to it to allow discards)");
+                     "the API's PostgreSQL role may not read and update cdc.dead_letters"
+                     " (GRANT SELECT, UPDATE ON cdc.dead_letters to it to allow discards)");
     }
     throw;
   }

@@ -8,7 +8,10 @@
 // {"error_code": 40403, "message": ...}), so Confluent's deserializers and
 // @kafkajs/confluent-schema-registry can use cdc-api as their registry URL. Query parameters the
 // clients add (e.g. fetchMaxId) are ignored. When kafka.schema_registry_url names a registry,
-// the schemas are there and these routes answer 404 saying so. Thread-safe.
+// the schemas are there and these routes answer 404 saying so. The topic is read again from its
+// start by a new reader at least every minute and when an id is not found (a recreated topic -
+// the dev broker keeps none across restarts - is followed); after a failed read the routes answer
+// 503 at once for 5 s instead of each waiting for Kafka. Thread-safe.
 #pragma once
 
 #include <functional>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "api/router.h"
+#include "common/clock.h"
 #include "common/registry/topic_registry.h"
 
 namespace cdc::api {
@@ -27,7 +31,7 @@ class RegistryApi {
   using Open = std::function<std::unique_ptr<registry::TopicRegistry>()>;
   // `open` makes the schemas topic reader at the first request (cdc-api starts and serves its
   // other routes without Kafka); an empty `open` means the schemas are in an external registry.
-  explicit RegistryApi(Open open);
+  RegistryApi(Open open, const Clock& clock);
   ~RegistryApi();
 
   struct Answer {
@@ -40,11 +44,17 @@ class RegistryApi {
   Answer Serve(RouteId route, const std::vector<std::string>& params);
 
  private:
-  registry::TopicRegistry& Reader();
+  // The current reader (a new one when there is none, it is older than a minute, or `fresh` and
+  // it is older than 5 s). Throws what opening one throws.
+  std::shared_ptr<registry::TopicRegistry> Reader(bool fresh);
+  Answer Route(RouteId route, const std::vector<std::string>& params, const std::string& subject);
 
   const Open open_;
+  const Clock& clock_;
   std::mutex mutex_;
-  std::unique_ptr<registry::TopicRegistry> reader_;
+  std::shared_ptr<registry::TopicRegistry> reader_;
+  Clock::TimePoint opened_at_{};
+  Clock::TimePoint failing_until_{};
 };
 
 }  // namespace cdc::api

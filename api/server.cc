@@ -134,6 +134,11 @@ HttpServer::Lane ApiServer::LaneOf(const HttpRequest& req) const {
     case RouteId::kReady:
     case RouteId::kMetrics:
       return HttpServer::Lane::kWait;  // probes answer while queries keep the workers busy
+    case RouteId::kSchemaById:
+    case RouteId::kSubjects:
+    case RouteId::kSubjectVersions:
+    case RouteId::kSubjectVersion:
+      return HttpServer::Lane::kWait;  // Kafka, not PostgreSQL: no query worker is held
     case RouteId::kChanges: {
       // A long-poll waits without a connection; it must not take a query worker.
       const auto wait = req.params.find("wait_ms");

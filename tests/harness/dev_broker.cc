@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <stdexcept>
+#include <thread>
 
 namespace cdc::testing {
 
@@ -14,28 +15,41 @@ DevBroker::DevBroker(std::vector<std::string> extra_args, int brokers)
       reaper_(std::make_unique<Reaper>("rm -rf '" + dir_->path() + "'")) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreePort();
-    std::vector<std::string> argv = {DevBrokerPath(),
-                                     "--listen",
-                                     "127.0.0.1:" + std::to_string(port_),
-                                     "--brokers",
-                                     std::to_string(brokers),
-                                     "--control",
-                                     "127.0.0.1:0"};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    process_ = std::make_unique<Process>(argv, dir_->File("stderr.log"));
-    std::optional<std::string> first = process_->ReadLine(std::chrono::seconds(15));
-    std::optional<std::string> second = process_->ReadLine(std::chrono::seconds(5));
-    if (first && second && first->rfind("bootstrap=", 0) == 0 &&
-        second->rfind("control=", 0) == 0) {
-      bootstrap_ = first->substr(10);
-      const std::string control = second->substr(8);
-      control_host_ = control.substr(0, control.rfind(':'));
-      control_port_ = std::stoi(control.substr(control.rfind(':') + 1));
-      return;
-    }
-    process_->Stop(SIGKILL);
+    argv_ = {DevBrokerPath(),
+             "--listen",
+             "127.0.0.1:" + std::to_string(port_),
+             "--brokers",
+             std::to_string(brokers),
+             "--control",
+             "127.0.0.1:0"};
+    argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
+    if (Launch()) return;
   }
   throw std::runtime_error("cdc-devbroker did not start");
+}
+
+bool DevBroker::Launch() {
+  process_ = std::make_unique<Process>(argv_, dir_->File("stderr.log"));
+  std::optional<std::string> first = process_->ReadLine(std::chrono::seconds(15));
+  std::optional<std::string> second = process_->ReadLine(std::chrono::seconds(5));
+  if (first && second && first->rfind("bootstrap=", 0) == 0 && second->rfind("control=", 0) == 0) {
+    bootstrap_ = first->substr(10);
+    const std::string control = second->substr(8);
+    control_host_ = control.substr(0, control.rfind(':'));
+    control_port_ = std::stoi(control.substr(control.rfind(':') + 1));
+    return true;
+  }
+  process_->Stop(SIGKILL);
+  return false;
+}
+
+void DevBroker::Restart() {
+  process_->Stop(SIGKILL);
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (Launch()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the port frees up
+  }
+  throw std::runtime_error("cdc-devbroker did not start again on port " + std::to_string(port_));
 }
 
 DevBroker::~DevBroker() {

@@ -31,13 +31,19 @@ class DevBroker {
 
   // Stops the broker with SIGTERM and returns its exit status.
   int Stop();
+  // Kills the broker (SIGKILL) and starts a new one on the same port: every topic is gone, as
+  // after a lost cluster.
+  void Restart();
 
  private:
   void Expect200(const std::string& path) const;
+  // Starts the broker with argv_; true once it printed its addresses.
+  bool Launch();
 
   std::unique_ptr<TempDir> dir_;
   std::unique_ptr<Reaper> reaper_;  // removes dir_ even if this process is killed
   std::unique_ptr<Process> process_;
+  std::vector<std::string> argv_;
   std::string bootstrap_;
   std::string control_host_;
   int control_port_ = 0;

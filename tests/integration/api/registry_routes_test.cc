@@ -2,6 +2,8 @@
 // on the dev broker): the answers standard clients expect, in the registry's own format.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "common/registry/topic_registry.h"
 #include "tests/harness/dev_broker.h"
 #include "tests/integration/api/api_fixture.h"
@@ -63,13 +65,35 @@ TEST_F(RegistryRoutesTest, ServesTheSchemasTopicAsAConfluentRegistry) {
   EXPECT_EQ(reply.status, 422);
   EXPECT_EQ(reply.body["error_code"], 42202);
   EXPECT_EQ(Send("POST", "/subjects/x/versions").status, 405);  // read only
+  // Bytes that are not UTF-8, echoed in the message, never turn into a 500.
+  EXPECT_EQ(Get("/subjects/%FF/versions").body["error_code"], 40401);
+  EXPECT_EQ(Get("/subjects/%E2%82/versions/latest").body["error_code"], 40401);
+  reply = Get("/subjects/cdc.SHOP.ORDERS-value/versions/aaaaaaaaaaaaaaaaaaa%E2%82%AC");
+  EXPECT_EQ(reply.status, 422) << reply.raw;
+
+  // The broker loses everything (the dev broker keeps topics in memory): schemas registered
+  // again are found by a running API (an id it does not know is looked up in a new reader).
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  broker_.Restart();
+  registry::TopicRegistry again({broker_.bootstrap(), {}}, "_cdc_schemas", logging.Get("w2"));
+  const std::string third_schema =
+      R"({"type":"record","name":"V","fields":[{"name":"c","type":"long"}]})";
+  const int32_t third = again.Register("cdc.SHOP.ORDERS-value", third_schema);
+  reply = Get("/schemas/ids/" + std::to_string(third));
+  ASSERT_EQ(reply.status, 200) << reply.raw;
+  EXPECT_EQ(reply.body["schema"], third_schema);
 }
 
 TEST_F(RegistryRoutesTest, WithoutItsKafkaTheRestOfTheApiStillServes) {
   StartApi(KafkaSection("127.0.0.1:1"));  // nothing listens there
-  const HttpReply reply = Get("/subjects");
+  HttpReply reply = Get("/subjects");
   EXPECT_EQ(reply.status, 503) << reply.raw;
   EXPECT_EQ(reply.body["error_code"], 50002);
+  // Answered at once for a while after a failed read, not after another wait for Kafka.
+  const auto started = std::chrono::steady_clock::now();
+  reply = Get("/schemas/ids/1");
+  EXPECT_EQ(reply.status, 503) << reply.raw;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
   EXPECT_EQ(Get("/api/v1/tables").status, 200);
   EXPECT_EQ(Get("/ready").status, 200);
 }
