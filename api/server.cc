@@ -394,8 +394,8 @@ void ApiServer::Serve(const RouteMatch& match, const HttpRequest& req, HttpRespo
       OnlyParams(params, {});
       // A change made by an anonymous caller could not be accounted for: writes need a token,
       // also on a path listed in api.open_paths.
-      const std::optional<std::string_view> token =
-          TokenAuth::BearerToken(req.Header("Authorization"));
+      const std::string authorization = req.Header("Authorization");  // the token views it
+      const std::optional<std::string_view> token = TokenAuth::BearerToken(authorization);
       if (!auth_.enabled() || !token || !auth_.Accepts(*token)) {
         throw ApiError(ErrorCode::kForbidden,
                        "discarding dead letters needs api.tokens (this API serves anonymous "
