@@ -5,6 +5,7 @@
 // VAL_002). Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -17,6 +18,7 @@
 #include "api/settings.h"
 #include "api/table_catalog.h"
 #include "common/clock.h"
+#include "common/error.h"
 
 namespace cdc::api {
 
@@ -64,6 +66,7 @@ class ReadApi {
   KeyBatcher& key_batcher() { return key_batcher_; }
 
  private:
+  static constexpr auto kAcquireWait = std::chrono::seconds(5);
   // Calls fn(connection) with a pooled connection; once more on a fresh one when the pooled
   // connection turns out to be broken.
   template <typename Fn>
@@ -82,5 +85,19 @@ class ReadApi {
 
 // Rejects parameters other than `allowed` (VAL_002 naming the first unknown one).
 void OnlyParams(const QueryParams& params, std::initializer_list<std::string_view> allowed);
+
+template <typename Fn>
+auto ReadApi::WithConnection(Fn&& fn) {
+  for (int attempt = 0;; ++attempt) {
+    ConnectionPool::Lease connection = pool_.Acquire(kAcquireWait);
+    try {
+      return fn(*connection);
+    } catch (const TransientError& e) {
+      // A pooled connection the server dropped (restart, idle timeout): the lease discards it;
+      // one more try on a fresh connection.
+      if (attempt > 0 || connection->healthy() || e.code().rfind("08", 0) != 0) throw;
+    }
+  }
+}
 
 }  // namespace cdc::api
