@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <csignal>
 #include <cstdlib>
 
 namespace cdc {
@@ -20,6 +21,7 @@ sigset_t ShutdownSet() {
 }  // namespace
 
 ShutdownSignals::ShutdownSignals() {
+  std::signal(SIGPIPE, SIG_IGN);  // a write to a closed socket fails with EPIPE instead
   const sigset_t set = ShutdownSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   watcher_ = std::jthread([this, set] {

@@ -16,7 +16,9 @@ namespace cdc {
 class ShutdownSignals {
  public:
   // Must be constructed in main() before any other thread starts, so that all threads inherit
-  // the blocked signal mask. At most one instance per process.
+  // the blocked signal mask. At most one instance per process. Also ignores SIGPIPE for the
+  // process: cpp-httplib 0.11 (status and control endpoints) writes to sockets without
+  // MSG_NOSIGNAL, and a client that hangs up mid-answer must not end the process.
   ShutdownSignals();
   ~ShutdownSignals();
   ShutdownSignals(const ShutdownSignals&) = delete;

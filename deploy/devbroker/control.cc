@@ -1,9 +1,11 @@
 #include "deploy/devbroker/control.h"
 
 #include <httplib.h>
+#include <strings.h>
 
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,75 @@ void ReplyResult(httplib::Response& res, rd_kafka_resp_err_t err) {
   } else {
     BadRequest(res, rd_kafka_err2name(err), rd_kafka_err2str(err));
   }
+}
+
+// Bodies are read only to keep a keep-alive connection in step; none is bigger than this.
+constexpr size_t kMaxBody = 64 * 1024;
+
+std::string ErrorCode(int status) {
+  switch (status) {
+    case 400:
+      return "BAD_REQUEST";
+    case 404:
+      return "NOT_FOUND";
+    case 413:
+      return "PAYLOAD_TOO_LARGE";
+    case 414:
+      return "URI_TOO_LONG";
+    default:
+      return "HTTP_" + std::to_string(status);
+  }
+}
+
+// Reads and discards the request's body, if it has one. A request with neither Content-Length
+// nor Transfer-Encoding has none (RFC 9112 section 6.3); httplib 0.11 would read such a POST's
+// body until the client closes the connection (so curl -X POST got 400 after the 5 s read
+// timeout), which is why the routes take a ContentReader and call it only for a framed body.
+// Returns false with `res` answered 400 or 413 when the body is neither length-delimited nor
+// chunked, is malformed, or is over kMaxBody.
+bool SkipBody(const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader& read) {
+  const bool has_encoding = req.has_header("Transfer-Encoding");
+  if (has_encoding &&
+      strcasecmp(req.get_header_value("Transfer-Encoding").c_str(), "chunked") != 0) {
+    BadRequest(res, "TRANSFER_ENCODING", "only chunked transfer encoding is supported");
+    return false;
+  }
+  if (!has_encoding && !req.has_header("Content-Length")) return true;
+  size_t size = 0;
+  const auto discard = [&size](const char*, size_t n) {
+    size += n;
+    return size <= kMaxBody;
+  };
+  // httplib parses a multipart body even when asked for the raw bytes, and needs both callbacks.
+  const bool read_all = req.is_multipart_form_data()
+                            ? read([](const httplib::MultipartFormData&) { return true; }, discard)
+                            : read(discard);
+  if (read_all) return true;
+  const int status = size > kMaxBody || res.status == 413 ? 413 : 400;
+  const std::string message =
+      status == 413 ? "body over " + std::to_string(kMaxBody) + " bytes" : "unreadable body";
+  Reply(res, status, {{"error", {{"code", ErrorCode(status)}, {"message", message}}}});
+  return false;
+}
+
+using RouteHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+// A handler that reads and ignores the body (if any) before `route` answers: only the query
+// string carries parameters.
+httplib::Server::HandlerWithContentReader IgnoringBody(RouteHandler route) {
+  return [route = std::move(route)](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& read) {
+    if (SkipBody(req, res, read)) route(req, res);
+  };
+}
+
+void Post(httplib::Server& server, const std::string& pattern, RouteHandler route) {
+  server.Post(pattern, IgnoringBody(std::move(route)));
+}
+
+void NotFound(const httplib::Request&, httplib::Response& res) {
+  Reply(res, 404, {{"error", {{"code", "NOT_FOUND"}, {"message", "no such endpoint"}}}});
 }
 
 }  // namespace
@@ -95,29 +166,32 @@ ControlServer::~ControlServer() { StopHttpServer(server_.get(), thread_); }
 uint16_t ControlServer::Start(const HostPort& listen) {
   server_ = std::make_unique<httplib::Server>();
   TuneHttpServer(*server_, 2);
+  server_->set_payload_max_length(kMaxBody);
 
   server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, {{"bootstrap", bootstrap_}, {"brokers", broker_count_}});
   });
 
-  server_->Post(R"(/brokers/(\d+)/(down|up|rtt))", [this](const httplib::Request& req,
-                                                          httplib::Response& res) {
-    long id = 0;
-    if (!ParseNumber(req.matches[1], &id) || id < 1 || id > broker_count_) {
-      return BadRequest(res, "BROKER", "broker id must be 1.." + std::to_string(broker_count_));
-    }
-    const std::string action = req.matches[2];
-    const auto broker = static_cast<int32_t>(id);
-    if (action == "down") return ReplyResult(res, rd_kafka_mock_broker_set_down(cluster_, broker));
-    if (action == "up") return ReplyResult(res, rd_kafka_mock_broker_set_up(cluster_, broker));
-    long ms = 0;
-    if (!ParseNumber(req.get_param_value("ms"), &ms) || ms < 0) {
-      return BadRequest(res, "RTT", "rtt needs ?ms=N with N >= 0");
-    }
-    ReplyResult(res, rd_kafka_mock_broker_set_rtt(cluster_, broker, static_cast<int>(ms)));
-  });
+  Post(*server_, R"(/brokers/(\d+)/(down|up|rtt))",
+       [this](const httplib::Request& req, httplib::Response& res) {
+         long id = 0;
+         if (!ParseNumber(req.matches[1], &id) || id < 1 || id > broker_count_) {
+           return BadRequest(res, "BROKER",
+                             "broker id must be 1.." + std::to_string(broker_count_));
+         }
+         const std::string action = req.matches[2];
+         const auto broker = static_cast<int32_t>(id);
+         if (action == "down")
+           return ReplyResult(res, rd_kafka_mock_broker_set_down(cluster_, broker));
+         if (action == "up") return ReplyResult(res, rd_kafka_mock_broker_set_up(cluster_, broker));
+         long ms = 0;
+         if (!ParseNumber(req.get_param_value("ms"), &ms) || ms < 0) {
+           return BadRequest(res, "RTT", "rtt needs ?ms=N with N >= 0");
+         }
+         ReplyResult(res, rd_kafka_mock_broker_set_rtt(cluster_, broker, static_cast<int>(ms)));
+       });
 
-  server_->Post("/errors", [this](const httplib::Request& req, httplib::Response& res) {
+  Post(*server_, "/errors", [this](const httplib::Request& req, httplib::Response& res) {
     const int api = ApiKeyFromName(req.get_param_value("api"));
     if (api < 0)
       return BadRequest(res, "API", "unknown api \"" + req.get_param_value("api") + "\"");
@@ -137,7 +211,7 @@ uint16_t ControlServer::Start(const HostPort& listen) {
           {{"ok", true}, {"api", api}, {"error", rd_kafka_err2name(err)}, {"count", count}});
   });
 
-  server_->Post("/topics", [this](const httplib::Request& req, httplib::Response& res) {
+  Post(*server_, "/topics", [this](const httplib::Request& req, httplib::Response& res) {
     const std::string name = req.get_param_value("name");
     long partitions = 0;
     if (name.empty()) return BadRequest(res, "TOPIC", "name is required");
@@ -149,9 +223,18 @@ uint16_t ControlServer::Start(const HostPort& listen) {
         res, rd_kafka_mock_topic_create(cluster_, name.c_str(), static_cast<int>(partitions), 1));
   });
 
-  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404) {
-      Reply(res, 404, {{"error", {{"code", "NOT_FOUND"}, {"message", "no such endpoint"}}}});
+  // Other paths: without these, httplib would wait for a length-less body before its 404.
+  server_->Post(".*", IgnoringBody(NotFound));
+  server_->Put(".*", IgnoringBody(NotFound));
+  server_->Patch(".*", IgnoringBody(NotFound));
+  server_->Delete(".*", IgnoringBody(NotFound));
+
+  // Errors that httplib answers itself (unknown GET paths, unparsable requests) get JSON too.
+  server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404) return NotFound(req, res);
+    if (res.body.empty()) {
+      Reply(res, res.status,
+            {{"error", {{"code", ErrorCode(res.status)}, {"message", "unreadable request"}}}});
     }
   });
 

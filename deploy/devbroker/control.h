@@ -5,7 +5,10 @@
 //   POST /errors?api=Produce&error=NOT_ENOUGH_REPLICAS&count=N
 //                                                 -> the next N requests of that API fail
 //   POST /topics?name=T&partitions=N              -> create a topic
-// Bad requests get 400 with {"error":{"code":...,"message":...}}.
+// Parameters come from the query string only. A POST needs no body: one without Content-Length
+// and Transfer-Encoding has none (curl -X POST sends neither); a Content-Length or chunked body
+// (up to 64 KiB) is read and ignored. Bad requests get 400 with
+// {"error":{"code":...,"message":...}}, unknown paths 404 with the same shape.
 #pragma once
 
 #include <librdkafka/rdkafka.h>

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -30,6 +34,21 @@ TEST(ShutdownSignals, SigintRequestsStop) {
   kill(getpid(), SIGINT);
   EXPECT_TRUE(WaitForStop(shutdown.token()));
   EXPECT_EQ(shutdown.signal_received(), SIGINT);
+}
+
+TEST(ShutdownSignals, IgnoresSigpipe) {
+  std::signal(SIGPIPE, SIG_DFL);
+  ShutdownSignals signals;
+  struct sigaction action {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &action), 0);
+  EXPECT_EQ(action.sa_handler, SIG_IGN);
+  // A write to a socket whose peer has gone fails instead of ending the process.
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  close(fds[1]);
+  EXPECT_EQ(write(fds[0], "x", 1), -1);
+  EXPECT_EQ(errno, EPIPE);
+  close(fds[0]);
 }
 
 TEST(ShutdownSignals, RequestStopWithoutSignal) {
