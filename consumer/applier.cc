@@ -200,7 +200,7 @@ ApplyOutcome BatchApplier::Apply(pg::Connection& connection, Batch& batch, bool 
       if (settings_.member_rewinds) {
         GuardOffsetWrite(connection, settings_.group_id, *settings_.member_rewinds);
       }
-      StoreOffsets(connection, settings_.group_id, NextOffsets(batch.records));
+      StoreOffsets(connection, settings_.group_id, NextPositions(batch.records));
     }
     for (const TableWork& table : work) {
       int64_t last_seq = 0;

@@ -123,7 +123,7 @@ void ApplyLane::Loop(std::stop_token shutdown) {
     {
       std::lock_guard lock(mutex_);
       if (committed) {
-        done_.push_back({NextOffsets(batch->records), static_cast<int64_t>(batch->records.size()),
+        done_.push_back({NextPositions(batch->records), static_cast<int64_t>(batch->records.size()),
                          std::move(*batch)});
         batches_.pop_front();
       } else {

@@ -53,7 +53,7 @@ class LaneSignal {
 
 // What a lane reports after committing a batch.
 struct LaneDone {
-  std::map<PartitionKey, int64_t> next_offsets;  // committed in PostgreSQL
+  std::map<PartitionKey, LogPosition> positions;  // committed in PostgreSQL
   int64_t records = 0;
   Batch spent;  // the batch itself, freed by the taker (off the lane's path to its next batch)
 };

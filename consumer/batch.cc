@@ -1,5 +1,6 @@
 #include "consumer/batch.h"
 
+#include <string_view>
 #include <unordered_map>
 
 namespace cdc::consumer {
@@ -62,12 +63,45 @@ const std::vector<kafka::Header>& Record::Headers() const {
   return headers;
 }
 
-std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(const std::vector<Record>& records) {
-  std::map<std::pair<std::string, int32_t>, int64_t> next;
+namespace {
+
+constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr uint64_t kFnvPrime = 1099511628211ULL;
+
+void FnvAdd(uint64_t& hash, std::string_view bytes) {
+  for (const char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= kFnvPrime;
+  }
+}
+
+// A field's presence and length go in first, so ("ab", "c") and ("a", "bc") differ.
+void FnvAddField(uint64_t& hash, const std::optional<std::string>& field) {
+  const std::string length = field ? std::to_string(field->size()) + ":" : std::string("-");
+  FnvAdd(hash, length);
+  if (field) FnvAdd(hash, *field);
+}
+
+}  // namespace
+
+int64_t Fingerprint(const Record& record) {
+  uint64_t hash = kFnvOffset;
+  FnvAdd(hash, std::to_string(record.position.timestamp_ms) + ";");
+  FnvAddField(hash, record.key);
+  FnvAddField(hash, record.value);
+  return static_cast<int64_t>(hash);
+}
+
+std::map<std::pair<std::string, int32_t>, LogPosition> NextPositions(
+    const std::vector<Record>& records) {
+  std::map<std::pair<std::string, int32_t>, const Record*> last;
   for (const Record& record : records) {
-    const RecordPosition& at = record.position;
-    int64_t& offset = next[{at.topic, at.partition}];
-    offset = std::max(offset, at.offset + 1);
+    const Record*& at = last[{record.position.topic, record.position.partition}];
+    if (at == nullptr || record.position.offset > at->position.offset) at = &record;
+  }
+  std::map<std::pair<std::string, int32_t>, LogPosition> next;
+  for (const auto& [partition, record] : last) {
+    next[partition] = {record->position.offset + 1, Fingerprint(*record)};
   }
   return next;
 }

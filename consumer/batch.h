@@ -93,7 +93,21 @@ std::vector<TableWork> SelectWinners(const std::vector<TableEvent>& events,
                                      const std::vector<Record>& records,
                                      const std::vector<bool>& excluded = {});
 
-// The next offset to read per (topic, partition), for the records in the batch.
-std::map<std::pair<std::string, int32_t>, int64_t> NextOffsets(const std::vector<Record>& records);
+// A record's identity in its log: FNV-1a 64 over its timestamp, key and value (with their
+// presence), as a signed 64-bit value for PostgreSQL. Stable across versions and platforms: it is
+// stored (cdc.offsets.last_fingerprint) and compared with the record read again later.
+int64_t Fingerprint(const Record& record);
+
+// Where a partition stands after a batch: the next offset to read, and the fingerprint of the
+// record before it.
+struct LogPosition {
+  int64_t next_offset = 0;
+  std::optional<int64_t> fingerprint;  // nullopt: unknown (legacy, rewound)
+};
+
+// The position per (topic, partition) after the records in the batch: one past the highest
+// offset, with that record's fingerprint.
+std::map<std::pair<std::string, int32_t>, LogPosition> NextPositions(
+    const std::vector<Record>& records);
 
 }  // namespace cdc::consumer

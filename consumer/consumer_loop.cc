@@ -18,8 +18,30 @@ constexpr auto kMaxPoll = std::chrono::milliseconds(100);
 constexpr auto kBusyPoll = std::chrono::milliseconds(5);
 // Messages taken from librdkafka per call.
 constexpr size_t kPollBatch = 500;
+// Broker round trips made while resolving an offset reset.
+constexpr auto kBrokerTimeout = std::chrono::seconds(5);
+constexpr auto kResolveRetry = std::chrono::seconds(1);
+// Partitions named in /ready's reason (the rest are counted).
+constexpr size_t kNamedPartitions = 5;
 
 double Seconds(Clock::Duration duration) { return std::chrono::duration<double>(duration).count(); }
+
+std::string Describe(const std::string& reason) {
+  if (reason == "beyond_log_end") {
+    return "the stored position is beyond the end of the partition's log (the topic was"
+           " re-created or truncated, or the broker lost data)";
+  }
+  if (reason == "before_log_start") {
+    return "the position is before the start of the partition's log: records were deleted"
+           " (retention) before they were applied";
+  }
+  return "the partition's log holds another record before the stored position (the topic was"
+         " re-created, or the broker lost data and was written again)";
+}
+
+std::string Name(const PartitionKey& partition) {
+  return partition.first + "[" + std::to_string(partition.second) + "]";
+}
 
 }  // namespace
 
@@ -83,6 +105,10 @@ metrics::Readiness ConsumerLoop::Readiness() const {
       if (!readiness.ready) return readiness;
     }
   }
+  {
+    std::lock_guard lock(error_mutex_);
+    if (!offset_problem_.empty()) return {false, offset_problem_};
+  }
   const int64_t since = failing_since_ns_.load();
   if (since == 0) return {true, ""};
   const auto failing_for = clock_.Now().time_since_epoch() - std::chrono::nanoseconds(since);
@@ -107,13 +133,10 @@ void ConsumerLoop::Failing(const Error& error) {
 void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
   Backoff backoff({std::chrono::milliseconds(200), std::chrono::seconds(5), 2.0, std::nullopt},
                   clock_);
+  std::map<PartitionKey, LogPosition> stored;
   while (true) {
     try {
-      const auto stored = LoadOffsets(Pg(), settings_.group_id, partitions);
-      for (kafka::TopicPartition& p : partitions) {
-        const auto found = stored.find({p.topic, p.partition});
-        if (found != stored.end()) p.offset = found->second;
-      }
+      stored = LoadPositions(Pg(), settings_.group_id, partitions);
       failing_since_ns_ = 0;
       break;
     } catch (const TransientError& e) {
@@ -124,16 +147,30 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
       if (!clock_.SleepFor(delay.value_or(std::chrono::seconds(1)), stop_)) return;
     }
   }
-  for (const kafka::TopicPartition& p : partitions) {
-    assigned_.push_back(p);
-    if (p.offset >= 0) {
-      positions_[{p.topic, p.partition}] = p.offset;
-      expected_[{p.topic, p.partition}] = p.offset;
+  for (kafka::TopicPartition& p : partitions) {
+    const PartitionKey key{p.topic, p.partition};
+    const auto found = stored.find(key);
+    bool checked = false;
+    if (found == stored.end()) {
+      p.offset = kafka::kOffsetBeginning;  // nothing applied yet: the whole log
+    } else {
+      const LogPosition& at = found->second;
+      positions_[key] = at;
+      p.offset = at.next_offset;
+      if (at.fingerprint && at.next_offset > 0) {
+        // The record before the position is read again: the log must be the one it came from.
+        p.offset = at.next_offset - 1;
+        checks_[key] = {p.offset, *at.fingerprint};
+        checked = true;
+      }
+      expected_[key] = p.offset;
     }
+    assigned_.push_back(p);
     logger_.Info("partition assigned",
                  {{"topic", p.topic},
                   {"partition", p.partition},
-                  {"offset", p.offset},
+                  {"offset", found == stored.end() ? int64_t{-1} : found->second.next_offset},
+                  {"checked", checked},
                   {"lane", static_cast<int64_t>(LaneOf(p.topic, p.partition, lanes_.size()))}});
   }
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
@@ -157,10 +194,26 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
   WaitUntilIdle();
   std::erase_if(assigned_,
                 [&](const kafka::TopicPartition& p) { return revoked(p.topic, p.partition); });
+  std::vector<kafka::TopicPartition> paused;
   for (const kafka::TopicPartition& p : partitions) {
-    positions_.erase({p.topic, p.partition});
-    expected_.erase({p.topic, p.partition});
+    const PartitionKey key{p.topic, p.partition};
+    if (stopped_.erase(key) > 0) paused.push_back({p.topic, p.partition});
+    positions_.erase(key);
+    expected_.erase(key);
+    checks_.erase(key);
+    troubles_.erase(key);
+    replaying_.erase(key);
   }
+  if (!paused.empty()) {
+    // A stopped partition's next owner checks it again; it must not inherit the pause.
+    try {
+      consumer_->Resume(paused);
+    } catch (const Error& e) {
+      logger_.Warn("cannot resume a stopped partition being revoked", {{"error", e.what()}});
+    }
+  }
+  metrics_.stopped_partitions.Get().Set(static_cast<double>(stopped_.size()));
+  UpdateOffsetProblem();
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
   assigned_count_ = assigned_.size();
 }
@@ -172,27 +225,237 @@ void ConsumerLoop::Add(kafka::Message& message) {
   if (const auto key = message.key()) record.key = std::string(*key);
   if (const auto value = message.value()) record.value = std::string(*value);
   record.origin = std::make_shared<const kafka::Message>(std::move(message));
-  const PartitionKey partition{record.position.topic, record.position.partition};
-  const auto expected = expected_.find(partition);
-  if (expected != expected_.end() && record.position.offset > expected->second) {
-    // Kafka hands out consecutive offsets; a jump means records are gone from the topic
-    // (retention deleted them before they were applied, or compaction removed them).
-    const int64_t missing = record.position.offset - expected->second;
-    metrics_.missing_records.WithLabels({partition.first}).Inc(static_cast<double>(missing));
-    logger_.Error(
-        "records missing from the topic: deleted by retention before they were applied,"
-        " or compacted away",
-        {{"topic", partition.first},
-         {"partition", partition.second},
-         {"from_offset", expected->second},
-         {"to_offset", record.position.offset - 1},
-         {"records", missing}});
-  }
-  expected_[partition] = record.position.offset + 1;
+  if (!Admit({record.position.topic, record.position.partition}, record)) return;
   Pending& pending =
       pending_[LaneOf(record.position.topic, record.position.partition, pending_.size())];
   if (!pending.deadline) pending.deadline = clock_.Now() + settings_.batch_max_ms;
   pending.batch.records.push_back(std::move(record));
+}
+
+bool ConsumerLoop::Admit(const PartitionKey& partition, const Record& record) {
+  if (stopped_.count(partition) != 0 || troubles_.count(partition) != 0 ||
+      sought_.count(partition) != 0) {
+    return false;
+  }
+  const int64_t offset = record.position.offset;
+  if (const auto check = checks_.find(partition); check != checks_.end()) {
+    const Check wanted = check->second;
+    checks_.erase(check);
+    if (offset == wanted.offset) {
+      if (Fingerprint(record) == wanted.fingerprint) {
+        expected_[partition] = offset + 1;
+        return false;  // the same log; this record was applied before
+      }
+      return Jump(partition, {"log_replaced", wanted.offset, offset});
+    }
+    if (offset == wanted.offset + 1) {
+      // Retention or compaction removed the record before the position: the log's identity
+      // cannot be checked; the position itself is there.
+      logger_.Warn(
+          "position not checked: the record before it is no longer in the log",
+          {{"topic", partition.first}, {"partition", partition.second}, {"offset", wanted.offset}});
+      expected_[partition] = offset + 1;
+      return true;
+    }
+    // Below: the fetch fell outside the log and librdkafka reset it to the log's start; above:
+    // records after the position are gone.
+    return Jump(partition,
+                {"jump", offset < wanted.offset ? wanted.offset : wanted.offset + 1, offset});
+  }
+  const auto expected = expected_.find(partition);
+  if (expected == expected_.end() || offset == expected->second) {
+    expected_[partition] = offset + 1;
+    return true;
+  }
+  return Jump(partition, {"jump", expected->second, offset});
+}
+
+bool ConsumerLoop::Jump(const PartitionKey& partition, const Trouble& trouble) {
+  std::pair<int64_t, int64_t> range;
+  try {
+    range = consumer_->Watermarks(partition.first, partition.second, kBrokerTimeout);
+  } catch (const Error& e) {
+    logger_.Warn(
+        "cannot read a partition's offset range to check a jump in its offsets; retrying",
+        {{"topic", partition.first}, {"partition", partition.second}, {"error", e.what()}});
+    troubles_[partition] = trouble;
+    next_resolve_ = clock_.Now() + kResolveRetry;
+    return false;
+  }
+  return Resolve(partition, trouble, range.first, range.second);
+}
+
+bool ConsumerLoop::Resolve(const PartitionKey& partition, const Trouble& trouble, int64_t low,
+                           int64_t high) {
+  if (trouble.reason == "log_replaced") {
+    OffsetReset(partition, "log_replaced", trouble.expected, low, high);
+    return false;
+  }
+  if (trouble.offset < trouble.expected) {
+    // The fetch position fell outside the log and was reset to the log's start.
+    OffsetReset(partition, trouble.expected > high ? "beyond_log_end" : "log_replaced",
+                trouble.expected, low, high);
+    return false;
+  }
+  if (low > trouble.expected) {
+    OffsetReset(partition, "before_log_start", trouble.expected, low, high);
+    return false;
+  }
+  // The log still starts before the gap: compaction removed those records (or a broker lost
+  // them while the log start stayed). Reported, and the partition goes on.
+  const int64_t missing = trouble.offset - trouble.expected;
+  metrics_.missing_records.WithLabels({partition.first}).Inc(static_cast<double>(missing));
+  logger_.Error(
+      "records missing from the topic: compacted away, or lost by the broker, before they were"
+      " applied",
+      {{"topic", partition.first},
+       {"partition", partition.second},
+       {"from_offset", trouble.expected},
+       {"to_offset", trouble.offset - 1},
+       {"records", missing}});
+  expected_[partition] = trouble.offset + 1;
+  return true;
+}
+
+void ConsumerLoop::ResolveTroubles() {
+  const auto now = clock_.Now();
+  if (troubles_.empty() || now < next_resolve_) return;
+  const std::map<PartitionKey, Trouble> troubles = std::move(troubles_);
+  troubles_.clear();
+  for (const auto& [partition, trouble] : troubles) {
+    if (stop_.stop_requested() || Jump(partition, trouble) || troubles_.count(partition) != 0) {
+      continue;
+    }
+  }
+  // A jump resolved as a gap admits its record, which was dropped meanwhile: read it again.
+  for (const auto& [partition, trouble] : troubles) {
+    if (troubles_.count(partition) != 0 || stopped_.count(partition) != 0) continue;
+    const auto expected = expected_.find(partition);
+    if (expected == expected_.end() || expected->second != trouble.offset + 1) continue;
+    SeekTo(partition, trouble.offset);
+  }
+}
+
+void ConsumerLoop::SeekTo(const PartitionKey& partition, int64_t offset) {
+  try {
+    consumer_->Seek({partition.first, partition.second, offset}, kBrokerTimeout);
+  } catch (const Error& e) {
+    // The partition cannot go on from where it must: stop it rather than skip.
+    StopPartition(partition,
+                  std::string("cannot seek to offset ") + std::to_string(offset) + ": " + e.what());
+    return;
+  }
+  expected_[partition] = offset;
+  sought_.insert(partition);
+}
+
+void ConsumerLoop::StopPartition(const PartitionKey& partition, const std::string& why) {
+  stopped_[partition] = why;
+  try {
+    consumer_->Pause({{partition.first, partition.second}});
+  } catch (const Error& e) {
+    logger_.Warn("cannot pause a stopped partition", {{"error", e.what()}});
+  }
+  metrics_.stopped_partitions.Get().Set(static_cast<double>(stopped_.size()));
+  UpdateOffsetProblem();
+}
+
+void ConsumerLoop::OffsetReset(const PartitionKey& partition, const std::string& reason,
+                               int64_t fetch_offset, int64_t low, int64_t high) {
+  const auto position = positions_.find(partition);
+  const int64_t stored = position == positions_.end() ? -1 : position->second.next_offset;
+  const bool replay = settings_.on_offset_reset == OffsetResetPolicy::kReplay;
+  metrics_.offset_resets.WithLabels({partition.first, reason}).Inc();
+  logger_.Error(Describe(reason) + (replay ? "; replaying the partition from the log's start"
+                                           : "; the partition is stopped"
+                                             " (consumer.on_offset_reset: stop)"),
+                {{"topic", partition.first},
+                 {"partition", partition.second},
+                 {"stored_offset", stored},
+                 {"fetch_offset", fetch_offset},
+                 {"log_start", low},
+                 {"log_end", high},
+                 {"reason", reason}});
+  checks_.erase(partition);
+  if (!replay) {
+    StopPartition(partition, reason + " (stored offset " + std::to_string(stored) + ", log " +
+                                 std::to_string(low) + ".." + std::to_string(high) + ")");
+    return;
+  }
+  // What was gathered from the old log is applied first, so that its positions never land on
+  // top of the reset one.
+  Drain();
+  Backoff backoff({std::chrono::milliseconds(200), std::chrono::seconds(5), 2.0, std::nullopt},
+                  clock_);
+  while (true) {
+    try {
+      ResetOffset(Pg(), settings_.group_id, partition, low);
+      break;
+    } catch (const TransientError& e) {
+      logger_.Warn("cannot store the reset offset; retrying", {{"error", e.what()}});
+      if (!clock_.SleepFor(backoff.NextDelay().value_or(std::chrono::seconds(1)), stop_)) return;
+    }
+  }
+  positions_[partition] = {low, std::nullopt};
+  if (high > low) replaying_[partition] = high;
+  SeekTo(partition, low);
+  UpdateOffsetProblem();
+}
+
+void ConsumerLoop::Drain() {
+  while (!stop_.stop_requested() && !failure_) {
+    WaitUntilIdle();
+    if (std::all_of(pending_.begin(), pending_.end(),
+                    [](const Pending& p) { return p.batch.records.empty(); })) {
+      return;
+    }
+    HandOver(true);
+  }
+}
+
+void ConsumerLoop::RecheckPositions() {
+  logger_.Info(
+      "every broker was unreachable: checking that each partition's log still holds its"
+      " position");
+  Drain();
+  for (const kafka::TopicPartition& p : assigned_) {
+    const PartitionKey key{p.topic, p.partition};
+    if (stopped_.count(key) != 0 || troubles_.count(key) != 0) continue;
+    std::optional<Check> wanted;
+    if (const auto check = checks_.find(key); check != checks_.end()) {
+      wanted = check->second;  // the assignment's check, not done yet
+    } else if (const auto at = positions_.find(key);
+               at != positions_.end() && at->second.fingerprint && at->second.next_offset > 0) {
+      wanted = Check{at->second.next_offset - 1, *at->second.fingerprint};
+    }
+    if (!wanted) continue;
+    SeekTo(key, wanted->offset);
+    if (stopped_.count(key) == 0) checks_[key] = *wanted;
+  }
+}
+
+void ConsumerLoop::UpdateOffsetProblem() {
+  std::string problem;
+  size_t named = 0;
+  size_t more = 0;
+  auto add = [&](const std::string& text) {
+    if (named == kNamedPartitions) {
+      ++more;
+      return;
+    }
+    problem += (problem.empty() ? "" : "; ") + text;
+    ++named;
+  };
+  for (const auto& [partition, why] : stopped_) add(Name(partition) + " stopped: " + why);
+  for (const auto& [partition, until] : replaying_) {
+    const auto at = positions_.find(partition);
+    add(Name(partition) + " replaying from its log's start after an offset reset (at " +
+        std::to_string(at == positions_.end() ? 0 : at->second.next_offset) + " of " +
+        std::to_string(until) + ")");
+  }
+  if (more > 0) problem += "; and " + std::to_string(more) + " more";
+  std::lock_guard lock(error_mutex_);
+  offset_problem_ = problem;
 }
 
 void ConsumerLoop::HandOver(bool flush) {
@@ -270,10 +533,19 @@ void ConsumerLoop::Collect() {
     }
     for (const LaneDone& done : lane->TakeDone()) {
       std::vector<kafka::TopicPartition> offsets;
-      for (const auto& [partition, next] : done.next_offsets) {
+      bool caught_up = false;
+      for (const auto& [partition, next] : done.positions) {
         positions_[partition] = next;
-        offsets.push_back({partition.first, partition.second, next});
+        offsets.push_back({partition.first, partition.second, next.next_offset});
+        const auto replaying = replaying_.find(partition);
+        if (replaying != replaying_.end() && next.next_offset >= replaying->second) {
+          logger_.Info("partition caught up after its offset reset",
+                       {{"topic", partition.first}, {"partition", partition.second}});
+          replaying_.erase(replaying);
+          caught_up = true;
+        }
       }
+      if (caught_up || !replaying_.empty()) UpdateOffsetProblem();
       applied_since_progress_ += done.records;
       try {
         // PostgreSQL holds the truth; the Kafka commit only informs lag tools, so it must not
@@ -321,7 +593,8 @@ void ConsumerLoop::UpdateLag(bool force) {
     if (!marks) continue;  // not fetched yet: the gauge keeps its last value
     const auto [low, high] = *marks;
     const auto position = positions_.find({p.topic, p.partition});
-    const int64_t at = position == positions_.end() ? low : std::max(low, position->second);
+    const int64_t at =
+        position == positions_.end() ? low : std::max(low, position->second.next_offset);
     const int64_t lag = std::max<int64_t>(0, high - at);
     total += lag;
   }
@@ -385,7 +658,13 @@ void ConsumerLoop::Run(std::stop_token stop) {
         continue;
       }
       std::vector<kafka::Message> messages = consumer_->PollBatch(PollTimeout(), kPollBatch);
+      sought_.clear();  // what librdkafka fetched before a seek is not served after it
       for (kafka::Message& message : messages) Add(message);
+      ResolveTroubles();
+      if (const uint64_t outages = consumer_->BrokerOutages(); outages != outages_seen_) {
+        outages_seen_ = outages;
+        RecheckPositions();
+      }
       caught_up = messages.size() < kPollBatch;
       if (!messages.empty()) continue;
       UpdateLag(false);

@@ -7,6 +7,18 @@
 // assignment every partition starts at the offset stored in PostgreSQL (cdc.offsets), so a crash
 // between the PostgreSQL commit and the Kafka commit re-applies nothing; on revocation the loop
 // waits for the lanes to commit what they hold. Run() runs on the calling thread.
+//
+// The log's identity: a position is only good in the log it was taken from. On assignment (and
+// after every broker was unreachable, when they may have come back without their data) the loop
+// reads the record before each partition's position again and compares its fingerprint with the
+// one stored with the position; a fetch outside the log's offset range comes back as an error
+// (auto.offset.reset=error). A partition whose log no longer holds its position (beyond the
+// log's end, before its start, or another record there) is never passed over: the loop logs an
+// ERROR with both offsets, counts it (cdc_consumer_offset_resets_total), turns /ready false, and
+// follows consumer.on_offset_reset: `stop` consuming that partition (the others go on), or
+// `replay` it from the log's start - what it gathered from the old log is applied first, then the
+// stored offset is set to the log's start (cdc.offsets, no replay counted), and /ready stays
+// false until the partition has caught up with the log's end as seen at the reset.
 #pragma once
 
 #include <atomic>
@@ -16,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -88,6 +101,41 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   void Collect();
   // Adds a polled record to its lane's pending batch; reports offsets the topic no longer has.
   void Add(kafka::Message& message);
+  // The log's identity (see the header comment).
+  struct Check {
+    int64_t offset = 0;  // the record to read again (never applied a second time)
+    int64_t fingerprint = 0;
+  };
+  // A record that is not the one expected: `offset` came where `expected` should have.
+  struct Trouble {
+    std::string reason;    // log_replaced (the check record differs), jump
+    int64_t expected = 0;  // the fetch position
+    int64_t offset = 0;    // the record that came
+  };
+  // True when `record` may be applied: not the record read again for a check, nor a record of a
+  // partition that is stopped, in trouble or just sought.
+  bool Admit(const PartitionKey& partition, const Record& record);
+  // Reads the log's offset range and resolves `trouble` (Resolve); when the broker cannot say,
+  // keeps it in troubles_ (its partition's records are dropped) and returns false.
+  bool Jump(const PartitionKey& partition, const Trouble& trouble);
+  // A jump before the log's start (retention), a fetch reset to the log's start (beyond its end)
+  // or a check record that differs is an offset reset; a gap inside the log (compaction) is
+  // reported and admitted (true).
+  bool Resolve(const PartitionKey& partition, const Trouble& trouble, int64_t low, int64_t high);
+  // Retries the troubles the broker could not answer for.
+  void ResolveTroubles();
+  void OffsetReset(const PartitionKey& partition, const std::string& reason, int64_t fetch_offset,
+                   int64_t low, int64_t high);
+  // Moves the fetch position (records of the poll being added are stale: dropped); a partition
+  // that cannot be sought is stopped.
+  void SeekTo(const PartitionKey& partition, int64_t offset);
+  void StopPartition(const PartitionKey& partition, const std::string& why);
+  // After every broker was unreachable: applies what was taken, then reads the record before
+  // each partition's position again to check it.
+  void RecheckPositions();
+  // Applies every gathered record (hands over and waits until the lanes are idle).
+  void Drain();
+  void UpdateOffsetProblem();
   std::chrono::milliseconds PollTimeout() const;
   void UpdateLag(bool force);
   // Forgets remembered deletes older than consumer.tombstone_retention_hours (every 10 minutes).
@@ -108,8 +156,15 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::vector<kafka::TopicPartition> assigned_;
   std::atomic<size_t> assigned_count_{0};
-  std::map<PartitionKey, int64_t> positions_;  // next offset to apply per assigned partition
-  std::map<PartitionKey, int64_t> expected_;   // next offset expected from the fetcher
+  std::map<PartitionKey, LogPosition> positions_;  // next offset to apply per assigned partition
+  std::map<PartitionKey, int64_t> expected_;       // next offset expected from the fetcher
+  std::map<PartitionKey, Check> checks_;           // partitions whose next record is a check
+  std::map<PartitionKey, Trouble> troubles_;
+  std::map<PartitionKey, std::string> stopped_;  // on_offset_reset: stop; why
+  std::map<PartitionKey, int64_t> replaying_;    // on_offset_reset: replay; until this offset
+  std::set<PartitionKey> sought_;    // their other records in the poll being added are stale
+  Clock::TimePoint next_resolve_{};  // troubles wait for the broker until then
+  uint64_t outages_seen_ = 0;
   std::stop_token stop_;
   Clock::TimePoint last_lag_update_{};
   Clock::TimePoint last_progress_{};
@@ -127,6 +182,7 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::atomic<int64_t> failing_since_ns_{0};  // the loop's own failures (stored offsets)
   mutable std::mutex error_mutex_;
   std::string last_error_;
+  std::string offset_problem_;  // partitions stopped or replaying after an offset reset
 };
 
 }  // namespace cdc::consumer

@@ -38,6 +38,18 @@ ConsumerMetrics::ConsumerMetrics(metrics::Registry& registry)
       last_apply_timestamp(registry.AddGauge("cdc_consumer_last_apply_timestamp_seconds",
                                              "Wall time of the last committed batch")),
       assigned_partitions(registry.AddGauge("cdc_consumer_assigned_partitions",
-                                            "Partitions assigned to this member")) {}
+                                            "Partitions assigned to this member")),
+      offset_resets(registry.AddCounter(
+          "cdc_consumer_offset_resets_total",
+          "Partitions whose log no longer held the stored position (topic re-created or "
+          "truncated, broker data lost, retention ahead of the consumer)",
+          {"topic", "reason"})),
+      stopped_partitions(registry.AddGauge(
+          "cdc_consumer_stopped_partitions",
+          "Partitions not consumed because their log no longer holds the stored position "
+          "(consumer.on_offset_reset: stop)")),
+      schema_waits(registry.AddCounter(
+          "cdc_consumer_unknown_schema_waits_total",
+          "Batches held back because an event's schema id was not (yet) in the registry")) {}
 
 }  // namespace cdc::consumer

@@ -22,6 +22,10 @@ struct ConsumerMetrics {
   metrics::Family<metrics::Counter>& missing_records;       // {topic}: offsets skipped over
   metrics::Family<metrics::Gauge>& last_apply_timestamp;    // seconds since the epoch
   metrics::Family<metrics::Gauge>& assigned_partitions;
+  // {topic, reason}: beyond_log_end, before_log_start, log_replaced
+  metrics::Family<metrics::Counter>& offset_resets;
+  metrics::Family<metrics::Gauge>& stopped_partitions;  // stopped by on_offset_reset: stop
+  metrics::Family<metrics::Counter>& schema_waits;      // batches held back by unknown schema ids
 };
 
 }  // namespace cdc::consumer

@@ -1,53 +1,68 @@
 #include "consumer/offsets.h"
 
+#include <algorithm>
+#include <set>
+
 namespace cdc::consumer {
 
-std::map<PartitionKey, int64_t> LoadOffsets(pg::Connection& connection, const std::string& group_id,
-                                            const std::vector<kafka::TopicPartition>& partitions) {
-  std::map<PartitionKey, int64_t> offsets;
-  std::map<std::string, bool> topics;
-  for (const kafka::TopicPartition& p : partitions) topics[p.topic] = true;
-  for (const auto& [topic, unused] : topics) {
-    for (const auto& [key, offset] : LoadTopicOffsets(connection, group_id, topic)) {
-      for (const kafka::TopicPartition& p : partitions) {
-        if (p.topic == key.first && p.partition == key.second) offsets[key] = offset;
-      }
+std::map<PartitionKey, LogPosition> LoadPositions(
+    pg::Connection& connection, const std::string& group_id,
+    const std::vector<kafka::TopicPartition>& partitions) {
+  std::set<std::string> topics;
+  for (const kafka::TopicPartition& p : partitions) topics.insert(p.topic);
+  std::map<PartitionKey, LogPosition> positions;
+  for (const std::string& topic : topics) {
+    const pg::Result rows = connection.Exec(
+        "SELECT partition, next_offset, last_fingerprint FROM cdc.offsets"
+        " WHERE group_id = $1 AND topic = $2",
+        {group_id, topic});
+    for (int i = 0; i < rows.rows(); ++i) {
+      const PartitionKey key{topic, static_cast<int32_t>(rows.GetInt(i, 0))};
+      const bool wanted =
+          std::any_of(partitions.begin(), partitions.end(), [&](const kafka::TopicPartition& p) {
+            return p.topic == key.first && p.partition == key.second;
+          });
+      if (!wanted) continue;
+      LogPosition& position = positions[key];
+      position.next_offset = rows.GetInt(i, 1);
+      if (!rows.IsNull(i, 2)) position.fingerprint = rows.GetInt(i, 2);
     }
   }
-  return offsets;
-}
-
-std::map<PartitionKey, int64_t> LoadTopicOffsets(pg::Connection& connection,
-                                                 const std::string& group_id,
-                                                 const std::string& topic) {
-  const pg::Result rows = connection.Exec(
-      "SELECT partition, next_offset FROM cdc.offsets WHERE group_id = $1 AND topic = $2",
-      {group_id, topic});
-  std::map<PartitionKey, int64_t> offsets;
-  for (int i = 0; i < rows.rows(); ++i) {
-    offsets[{topic, static_cast<int32_t>(rows.GetInt(i, 0))}] = rows.GetInt(i, 1);
-  }
-  return offsets;
+  return positions;
 }
 
 void StoreOffsets(pg::Connection& connection, const std::string& group_id,
-                  const std::map<PartitionKey, int64_t>& next) {
+                  const std::map<PartitionKey, LogPosition>& next) {
   if (next.empty()) return;
-  std::vector<std::string> topics, partitions, offsets;
-  for (const auto& [partition, offset] : next) {
+  std::vector<std::string> topics, partitions, offsets, fingerprints;
+  for (const auto& [partition, position] : next) {
     topics.push_back(partition.first);
     partitions.push_back(std::to_string(partition.second));
-    offsets.push_back(std::to_string(offset));
+    offsets.push_back(std::to_string(position.next_offset));
+    fingerprints.push_back(position.fingerprint ? std::to_string(*position.fingerprint) : "");
   }
   connection.Exec(
-      "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
-      " SELECT $1, o.topic, o.partition, o.next_offset, now()"
-      " FROM unnest($2::text[], $3::int[], $4::bigint[]) AS o(topic, partition, next_offset)"
+      "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, last_fingerprint,"
+      " updated_at)"
+      " SELECT $1, o.topic, o.partition, o.next_offset, NULLIF(o.fingerprint, '')::bigint, now()"
+      " FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[])"
+      "  AS o(topic, partition, next_offset, fingerprint)"
       " ON CONFLICT (group_id, topic, partition) DO UPDATE"
-      " SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at"
+      " SET next_offset = EXCLUDED.next_offset, last_fingerprint = EXCLUDED.last_fingerprint,"
+      "  updated_at = EXCLUDED.updated_at"
       " WHERE cdc.offsets.next_offset < EXCLUDED.next_offset",
-      {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions),
-       pg::ArrayLiteral(offsets)});
+      {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions), pg::ArrayLiteral(offsets),
+       pg::ArrayLiteral(fingerprints)});
+}
+
+void ResetOffset(pg::Connection& connection, const std::string& group_id,
+                 const PartitionKey& partition, int64_t next_offset) {
+  connection.Exec(
+      "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
+      " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
+      " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL,"
+      "  updated_at = EXCLUDED.updated_at",
+      {group_id, partition.first, std::to_string(partition.second), std::to_string(next_offset)});
 }
 
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
@@ -62,7 +77,8 @@ void RewindOffsets(pg::Connection& connection, const std::string& group_id,
     connection.Exec(
         "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
         " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
-        " SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at",
+        " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL,"
+        "  updated_at = EXCLUDED.updated_at",
         {group_id, p.topic, std::to_string(p.partition), std::to_string(p.offset)});
   }
   tx.Commit();

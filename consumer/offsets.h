@@ -11,24 +11,27 @@
 
 #include "common/kafka/message.h"
 #include "common/pg/connection.h"
+#include "consumer/batch.h"
 
 namespace cdc::consumer {
 
 using PartitionKey = std::pair<std::string, int32_t>;
 
-// The stored next offsets of `group_id` for `partitions` (absent when none is stored).
-std::map<PartitionKey, int64_t> LoadOffsets(pg::Connection& connection, const std::string& group_id,
-                                            const std::vector<kafka::TopicPartition>& partitions);
+// The stored positions of `group_id` for `partitions` (absent when none is stored).
+std::map<PartitionKey, LogPosition> LoadPositions(
+    pg::Connection& connection, const std::string& group_id,
+    const std::vector<kafka::TopicPartition>& partitions);
 
-// Every stored offset of `group_id` for `topic`.
-std::map<PartitionKey, int64_t> LoadTopicOffsets(pg::Connection& connection,
-                                                 const std::string& group_id,
-                                                 const std::string& topic);
-
-// Moves the stored offsets of `group_id` forward to `next` (never back), in one statement; for
+// Moves the stored positions of `group_id` forward to `next` (never back), in one statement; for
 // the apply transaction.
 void StoreOffsets(pg::Connection& connection, const std::string& group_id,
-                  const std::map<PartitionKey, int64_t>& next);
+                  const std::map<PartitionKey, LogPosition>& next);
+
+// Sets one partition's stored offset to `next_offset` (back or forward, fingerprint unknown):
+// the consumer follows a partition's log that no longer holds the stored position. Not a
+// replay: the group's rewind count is unchanged.
+void ResetOffset(pg::Connection& connection, const std::string& group_id,
+                 const PartitionKey& partition, int64_t next_offset);
 
 // Sets the stored offsets unconditionally (replay rewinds them) and counts the rewind in
 // cdc.group_rewinds (`by`: who rewound), in one transaction.

@@ -95,6 +95,11 @@ ConsumerSettings ConsumerSettings::FromConfig(const config::Config& config) {
   s.tombstone_retention = std::chrono::hours(config.GetInt("consumer.tombstone_retention_hours"));
   s.change_feed = config.GetBool("consumer.change_feed");
   s.unhealthy_after = std::chrono::milliseconds(config.GetInt("consumer.unhealthy_after_ms"));
+  s.on_offset_reset = config.GetString("consumer.on_offset_reset") == "replay"
+                          ? OffsetResetPolicy::kReplay
+                          : OffsetResetPolicy::kStop;
+  s.unknown_schema_wait =
+      std::chrono::milliseconds(config.GetInt("consumer.unknown_schema_wait_ms"));
   try {
     s.metrics_listen = ParseHostPort(config.GetString("consumer.metrics_listen"));
   } catch (const Error& e) {

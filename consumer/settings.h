@@ -15,6 +15,7 @@
 namespace cdc::consumer {
 
 enum class DeleteMode { kHard, kSoft };
+enum class OffsetResetPolicy { kStop, kReplay };
 
 struct ConsumerSettings {
   std::string pipeline;
@@ -32,6 +33,8 @@ struct ConsumerSettings {
   std::chrono::hours tombstone_retention{168};
   bool change_feed = false;  // target tables get the change-feed index on _cdc_seq
   std::chrono::milliseconds unhealthy_after{60'000};
+  OffsetResetPolicy on_offset_reset = OffsetResetPolicy::kStop;
+  std::chrono::milliseconds unknown_schema_wait{60'000};
   HostPort metrics_listen;
   event::Format format = event::Format::kAvro;
   std::string topic_prefix;

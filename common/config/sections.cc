@@ -118,6 +118,14 @@ ConfigSchema ProjectSchema() {
           KeySpec::Bool("change_feed").Default("false"),
           // /ready turns false when no batch could be applied for this long.
           KeySpec::Int("unhealthy_after_ms", 100, 86'400'000).Default("60000"),
+          // A partition whose log no longer holds the stored position (the topic was re-created,
+          // truncated, or retention deleted records not yet applied): stop consuming it, or
+          // replay it from the log's start (the version guard makes that safe).
+          KeySpec::Enum("on_offset_reset", {"stop", "replay"}).Default("stop"),
+          // How long an event whose schema id the registry does not know waits for it (the
+          // schema is usually late: re-registered after the broker lost the schemas topic)
+          // before it is dead-lettered as schema_unknown.
+          KeySpec::Int("unknown_schema_wait_ms", 0, 86'400'000).Default("60000"),
           KeySpec::String("metrics_listen").Default("127.0.0.1:9102"),
       }));
   schema.sections.push_back(KeySpec::Section(

@@ -14,6 +14,7 @@ void ClientState::OnError(rd_kafka_t* rk, int err, const char* reason) {
     logger_.Error("kafka " + role_ + " fatal error", {{"error", fatal_message_}});
     return;
   }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) outages_.fetch_add(1);
   last_client_error_ =
       std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " + reason;
   logger_.Warn("kafka client error", {{"error", last_client_error_}});

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -28,12 +29,16 @@ class ClientState {
   // Throws FatalError once a fatal error was latched.
   void ThrowIfFatal() const;
   std::string LastClientError() const;
+  // How many times every broker connection was down at once (librdkafka's ALL_BROKERS_DOWN):
+  // after such an outage the brokers may have come back without the data they held.
+  uint64_t outages() const { return outages_.load(); }
   const Logger& logger() const { return logger_; }
 
  private:
   const std::string role_;
   const Logger logger_;
   std::atomic<bool> fatal_{false};
+  std::atomic<uint64_t> outages_{0};
   mutable std::mutex mutex_;
   std::string fatal_message_;
   std::string last_client_error_;

@@ -84,6 +84,8 @@ class Consumer {
   void Seek(const TopicPartition& partition, std::chrono::milliseconds timeout);
   std::vector<TopicPartition> Assignment() const;
   std::string LastClientError() const;
+  // How many times every broker was unreachable at once (see ClientState::outages).
+  uint64_t BrokerOutages() const { return state_.outages(); }
   // Leaves the group (revoking partitions through the listener). Idempotent.
   void Close();
 

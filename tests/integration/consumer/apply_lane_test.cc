@@ -106,8 +106,8 @@ TEST_F(ApplyLaneTest, ABatchWaitingBehindTheOneInFlightIsAppliedAfterItAsDecoded
   ASSERT_TRUE(WaitUntil([&] { return lane.Idle(); }, std::chrono::seconds(30)));
   const std::vector<consumer::LaneDone> done = lane.TakeDone();
   ASSERT_EQ(done.size(), 2U);
-  EXPECT_EQ(done[0].next_offsets.at({kTopic, 0}), 1);
-  EXPECT_EQ(done[1].next_offsets.at({kTopic, 0}), 2);
+  EXPECT_EQ(done[0].positions.at({kTopic, 0}).next_offset, 1);
+  EXPECT_EQ(done[1].positions.at({kTopic, 0}).next_offset, 2);
   EXPECT_EQ(Sql("SELECT id || ':' || note || ':' || _cdc_seq FROM replica.orders"), "1:second:2");
   EXPECT_EQ(AppliedThrough(kTopic), 2);
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -158,6 +159,15 @@ class ConsumerProcess {
  private:
   std::unique_ptr<Process> process_;
 };
+
+// The status port a consumer logged ("status endpoint listening", address 127.0.0.1:PORT; the
+// log in JSON), 0 before it did.
+inline int StatusPort(const std::string& log_path) {
+  std::smatch match;
+  const std::string log = TailFile(log_path, 400);
+  static const std::regex kListening(R"re("status endpoint listening","address":"[^"]*:(\d+)")re");
+  return std::regex_search(log, match, kListening) ? std::stoi(match[1]) : 0;
+}
 
 // ISO-8601 UTC with seconds, e.g. 2026-11-21T10:00:00Z.
 inline std::string IsoUtcForTest(std::chrono::system_clock::time_point time) {

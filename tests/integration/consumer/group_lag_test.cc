@@ -15,14 +15,6 @@ namespace {
 
 using event::Op;
 
-// The status port a consumer logged ("status endpoint listening", address 127.0.0.1:PORT).
-int StatusPort(const std::string& log_path) {
-  std::smatch match;
-  const std::string log = TailFile(log_path, 200);
-  static const std::regex kListening(R"re("status endpoint listening","address":"[^"]*:(\d+)")re");
-  return std::regex_search(log, match, kListening) ? std::stoi(match[1]) : 0;
-}
-
 // The sum of cdc_consumer_lag over partitions in a /metrics page (-1 when absent).
 int64_t LagOf(const std::string& metrics) {
   static const std::regex kLag(R"re(cdc_consumer_lag\{[^}]*\} (\d+))re");

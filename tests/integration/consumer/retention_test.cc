@@ -1,7 +1,11 @@
 // Records deleted from a topic before the consumer applied them (retention ran ahead of it) are
-// data loss the consumer cannot undo; it must say so, loudly, and carry on with what is left.
-// The dev broker keeps at most 5 MB per partition, which makes retention easy to trigger.
+// data loss the consumer cannot undo: the stored position is before the start of the log
+// (consumer.on_offset_reset). By default the partition stops - ERROR, metric, /ready false, the
+// replica and the stored offset untouched; with `replay` the consumer says so and applies what
+// the log still holds. The dev broker keeps at most 5 MB per partition, which makes retention
+// easy to trigger.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "tests/integration/consumer/consumer_fixture.h"
 
@@ -10,7 +14,7 @@ namespace {
 
 using event::Op;
 
-TEST_F(ConsumerTest, RecordsLostToRetentionAreReportedAndTheRestApplied) {
+TEST_F(ConsumerTest, RecordsLostToRetentionStopThePartitionOrAreReplayedPastByPolicy) {
   EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
   const event::TableMeta table = OrdersTable();
   const std::string topic = writer.Topic(table);
@@ -19,9 +23,8 @@ TEST_F(ConsumerTest, RecordsLostToRetentionAreReportedAndTheRestApplied) {
     writer.Write(table, OrderEvent(Op::kCreate, id, id, "kept", id));
   }
   writer.Flush();
-  const std::string config = ConfigPath();
   {
-    ConsumerProcess consumer({"run", "--config", config}, LogPath());
+    ConsumerProcess consumer({"run", "--config", ConfigPath()}, LogPath());
     ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 3; }, std::chrono::seconds(60)));
     EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   }
@@ -39,16 +42,63 @@ TEST_F(ConsumerTest, RecordsLostToRetentionAreReportedAndTheRestApplied) {
   writer.Flush();
   const int64_t end = 3 + 2 + 7 + 2;
 
+  // on_offset_reset: stop (the default).
   WriteFile(LogPath(), "");
-  ConsumerProcess consumer({"run", "--config", config}, LogPath());
+  {
+    ConsumerProcess consumer({"run", "--config", ConfigPath()}, LogPath());
+    ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+    httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+    std::string metrics;
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          const auto res = status.Get("/metrics");
+          metrics = res ? res->body : "";
+          return metrics.find("cdc_consumer_offset_resets_total{topic=\"" + topic +
+                              "\",reason=\"before_log_start\"} 1") != std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << metrics << LogTail(40);
+    EXPECT_NE(metrics.find("cdc_consumer_stopped_partitions 1"), std::string::npos) << metrics;
+    const auto ready = status.Get("/ready");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 503);
+    EXPECT_NE(ready->body.find(topic + "[0] stopped: before_log_start (stored offset 3"),
+              std::string::npos)
+        << ready->body;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_EQ(AppliedThrough(topic), 3);
+    EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
+  }
+  const std::string stopped_log = LogTail(400);
+  const size_t error = stopped_log.find("before the start of the partition's log");
+  ASSERT_NE(error, std::string::npos) << stopped_log;
+  const size_t line = stopped_log.rfind('\n', error) + 1;
+  EXPECT_NE(stopped_log.substr(line, error - line).find("\"level\":\"error\""), std::string::npos)
+      << stopped_log;
+  EXPECT_NE(stopped_log.find("\"stored_offset\":3", error), std::string::npos) << stopped_log;
+  EXPECT_NE(stopped_log.find("\"log_start\":7", error), std::string::npos) << stopped_log;
+  EXPECT_NE(stopped_log.find("\"log_end\":14", error), std::string::npos) << stopped_log;
+  EXPECT_EQ(Sql("SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM replica.orders"),
+            "1:kept,2:kept,3:kept");
+
+  // on_offset_reset: replay: the rest of the log is applied, the lost updates are not invented.
+  WriteFile(LogPath(), "");
+  ConsumerProcess consumer({"run", "--config", ConfigPath("  on_offset_reset: replay\n")},
+                           LogPath());
   ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= end; }, std::chrono::seconds(60)))
       << LogTail();
+  ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+  httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const auto ready = status.Get("/ready");
+        return ready && ready->status == 200;
+      },
+      std::chrono::seconds(30)));
   EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   const std::string log = LogTail(400);
-  const size_t at = log.find("records missing from the topic");
-  ASSERT_NE(at, std::string::npos) << log;
-  EXPECT_NE(log.find("\"from_offset\":3", at), std::string::npos) << log;
-  // What the topic still had is applied; the lost updates are not invented.
+  EXPECT_NE(log.find("replaying the partition from the log's start"), std::string::npos) << log;
+  EXPECT_NE(log.find("partition caught up after its offset reset"), std::string::npos) << log;
   EXPECT_EQ(Sql("SELECT string_agg(id || ':' || note, ',' ORDER BY id) FROM replica.orders"),
             "1:kept,2:kept,3:after,4:after");
 }

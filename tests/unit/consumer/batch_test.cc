@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.h"
 #include "consumer/pg_text.h"
@@ -66,14 +67,51 @@ TEST(SelectWinners, ExcludedEventsTakeNoPart) {
   EXPECT_EQ(work[0].events[0]->record, 0u);
 }
 
-TEST(NextOffsets, OnePastTheHighestOffsetPerPartition) {
-  std::vector<Record> records(3);
+TEST(NextPositions, OnePastTheHighestOffsetPerPartitionWithItsRecordsFingerprint) {
+  std::vector<Record> records(4);
   records[0].position = {"a", 0, 7, 0};
   records[1].position = {"a", 0, 9, 0};
-  records[2].position = {"a", 1, 2, 0};
-  const auto next = NextOffsets(records);
-  EXPECT_EQ(next.at({"a", 0}), 10);
-  EXPECT_EQ(next.at({"a", 1}), 3);
+  records[1].value = "nine";
+  records[2].position = {"a", 0, 8, 0};
+  records[3].position = {"a", 1, 2, 0};
+  const auto next = NextPositions(records);
+  EXPECT_EQ(next.at({"a", 0}).next_offset, 10);
+  EXPECT_EQ(next.at({"a", 0}).fingerprint, Fingerprint(records[1]));
+  EXPECT_EQ(next.at({"a", 1}).next_offset, 3);
+  EXPECT_EQ(next.at({"a", 1}).fingerprint, Fingerprint(records[3]));
+}
+
+TEST(Fingerprint, StableAndSensitiveToTimestampKeyValueAndTheirBoundaries) {
+  Record record;
+  record.position = {"t", 0, 5, 1700000000000};
+  record.key = "k";
+  record.value = "v";
+  // A stored value: the function must never change (cdc.offsets keeps what it computed).
+  EXPECT_EQ(Fingerprint(record), Fingerprint(record));
+  const int64_t base = Fingerprint(record);
+  std::set<int64_t> seen{base};
+  Record other = record;
+  other.position.timestamp_ms += 1;
+  seen.insert(Fingerprint(other));
+  other = record;
+  other.key = "kv";
+  other.value = "";
+  seen.insert(Fingerprint(other));
+  other = record;
+  other.value.reset();  // a tombstone
+  seen.insert(Fingerprint(other));
+  other = record;
+  other.key.reset();
+  seen.insert(Fingerprint(other));
+  other = record;
+  other.key = "";
+  seen.insert(Fingerprint(other));
+  EXPECT_EQ(seen.size(), 6U);
+  // Neither topic nor offset take part: the same record read again anywhere compares equal.
+  other = record;
+  other.position.offset = 99;
+  other.position.topic = "u";
+  EXPECT_EQ(Fingerprint(other), base);
 }
 
 TEST(DeadLetterClass, FromStageAndCode) {
