@@ -46,7 +46,8 @@ ApplyLane::ApplyLane(int id, const ConsumerSettings& settings, event::EventDecod
       logger_(std::move(logger)),
       signal_(signal),
       stop_(std::move(stop)),
-      decoder_(decoder, settings.table_map),
+      decoder_(decoder, settings.table_map,
+               {&clock, settings.unknown_schema_wait, &metrics.schema_waits.Get()}),
       catalog_(settings.target_schema, settings.change_feed, logger_),
       applier_(settings, catalog_, &dead_letters, logger_),
       thread_([this](std::stop_token shutdown) { Loop(std::move(shutdown)); }) {}

@@ -7,8 +7,8 @@
 namespace cdc::consumer {
 
 RecordDecoder::RecordDecoder(event::EventDecoder& decoder,
-                             std::map<std::string, std::string> table_map)
-    : decoder_(decoder), table_map_(std::move(table_map)) {}
+                             std::map<std::string, std::string> table_map, UnknownSchemaWait wait)
+    : decoder_(decoder), table_map_(std::move(table_map)), wait_(wait) {}
 
 void RecordDecoder::Decode(Batch& batch, size_t index) {
   const Record& record = batch.records[index];
@@ -54,11 +54,25 @@ void RecordDecoder::Decode(Batch& batch, size_t index) {
   } catch (const FatalError&) {
     throw;
   } catch (const Error& e) {
+    if (e.code() == "SCHEMA_ID") WaitForSchema(e);
     batch.dead_letters.push_back(
         {index, "decode", DeadLetterClass("decode", e.code()), e.code(), e.what(), "", ""});
   } catch (const std::exception& e) {
     batch.dead_letters.push_back({index, "decode", "decode", "DECODE", e.what(), "", ""});
   }
+}
+
+void RecordDecoder::WaitForSchema(const Error& error) {
+  if (wait_.clock == nullptr || wait_.wait.count() == 0) return;
+  const Clock::TimePoint now = wait_.clock->Now();
+  // The lookup's message names the id (and the registry): the same unknown schema, the same wait.
+  const Clock::TimePoint since = unknown_since_.try_emplace(error.what(), now).first->second;
+  if (now - since >= wait_.wait) return;
+  if (wait_.waits != nullptr) wait_.waits->Inc();
+  throw TransientError("SCHEMA_WAIT",
+                       std::string(error.what()) + "; waiting up to " +
+                           std::to_string(wait_.wait.count()) +
+                           " ms (consumer.unknown_schema_wait_ms) for it to be registered");
 }
 
 void RecordDecoder::DecodeAll(Batch& batch) {

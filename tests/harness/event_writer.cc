@@ -22,11 +22,13 @@ std::string Shape(const event::TableMeta& table) {
 
 }  // namespace
 
-EventWriter::EventWriter(const std::string& bootstrap, event::Format format, int linger_ms)
+EventWriter::EventWriter(const std::string& bootstrap, event::Format format, int linger_ms,
+                         const std::string& schemas_topic)
     : logging_(LogFormat::kText, LogLevel::kWarn),
       config_(config::Config::Parse(
           "pipeline: {name: test}\nkafka:\n  bootstrap_servers: " + bootstrap +
-              "\n  properties: {linger.ms: '" + std::to_string(linger_ms) + "'}\n",
+              "\n  properties: {linger.ms: '" + std::to_string(linger_ms) + "'}\n" +
+              (schemas_topic.empty() ? "" : "  schemas_topic: " + schemas_topic + "\n"),
           config::ProjectSchema(), {})),
       kafka_(kafka::KafkaSettings::FromConfig(config_)),
       registry_(registry::MakeSchemaRegistry(config_, kafka_, clock_, logging_.Get("registry"))),

@@ -25,7 +25,9 @@ class EventWriter final : public kafka::DeliveryHandler {
  public:
   // `linger_ms` is the producer's linger.ms: a bulk load uses a long one, so the dev broker gets
   // big message sets (its fetch serves one set per partition per request).
-  EventWriter(const std::string& bootstrap, event::Format format, int linger_ms = 5);
+  // `schemas_topic` (when set) registers the schemas there instead of the default topic.
+  EventWriter(const std::string& bootstrap, event::Format format, int linger_ms = 5,
+              const std::string& schemas_topic = "");
   ~EventWriter() override;
 
   // The topic of `table`: cdc.<SCHEMA>.<TABLE>.
