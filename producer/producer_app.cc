@@ -221,9 +221,29 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   }
 
   Clock::TimePoint last_checkpoint = clock.Now();
+  // After every broker was unreachable, the schemas topic may have come back empty (a cluster
+  // lost or restored): the schemas are checked, and published again, until that succeeds.
+  uint64_t outages_seen = publisher.BrokerOutages();
+  bool recheck_schemas = false;
+  Clock::TimePoint next_schema_check{};
   try {
     while (!stop.stop_requested() && !fatal) {
       publisher.Serve(milliseconds(100));
+      if (const uint64_t outages = publisher.BrokerOutages(); outages != outages_seen) {
+        outages_seen = outages;
+        recheck_schemas = true;
+      }
+      if (recheck_schemas && clock.Now() >= next_schema_check) {
+        try {
+          const size_t republished = schemas->Republish();
+          recheck_schemas = false;
+          logger.Info("schemas checked after every broker was unreachable",
+                      {{"published_again", static_cast<int64_t>(republished)}});
+        } catch (const TransientError& e) {
+          next_schema_check = clock.Now() + seconds(2);
+          logger.Debug("schemas not checked yet; retrying", {{"error", e.what()}});
+        }
+      }
       if (clock.Now() - last_checkpoint >= settings.checkpoint_interval) {
         checkpoints.WriteChanged();
         last_checkpoint = clock.Now();

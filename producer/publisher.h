@@ -52,6 +52,9 @@ class Publisher final : public kafka::DeliveryHandler {
   // Drops what is still queued (shutdown with an unreachable broker).
   void PurgeAll();
   int InFlight() const;
+  // How many times every broker was unreachable at once: after one, the brokers may have come
+  // back without what they held (the schemas topic among it).
+  uint64_t BrokerOutages() const { return producer_->BrokerOutages(); }
   // See kafka::Producer::LoadTopicMetadata: called before the first publish so that it goes out
   // at once.
   bool LoadTopicMetadata(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);

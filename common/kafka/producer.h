@@ -89,6 +89,8 @@ class Producer {
   void PurgeAll();
   // The last client-level error seen (broker down, all brokers down, ...) or empty.
   std::string LastClientError() const;
+  // How many times every broker was unreachable at once (see ClientState::outages).
+  uint64_t BrokerOutages() const { return state_.outages(); }
 
  private:
   static void OnDeliveryCallback(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);

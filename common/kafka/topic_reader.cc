@@ -17,7 +17,8 @@ size_t TopicReader::ReadToEnd(std::chrono::milliseconds timeout,
   for (int32_t partition : consumer_.Partitions(topic_, timeout)) {
     const auto [low, high] = consumer_.Watermarks(topic_, partition, timeout);
     int64_t& next = next_offsets_[partition];
-    if (next < low) next = low;
+    // Beyond the end: the topic was re-created (or truncated) since; its log is read anew.
+    if (next < low || next > high) next = low;
     if (next < high) {
       assignment.push_back({topic_, partition, next});
       ends[partition] = high;

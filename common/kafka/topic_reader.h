@@ -22,6 +22,8 @@ class TopicReader {
   // Calls `on_message` for each message up to the current end. A topic that does not exist
   // yet reads as empty. Throws TransientError("TOPIC_READ") when the end is not reached within
   // `timeout` (the next call continues where this one stopped).
+  // Forgets where it stopped: the next ReadToEnd reads the whole topic again.
+  void Rewind() { next_offsets_.clear(); }
   size_t ReadToEnd(std::chrono::milliseconds timeout,
                    const std::function<void(const Message&)>& on_message);
 

@@ -23,6 +23,10 @@ class SchemaRegistry {
   virtual int32_t Register(const std::string& subject, const std::string& schema) = 0;
   // The schema text registered under `id`; PermanentError("SCHEMA_ID") when no such id exists.
   virtual std::string Lookup(int32_t id) = 0;
+  // Registers again every schema this instance registered that the registry no longer holds
+  // (after the brokers lost the schemas topic); returns how many. A REST registry keeps its own
+  // storage: nothing to do there. Throws TransientError when the registry cannot be reached.
+  virtual size_t Republish() { return 0; }
 };
 
 }  // namespace cdc::registry

@@ -130,7 +130,12 @@ int32_t TopicRegistry::Register(const std::string& subject, const std::string& s
   };
   if (registered()) return id;
   Load();  // another producer may have registered it (or a conflicting schema) meanwhile
-  if (registered()) return id;
+  if (!registered()) Publish(subject, id, schema);
+  registered_[{subject, id}] = schema;
+  return id;
+}
+
+void TopicRegistry::Publish(const std::string& subject, int32_t id, const std::string& schema) {
   if (!producer_) throw FatalError("SCHEMAS_TOPIC", "a schemas topic reader cannot register");
   const int version = static_cast<int>(subjects_[subject].size()) + 1;
   const std::string key = std::to_string(id);
@@ -147,7 +152,23 @@ int32_t TopicRegistry::Register(const std::string& subject, const std::string& s
   Remember(subject, id, schema);
   logger_.Info("schema published",
                {{"topic", topic_}, {"subject", subject}, {"id", id}, {"version", version}});
-  return id;
+}
+
+size_t TopicRegistry::Republish() {
+  std::lock_guard lock(mutex_);
+  by_id_.clear();
+  subjects_.clear();
+  versions_.clear();
+  reader_->Rewind();
+  Load();
+  size_t published = 0;
+  for (const auto& [key, schema] : registered_) {
+    const auto ids = subjects_.find(key.first);
+    if (ids != subjects_.end() && ids->second.count(key.second) != 0) continue;
+    Publish(key.first, key.second, schema);
+    ++published;
+  }
+  return published;
 }
 
 std::string TopicRegistry::Lookup(int32_t id) {
@@ -156,6 +177,11 @@ std::string TopicRegistry::Lookup(int32_t id) {
   if (found != by_id_.end()) return found->second.schema;
   Load();
   found = by_id_.find(id);
+  if (found == by_id_.end()) {
+    reader_->Rewind();  // the topic may have been re-created and filled past where we stopped
+    Load();
+    found = by_id_.find(id);
+  }
   if (found == by_id_.end()) {
     throw PermanentError("SCHEMA_ID", "schema id " + std::to_string(id) + " is not in " + topic_);
   }

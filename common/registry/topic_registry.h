@@ -34,7 +34,12 @@ class TopicRegistry final : public SchemaRegistry {
   ~TopicRegistry() override;
 
   int32_t Register(const std::string& subject, const std::string& schema) override;
+  // An unknown id reads the topic again from where the last read stopped, then once more from its
+  // start (the topic may have been re-created since).
   std::string Lookup(int32_t id) override;
+  // Reads the whole topic again and publishes every schema registered through this instance that
+  // it no longer holds (a cluster lost or restored, the topic re-created).
+  size_t Republish() override;
 
   // Reads of the registry as it is in the topic now (each loads what was added since the last
   // load). Throw TransientError when the topic cannot be read in time.
@@ -65,6 +70,8 @@ class TopicRegistry final : public SchemaRegistry {
   void Load();
   // Adds one record read from the topic or written by us. Caller holds mutex_.
   void Remember(const std::string& subject, int32_t id, const std::string& schema);
+  // Publishes one schema record. Caller holds mutex_.
+  void Publish(const std::string& subject, int32_t id, const std::string& schema);
 
   const std::string topic_;
   const Logger logger_;
@@ -73,6 +80,7 @@ class TopicRegistry final : public SchemaRegistry {
   std::map<int32_t, Entry> by_id_;
   std::map<std::string, std::set<int32_t>> subjects_;     // subject -> ids registered under it
   std::map<std::string, std::vector<int32_t>> versions_;  // subject -> ids in topic order
+  std::map<std::pair<std::string, int32_t>, std::string> registered_;  // by Register: schema
   std::unique_ptr<Delivery> delivery_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> consumer_;

@@ -94,6 +94,30 @@ TEST_F(ResilienceTest, BrokerDownTenSecondsLosesNothing) {
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
+// The broker loses everything (the dev broker keeps topics in memory): the running producer
+// publishes its schemas again, so consumers can decode what it publishes next.
+TEST_F(ResilienceTest, ABrokerThatLostEverythingGetsTheSchemasAgain) {
+  ProducerProcess producer(config_, dir_.File("producer.log"));
+  workload_->Run(2'000);
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)));
+  auto schemas = [&] {
+    std::set<std::string> keys;
+    for (const TopicMessage& m : ReadTopic(broker_.bootstrap(), "_cdc_schemas")) {
+      keys.insert(m.key);
+    }
+    return keys;
+  };
+  const std::set<std::string> before = schemas();
+  ASSERT_EQ(before.size(), 2 * kTables.size());  // a key and a value schema per table
+  broker_.Restart();
+  ASSERT_TRUE(WaitFor([&] { return schemas() == before; }, std::chrono::seconds(60)))
+      << Tail(dir_.File("producer.log"));
+  EXPECT_NE(Tail(dir_.File("producer.log"), 200).find("\"published_again\":6"), std::string::npos)
+      << Tail(dir_.File("producer.log"));
+  EXPECT_TRUE(producer.running());
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
+}
+
 TEST_F(ResilienceTest, FatalKafkaErrorExitsNonZeroAndRestartResumes) {
   workload_->Run(2'000);
   // Refused producer id (an authorization failure) is fatal for an idempotent producer.
