@@ -136,5 +136,26 @@ TEST_F(ResilienceTest, FatalKafkaErrorExitsNonZeroAndRestartResumes) {
   EXPECT_EQ(producer->Stop(SIGTERM), 0);
 }
 
+// Kafka refuses a topic (a missing ACL): the producer stops rather than skip the changes, and a
+// restart (the ACL granted) resumes from the checkpoint with nothing lost (README, Operations).
+TEST_F(ResilienceTest, ARefusedTopicStopsTheProducerAndARestartResumes) {
+  auto producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer.log"));
+  workload_->Run(2'000);
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)));
+  broker_.PushErrors("Produce", "TOPIC_AUTHORIZATION_FAILED", 1);
+  workload_->Run(2'000);
+  const std::optional<int> rc = producer->Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(rc.has_value()) << "the producer kept running after a refused topic\n"
+                              << Tail(dir_.File("producer.log"));
+  EXPECT_NE(*rc, 0);
+  EXPECT_NE(Tail(dir_.File("producer.log"), 200).find("TOPIC_AUTHORIZATION_FAILED"),
+            std::string::npos)
+      << Tail(dir_.File("producer.log"));
+  producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)))
+      << Tail(dir_.File("producer2.log"));
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+}
+
 }  // namespace
 }  // namespace cdc::testing
