@@ -21,7 +21,10 @@ TEST_F(ConsumerTest, PoisonRecordsAreDeadLetteredAndEverythingElseApplies) {
     writer.Write(table, OrderEvent(Op::kCreate, id, id, "note", id, "1.50"));
   }
   writer.Flush();
-  ConsumerProcess consumer({"run", "--config", ConfigPath("  batch_max_ms: 500\n")}, LogPath());
+  // The unknown schema id below is waited for 1 s (unknown_schema_test.cc covers the wait).
+  ConsumerProcess consumer(
+      {"run", "--config", ConfigPath("  batch_max_ms: 500\n  unknown_schema_wait_ms: 1000\n")},
+      LogPath());
   ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 10; }, std::chrono::seconds(60)));
   // The replica gains constraints the source does not have (an operator's change).
   Sql("ALTER TABLE replica.orders ALTER COLUMN note SET NOT NULL");
