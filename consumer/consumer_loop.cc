@@ -21,6 +21,8 @@ constexpr size_t kPollBatch = 500;
 // Broker round trips made while resolving an offset reset.
 constexpr auto kBrokerTimeout = std::chrono::seconds(5);
 constexpr auto kResolveRetry = std::chrono::seconds(1);
+// The stored positions' checks against the logs' ranges: short, they retry.
+constexpr auto kRangeTimeout = std::chrono::seconds(2);
 // Partitions named in /ready's reason (the rest are counted).
 constexpr size_t kNamedPartitions = 5;
 
@@ -134,7 +136,7 @@ void ConsumerLoop::Failing(const Error& error) {
 void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
   Backoff backoff({std::chrono::milliseconds(200), std::chrono::seconds(5), 2.0, std::nullopt},
                   clock_);
-  std::map<PartitionKey, LogPosition> stored;
+  std::map<PartitionKey, StoredPosition> stored;
   while (true) {
     try {
       stored = LoadPositions(Pg(), settings_.group_id, partitions);
@@ -155,8 +157,12 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
     if (found == stored.end()) {
       p.offset = kafka::kOffsetBeginning;  // nothing applied yet: the whole log
     } else {
-      const LogPosition& at = found->second;
+      const LogPosition& at = found->second.position;
       positions_[key] = at;
+      // Its log's range is compared with the position (a log that ends before it: no record
+      // may ever come to show it).
+      range_checks_.insert(key);
+      if (found->second.replay_until) replaying_[key] = *found->second.replay_until;
       p.offset = at.next_offset;
       if (at.fingerprint && at.next_offset > 0) {
         // The record before the position is read again: the log must be the one it came from.
@@ -167,13 +173,16 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
       expected_[key] = p.offset;
     }
     assigned_.push_back(p);
-    logger_.Info("partition assigned",
-                 {{"topic", p.topic},
-                  {"partition", p.partition},
-                  {"offset", found == stored.end() ? int64_t{-1} : found->second.next_offset},
-                  {"checked", checked},
-                  {"lane", static_cast<int64_t>(LaneOf(p.topic, p.partition, lanes_.size()))}});
+    logger_.Info(
+        "partition assigned",
+        {{"topic", p.topic},
+         {"partition", p.partition},
+         {"offset", found == stored.end() ? int64_t{-1} : found->second.position.next_offset},
+         {"checked", checked},
+         {"lane", static_cast<int64_t>(LaneOf(p.topic, p.partition, lanes_.size()))}});
   }
+  for (const kafka::TopicPartition& p : partitions) topic_checks_.insert(p.topic);
+  UpdateOffsetProblem();
   metrics_.assigned_partitions.Get().Set(static_cast<double>(assigned_.size()));
   assigned_count_ = assigned_.size();
 }
@@ -204,6 +213,7 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
     checks_.erase(key);
     troubles_.erase(key);
     replaying_.erase(key);
+    range_checks_.erase(key);
   }
   if (!paused.empty()) {
     // A stopped partition's next owner checks it again; it must not inherit the pause.
@@ -390,7 +400,8 @@ void ConsumerLoop::OffsetReset(const PartitionKey& partition, const std::string&
                   clock_);
   while (true) {
     try {
-      ResetOffset(Pg(), settings_.group_id, partition, low);
+      ResetOffset(Pg(), settings_.group_id, partition, low,
+                  high > low ? std::optional<int64_t>(high) : std::nullopt);
       break;
     } catch (const TransientError& e) {
       logger_.Warn("cannot store the reset offset; retrying", {{"error", e.what()}});
@@ -429,9 +440,87 @@ void ConsumerLoop::RecheckPositions() {
                at != positions_.end() && at->second.fingerprint && at->second.next_offset > 0) {
       wanted = Check{at->second.next_offset - 1, *at->second.fingerprint};
     }
+    if (positions_.count(key) != 0) range_checks_.insert(key);
     if (!wanted) continue;
     SeekTo(key, wanted->offset);
     if (stopped_.count(key) == 0) checks_[key] = *wanted;
+  }
+}
+
+void ConsumerLoop::CheckRanges() {
+  const auto now = clock_.Now();
+  if ((range_checks_.empty() && topic_checks_.empty()) || now < next_range_check_) return;
+  auto later = [&](const std::string& topic, const Error& e) {
+    logger_.Debug("cannot read a topic's offsets to check the stored positions; retrying",
+                  {{"topic", topic}, {"error", e.what()}});
+    next_range_check_ = now + kResolveRetry;
+  };
+  for (auto it = range_checks_.begin(); it != range_checks_.end() && !stop_.stop_requested();) {
+    const PartitionKey partition = *it;
+    const auto position = positions_.find(partition);
+    if (stopped_.count(partition) != 0 || troubles_.count(partition) != 0 ||
+        position == positions_.end()) {
+      it = range_checks_.erase(it);
+      continue;
+    }
+    std::pair<int64_t, int64_t> range;
+    try {
+      range = consumer_->Watermarks(partition.first, partition.second, kRangeTimeout);
+    } catch (const Error& e) {
+      return later(partition.first, e);
+    }
+    it = range_checks_.erase(it);
+    // (A position before the log's start shows when the fetch jumps to it: Admit.)
+    const auto [low, high] = range;
+    const int64_t at = position->second.next_offset;
+    if (at > high) OffsetReset(partition, "beyond_log_end", at, low, high);
+  }
+  for (auto it = topic_checks_.begin(); it != topic_checks_.end() && !stop_.stop_requested();) {
+    const std::string topic = *it;
+    std::vector<int32_t> existing;
+    std::map<int32_t, int64_t> stored;
+    try {
+      existing = consumer_->Partitions(topic, kRangeTimeout);
+      stored = LoadTopicOffsets(Pg(), settings_.group_id, topic);
+    } catch (const Error& e) {
+      return later(topic, e);
+    }
+    if (existing.empty()) return later(topic, TransientError("TOPIC", "no partitions listed"));
+    it = topic_checks_.erase(it);
+    for (const auto& [partition, offset] : stored) {
+      if (offset == 0 || std::find(existing.begin(), existing.end(), partition) != existing.end()) {
+        continue;
+      }
+      PartitionGone({topic, partition}, offset, existing.size());
+    }
+  }
+}
+
+void ConsumerLoop::PartitionGone(const PartitionKey& partition, int64_t stored, size_t partitions) {
+  const bool replay = settings_.on_offset_reset == OffsetResetPolicy::kReplay;
+  metrics_.offset_resets.WithLabels({partition.first, "partition_gone"}).Inc();
+  logger_.Error(std::string("a partition with a stored position no longer exists (the topic was"
+                            " re-created with fewer partitions)") +
+                    (replay ? "; its stored offset is forgotten"
+                            : "; consumer.on_offset_reset: stop keeps it until a replay"),
+                {{"topic", partition.first},
+                 {"partition", partition.second},
+                 {"stored_offset", stored},
+                 {"partitions", static_cast<int64_t>(partitions)},
+                 {"reason", "partition_gone"}});
+  if (!replay) {
+    gone_[partition] = "partition_gone (stored offset " + std::to_string(stored) +
+                       ", the topic has " + std::to_string(partitions) + " partitions)";
+    UpdateOffsetProblem();
+    return;
+  }
+  try {
+    DeleteOffset(Pg(), settings_.group_id, partition);
+  } catch (const TransientError& e) {
+    logger_.Warn(
+        "cannot forget the stored offset of a partition that no longer exists; it is"
+        " reported again at the next assignment",
+        {{"error", e.what()}});
   }
 }
 
@@ -448,6 +537,7 @@ void ConsumerLoop::UpdateOffsetProblem() {
     ++named;
   };
   for (const auto& [partition, why] : stopped_) add(Name(partition) + " stopped: " + why);
+  for (const auto& [partition, why] : gone_) add(Name(partition) + " no longer exists: " + why);
   for (const auto& [partition, until] : replaying_) {
     const auto at = positions_.find(partition);
     add(Name(partition) + " replaying from its log's start after an offset reset (at " +
@@ -662,6 +752,7 @@ void ConsumerLoop::Run(std::stop_token stop) {
       sought_.clear();  // what librdkafka fetched before a seek is not served after it
       for (kafka::Message& message : messages) Add(message);
       ResolveTroubles();
+      CheckRanges();
       if (const uint64_t outages = consumer_->BrokerOutages(); outages != outages_seen_) {
         outages_seen_ = outages;
         RecheckPositions();

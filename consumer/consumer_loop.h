@@ -133,6 +133,12 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // After every broker was unreachable: applies what was taken, then reads the record before
   // each partition's position again to check it.
   void RecheckPositions();
+  // Compares the stored positions of range_checks_ with their logs' ranges (a position beyond
+  // the end is an offset reset at once, record or not) and the stored partitions of
+  // topic_checks_ with the topics' partitions; retries when the broker cannot say.
+  void CheckRanges();
+  // A stored partition that no longer exists: reported; `replay` forgets its offset.
+  void PartitionGone(const PartitionKey& partition, int64_t stored, size_t partitions);
   // Applies every gathered record (hands over and waits until the lanes are idle).
   void Drain();
   void UpdateOffsetProblem();
@@ -162,7 +168,11 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::map<PartitionKey, Trouble> troubles_;
   std::map<PartitionKey, std::string> stopped_;  // on_offset_reset: stop; why
   std::map<PartitionKey, int64_t> replaying_;    // on_offset_reset: replay; until this offset
-  std::set<PartitionKey> sought_;    // their other records in the poll being added are stale
+  std::set<PartitionKey> sought_;  // their other records in the poll being added are stale
+  std::set<PartitionKey> range_checks_;
+  std::set<std::string> topic_checks_;
+  std::map<PartitionKey, std::string> gone_;  // stored partitions that no longer exist; why
+  Clock::TimePoint next_range_check_{};
   Clock::TimePoint next_resolve_{};  // troubles wait for the broker until then
   uint64_t outages_seen_ = 0;
   std::stop_token stop_;

@@ -5,15 +5,15 @@
 
 namespace cdc::consumer {
 
-std::map<PartitionKey, LogPosition> LoadPositions(
+std::map<PartitionKey, StoredPosition> LoadPositions(
     pg::Connection& connection, const std::string& group_id,
     const std::vector<kafka::TopicPartition>& partitions) {
   std::set<std::string> topics;
   for (const kafka::TopicPartition& p : partitions) topics.insert(p.topic);
-  std::map<PartitionKey, LogPosition> positions;
+  std::map<PartitionKey, StoredPosition> positions;
   for (const std::string& topic : topics) {
     const pg::Result rows = connection.Exec(
-        "SELECT partition, next_offset, last_fingerprint FROM cdc.offsets"
+        "SELECT partition, next_offset, last_fingerprint, replay_until FROM cdc.offsets"
         " WHERE group_id = $1 AND topic = $2",
         {group_id, topic});
     for (int i = 0; i < rows.rows(); ++i) {
@@ -23,12 +23,25 @@ std::map<PartitionKey, LogPosition> LoadPositions(
             return p.topic == key.first && p.partition == key.second;
           });
       if (!wanted) continue;
-      LogPosition& position = positions[key];
-      position.next_offset = rows.GetInt(i, 1);
-      if (!rows.IsNull(i, 2)) position.fingerprint = rows.GetInt(i, 2);
+      StoredPosition& stored = positions[key];
+      stored.position.next_offset = rows.GetInt(i, 1);
+      if (!rows.IsNull(i, 2)) stored.position.fingerprint = rows.GetInt(i, 2);
+      if (!rows.IsNull(i, 3)) stored.replay_until = rows.GetInt(i, 3);
     }
   }
   return positions;
+}
+
+std::map<int32_t, int64_t> LoadTopicOffsets(pg::Connection& connection, const std::string& group_id,
+                                            const std::string& topic) {
+  const pg::Result rows = connection.Exec(
+      "SELECT partition, next_offset FROM cdc.offsets WHERE group_id = $1 AND topic = $2",
+      {group_id, topic});
+  std::map<int32_t, int64_t> offsets;
+  for (int i = 0; i < rows.rows(); ++i) {
+    offsets[static_cast<int32_t>(rows.GetInt(i, 0))] = rows.GetInt(i, 1);
+  }
+  return offsets;
 }
 
 void StoreOffsets(pg::Connection& connection, const std::string& group_id,
@@ -49,6 +62,8 @@ void StoreOffsets(pg::Connection& connection, const std::string& group_id,
       "  AS o(topic, partition, next_offset, fingerprint)"
       " ON CONFLICT (group_id, topic, partition) DO UPDATE"
       " SET next_offset = EXCLUDED.next_offset, last_fingerprint = EXCLUDED.last_fingerprint,"
+      "  replay_until = CASE WHEN EXCLUDED.next_offset >= cdc.offsets.replay_until THEN NULL"
+      "   ELSE cdc.offsets.replay_until END,"
       "  updated_at = EXCLUDED.updated_at"
       " WHERE cdc.offsets.next_offset < EXCLUDED.next_offset",
       {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions), pg::ArrayLiteral(offsets),
@@ -56,13 +71,22 @@ void StoreOffsets(pg::Connection& connection, const std::string& group_id,
 }
 
 void ResetOffset(pg::Connection& connection, const std::string& group_id,
-                 const PartitionKey& partition, int64_t next_offset) {
+                 const PartitionKey& partition, int64_t next_offset,
+                 std::optional<int64_t> replay_until) {
   connection.Exec(
-      "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
-      " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
+      "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, replay_until, updated_at)"
+      " VALUES ($1, $2, $3, $4, NULLIF($5, '')::bigint, now())"
+      " ON CONFLICT (group_id, topic, partition) DO UPDATE"
       " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL,"
-      "  updated_at = EXCLUDED.updated_at",
-      {group_id, partition.first, std::to_string(partition.second), std::to_string(next_offset)});
+      "  replay_until = EXCLUDED.replay_until, updated_at = EXCLUDED.updated_at",
+      {group_id, partition.first, std::to_string(partition.second), std::to_string(next_offset),
+       replay_until ? std::to_string(*replay_until) : ""});
+}
+
+void DeleteOffset(pg::Connection& connection, const std::string& group_id,
+                  const PartitionKey& partition) {
+  connection.Exec("DELETE FROM cdc.offsets WHERE group_id = $1 AND topic = $2 AND partition = $3",
+                  {group_id, partition.first, std::to_string(partition.second)});
 }
 
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
@@ -73,11 +97,21 @@ void RewindOffsets(pg::Connection& connection, const std::string& group_id,
       " VALUES ($1, 1, now(), $2) ON CONFLICT (group_id) DO UPDATE"
       " SET rewinds = cdc.group_rewinds.rewinds + 1, rewound_at = now(), rewound_by = $2",
       {group_id, by});
+  std::vector<std::string> topics, partitions;
+  for (const kafka::TopicPartition& p : offsets) {
+    topics.push_back(p.topic);
+    partitions.push_back(std::to_string(p.partition));
+  }
+  connection.Exec(
+      "DELETE FROM cdc.offsets o WHERE group_id = $1 AND topic = ANY($2::text[]) AND NOT EXISTS"
+      " (SELECT 1 FROM unnest($2::text[], $3::int[]) AS k(topic, partition)"
+      "  WHERE k.topic = o.topic AND k.partition = o.partition)",
+      {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions)});
   for (const kafka::TopicPartition& p : offsets) {
     connection.Exec(
         "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
         " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
-        " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL,"
+        " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL, replay_until = NULL,"
         "  updated_at = EXCLUDED.updated_at",
         {group_id, p.topic, std::to_string(p.partition), std::to_string(p.offset)});
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,24 +18,41 @@ namespace cdc::consumer {
 
 using PartitionKey = std::pair<std::string, int32_t>;
 
+// A stored position, and where a replay after an offset reset catches up (nullopt: none runs).
+struct StoredPosition {
+  LogPosition position;
+  std::optional<int64_t> replay_until;
+};
+
 // The stored positions of `group_id` for `partitions` (absent when none is stored).
-std::map<PartitionKey, LogPosition> LoadPositions(
+std::map<PartitionKey, StoredPosition> LoadPositions(
     pg::Connection& connection, const std::string& group_id,
     const std::vector<kafka::TopicPartition>& partitions);
+
+// Every stored next offset of `group_id` in `topic`, by partition.
+std::map<int32_t, int64_t> LoadTopicOffsets(pg::Connection& connection, const std::string& group_id,
+                                            const std::string& topic);
 
 // Moves the stored positions of `group_id` forward to `next` (never back), in one statement; for
 // the apply transaction.
 void StoreOffsets(pg::Connection& connection, const std::string& group_id,
                   const std::map<PartitionKey, LogPosition>& next);
 
-// Sets one partition's stored offset to `next_offset` (back or forward, fingerprint unknown):
-// the consumer follows a partition's log that no longer holds the stored position. Not a
-// replay: the group's rewind count is unchanged.
+// Sets one partition's stored offset to `next_offset` (back or forward, fingerprint unknown) and
+// its replay_until: the consumer follows a partition's log that no longer holds the stored
+// position. Not a replay: the group's rewind count is unchanged.
 void ResetOffset(pg::Connection& connection, const std::string& group_id,
-                 const PartitionKey& partition, int64_t next_offset);
+                 const PartitionKey& partition, int64_t next_offset,
+                 std::optional<int64_t> replay_until);
 
-// Sets the stored offsets unconditionally (replay rewinds them) and counts the rewind in
-// cdc.group_rewinds (`by`: who rewound), in one transaction.
+// Forgets one partition's stored offset (the partition no longer exists).
+void DeleteOffset(pg::Connection& connection, const std::string& group_id,
+                  const PartitionKey& partition);
+
+// Sets the stored offsets unconditionally (replay rewinds them), forgets those of partitions of
+// the same topics that `offsets` does not name (they no longer exist: the topic was re-created
+// with fewer), and counts the rewind in cdc.group_rewinds (`by`: who rewound), in one
+// transaction.
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
                    const std::vector<kafka::TopicPartition>& offsets, const std::string& by);
 

@@ -4,3 +4,7 @@
 -- different record (or none), never as a silent skip. NULL: stored before this column existed,
 -- or rewound by a replay; such a position is checked against the log's offset range only.
 ALTER TABLE cdc.offsets ADD COLUMN IF NOT EXISTS last_fingerprint bigint;
+-- A partition re-applied from its log's start after an offset reset (consumer.on_offset_reset:
+-- replay) is not caught up before this offset: /ready stays 503 until then, across restarts.
+-- Cleared by the apply transaction that reaches it.
+ALTER TABLE cdc.offsets ADD COLUMN IF NOT EXISTS replay_until bigint;

@@ -10,6 +10,7 @@
 
 #include <sstream>
 
+#include "common/pg/connection.h"
 #include "tests/integration/consumer/consumer_fixture.h"
 
 namespace cdc::testing {
@@ -194,6 +195,139 @@ TEST_F(OffsetResetTest, ARestartOrABrokerOutageWithoutDataLossIsCheckedAndPasses
     if (line.find("\"level\":\"error\"") == std::string::npos) continue;
     EXPECT_NE(line.find("\"facility\""), std::string::npos) << line;
   }
+}
+
+// A log that ends before the position - empty, or one record short - shows no record that could
+// differ: the position is compared with the log's range, and the reset is reported at once.
+TEST_F(OffsetResetTest, ALogEndingBeforeThePositionIsReportedWithoutANewRecord) {
+  WriteOldLog();
+  ConsumerProcess consumer({"run", "--config", Config()}, LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) >= kOld; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+  httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+  broker_.Restart();
+  broker_.CreateTopic(topic_, 1);
+  {
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    for (int64_t id = 1; id < kOld; ++id) {  // one short of the stored position
+      writer.Write(table_, OrderEvent(Op::kCreate, id, 1000 + id, "new", 2));
+    }
+    writer.Flush();
+  }
+  ASSERT_TRUE(WaitUntil([&] { return Resets(status) >= 1; }, std::chrono::seconds(60)))
+      << LogTail(60);
+  const auto ready = status.Get("/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  // Reported as soon as the consumer could read the new log's range: empty, or one record short.
+  EXPECT_NE(ready->body.find("beyond_log_end (stored offset 200, log 0.."), std::string::npos)
+      << ready->body;
+  EXPECT_EQ(Rows(), "200 rows, 200 old, 1..200");
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
+}
+
+// A topic re-created with fewer partitions: the stored offsets of the partitions that are gone
+// are reported (stop) and forgotten by a replay.
+TEST_F(OffsetResetTest, APartitionThatNoLongerExistsIsReportedAndForgottenByAReplay) {
+  broker_.CreateTopic(topic_, 2);
+  {
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    for (int64_t id = 1; id <= kOld; ++id) {
+      writer.Write(table_, OrderEvent(Op::kCreate, id, id, "old", 1));
+    }
+    writer.Flush();
+  }
+  const std::string partitions =
+      "SELECT string_agg(partition || ':' || (next_offset > 0), ',' ORDER BY partition)"
+      " FROM cdc.offsets WHERE topic = '" +
+      topic_ + "'";
+  {
+    ConsumerProcess consumer({"run", "--config", Config()}, LogPath());
+    ASSERT_TRUE(
+        WaitUntil([&] { return AppliedThrough(topic_) >= kOld; }, std::chrono::seconds(60)));
+    EXPECT_EQ(Sql(partitions), "0:true,1:true");
+    broker_.Restart();
+    broker_.CreateTopic(topic_, 1);
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    for (int64_t id = 1; id <= 300; ++id) {
+      writer.Write(table_, OrderEvent(Op::kCreate, id, 1000 + id, "new", 2));
+    }
+    writer.Flush();
+    ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+    httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          const auto ready = status.Get("/ready");
+          return ready &&
+                 ready->body.find("[1] no longer exists: partition_gone") != std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << LogTail(60);
+    EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
+  }
+  // The runbook's replay forgets it.
+  ConsumerProcess replay({"replay", "--config", Config(), "--from-beginning"},
+                         dir_.path() + "/replay.log");
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) >= 300; }, std::chrono::seconds(60)))
+      << TailFile(dir_.path() + "/replay.log", 40);
+  EXPECT_EQ(replay.Stop(), 0);
+  EXPECT_EQ(Sql(partitions), "0:true");
+  EXPECT_EQ(Rows(), "300 rows, 0 old, 1..300");
+}
+
+// kill -9 while a partition is re-applied after an offset reset: the restarted consumer knows the
+// replay is not done (cdc.offsets.replay_until) and says so until it is.
+TEST_F(OffsetResetTest, AReplayInterruptedByKillNineIsStillReportedAfterTheRestart) {
+  WriteOldLog();
+  const std::string config =
+      Config("  on_offset_reset: replay\n  batch_max_events: 20\n  apply_lanes: 1\n");
+  auto consumer = std::make_unique<ConsumerProcess>(
+      std::vector<std::string>{"run", "--config", config}, LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) >= kOld; }, std::chrono::seconds(60)));
+  EXPECT_EQ(consumer->Stop(), 0);
+  // The replica table is locked: the replay cannot apply anything before the kill.
+  pg::Connection blocker(url_, "blocker");
+  blocker.Exec("BEGIN");
+  blocker.Exec("LOCK TABLE replica.orders IN ACCESS EXCLUSIVE MODE");
+  ReplaceLog();
+  consumer = std::make_unique<ConsumerProcess>(std::vector<std::string>{"run", "--config", config},
+                                               LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) < kOld; }, std::chrono::seconds(60)))
+      << LogTail(60);
+  EXPECT_EQ(Sql("SELECT next_offset || ':' || replay_until FROM cdc.offsets WHERE topic = '" +
+                topic_ + "'"),
+            "0:" + std::to_string(kNew));
+  consumer->Stop(SIGKILL);
+  blocker.Exec("ROLLBACK");
+  ASSERT_LT(AppliedThrough(topic_), kNew);
+  WriteFile(LogPath(), "");
+  consumer = std::make_unique<ConsumerProcess>(std::vector<std::string>{"run", "--config", config},
+                                               LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+  httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+  bool said_replaying = false;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const auto ready = status.Get("/ready");
+        if (ready && ready->status == 503 &&
+            ready->body.find("replaying from its log's start") != std::string::npos) {
+          said_replaying = true;
+        }
+        return AppliedThrough(topic_) == kNew;
+      },
+      std::chrono::seconds(60)))
+      << LogTail(60);
+  EXPECT_TRUE(said_replaying);
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const auto ready = status.Get("/ready");
+        return ready && ready->status == 200;
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(Sql("SELECT replay_until IS NULL FROM cdc.offsets WHERE topic = '" + topic_ + "'"),
+            "t");
+  EXPECT_EQ(Rows(), "280 rows, 0 old, 21..300");
+  EXPECT_EQ(consumer->Stop(), 0) << LogTail(80);
 }
 
 }  // namespace
