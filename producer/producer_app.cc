@@ -221,30 +221,57 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   }
 
   Clock::TimePoint last_checkpoint = clock.Now();
-  // After every broker was unreachable, the schemas topic may have come back empty (a cluster
-  // lost or restored): the schemas are checked, and published again, until that succeeds.
+  // After every broker was unreachable, the brokers may have come back without what they held (a
+  // cluster lost or restored): the schemas are checked and published again, and the messages
+  // the broker confirmed are looked for. Until that is done no checkpoint is written; when the
+  // broker lost confirmed messages the producer stops without writing one, so its checkpoint
+  // never covers changes the broker no longer has.
   uint64_t outages_seen = publisher.BrokerOutages();
-  bool recheck_schemas = false;
-  Clock::TimePoint next_schema_check{};
+  bool recheck = false;
+  bool lost_confirmed = false;
+  Clock::TimePoint next_recheck{};
   try {
     while (!stop.stop_requested() && !fatal) {
       publisher.Serve(milliseconds(100));
       if (const uint64_t outages = publisher.BrokerOutages(); outages != outages_seen) {
         outages_seen = outages;
-        recheck_schemas = true;
+        recheck = true;
       }
-      if (recheck_schemas && clock.Now() >= next_schema_check) {
+      if (recheck && clock.Now() >= next_recheck) {
         try {
           const size_t republished = schemas->Republish();
-          recheck_schemas = false;
-          logger.Info("schemas checked after every broker was unreachable",
-                      {{"published_again", static_cast<int64_t>(republished)}});
+          const std::vector<Publisher::LostMessages> lost = publisher.LostConfirmed(seconds(2));
+          recheck = false;
+          logger.Info("schemas and confirmed messages checked after every broker was unreachable",
+                      {{"schemas_published_again", static_cast<int64_t>(republished)},
+                       {"partitions_with_lost_messages", static_cast<int64_t>(lost.size())}});
+          if (!lost.empty()) {
+            std::string partitions;
+            for (size_t i = 0; i < lost.size() && i < 5; ++i) {
+              partitions += (i == 0 ? "" : "; ") + lost[i].topic + "[" +
+                            std::to_string(lost[i].partition) + "] confirmed offset " +
+                            std::to_string(lost[i].confirmed) + ", log end " +
+                            (lost[i].log_end < 0 ? std::string("(partition gone)")
+                                                 : std::to_string(lost[i].log_end));
+            }
+            if (lost.size() > 5) partitions += "; and " + std::to_string(lost.size() - 5) + " more";
+            logger.Error(
+                "the broker lost messages it had confirmed; stopping without writing a checkpoint"
+                " (see README, Operations: the broker lost data)",
+                {{"partitions", static_cast<int64_t>(lost.size())}, {"lost", partitions}});
+          }
+          if (!lost.empty()) {
+            lost_confirmed = true;
+            fatal = true;
+            break;
+          }
         } catch (const TransientError& e) {
-          next_schema_check = clock.Now() + seconds(2);
-          logger.Debug("schemas not checked yet; retrying", {{"error", e.what()}});
+          next_recheck = clock.Now() + seconds(2);
+          logger.Debug("not checked yet after the brokers were unreachable; retrying",
+                       {{"error", e.what()}});
         }
       }
-      if (clock.Now() - last_checkpoint >= settings.checkpoint_interval) {
+      if (!recheck && clock.Now() - last_checkpoint >= settings.checkpoint_interval) {
         checkpoints.WriteChanged();
         last_checkpoint = clock.Now();
       }
@@ -263,7 +290,8 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   try {
     flushed = publisher.Flush(
         std::chrono::duration_cast<milliseconds>(deadline - clock.Now() - seconds(1)));
-    checkpoints.WriteChanged();
+    // Not after the broker lost confirmed messages, nor before that was checked.
+    if (!lost_confirmed && !recheck) checkpoints.WriteChanged();
     flushed = publisher.Flush(std::chrono::duration_cast<milliseconds>(
                   std::max<Clock::Duration>(deadline - clock.Now(), milliseconds(100)))) &&
               flushed;

@@ -82,6 +82,26 @@ bool Publisher::LoadTopicMetadata(const std::vector<std::string>& topics,
 
 int Publisher::InFlight() const { return producer_->InFlight(); }
 
+std::vector<Publisher::LostMessages> Publisher::LostConfirmed(std::chrono::milliseconds timeout) {
+  std::vector<LostMessages> lost;
+  for (const auto& [partition, confirmed] : confirmed_) {
+    int64_t high = 0;
+    try {
+      high = producer_->Watermarks(partition.first, partition.second, timeout).second;
+    } catch (const Error& e) {
+      const std::string code = e.code();
+      // The broker no longer has the partition (the topic re-created with fewer, or gone).
+      if (code != "_UNKNOWN_PARTITION" && code != "UNKNOWN_TOPIC_OR_PART" &&
+          code != "_UNKNOWN_TOPIC") {
+        throw;
+      }
+      high = -1;
+    }
+    if (high <= confirmed) lost.push_back({partition.first, partition.second, confirmed, high});
+  }
+  return lost;
+}
+
 void Publisher::OnDelivery(const kafka::DeliveryReport& report) {
   const uint64_t table_tag = report.tag >> kTableShift;
   if (table_tag == 0) {
@@ -97,6 +117,8 @@ void Publisher::OnDelivery(const kafka::DeliveryReport& report) {
   const uint64_t ordinal = report.tag & ((uint64_t{1} << kTableShift) - 1);
   if (report.ok()) {
     table.published->Inc();
+    int64_t& confirmed = confirmed_[{report.topic, report.partition}];
+    confirmed = std::max(confirmed, report.offset);
     if (auto waited = table.ledger->Delivered(ordinal, clock_.Now())) {
       table.latency->Observe(std::chrono::duration<double>(*waited).count());
     }

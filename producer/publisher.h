@@ -6,6 +6,7 @@
 // Thread-safety: Publish/PublishUntracked from any thread; Serve from one (the main loop).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +62,19 @@ class Publisher final : public kafka::DeliveryHandler {
 
   void OnDelivery(const kafka::DeliveryReport& report) override;
 
+  // A partition where the broker no longer holds a message it confirmed.
+  struct LostMessages {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t confirmed = 0;  // the highest offset the broker confirmed
+    int64_t log_end = 0;    // the partition's end now (-1: the partition is gone)
+  };
+  // Compares the highest confirmed offset of every partition this process published to with the
+  // partition's end at the broker: after every broker was unreachable, they may have come back
+  // without it (a cluster lost or restored, unclean leader election). Main loop only (with
+  // Serve). Throws TransientError when the broker cannot say.
+  std::vector<LostMessages> LostConfirmed(std::chrono::milliseconds timeout);
+
  private:
   struct Table {
     std::string name;
@@ -77,6 +91,8 @@ class Publisher final : public kafka::DeliveryHandler {
   std::vector<std::unique_ptr<Table>> tables_;
   std::mutex error_log_mutex_;
   Clock::TimePoint last_error_log_{};
+  // The highest offset confirmed per (topic, partition); written by OnDelivery (Serve).
+  std::map<std::pair<std::string, int32_t>, int64_t> confirmed_;
   std::unique_ptr<kafka::Producer> producer_;  // last: destroyed first
 };
 

@@ -124,6 +124,16 @@ void Producer::PurgeAll() {
   rd_kafka_poll(handle_.get(), 0);
 }
 
+std::pair<int64_t, int64_t> Producer::Watermarks(const std::string& topic, int32_t partition,
+                                                 std::chrono::milliseconds timeout) {
+  int64_t low = 0;
+  int64_t high = 0;
+  const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      handle_.get(), topic.c_str(), partition, &low, &high, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) ThrowKafkaError(err, "watermarks of " + topic);
+  return {low, high};
+}
+
 bool Producer::LoadTopicMetadata(const std::vector<std::string>& topics,
                                  std::chrono::milliseconds timeout) {
   bool loaded = true;

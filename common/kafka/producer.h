@@ -89,6 +89,9 @@ class Producer {
   void PurgeAll();
   // The last client-level error seen (broker down, all brokers down, ...) or empty.
   std::string LastClientError() const;
+  // Low and high watermark offsets of a partition, from the broker. Throws on failure.
+  std::pair<int64_t, int64_t> Watermarks(const std::string& topic, int32_t partition,
+                                         std::chrono::milliseconds timeout);
   // How many times every broker was unreachable at once (see ClientState::outages).
   uint64_t BrokerOutages() const { return state_.outages(); }
 
