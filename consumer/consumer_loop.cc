@@ -21,7 +21,8 @@ constexpr size_t kPollBatch = 500;
 // Broker round trips made while resolving an offset reset.
 constexpr auto kBrokerTimeout = std::chrono::seconds(5);
 constexpr auto kResolveRetry = std::chrono::seconds(1);
-// The stored positions' checks against the logs' ranges: short, they retry.
+// The stored positions are compared with their logs' ranges this often.
+constexpr auto kRangeInterval = std::chrono::milliseconds(500);
 constexpr auto kRangeTimeout = std::chrono::seconds(2);
 // Partitions named in /ready's reason (the rest are counted).
 constexpr size_t kNamedPartitions = 5;
@@ -159,9 +160,6 @@ void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
     } else {
       const LogPosition& at = found->second.position;
       positions_[key] = at;
-      // Its log's range is compared with the position (a log that ends before it: no record
-      // may ever come to show it).
-      range_checks_.insert(key);
       if (found->second.replay_until) replaying_[key] = *found->second.replay_until;
       p.offset = at.next_offset;
       if (at.fingerprint && at.next_offset > 0) {
@@ -213,7 +211,6 @@ void ConsumerLoop::OnRevoke(const std::vector<kafka::TopicPartition>& partitions
     checks_.erase(key);
     troubles_.erase(key);
     replaying_.erase(key);
-    range_checks_.erase(key);
   }
   if (!paused.empty()) {
     // A stopped partition's next owner checks it again; it must not inherit the pause.
@@ -282,18 +279,15 @@ bool ConsumerLoop::Admit(const PartitionKey& partition, const Record& record) {
 }
 
 bool ConsumerLoop::Jump(const PartitionKey& partition, const Trouble& trouble) {
-  std::pair<int64_t, int64_t> range;
-  try {
-    range = consumer_->Watermarks(partition.first, partition.second, kBrokerTimeout);
-  } catch (const Error& e) {
-    logger_.Warn(
-        "cannot read a partition's offset range to check a jump in its offsets; retrying",
-        {{"topic", partition.first}, {"partition", partition.second}, {"error", e.what()}});
+  // The range the fetch response that brought the record reported (no broker round trip: a
+  // watermark query can hang while the broker is going away).
+  const auto range = consumer_->CachedWatermarks(partition.first, partition.second);
+  if (!range) {
     troubles_[partition] = trouble;
     next_resolve_ = clock_.Now() + kResolveRetry;
     return false;
   }
-  return Resolve(partition, trouble, range.first, range.second);
+  return Resolve(partition, trouble, range->first, range->second);
 }
 
 bool ConsumerLoop::Resolve(const PartitionKey& partition, const Trouble& trouble, int64_t low,
@@ -440,7 +434,6 @@ void ConsumerLoop::RecheckPositions() {
                at != positions_.end() && at->second.fingerprint && at->second.next_offset > 0) {
       wanted = Check{at->second.next_offset - 1, *at->second.fingerprint};
     }
-    if (positions_.count(key) != 0) range_checks_.insert(key);
     if (!wanted) continue;
     SeekTo(key, wanted->offset);
     if (stopped_.count(key) == 0) checks_[key] = *wanted;
@@ -449,29 +442,25 @@ void ConsumerLoop::RecheckPositions() {
 
 void ConsumerLoop::CheckRanges() {
   const auto now = clock_.Now();
-  if ((range_checks_.empty() && topic_checks_.empty()) || now < next_range_check_) return;
+  if (now < next_range_check_) return;
+  next_range_check_ = now + kRangeInterval;
   auto later = [&](const std::string& topic, const Error& e) {
     logger_.Debug("cannot read a topic's offsets to check the stored positions; retrying",
                   {{"topic", topic}, {"error", e.what()}});
     next_range_check_ = now + kResolveRetry;
   };
-  for (auto it = range_checks_.begin(); it != range_checks_.end() && !stop_.stop_requested();) {
-    const PartitionKey partition = *it;
+  // A log's end never falls below a position taken from it: when the last fetch response says it
+  // did, the log was truncated or re-created (a record that could differ may never come).
+  for (const kafka::TopicPartition& p : std::vector<kafka::TopicPartition>(assigned_)) {
+    const PartitionKey partition{p.topic, p.partition};
     const auto position = positions_.find(partition);
     if (stopped_.count(partition) != 0 || troubles_.count(partition) != 0 ||
         position == positions_.end()) {
-      it = range_checks_.erase(it);
       continue;
     }
-    std::pair<int64_t, int64_t> range;
-    try {
-      range = consumer_->Watermarks(partition.first, partition.second, kRangeTimeout);
-    } catch (const Error& e) {
-      return later(partition.first, e);
-    }
-    it = range_checks_.erase(it);
-    // (A position before the log's start shows when the fetch jumps to it: Admit.)
-    const auto [low, high] = range;
+    const auto range = consumer_->CachedWatermarks(partition.first, partition.second);
+    if (!range) continue;
+    const auto [low, high] = *range;
     const int64_t at = position->second.next_offset;
     if (at > high) OffsetReset(partition, "beyond_log_end", at, low, high);
   }

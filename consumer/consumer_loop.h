@@ -133,9 +133,9 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // After every broker was unreachable: applies what was taken, then reads the record before
   // each partition's position again to check it.
   void RecheckPositions();
-  // Compares the stored positions of range_checks_ with their logs' ranges (a position beyond
-  // the end is an offset reset at once, record or not) and the stored partitions of
-  // topic_checks_ with the topics' partitions; retries when the broker cannot say.
+  // Compares the positions with their logs' ranges as the last fetch responses report them (a
+  // position beyond the end is an offset reset at once, record or not) and the stored
+  // partitions of topic_checks_ with the topics' partitions; retries when the broker cannot say.
   void CheckRanges();
   // A stored partition that no longer exists: reported; `replay` forgets its offset.
   void PartitionGone(const PartitionKey& partition, int64_t stored, size_t partitions);
@@ -169,7 +169,6 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::map<PartitionKey, std::string> stopped_;  // on_offset_reset: stop; why
   std::map<PartitionKey, int64_t> replaying_;    // on_offset_reset: replay; until this offset
   std::set<PartitionKey> sought_;  // their other records in the poll being added are stale
-  std::set<PartitionKey> range_checks_;
   std::set<std::string> topic_checks_;
   std::map<PartitionKey, std::string> gone_;  // stored partitions that no longer exist; why
   Clock::TimePoint next_range_check_{};

@@ -89,7 +89,7 @@ std::vector<Publisher::LostMessages> Publisher::LostConfirmed(std::chrono::milli
     try {
       high = producer_->Watermarks(partition.first, partition.second, timeout).second;
     } catch (const Error& e) {
-      const std::string code = e.code();
+      const std::string& code = e.code();
       // The broker no longer has the partition (the topic re-created with fewer, or gone).
       if (code != "_UNKNOWN_PARTITION" && code != "UNKNOWN_TOPIC_OR_PART" &&
           code != "_UNKNOWN_TOPIC") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <ctime>
@@ -167,6 +168,18 @@ inline int StatusPort(const std::string& log_path) {
   const std::string log = TailFile(log_path, 400);
   static const std::regex kListening(R"re("status endpoint listening","address":"[^"]*:(\d+)")re");
   return std::regex_search(log, match, kListening) ? std::stoi(match[1]) : 0;
+}
+
+// True once the consumer's /ready (on `port`) answers 200 within `timeout`.
+inline bool BecomesReady(int port, std::chrono::milliseconds timeout) {
+  httplib::Client status("127.0.0.1", port);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto ready = status.Get("/ready");
+    if (ready && ready->status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 // ISO-8601 UTC with seconds, e.g. 2026-11-21T10:00:00Z.

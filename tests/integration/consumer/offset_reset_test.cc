@@ -141,12 +141,7 @@ TEST_F(OffsetResetTest, ReplayAppliesTheNewLogFromItsStartAndTheOffsetsFollowIt)
       << LogTail(60);
   EXPECT_TRUE(WaitUntil([&] { return AppliedThrough(topic_) == kNew; }, std::chrono::seconds(30)))
       << AppliedThrough(topic_);
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        const auto ready = status.Get("/ready");
-        return ready && ready->status == 200;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(BecomesReady(StatusPort(LogPath()), std::chrono::seconds(30)));
   EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   EXPECT_NE(LogTail(400).find("replaying the partition from the log's start"), std::string::npos);
 }
@@ -318,12 +313,7 @@ TEST_F(OffsetResetTest, AReplayInterruptedByKillNineIsStillReportedAfterTheResta
       std::chrono::seconds(60)))
       << LogTail(60);
   EXPECT_TRUE(said_replaying);
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        const auto ready = status.Get("/ready");
-        return ready && ready->status == 200;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(BecomesReady(StatusPort(LogPath()), std::chrono::seconds(30)));
   EXPECT_EQ(Sql("SELECT replay_until IS NULL FROM cdc.offsets WHERE topic = '" + topic_ + "'"),
             "t");
   EXPECT_EQ(Rows(), "280 rows, 0 old, 21..300");

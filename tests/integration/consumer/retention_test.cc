@@ -89,12 +89,7 @@ TEST_F(ConsumerTest, RecordsLostToRetentionStopThePartitionOrAreReplayedPastByPo
       << LogTail();
   ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
   httplib::Client status("127.0.0.1", StatusPort(LogPath()));
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        const auto ready = status.Get("/ready");
-        return ready && ready->status == 200;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(BecomesReady(StatusPort(LogPath()), std::chrono::seconds(30)));
   EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
   const std::string log = LogTail(400);
   EXPECT_NE(log.find("replaying the partition from the log's start"), std::string::npos) << log;
