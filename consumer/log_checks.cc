@@ -168,7 +168,6 @@ void ConsumerLoop::OffsetReset(const PartitionKey& partition, const std::string&
   const auto position = positions_.find(partition);
   const int64_t stored = position == positions_.end() ? -1 : position->second.next_offset;
   const bool replay = settings_.on_offset_reset == OffsetResetPolicy::kReplay;
-  metrics_.offset_resets.WithLabels({partition.first, reason}).Inc();
   logger_.Error(Describe(reason) + (replay ? "; replaying the partition from the log's start"
                                            : "; the partition is stopped"
                                              " (consumer.on_offset_reset: stop)"),
@@ -183,8 +182,11 @@ void ConsumerLoop::OffsetReset(const PartitionKey& partition, const std::string&
   if (!replay) {
     StopPartition(partition, reason + " (stored offset " + std::to_string(stored) + ", log " +
                                  std::to_string(low) + ".." + std::to_string(high) + ")");
+    // Counted once the partition is stopped: whoever sees the count sees the stop too.
+    metrics_.offset_resets.WithLabels({partition.first, reason}).Inc();
     return;
   }
+  metrics_.offset_resets.WithLabels({partition.first, reason}).Inc();
   // What was gathered from the old log is applied first, so that its positions never land on
   // top of the reset one.
   Drain();
@@ -285,7 +287,6 @@ void ConsumerLoop::CheckRanges() {
 
 void ConsumerLoop::PartitionGone(const PartitionKey& partition, int64_t stored, size_t partitions) {
   const bool replay = settings_.on_offset_reset == OffsetResetPolicy::kReplay;
-  metrics_.offset_resets.WithLabels({partition.first, "partition_gone"}).Inc();
   logger_.Error(std::string("a partition with a stored position no longer exists (the topic was"
                             " re-created with fewer partitions)") +
                     (replay ? "; its stored offset is forgotten"
@@ -299,8 +300,10 @@ void ConsumerLoop::PartitionGone(const PartitionKey& partition, int64_t stored, 
     gone_[partition] = "partition_gone (stored offset " + std::to_string(stored) +
                        ", the topic has " + std::to_string(partitions) + " partitions)";
     UpdateOffsetProblem();
+    metrics_.offset_resets.WithLabels({partition.first, "partition_gone"}).Inc();
     return;
   }
+  metrics_.offset_resets.WithLabels({partition.first, "partition_gone"}).Inc();
   try {
     DeleteOffset(Pg(), settings_.group_id, partition);
   } catch (const TransientError& e) {

@@ -240,7 +240,7 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
       if (recheck && clock.Now() >= next_recheck) {
         try {
           const size_t republished = schemas->Republish();
-          const std::vector<Publisher::LostMessages> lost = publisher.LostConfirmed(seconds(2));
+          const std::vector<LostMessages> lost = publisher.LostConfirmed(seconds(10));
           recheck = false;
           logger.Info("schemas and confirmed messages checked after every broker was unreachable",
                       {{"schemas_published_again", static_cast<int64_t>(republished)},
@@ -248,11 +248,11 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
           if (!lost.empty()) {
             std::string partitions;
             for (size_t i = 0; i < lost.size() && i < 5; ++i) {
-              partitions += (i == 0 ? "" : "; ") + lost[i].topic + "[" +
-                            std::to_string(lost[i].partition) + "] confirmed offset " +
-                            std::to_string(lost[i].confirmed) + ", log end " +
-                            (lost[i].log_end < 0 ? std::string("(partition gone)")
-                                                 : std::to_string(lost[i].log_end));
+              partitions +=
+                  (i == 0 ? "" : "; ") + lost[i].topic + "[" + std::to_string(lost[i].partition) +
+                  "] " + lost[i].reason + ": confirmed offset " +
+                  std::to_string(lost[i].confirmed) + ", log end " +
+                  (lost[i].log_end < 0 ? std::string("(none)") : std::to_string(lost[i].log_end));
             }
             if (lost.size() > 5) partitions += "; and " + std::to_string(lost.size() - 5) + " more";
             logger.Error(

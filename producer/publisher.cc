@@ -1,6 +1,9 @@
 #include "producer/publisher.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <random>
 
 namespace cdc::producer {
 
@@ -20,7 +23,7 @@ const std::map<std::string, std::string>& Publisher::DefaultProperties() {
 
 Publisher::Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metrics,
                      const Clock& clock, Logger logger)
-    : metrics_(metrics), clock_(clock), logger_(std::move(logger)) {
+    : metrics_(metrics), clock_(clock), logger_(std::move(logger)), settings_(settings) {
   producer_ = std::make_unique<kafka::Producer>(settings, *this, logger_, DefaultProperties());
 }
 
@@ -82,23 +85,24 @@ bool Publisher::LoadTopicMetadata(const std::vector<std::string>& topics,
 
 int Publisher::InFlight() const { return producer_->InFlight(); }
 
-std::vector<Publisher::LostMessages> Publisher::LostConfirmed(std::chrono::milliseconds timeout) {
-  std::vector<LostMessages> lost;
-  for (const auto& [partition, confirmed] : confirmed_) {
-    int64_t high = 0;
-    try {
-      high = producer_->Watermarks(partition.first, partition.second, timeout).second;
-    } catch (const Error& e) {
-      const std::string& code = e.code();
-      // The broker no longer has the partition (the topic re-created with fewer, or gone).
-      if (code != "_UNKNOWN_PARTITION" && code != "UNKNOWN_TOPIC_OR_PART" &&
-          code != "_UNKNOWN_TOPIC") {
-        throw;
-      }
-      high = -1;
-    }
-    if (high <= confirmed) lost.push_back({partition.first, partition.second, confirmed, high});
+void Publisher::NoteOutages() {
+  const uint64_t outages = producer_->BrokerOutages();
+  if (outages == outages_noted_) return;
+  outages_noted_ = outages;
+  // A tip not checked yet since an earlier outage stays: it is the older one.
+  for (const auto& [partition, tip] : confirmed_) unchecked_.emplace(partition, tip);
+}
+
+std::vector<LostMessages> Publisher::LostConfirmed(std::chrono::milliseconds timeout) {
+  NoteOutages();
+  if (!reader_) {
+    // A private group: the reader assigns partitions itself and never commits.
+    const std::string group = "cdc-producer-check-" + std::to_string(getpid()) + "-" +
+                              std::to_string(std::random_device{}());
+    reader_ = std::make_unique<kafka::Consumer>(settings_, group, nullptr, logger_);
   }
+  std::vector<LostMessages> lost = FindLostMessages(*reader_, unchecked_, timeout);
+  unchecked_.clear();
   return lost;
 }
 
@@ -117,8 +121,9 @@ void Publisher::OnDelivery(const kafka::DeliveryReport& report) {
   const uint64_t ordinal = report.tag & ((uint64_t{1} << kTableShift) - 1);
   if (report.ok()) {
     table.published->Inc();
-    int64_t& confirmed = confirmed_[{report.topic, report.partition}];
-    confirmed = std::max(confirmed, report.offset);
+    NoteOutages();
+    ConfirmedTip& tip = confirmed_[{report.topic, report.partition}];
+    if (report.offset > tip.offset) tip = {report.offset, ContentHash(report.key, report.value)};
     if (auto waited = table.ledger->Delivered(ordinal, clock_.Now())) {
       table.latency->Observe(std::chrono::duration<double>(*waited).count());
     }

@@ -17,6 +17,7 @@
 #include "common/kafka/producer.h"
 #include "common/log.h"
 #include "producer/checkpoint.h"
+#include "producer/confirmed_check.h"
 #include "producer/delivery_ledger.h"
 #include "producer/producer_metrics.h"
 
@@ -62,17 +63,9 @@ class Publisher final : public kafka::DeliveryHandler {
 
   void OnDelivery(const kafka::DeliveryReport& report) override;
 
-  // A partition where the broker no longer holds a message it confirmed.
-  struct LostMessages {
-    std::string topic;
-    int32_t partition = 0;
-    int64_t confirmed = 0;  // the highest offset the broker confirmed
-    int64_t log_end = 0;    // the partition's end now (-1: the partition is gone)
-  };
-  // Compares the highest confirmed offset of every partition this process published to with the
-  // partition's end at the broker: after every broker was unreachable, they may have come back
-  // without it (a cluster lost or restored, unclean leader election). Main loop only (with
-  // Serve). Throws TransientError when the broker cannot say.
+  // Checks, after every broker was unreachable, that the broker still holds the last message it
+  // had confirmed in each partition before (producer/confirmed_check.h). Main loop only (with
+  // Serve). Throws TransientError when the broker cannot say; the next call checks again.
   std::vector<LostMessages> LostConfirmed(std::chrono::milliseconds timeout);
 
  private:
@@ -91,8 +84,17 @@ class Publisher final : public kafka::DeliveryHandler {
   std::vector<std::unique_ptr<Table>> tables_;
   std::mutex error_log_mutex_;
   Clock::TimePoint last_error_log_{};
-  // The highest offset confirmed per (topic, partition); written by OnDelivery (Serve).
-  std::map<std::pair<std::string, int32_t>, int64_t> confirmed_;
+  // Takes the tips as they were before an outage the first time it is seen (before the reports
+  // of what the broker accepts after it).
+  void NoteOutages();
+
+  const kafka::KafkaSettings settings_;
+  // The last confirmed message per (topic, partition), and the tips still to check after an
+  // outage; main loop only (OnDelivery runs inside Serve).
+  ConfirmedTips confirmed_;
+  ConfirmedTips unchecked_;
+  uint64_t outages_noted_ = 0;
+  std::unique_ptr<kafka::Consumer> reader_;    // reads confirmed messages back; made on first use
   std::unique_ptr<kafka::Producer> producer_;  // last: destroyed first
 };
 

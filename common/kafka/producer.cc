@@ -50,6 +50,12 @@ void Producer::OnDeliveryCallback(rd_kafka_t* /*rk*/, const rd_kafka_message_t* 
   report.partition = message->partition;
   report.offset = message->offset;
   report.tag = reinterpret_cast<uintptr_t>(message->_private);
+  if (message->key != nullptr) {
+    report.key = std::string_view(static_cast<const char*>(message->key), message->key_len);
+  }
+  if (message->payload != nullptr) {
+    report.value = std::string_view(static_cast<const char*>(message->payload), message->len);
+  }
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     report.error_class = ClassifyKafkaError(message->err);
     report.error_code = rd_kafka_err2name(message->err);

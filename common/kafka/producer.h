@@ -27,6 +27,9 @@ struct DeliveryReport {
   int32_t partition = -1;
   int64_t offset = -1;
   uint64_t tag = 0;  // the caller's tag from Produce()
+  // The message's key and value; views valid during OnDelivery only.
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
   // Set when delivery failed (after librdkafka's own retries).
   std::optional<RetryClass> error_class;
   std::string error_code;  // librdkafka error name, e.g. "_MSG_TIMED_OUT"

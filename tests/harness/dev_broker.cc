@@ -43,12 +43,19 @@ bool DevBroker::Launch() {
   return false;
 }
 
-void DevBroker::Restart() {
+void DevBroker::Restart(std::chrono::milliseconds down, const std::vector<std::string>& topics) {
   process_->Stop(SIGKILL);
+  std::this_thread::sleep_for(down);
+  const std::vector<std::string> argv = argv_;
+  for (const std::string& topic : topics) argv_.insert(argv_.end(), {"--topic", topic});
   for (int attempt = 0; attempt < 20; ++attempt) {
-    if (Launch()) return;
+    if (Launch()) {
+      argv_ = argv;
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the port frees up
   }
+  argv_ = argv;
   throw std::runtime_error("cdc-devbroker did not start again on port " + std::to_string(port_));
 }
 

@@ -2,6 +2,7 @@
 // fault-injection control wrapped in methods.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,9 +32,11 @@ class DevBroker {
 
   // Stops the broker with SIGTERM and returns its exit status.
   int Stop();
-  // Kills the broker (SIGKILL) and starts a new one on the same port: every topic is gone, as
-  // after a lost cluster.
-  void Restart();
+  // Kills the broker (SIGKILL) and starts a new one on the same port after `down`: every topic
+  // is lost, as after a lost cluster (the ones given to the constructor come back empty).
+  // `topics` (NAME:PARTITIONS) are created empty too, before any client can auto-create them.
+  void Restart(std::chrono::milliseconds down = std::chrono::milliseconds(0),
+               const std::vector<std::string>& topics = {});
 
  private:
   void Expect200(const std::string& path) const;

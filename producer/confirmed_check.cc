@@ -1,0 +1,72 @@
+#include "producer/confirmed_check.h"
+
+#include <functional>
+#include <tuple>
+
+#include "common/error.h"
+
+namespace cdc::producer {
+
+uint64_t ContentHash(std::optional<std::string_view> key, std::optional<std::string_view> value) {
+  const std::hash<std::string_view> hash;
+  const uint64_t k = hash(key.value_or(std::string_view()));
+  const uint64_t v = hash(value.value_or(std::string_view()));
+  return k ^ (v + 0x9e3779b97f4a7c15ULL + (k << 6) + (k >> 2));
+}
+
+std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const ConfirmedTips& tips,
+                                           std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<LostMessages> lost;
+  std::vector<kafka::TopicPartition> to_read;
+  std::map<std::pair<std::string, int32_t>, int64_t> log_ends;
+  for (const auto& [partition, tip] : tips) {
+    int64_t low = 0;
+    int64_t high = 0;
+    try {
+      std::tie(low, high) = reader.Watermarks(partition.first, partition.second, timeout);
+    } catch (const Error& e) {
+      const std::string& code = e.code();
+      if (code != "_UNKNOWN_PARTITION" && code != "UNKNOWN_TOPIC_OR_PART" &&
+          code != "_UNKNOWN_TOPIC") {
+        throw;
+      }
+      lost.push_back({partition.first, partition.second, tip.offset, -1, "partition_gone"});
+      continue;
+    }
+    if (high <= tip.offset) {
+      lost.push_back({partition.first, partition.second, tip.offset, high, "log_shorter"});
+    } else if (low <= tip.offset) {
+      to_read.push_back({partition.first, partition.second, tip.offset});
+      log_ends[partition] = high;
+    }
+  }
+  if (to_read.empty()) return lost;
+  reader.Assign(to_read);
+  while (!log_ends.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      reader.Assign({});
+      throw TransientError(
+          "CONFIRMED_CHECK",
+          "timed out reading back " + std::to_string(log_ends.size()) + " confirmed messages");
+    }
+    std::optional<kafka::Message> message = reader.Poll(std::chrono::milliseconds(100));
+    if (!message) continue;
+    const std::pair<std::string, int32_t> partition{std::string(message->topic()),
+                                                    message->partition()};
+    const auto end = log_ends.find(partition);
+    if (end == log_ends.end()) continue;
+    const ConfirmedTip& tip = tips.at(partition);
+    // Another offset: the confirmed message was compacted away since; nothing to compare.
+    if (message->offset() == tip.offset &&
+        ContentHash(message->key(), message->value()) != tip.content) {
+      lost.push_back(
+          {partition.first, partition.second, tip.offset, end->second, "message_replaced"});
+    }
+    log_ends.erase(end);
+  }
+  reader.Assign({});
+  return lost;
+}
+
+}  // namespace cdc::producer

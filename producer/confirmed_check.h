@@ -1,0 +1,49 @@
+// After every broker was unreachable, the brokers may have come back without what they had
+// confirmed (a cluster lost or restored, unclean leader election truncating a partition). The
+// publisher remembers the last message the broker confirmed in each partition - its offset and a
+// hash of its key and value - and this check reads that offset again: a log that ends before it,
+// a missing partition or another message there means the broker lost confirmed messages. Comparing
+// log ends alone misses a log that was lost and filled again past the offset (librdkafka delivers
+// what it queued during the outage as soon as the new broker is up).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/kafka/consumer.h"
+
+namespace cdc::producer {
+
+// The last message confirmed in a partition.
+struct ConfirmedTip {
+  int64_t offset = -1;
+  uint64_t content = 0;  // ContentHash of its key and value
+};
+using ConfirmedTips = std::map<std::pair<std::string, int32_t>, ConfirmedTip>;
+
+// A hash of a message's key and value (a null one hashes as empty). In memory only: compared
+// within one process, never stored.
+uint64_t ContentHash(std::optional<std::string_view> key, std::optional<std::string_view> value);
+
+// A partition where the broker no longer holds a message it confirmed.
+struct LostMessages {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t confirmed = 0;  // the offset of the last message the broker confirmed
+  int64_t log_end = 0;    // the partition's end now (-1: the partition is gone)
+  std::string reason;     // partition_gone | log_shorter | message_replaced
+};
+
+// Checks each tip against the broker through `reader` (assigned partitions, no group). A tip
+// that retention or compaction removed since cannot be checked and counts as held. Throws
+// TransientError when the broker cannot answer within `timeout`.
+std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const ConfirmedTips& tips,
+                                           std::chrono::milliseconds timeout);
+
+}  // namespace cdc::producer
