@@ -109,23 +109,28 @@ void ConsumerLoop::Failing(const Error& error) {
   last_error_ = error.what();
 }
 
-void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
+bool ConsumerLoop::ReadStored(const std::function<void()>& read) {
   Backoff backoff({std::chrono::milliseconds(200), std::chrono::seconds(5), 2.0, std::nullopt},
                   clock_);
-  std::map<PartitionKey, StoredPosition> stored;
   while (true) {
     try {
-      stored = LoadPositions(Pg(), settings_.group_id, partitions);
+      read();
       failing_since_ns_ = 0;
-      break;
+      return true;
     } catch (const TransientError& e) {
       Failing(e);
       metrics_.retries.WithLabels({e.code()}).Inc();
       logger_.Warn("cannot read stored offsets; retrying", {{"error", e.what()}});
       const auto delay = backoff.NextDelay();
-      if (!clock_.SleepFor(delay.value_or(std::chrono::seconds(1)), stop_)) return;
+      if (!clock_.SleepFor(delay.value_or(std::chrono::seconds(1)), stop_)) return false;
     }
   }
+}
+
+void ConsumerLoop::OnAssign(std::vector<kafka::TopicPartition>& partitions) {
+  std::map<PartitionKey, StoredPosition> stored;
+  if (!ReadStored([&] { stored = LoadPositions(Pg(), settings_.group_id, partitions); })) return;
+  unfinished_replays_.clear();  // this member's own are taken up below
   for (kafka::TopicPartition& p : partitions) {
     const PartitionKey key{p.topic, p.partition};
     const auto found = stored.find(key);
@@ -393,6 +398,13 @@ void ConsumerLoop::Run(std::stop_token stop) {
   std::stop_callback stop_lanes(stop, [this] { lanes_stop_.request_stop(); });
   StartLanes();
   try {
+    // Not ready while a replay a previous run began is unfinished, from the start (joining the
+    // group takes seconds; with no matching topic it never ends).
+    if (!ReadStored(
+            [&] { unfinished_replays_ = LoadUnfinishedReplays(Pg(), settings_.group_id); })) {
+      return;
+    }
+    UpdateOffsetProblem();
     consumer_ = std::make_unique<kafka::Consumer>(
         kafka_settings_, settings_.group_id, this, logger_,
         std::map<std::string, std::string>{{"auto.offset.reset", "earliest"}});

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -147,6 +148,9 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   // Forgets remembered deletes older than consumer.tombstone_retention_hours (every 10 minutes).
   void PurgeTombstones();
   void Failing(const Error& error);
+  // Runs `read` (stored offsets) until it succeeds, backing off while PostgreSQL fails; false
+  // when the loop stops first.
+  bool ReadStored(const std::function<void()>& read);
 
   const ConsumerSettings& settings_;
   const kafka::KafkaSettings& kafka_settings_;
@@ -171,6 +175,9 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::set<PartitionKey> sought_;  // their other records in the poll being added are stale
   std::set<std::string> topic_checks_;
   std::map<PartitionKey, std::string> gone_;  // stored partitions that no longer exist; why
+  // Replays after an offset reset that a previous run left unfinished (cdc.offsets.replay_until),
+  // reported until the group's first assignment: then this member's own are in replaying_.
+  std::map<PartitionKey, StoredPosition> unfinished_replays_;
   Clock::TimePoint next_range_check_{};
   Clock::TimePoint next_resolve_{};  // troubles wait for the broker until then
   uint64_t outages_seen_ = 0;

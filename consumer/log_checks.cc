@@ -334,6 +334,11 @@ void ConsumerLoop::UpdateOffsetProblem() {
         std::to_string(at == positions_.end() ? 0 : at->second.next_offset) + " of " +
         std::to_string(until) + ")");
   }
+  for (const auto& [partition, stored] : unfinished_replays_) {
+    add(Name(partition) + " replaying from its log's start after an offset reset (at " +
+        std::to_string(stored.position.next_offset) + " of " +
+        std::to_string(stored.replay_until.value_or(0)) + "; waiting for the group's assignment)");
+  }
   if (more > 0) problem += "; and " + std::to_string(more) + " more";
   std::lock_guard lock(error_mutex_);
   offset_problem_ = problem;

@@ -32,6 +32,22 @@ std::map<PartitionKey, StoredPosition> LoadPositions(
   return positions;
 }
 
+std::map<PartitionKey, StoredPosition> LoadUnfinishedReplays(pg::Connection& connection,
+                                                             const std::string& group_id) {
+  const pg::Result rows = connection.Exec(
+      "SELECT topic, partition, next_offset, replay_until FROM cdc.offsets"
+      " WHERE group_id = $1 AND replay_until IS NOT NULL",
+      {group_id});
+  std::map<PartitionKey, StoredPosition> positions;
+  for (int i = 0; i < rows.rows(); ++i) {
+    StoredPosition& stored =
+        positions[{std::string(rows.Get(i, 0)), static_cast<int32_t>(rows.GetInt(i, 1))}];
+    stored.position.next_offset = rows.GetInt(i, 2);
+    stored.replay_until = rows.GetInt(i, 3);
+  }
+  return positions;
+}
+
 std::map<int32_t, int64_t> LoadTopicOffsets(pg::Connection& connection, const std::string& group_id,
                                             const std::string& topic) {
   const pg::Result rows = connection.Exec(

@@ -29,6 +29,10 @@ std::map<PartitionKey, StoredPosition> LoadPositions(
     pg::Connection& connection, const std::string& group_id,
     const std::vector<kafka::TopicPartition>& partitions);
 
+// The stored positions of `group_id` whose replay after an offset reset has not caught up yet.
+std::map<PartitionKey, StoredPosition> LoadUnfinishedReplays(pg::Connection& connection,
+                                                             const std::string& group_id);
+
 // Every stored next offset of `group_id` in `topic`, by partition.
 std::map<int32_t, int64_t> LoadTopicOffsets(pg::Connection& connection, const std::string& group_id,
                                             const std::string& topic);

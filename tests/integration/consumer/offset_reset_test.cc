@@ -300,7 +300,9 @@ TEST_F(OffsetResetTest, AReplayInterruptedByKillNineIsStillReportedAfterTheResta
                                                LogPath());
   ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
   httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+  // Not ready at any moment before it caught up: not while it joins the group either.
   bool said_replaying = false;
+  std::string ready_early;
   ASSERT_TRUE(WaitUntil(
       [&] {
         const auto ready = status.Get("/ready");
@@ -308,11 +310,16 @@ TEST_F(OffsetResetTest, AReplayInterruptedByKillNineIsStillReportedAfterTheResta
             ready->body.find("replaying from its log's start") != std::string::npos) {
           said_replaying = true;
         }
-        return AppliedThrough(topic_) == kNew;
+        const int64_t applied = AppliedThrough(topic_);
+        if (ready && ready->status == 200 && applied < kNew && ready_early.empty()) {
+          ready_early = "ready at offset " + std::to_string(applied) + ": " + ready->body;
+        }
+        return applied == kNew;
       },
       std::chrono::seconds(60)))
       << LogTail(60);
   EXPECT_TRUE(said_replaying);
+  EXPECT_EQ(ready_early, "");
   EXPECT_TRUE(BecomesReady(StatusPort(LogPath()), std::chrono::seconds(30)));
   EXPECT_EQ(Sql("SELECT replay_until IS NULL FROM cdc.offsets WHERE topic = '" + topic_ + "'"),
             "t");
