@@ -98,6 +98,37 @@ void WriteText(const std::string& path, const std::string& text) { std::ofstream
 
 std::string DemoTable::target() const { return Lower(name); }
 
+namespace {
+
+std::string Describe(const CanonicalRow& row) {
+  std::string out;
+  for (const auto& value : row) out += (out.empty() ? "" : "|") + value.value_or("NULL");
+  return out;
+}
+
+}  // namespace
+
+::testing::AssertionResult SameRows(const std::vector<CanonicalRow>& expected,
+                                    const std::vector<CanonicalRow>& actual) {
+  if (expected == actual) return ::testing::AssertionSuccess();
+  std::vector<CanonicalRow> missing;
+  std::vector<CanonicalRow> unexpected;
+  std::set_difference(expected.begin(), expected.end(), actual.begin(), actual.end(),
+                      std::back_inserter(missing));
+  std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(),
+                      std::back_inserter(unexpected));
+  auto failure = ::testing::AssertionFailure()
+                 << expected.size() << " expected rows, " << actual.size() << " actual; "
+                 << missing.size() << " missing, " << unexpected.size() << " unexpected";
+  for (size_t i = 0; i < std::min<size_t>(3, missing.size()); ++i) {
+    failure << "\n  missing:    " << Describe(missing[i]);
+  }
+  for (size_t i = 0; i < std::min<size_t>(3, unexpected.size()); ++i) {
+    failure << "\n  unexpected: " << Describe(unexpected[i]);
+  }
+  return failure;
+}
+
 const std::vector<DemoTable>& DemoTables() {
   static const std::vector<DemoTable> kTables = {
       {"CUSTOMERS",
@@ -141,7 +172,7 @@ std::string BinaryPath(const std::string& name) {
   throw std::invalid_argument("no binary " + name);
 }
 
-Pipeline::Pipeline(const std::string& format)
+Pipeline::Pipeline(const std::string& format, const std::string& consumer_settings)
     : broker_({"--topic", "cdc.main.CUSTOMERS:8", "--topic", "cdc.main.PRODUCTS:8", "--topic",
                "cdc.main.ORDERS:8", "--topic", "cdc.main.ORDER_LINES:8"}) {
   cluster_.CreateDatabase("replica");
@@ -165,7 +196,8 @@ Pipeline::Pipeline(const std::string& format)
          << "consumer:\n  group_id: cdc-e2e\n  topic_pattern: '^cdc\\.main\\..*'\n"
          << "  batch_max_ms: 50\n  change_feed: true\n  metrics_listen: 127.0.0.1:"
          << consumer_port_ << "\n"
-         << "api:\n  listen: 127.0.0.1:" << api_port_ << "\n  threads: 8\n  pool_size: 2\n";
+         << consumer_settings << "api:\n  listen: 127.0.0.1:" << api_port_
+         << "\n  threads: 8\n  pool_size: 2\n";
   config_path_ = dir_.File("config.yaml");
   WriteText(config_path_, config.str());
 
@@ -180,27 +212,48 @@ Pipeline::Pipeline(const std::string& format)
 
 Pipeline::~Pipeline() { Stop(); }
 
-std::unique_ptr<Process> Pipeline::Launch(const std::string& name, const std::string& path,
-                                          const std::string& command) {
-  return std::make_unique<Process>(
-      std::vector<std::string>{path, command, "--config", config_path_}, dir_.File(name + ".log"));
+uint16_t Pipeline::PortOf(const std::string& name) const {
+  if (name == "producer") return producer_port_;
+  if (name == "api") return api_port_;
+  if (name == "consumer" || name == "replay") return consumer_port_;
+  throw std::invalid_argument("no process " + name);
+}
+
+void Pipeline::StartProcess(const std::string& name, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryPath(name == "replay" ? "consumer" : name),
+                                   name == "replay" ? "replay" : "run", "--config", config_path_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  processes_[name] = std::make_unique<Process>(argv, dir_.File(name + ".log"));
+  for (int i = 0; i < 600; ++i) {
+    if (Status(name, "/health").first == 200) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error(name + " did not start:\n" + LogTail(name));
+}
+
+int Pipeline::StopProcess(const std::string& name) {
+  const int status = processes_.at(name)->Stop(SIGTERM, std::chrono::seconds(15));
+  processes_.erase(name);
+  return status;
+}
+
+std::optional<int> Pipeline::WaitExit(const std::string& name, std::chrono::seconds timeout) {
+  const std::optional<int> status = processes_.at(name)->Wait(timeout);
+  if (status) processes_.erase(name);
+  return status;
+}
+
+std::pair<int, std::string> Pipeline::Status(const std::string& name, const std::string& path) {
+  httplib::Client client("127.0.0.1", PortOf(name));
+  client.set_connection_timeout(2);
+  client.set_read_timeout(5);
+  const auto res = client.Get(path);
+  if (!res) return {0, ""};
+  return {res->status, res->body};
 }
 
 void Pipeline::Start() {
-  processes_["consumer"] = Launch("consumer", BinaryPath("consumer"), "run");
-  processes_["producer"] = Launch("producer", BinaryPath("producer"), "run");
-  processes_["api"] = Launch("api", BinaryPath("api"), "run");
-  for (const auto& [name, port] : std::map<std::string, uint16_t>{
-           {"consumer", consumer_port_}, {"producer", producer_port_}, {"api", api_port_}}) {
-    httplib::Client client("127.0.0.1", port);
-    bool up = false;
-    for (int i = 0; i < 600 && !up; ++i) {
-      auto res = client.Get("/health");
-      up = res && res->status == 200;
-      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!up) throw std::runtime_error(name + " did not start:\n" + LogTail(name));
-  }
+  for (const char* name : {"consumer", "producer", "api"}) StartProcess(name);
 }
 
 std::string Pipeline::RunWorkload(const std::vector<std::string>& args) {
@@ -283,7 +336,7 @@ bool Pipeline::WaitDrained(std::chrono::seconds timeout, std::string* why) {
 
 std::map<std::string, int> Pipeline::Stop() {
   std::map<std::string, int> statuses;
-  for (const char* name : {"api", "producer", "consumer"}) {
+  for (const char* name : {"api", "producer", "consumer", "replay"}) {
     auto it = processes_.find(name);
     if (it == processes_.end()) continue;
     statuses[name] = it->second->Stop(SIGTERM, std::chrono::seconds(15));

@@ -4,6 +4,7 @@
 // config file as deploy/quickstart.sh writes it. Processes are stopped (SIGTERM) on destruction.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
@@ -47,8 +48,9 @@ inline bool RecordsBeforeImages(const DemoTable& table) { return table.name == "
 
 class Pipeline {
  public:
-  // `format` is kafka.format (avro | json).
-  explicit Pipeline(const std::string& format);
+  // `format` is kafka.format (avro | json); `consumer_settings` are more lines of the consumer
+  // section (indented by two spaces).
+  explicit Pipeline(const std::string& format, const std::string& consumer_settings = "");
   ~Pipeline();
 
   // Starts the consumer, the producer and the API and waits until each answers /health.
@@ -61,6 +63,19 @@ class Pipeline {
   bool WaitDrained(std::chrono::seconds timeout, std::string* why);
   // SIGTERM to the API, the producer and the consumer; returns the exit statuses by name.
   std::map<std::string, int> Stop();
+
+  // One process: consumer, producer, api, or replay (`cdc-consumer replay` with `args`, on the
+  // consumer's status port); started, it answers /health.
+  void StartProcess(const std::string& name, const std::vector<std::string>& args = {});
+  // SIGTERM; the exit status.
+  int StopProcess(const std::string& name);
+  // Waits for the process to end by itself: its exit status, or nullopt after `timeout`.
+  std::optional<int> WaitExit(const std::string& name, std::chrono::seconds timeout);
+  // GET `path` from the process's status port: the HTTP status (0: no answer) and body.
+  std::pair<int, std::string> Status(const std::string& name, const std::string& path);
+  // Kills the dev broker and starts it again after `down`: every message is lost, the demo
+  // topics come back empty.
+  void RestartBroker(std::chrono::milliseconds down) { broker_.Restart(down); }
 
   std::vector<CanonicalRow> SourceRows(const DemoTable& table);
   std::vector<CanonicalRow> ReplicaRows(const DemoTable& table);
@@ -85,8 +100,7 @@ class Pipeline {
   std::string LogTail(const std::string& name, size_t lines = 30) const;
 
  private:
-  std::unique_ptr<Process> Launch(const std::string& name, const std::string& path,
-                                  const std::string& command);
+  uint16_t PortOf(const std::string& name) const;
   std::string Unpublished();
   int64_t TopicsBehind();
 
@@ -102,6 +116,11 @@ class Pipeline {
   std::unique_ptr<odbc::Connection> source_db_;
   std::map<std::string, std::unique_ptr<Process>> processes_;
 };
+
+// Compares two sorted row sets; on a difference, how many rows are missing and unexpected
+// (a resurrected row is unexpected; a wrong one both), with the first few of each.
+::testing::AssertionResult SameRows(const std::vector<CanonicalRow>& expected,
+                                    const std::vector<CanonicalRow>& actual);
 
 // Paths of the built binaries (set by CMake).
 std::string BinaryPath(const std::string& name);

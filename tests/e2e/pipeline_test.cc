@@ -14,34 +14,6 @@
 namespace cdc::testing {
 namespace {
 
-std::string Describe(const CanonicalRow& row) {
-  std::string out;
-  for (const auto& value : row) out += (out.empty() ? "" : "|") + value.value_or("NULL");
-  return out;
-}
-
-// Compares two sorted row sets and reports the first differences.
-::testing::AssertionResult SameRows(const std::vector<CanonicalRow>& expected,
-                                    const std::vector<CanonicalRow>& actual) {
-  if (expected == actual) return ::testing::AssertionSuccess();
-  std::vector<CanonicalRow> missing;
-  std::vector<CanonicalRow> unexpected;
-  std::set_difference(expected.begin(), expected.end(), actual.begin(), actual.end(),
-                      std::back_inserter(missing));
-  std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(),
-                      std::back_inserter(unexpected));
-  auto failure = ::testing::AssertionFailure()
-                 << expected.size() << " expected rows, " << actual.size() << " actual; "
-                 << missing.size() << " missing, " << unexpected.size() << " unexpected";
-  for (size_t i = 0; i < std::min<size_t>(3, missing.size()); ++i) {
-    failure << "\n  missing:    " << Describe(missing[i]);
-  }
-  for (size_t i = 0; i < std::min<size_t>(3, unexpected.size()); ++i) {
-    failure << "\n  unexpected: " << Describe(unexpected[i]);
-  }
-  return failure;
-}
-
 class EndToEnd : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EndToEnd, FiftyThousandChangesReplicateRowForRow) {
