@@ -1,6 +1,9 @@
 #include "producer/confirmed_check.h"
 
+#include <unistd.h>
+
 #include <functional>
+#include <random>
 #include <tuple>
 
 #include "common/error.h"
@@ -67,6 +70,46 @@ std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const Confir
   }
   reader.Assign({});
   return lost;
+}
+
+ConfirmedChecker::ConfirmedChecker(const kafka::KafkaSettings& settings, Logger logger)
+    : settings_(settings), logger_(std::move(logger)) {}
+
+ConfirmedChecker::~ConfirmedChecker() {
+  if (task_.valid()) task_.wait();
+}
+
+void ConfirmedChecker::Start(ConfirmedTips tips, std::function<size_t()> before,
+                             std::chrono::milliseconds timeout) {
+  task_ = std::async(std::launch::async, [this, tips = std::move(tips), before = std::move(before),
+                                          timeout] { return Run(tips, before, timeout); });
+}
+
+std::optional<ConfirmedChecker::Outcome> ConfirmedChecker::Take() {
+  if (!task_.valid() || task_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  return task_.get();
+}
+
+ConfirmedChecker::Outcome ConfirmedChecker::Run(ConfirmedTips tips,
+                                                const std::function<size_t()>& before,
+                                                std::chrono::milliseconds timeout) {
+  Outcome outcome;
+  try {
+    if (before) outcome.republished = before();
+    if (!reader_) {
+      // A private group: the reader assigns partitions itself and never commits.
+      const std::string group = "cdc-producer-check-" + std::to_string(getpid()) + "-" +
+                                std::to_string(std::random_device{}());
+      reader_ = std::make_unique<kafka::Consumer>(settings_, group, nullptr, logger_);
+    }
+    outcome.lost = FindLostMessages(*reader_, tips, timeout);
+  } catch (const Error& e) {
+    outcome.error = e.what();
+  }
+  outcome.tips = std::move(tips);
+  return outcome;
 }
 
 }  // namespace cdc::producer

@@ -9,7 +9,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +20,8 @@
 #include <vector>
 
 #include "common/kafka/consumer.h"
+#include "common/kafka/settings.h"
+#include "common/log.h"
 
 namespace cdc::producer {
 
@@ -24,6 +29,7 @@ namespace cdc::producer {
 struct ConfirmedTip {
   int64_t offset = -1;
   uint64_t content = 0;  // ContentHash of its key and value
+  bool operator==(const ConfirmedTip&) const = default;
 };
 using ConfirmedTips = std::map<std::pair<std::string, int32_t>, ConfirmedTip>;
 
@@ -45,5 +51,37 @@ struct LostMessages {
 // TransientError when the broker cannot answer within `timeout`.
 std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const ConfirmedTips& tips,
                                            std::chrono::milliseconds timeout);
+
+// Runs checks on a thread of its own with a consumer of its own, so that the caller goes on
+// serving delivery reports meanwhile. One check at a time; not thread-safe (one caller).
+class ConfirmedChecker {
+ public:
+  explicit ConfirmedChecker(const kafka::KafkaSettings& settings, Logger logger);
+  ~ConfirmedChecker();  // waits for a check in progress (bounded by its timeout)
+  ConfirmedChecker(const ConfirmedChecker&) = delete;
+  ConfirmedChecker& operator=(const ConfirmedChecker&) = delete;
+
+  struct Outcome {
+    ConfirmedTips tips;  // what was checked
+    size_t republished = 0;
+    std::vector<LostMessages> lost;
+    std::optional<std::string> error;  // the broker could not say: check again later
+  };
+  bool running() const { return task_.valid(); }
+  // Checks `tips` after running `before` (e.g. publishing schemas again: its count goes to
+  // Outcome::republished). Requires !running().
+  void Start(ConfirmedTips tips, std::function<size_t()> before, std::chrono::milliseconds timeout);
+  // The outcome of the finished check, once; nullopt while it runs or when none was started.
+  std::optional<Outcome> Take();
+
+ private:
+  Outcome Run(ConfirmedTips tips, const std::function<size_t()>& before,
+              std::chrono::milliseconds timeout);
+
+  const kafka::KafkaSettings settings_;
+  const Logger logger_;
+  std::unique_ptr<kafka::Consumer> reader_;  // the task's only; made on first use
+  std::future<Outcome> task_;
+};
 
 }  // namespace cdc::producer

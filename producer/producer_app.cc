@@ -25,6 +25,7 @@
 #include "producer/ddl.h"
 #include "producer/ddl_guard.h"
 #include "producer/drift.h"
+#include "producer/loss_watch.h"
 #include "producer/publisher.h"
 #include "producer/table_stream.h"
 
@@ -221,57 +222,27 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   }
 
   Clock::TimePoint last_checkpoint = clock.Now();
-  // After every broker was unreachable, the brokers may have come back without what they held (a
-  // cluster lost or restored): the schemas are checked and published again, and the messages
-  // the broker confirmed are looked for. Until that is done no checkpoint is written; when the
-  // broker lost confirmed messages the producer stops without writing one, so its checkpoint
-  // never covers changes the broker no longer has.
-  uint64_t outages_seen = publisher.BrokerOutages();
-  bool recheck = false;
+  // The broker may lose what it confirmed (producer/loss_watch.h): after every broker was
+  // unreachable no checkpoint is written until that is checked, and when it did the producer
+  // stops without writing one, so its checkpoint never covers changes the broker no longer has.
+  LossWatch loss_watch(publisher, *schemas, kafka, settings.confirmed_check_interval, clock,
+                       logging.Get("producer"));
   bool lost_confirmed = false;
-  Clock::TimePoint next_recheck{};
   try {
     while (!stop.stop_requested() && !fatal) {
       publisher.Serve(milliseconds(100));
-      if (const uint64_t outages = publisher.BrokerOutages(); outages != outages_seen) {
-        outages_seen = outages;
-        recheck = true;
+      if (const std::vector<LostMessages> lost = loss_watch.Poll(); !lost.empty()) {
+        logger.Error(
+            "the broker lost messages it had confirmed; stopping without writing a checkpoint"
+            " (see README, Operations: the broker lost data)",
+            {{"partitions", static_cast<int64_t>(lost.size())},
+             {"lost", LossWatch::Describe(lost)}});
+        lost_confirmed = true;
+        fatal = true;
+        break;
       }
-      if (recheck && clock.Now() >= next_recheck) {
-        try {
-          const size_t republished = schemas->Republish();
-          const std::vector<LostMessages> lost = publisher.LostConfirmed(seconds(10));
-          recheck = false;
-          logger.Info("schemas and confirmed messages checked after every broker was unreachable",
-                      {{"schemas_published_again", static_cast<int64_t>(republished)},
-                       {"partitions_with_lost_messages", static_cast<int64_t>(lost.size())}});
-          if (!lost.empty()) {
-            std::string partitions;
-            for (size_t i = 0; i < lost.size() && i < 5; ++i) {
-              partitions +=
-                  (i == 0 ? "" : "; ") + lost[i].topic + "[" + std::to_string(lost[i].partition) +
-                  "] " + lost[i].reason + ": confirmed offset " +
-                  std::to_string(lost[i].confirmed) + ", log end " +
-                  (lost[i].log_end < 0 ? std::string("(none)") : std::to_string(lost[i].log_end));
-            }
-            if (lost.size() > 5) partitions += "; and " + std::to_string(lost.size() - 5) + " more";
-            logger.Error(
-                "the broker lost messages it had confirmed; stopping without writing a checkpoint"
-                " (see README, Operations: the broker lost data)",
-                {{"partitions", static_cast<int64_t>(lost.size())}, {"lost", partitions}});
-          }
-          if (!lost.empty()) {
-            lost_confirmed = true;
-            fatal = true;
-            break;
-          }
-        } catch (const TransientError& e) {
-          next_recheck = clock.Now() + seconds(2);
-          logger.Debug("not checked yet after the brokers were unreachable; retrying",
-                       {{"error", e.what()}});
-        }
-      }
-      if (!recheck && clock.Now() - last_checkpoint >= settings.checkpoint_interval) {
+      if (loss_watch.checkpoints_allowed() &&
+          clock.Now() - last_checkpoint >= settings.checkpoint_interval) {
         checkpoints.WriteChanged();
         last_checkpoint = clock.Now();
       }
@@ -291,7 +262,7 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
     flushed = publisher.Flush(
         std::chrono::duration_cast<milliseconds>(deadline - clock.Now() - seconds(1)));
     // Not after the broker lost confirmed messages, nor before that was checked.
-    if (!lost_confirmed && !recheck) checkpoints.WriteChanged();
+    if (!lost_confirmed && loss_watch.checkpoints_allowed()) checkpoints.WriteChanged();
     flushed = publisher.Flush(std::chrono::duration_cast<milliseconds>(
                   std::max<Clock::Duration>(deadline - clock.Now(), milliseconds(100)))) &&
               flushed;

@@ -1,9 +1,6 @@
 #include "producer/publisher.h"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <random>
 
 namespace cdc::producer {
 
@@ -23,7 +20,7 @@ const std::map<std::string, std::string>& Publisher::DefaultProperties() {
 
 Publisher::Publisher(const kafka::KafkaSettings& settings, ProducerMetrics& metrics,
                      const Clock& clock, Logger logger)
-    : metrics_(metrics), clock_(clock), logger_(std::move(logger)), settings_(settings) {
+    : metrics_(metrics), clock_(clock), logger_(std::move(logger)) {
   producer_ = std::make_unique<kafka::Producer>(settings, *this, logger_, DefaultProperties());
 }
 
@@ -93,17 +90,16 @@ void Publisher::NoteOutages() {
   for (const auto& [partition, tip] : confirmed_) unchecked_.emplace(partition, tip);
 }
 
-std::vector<LostMessages> Publisher::LostConfirmed(std::chrono::milliseconds timeout) {
+const ConfirmedTips& Publisher::UncheckedTips() {
   NoteOutages();
-  if (!reader_) {
-    // A private group: the reader assigns partitions itself and never commits.
-    const std::string group = "cdc-producer-check-" + std::to_string(getpid()) + "-" +
-                              std::to_string(std::random_device{}());
-    reader_ = std::make_unique<kafka::Consumer>(settings_, group, nullptr, logger_);
+  return unchecked_;
+}
+
+void Publisher::Checked(const ConfirmedTips& tips) {
+  for (const auto& [partition, tip] : tips) {
+    const auto found = unchecked_.find(partition);
+    if (found != unchecked_.end() && found->second == tip) unchecked_.erase(found);
   }
-  std::vector<LostMessages> lost = FindLostMessages(*reader_, unchecked_, timeout);
-  unchecked_.clear();
-  return lost;
 }
 
 void Publisher::OnDelivery(const kafka::DeliveryReport& report) {

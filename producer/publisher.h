@@ -63,10 +63,14 @@ class Publisher final : public kafka::DeliveryHandler {
 
   void OnDelivery(const kafka::DeliveryReport& report) override;
 
-  // Checks, after every broker was unreachable, that the broker still holds the last message it
-  // had confirmed in each partition before (producer/confirmed_check.h). Main loop only (with
-  // Serve). Throws TransientError when the broker cannot say; the next call checks again.
-  std::vector<LostMessages> LostConfirmed(std::chrono::milliseconds timeout);
+  // The last message the broker confirmed in each partition (producer/confirmed_check.h).
+  // Main loop only (with Serve), as are the two below.
+  const ConfirmedTips& Tips() const { return confirmed_; }
+  // The tips as they stood before the outages seen since they were last checked: after every
+  // broker was unreachable, the brokers may have come back without them.
+  const ConfirmedTips& UncheckedTips();
+  // `tips` were found held (or lost): they need no check any more.
+  void Checked(const ConfirmedTips& tips);
 
  private:
   struct Table {
@@ -88,7 +92,6 @@ class Publisher final : public kafka::DeliveryHandler {
   // of what the broker accepts after it).
   void NoteOutages();
 
-  const kafka::KafkaSettings settings_;
   // The last confirmed message per (topic, partition), and the tips still to check after an
   // outage; main loop only (OnDelivery runs inside Serve).
   ConfirmedTips confirmed_;

@@ -105,6 +105,8 @@ ProducerSettings ProducerSettings::FromConfig(const config::Config& config) {
   }
   settings.checkpoint_interval =
       std::chrono::milliseconds(config.GetInt("producer.checkpoint_interval_ms"));
+  settings.confirmed_check_interval =
+      std::chrono::milliseconds(config.GetInt("producer.confirmed_check_interval_ms"));
   try {
     settings.metrics_listen = ParseHostPort(config.GetString("producer.metrics_listen"));
   } catch (const Error& e) {

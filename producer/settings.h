@@ -32,6 +32,9 @@ struct ProducerSettings {
   StreamOptions stream;
   std::string checkpoint_topic;
   std::chrono::milliseconds checkpoint_interval{1000};
+  // How often the broker is asked again for the last message it confirmed in each partition
+  // (producer/loss_watch.h); 0: only after every broker was unreachable.
+  std::chrono::milliseconds confirmed_check_interval{60'000};
   HostPort metrics_listen;
   int topic_partitions = 4;
   int topic_replication_factor = -1;

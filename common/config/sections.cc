@@ -78,6 +78,7 @@ ConfigSchema ProjectSchema() {
           // Messages awaiting delivery per table before polling pauses.
           KeySpec::Int("max_in_flight", 1000, 10'000'000).Default("200000"),
           KeySpec::Int("checkpoint_interval_ms", 10, 3'600'000).Default("1000"),
+          KeySpec::Int("confirmed_check_interval_ms", 0, 86'400'000).Default("60000"),
           // Delete published change-table rows up to the confirmed checkpoint.
           KeySpec::Bool("purge").Default("false"),
           KeySpec::Int("purge_interval_ms", 10, 86'400'000).Default("60000"),

@@ -8,6 +8,8 @@
 
 #include "common/config/config.h"
 #include "common/metrics/registry.h"
+#include "common/registry/factory.h"
+#include "producer/loss_watch.h"
 #include "producer/publisher.h"
 #include "tests/harness/dev_broker.h"
 
@@ -57,67 +59,89 @@ class ConfirmedCheckTest : public ::testing::Test {
     ASSERT_GT(publisher_.BrokerOutages(), before);
   }
 
-  std::vector<LostMessages> Check() {
-    for (int attempt = 0;; ++attempt) {
-      try {
-        return publisher_.LostConfirmed(std::chrono::seconds(5));
-      } catch (const TransientError&) {
-        if (attempt == 10) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
+  // Polls the watch, serving delivery reports, until a check found lost messages (returned) or
+  // the check after the outage passed (empty).
+  std::vector<LostMessages> Watch(producer::LossWatch& watch) {
+    for (int i = 0; i < 300; ++i) {
+      publisher_.Serve(std::chrono::milliseconds(100));
+      std::vector<LostMessages> lost = watch.Poll();
+      if (!lost.empty()) return lost;
+      if (watch.checkpoints_allowed()) return {};
     }
+    ADD_FAILURE() << "no check finished in 30 s";
+    return {};
+  }
+
+  producer::LossWatch MakeWatch(std::chrono::milliseconds interval) {
+    return producer::LossWatch(publisher_, *schemas_, kafka_, interval, clock_,
+                               logging_.Get("watch"));
   }
 
   static constexpr const char* kTopic = "orders";
   DevBroker broker_{{"--topic", std::string(kTopic) + ":1"}};
   Logging logging_{LogFormat::kText, LogLevel::kWarn};
-  ManualClock clock_;
+  SystemClock clock_;
   config::Config config_;
   kafka::KafkaSettings kafka_;
   metrics::Registry registry_;
   producer::ProducerMetrics metrics_;
   Publisher publisher_;
+  std::unique_ptr<registry::SchemaRegistry> schemas_ =
+      registry::MakeSchemaRegistry(config_, kafka_, clock_, logging_.Get("registry"));
   size_t table_ = 0;
 };
 
 TEST_F(ConfirmedCheckTest, ALostLogFilledAgainPastTheConfirmedOffsetIsFound) {
+  producer::LossWatch watch = MakeWatch(std::chrono::milliseconds(0));
   Publish(5, "old");  // offsets 0..4
   const uint64_t outages = publisher_.BrokerOutages();
   broker_.Restart(std::chrono::milliseconds(500));  // with --topic orders:1 again
   SeeOutage(outages);
   Publish(20, "new");  // the new log: offsets 0..19, past the confirmed 4
-  const std::vector<LostMessages> lost = Check();
+  const std::vector<LostMessages> lost = Watch(watch);
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_EQ(lost[0].topic, kTopic);
   EXPECT_EQ(lost[0].partition, 0);
   EXPECT_EQ(lost[0].confirmed, 4);
   EXPECT_EQ(lost[0].log_end, 20);
   EXPECT_EQ(lost[0].reason, "message_replaced");
+  EXPECT_FALSE(watch.checkpoints_allowed());
 }
 
 TEST_F(ConfirmedCheckTest, ALostLogShorterThanTheConfirmedOffsetIsFound) {
+  producer::LossWatch watch = MakeWatch(std::chrono::milliseconds(0));
   Publish(5, "old");
   const uint64_t outages = publisher_.BrokerOutages();
-  broker_.Restart(std::chrono::milliseconds(500));  // with --topic orders:1 again
+  broker_.Restart(std::chrono::milliseconds(500));
   SeeOutage(outages);
   Publish(2, "new");
-  const std::vector<LostMessages> lost = Check();
+  const std::vector<LostMessages> lost = Watch(watch);
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_EQ(lost[0].confirmed, 4);
   EXPECT_EQ(lost[0].log_end, 2);
   EXPECT_EQ(lost[0].reason, "log_shorter");
 }
 
+// Checked after the outage and every 100 ms besides: nothing is reported lost, and checkpoints
+// are allowed again once the outage's check passed.
 TEST_F(ConfirmedCheckTest, AnOutageThatKeptTheLogIsNoLoss) {
+  producer::LossWatch watch = MakeWatch(std::chrono::milliseconds(100));
   Publish(5, "old");
   const uint64_t outages = publisher_.BrokerOutages();
   broker_.BrokerDown(1);
   SeeOutage(outages);
   broker_.BrokerUp(1);
   Publish(20, "new");
-  EXPECT_TRUE(Check().empty());
-  // Checked once: a second call without another outage has nothing to check.
-  EXPECT_TRUE(Check().empty());
+  EXPECT_TRUE(Watch(watch).empty());
+  EXPECT_TRUE(watch.checkpoints_allowed());
+  const uint64_t checks = watch.checks();
+  for (int i = 0; i < 100 && watch.checks() < checks + 3; ++i) {
+    Publish(1, "more-" + std::to_string(i));
+    EXPECT_TRUE(watch.Poll().empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GE(watch.checks(), checks + 3);
+  EXPECT_TRUE(watch.checkpoints_allowed());
 }
 
 }  // namespace
