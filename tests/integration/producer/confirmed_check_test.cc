@@ -12,6 +12,7 @@
 #include "producer/loss_watch.h"
 #include "producer/publisher.h"
 #include "tests/harness/dev_broker.h"
+#include "tests/harness/event_writer.h"
 
 namespace cdc::testing {
 namespace {
@@ -120,6 +121,31 @@ TEST_F(ConfirmedCheckTest, ALostLogShorterThanTheConfirmedOffsetIsFound) {
   EXPECT_EQ(lost[0].confirmed, 4);
   EXPECT_EQ(lost[0].log_end, 2);
   EXPECT_EQ(lost[0].reason, "log_shorter");
+}
+
+// A loss that no outage announced to this producer (here: the broker restarted before the watch
+// began, and another client filled the new log; on a cluster: unclean leader election while other
+// brokers stayed up, a topic re-created) is found by the periodic check.
+TEST_F(ConfirmedCheckTest, ALossNoOutageAnnouncedIsFoundByThePeriodicCheck) {
+  Publish(5, "old");
+  const uint64_t outages = publisher_.BrokerOutages();
+  broker_.Restart(std::chrono::milliseconds(500));
+  SeeOutage(outages);
+  {
+    EventWriter other(broker_.bootstrap(), event::Format::kJson);
+    for (int i = 0; i < 20; ++i) other.WriteRaw(kTopic, "other-" + std::to_string(i), "x", {});
+    other.Flush();
+  }
+  producer::LossWatch watch = MakeWatch(std::chrono::milliseconds(100));
+  std::vector<LostMessages> lost;
+  for (int i = 0; i < 300 && lost.empty(); ++i) {
+    publisher_.Serve(std::chrono::milliseconds(100));
+    lost = watch.Poll();
+  }
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].confirmed, 4);
+  EXPECT_EQ(lost[0].reason, "message_replaced");
+  EXPECT_FALSE(watch.checkpoints_allowed());
 }
 
 // Checked after the outage and every 100 ms besides: nothing is reported lost, and checkpoints
