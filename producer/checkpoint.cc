@@ -67,6 +67,13 @@ std::string EncodeCheckpoint(const std::string& pipeline, const std::string& tab
                            {"updated_at", updated_at}};
   if (!position.columns.empty()) record["columns"] = position.columns;
   if (position.not_null) record["not_null"] = *position.not_null;
+  if (!position.tips.empty()) {
+    nlohmann::json tips = nlohmann::json::array();
+    for (const auto& [partition, tip] : position.tips) {
+      tips.push_back({partition, tip.offset, tip.content});
+    }
+    record["tips"] = std::move(tips);
+  }
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -115,6 +122,16 @@ std::optional<TablePosition> DecodeCheckpoint(std::string_view json) {
     for (const nlohmann::json& name : record["not_null"]) {
       if (!name.is_string()) return std::nullopt;
       position.not_null->push_back(name.get<std::string>());
+    }
+  }
+  if (record.contains("tips")) {
+    if (!record["tips"].is_array()) return std::nullopt;
+    for (const nlohmann::json& tip : record["tips"]) {
+      if (!tip.is_array() || tip.size() != 3 || !tip[0].is_number_integer() ||
+          !tip[1].is_number_integer() || !tip[2].is_number_unsigned()) {
+        return std::nullopt;
+      }
+      position.tips[tip[0].get<int32_t>()] = {tip[1].get<int64_t>(), tip[2].get<uint64_t>()};
     }
   }
   position.snapshot.id = snapshot.value("id", int64_t{0});

@@ -30,6 +30,15 @@ struct SnapshotPosition {
   bool operator==(const SnapshotPosition&) const = default;
 };
 
+// The last message the broker confirmed in a partition: its offset and ContentHash
+// (producer/confirmed_check.h). Kept with a table's checkpoint, so that a restart can tell
+// whether the broker still holds what the checkpoint covers.
+struct ConfirmedTip {
+  int64_t offset = -1;
+  uint64_t content = 0;
+  bool operator==(const ConfirmedTip&) const = default;
+};
+
 // Where a table stands: the stream's tracked position (every change <= watermark, and every one
 // in (watermark, high] outside `gaps`, is delivered) and the snapshot's progress.
 struct TablePosition {
@@ -49,6 +58,9 @@ struct TablePosition {
   // nullopt before the table's first publication; a record written before the field existed
   // reads as empty: those tables published every field nullable, and keep doing so.
   std::optional<std::vector<std::string>> not_null;
+  // The last confirmed message of each partition of the table's topic when the record was
+  // written (none in records written before the field existed).
+  std::map<int32_t, ConfirmedTip> tips;
 
   TrackedPosition tracked() const { return {watermark, high, gaps}; }
   void set_tracked(TrackedPosition position) {
@@ -68,7 +80,8 @@ std::string_view SnapshotStateName(SnapshotPosition::State state);
 
 std::string CheckpointKey(const std::string& pipeline, const std::string& table);
 // The JSON record: {"pipeline","table","watermark","high","gaps":[[first,last],...],
-// "snapshot":{"state","id","backfill","rows","after_key"},"columns","updated_at"}.
+// "snapshot":{"state","id","backfill","rows","after_key"},"columns","not_null",
+// "tips":[[partition,offset,content],...],"updated_at"}.
 std::string EncodeCheckpoint(const std::string& pipeline, const std::string& table,
                              const TablePosition& position, const std::string& updated_at);
 // nullopt for a record that does not parse (logged by the caller and skipped).

@@ -10,11 +10,41 @@
 
 namespace cdc::producer {
 
+namespace {
+
+// MurmurHash64A (Austin Appleby, public domain), little-endian reads.
+uint64_t Murmur64(std::string_view bytes, uint64_t seed) {
+  constexpr uint64_t kM = 0xc6a4a7935bd1e995ULL;
+  constexpr int kR = 47;
+  uint64_t h = seed ^ (bytes.size() * kM);
+  const size_t whole = bytes.size() / 8 * 8;
+  for (size_t i = 0; i < whole; i += 8) {
+    uint64_t k = 0;
+    for (int b = 7; b >= 0; --b) k = (k << 8) | static_cast<unsigned char>(bytes[i + b]);
+    k *= kM;
+    k ^= k >> kR;
+    k *= kM;
+    h ^= k;
+    h *= kM;
+  }
+  const size_t rest = bytes.size() - whole;
+  if (rest > 0) {
+    uint64_t k = 0;
+    for (size_t b = rest; b-- > 0;) k = (k << 8) | static_cast<unsigned char>(bytes[whole + b]);
+    h ^= k;
+    h *= kM;
+  }
+  h ^= h >> kR;
+  h *= kM;
+  h ^= h >> kR;
+  return h;
+}
+
+}  // namespace
+
 uint64_t ContentHash(std::optional<std::string_view> key, std::optional<std::string_view> value) {
-  const std::hash<std::string_view> hash;
-  const uint64_t k = hash(key.value_or(std::string_view()));
-  const uint64_t v = hash(value.value_or(std::string_view()));
-  return k ^ (v + 0x9e3779b97f4a7c15ULL + (k << 6) + (k >> 2));
+  return Murmur64(value.value_or(std::string_view()),
+                  Murmur64(key.value_or(std::string_view()), 0));
 }
 
 std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const ConfirmedTips& tips,

@@ -22,19 +22,14 @@
 #include "common/kafka/consumer.h"
 #include "common/kafka/settings.h"
 #include "common/log.h"
+#include "producer/checkpoint.h"
 
 namespace cdc::producer {
 
-// The last message confirmed in a partition.
-struct ConfirmedTip {
-  int64_t offset = -1;
-  uint64_t content = 0;  // ContentHash of its key and value
-  bool operator==(const ConfirmedTip&) const = default;
-};
 using ConfirmedTips = std::map<std::pair<std::string, int32_t>, ConfirmedTip>;
 
-// A hash of a message's key and value (a null one hashes as empty). In memory only: compared
-// within one process, never stored.
+// A hash of a message's key and value (a null one hashes as empty): MurmurHash64A, the same on
+// every build and run (it is stored with checkpoints).
 uint64_t ContentHash(std::optional<std::string_view> key, std::optional<std::string_view> value);
 
 // A partition where the broker no longer holds a message it confirmed.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/backoff.h"
@@ -87,6 +88,39 @@ void LoadTopicMetadata(Publisher& publisher, const ProducerSettings& settings,
   }
 }
 
+// The tables whose checkpoint covers messages the broker no longer holds: the last message it
+// had confirmed in a partition of their topic is gone (a topic re-created or a cluster restored
+// while the producer was down, or a loss the running producer found after it wrote the
+// checkpoint). Throws TransientError when the broker cannot say.
+std::set<std::string> TablesPastLostMessages(const kafka::KafkaSettings& kafka,
+                                             const ProducerSettings& settings,
+                                             const std::map<std::string, TablePosition>& positions,
+                                             const Logger& logger) {
+  ConfirmedTips tips;
+  std::map<std::pair<std::string, int32_t>, std::string> tables;
+  for (const TableSettings& table : settings.tables) {
+    const auto found = positions.find(table.name);
+    if (found == positions.end()) continue;
+    for (const auto& [partition, tip] : found->second.tips) {
+      tips[{table.topic, partition}] = tip;
+      tables[{table.topic, partition}] = table.name;
+    }
+  }
+  if (tips.empty()) return {};
+  const std::string group = "cdc-producer-check-" + std::to_string(getpid());
+  kafka::Consumer reader(kafka, group, nullptr, logger);
+  std::set<std::string> past;
+  const std::vector<LostMessages> lost = FindLostMessages(reader, tips, kStartupTimeout);
+  for (const LostMessages& l : lost) past.insert(tables.at({l.topic, l.partition}));
+  if (!lost.empty()) {
+    logger.Error(
+        "the broker no longer holds messages that checkpoints cover; those tables publish their"
+        " change tables again from the start (see README, Operations: the broker lost data)",
+        {{"tables", static_cast<int64_t>(past.size())}, {"lost", LossWatch::Describe(lost)}});
+  }
+  return past;
+}
+
 // Writes each table's confirmed position when it changed since the last write.
 class CheckpointWriter {
  public:
@@ -94,12 +128,18 @@ class CheckpointWriter {
                    Logger logger)
       : publisher_(publisher), settings_(settings), clock_(clock), logger_(std::move(logger)) {}
 
-  void Add(size_t index, const std::string& table, const TablePosition& loaded) {
-    tables_.push_back({index, table, loaded});
+  void Add(size_t index, const std::string& table, const std::string& topic,
+           const TablePosition& loaded) {
+    tables_.push_back({index, table, topic, loaded});
   }
   void WriteChanged() {
     for (Entry& entry : tables_) {
-      const TablePosition position = publisher_.ledger(entry.index).Confirmed();
+      TablePosition position = publisher_.ledger(entry.index).Confirmed();
+      // The partitions this run confirmed nothing in keep the tips of the previous record.
+      position.tips = entry.written.tips;
+      for (const auto& [partition, tip] : publisher_.TipsOf(entry.topic)) {
+        position.tips[partition] = tip;
+      }
       if (position == entry.written) continue;
       try {
         publisher_.PublishUntracked(
@@ -116,6 +156,7 @@ class CheckpointWriter {
   struct Entry {
     size_t index;
     std::string table;
+    std::string topic;
     TablePosition written;
   };
   Publisher& publisher_;
@@ -169,12 +210,14 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
 
   const kafka::KafkaSettings kafka = kafka::KafkaSettings::FromConfig(config);
   std::map<std::string, TablePosition> positions;
+  std::set<std::string> past_lost;
   std::unique_ptr<registry::SchemaRegistry> schemas;
   // Kafka may not be up yet: retry the start-up reads until it is (or until stopped).
   RetryTransient(
       [&] {
         positions = LoadCheckpoints(kafka, settings.checkpoint_topic, settings.pipeline,
                                     kStartupTimeout, logger);
+        past_lost = TablesPastLostMessages(kafka, settings, positions, logger);
         EnsureTopics(kafka, settings, logger);
         schemas = registry::MakeSchemaRegistry(config, kafka, clock, logging.Get("registry"));
       },
@@ -191,18 +234,29 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   std::vector<std::unique_ptr<OdbcChangeSource>> sources;
   for (const TableSettings& table : settings.tables) {
     const auto found = positions.find(table.name);
-    const TablePosition position = found == positions.end() ? TablePosition{} : found->second;
+    TablePosition position = found == positions.end() ? TablePosition{} : found->second;
+    if (past_lost.count(table.name) != 0) {
+      // From the change table's start, with the published columns and nullability kept (the
+      // key schema must not change); a backfill follows where purged rows may be missing.
+      TablePosition reset;
+      reset.columns = position.columns;
+      reset.not_null = position.not_null;
+      position = std::move(reset);
+    }
     logger.Info("table position", {{"table", table.name},
                                    {"watermark", position.watermark},
                                    {"checkpoint", found != positions.end()}});
     const size_t index = publisher.AddTable(table.name, position);
-    checkpoints.Add(index, table.name, position);
+    checkpoints.Add(index, table.name, table.topic, position);
     sources.push_back(std::make_unique<OdbcChangeSource>(
         environment, settings.connection, settings.dialect, table.source, logging.Get("source")));
     std::lock_guard lock(streams_mutex);
     streams.push_back(std::make_unique<TableStream>(table.name, table.topic, settings.stream,
                                                     *sources.back(), publisher, index, *schemas,
                                                     metrics, clock, logging.Get("table")));
+    if (past_lost.count(table.name) != 0 && settings.stream.purge) {
+      streams.back()->RequestBackfill();
+    }
   }
 
   std::stop_source workers_stop;

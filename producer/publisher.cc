@@ -1,6 +1,7 @@
 #include "producer/publisher.h"
 
 #include <chrono>
+#include <climits>
 
 namespace cdc::producer {
 
@@ -88,6 +89,15 @@ void Publisher::NoteOutages() {
   outages_noted_ = outages;
   // A tip not checked yet since an earlier outage stays: it is the older one.
   for (const auto& [partition, tip] : confirmed_) unchecked_.emplace(partition, tip);
+}
+
+std::map<int32_t, ConfirmedTip> Publisher::TipsOf(const std::string& topic) const {
+  std::map<int32_t, ConfirmedTip> tips;
+  for (auto it = confirmed_.lower_bound({topic, INT32_MIN});
+       it != confirmed_.end() && it->first.first == topic; ++it) {
+    tips[it->first.second] = it->second;
+  }
+  return tips;
 }
 
 const ConfirmedTips& Publisher::UncheckedTips() {

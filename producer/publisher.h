@@ -66,6 +66,8 @@ class Publisher final : public kafka::DeliveryHandler {
   // The last message the broker confirmed in each partition (producer/confirmed_check.h).
   // Main loop only (with Serve), as are the two below.
   const ConfirmedTips& Tips() const { return confirmed_; }
+  // The tips of `topic`'s partitions, for its table's checkpoint.
+  std::map<int32_t, ConfirmedTip> TipsOf(const std::string& topic) const;
   // The tips as they stood before the outages seen since they were last checked: after every
   // broker was unreachable, the brokers may have come back without them.
   const ConfirmedTips& UncheckedTips();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "tests/harness/event_writer.h"
 #include "tests/harness/odbc_sources.h"
 #include "tests/harness/scale.h"
 #include "tests/integration/producer/producer_fixture.h"
@@ -163,6 +164,89 @@ TEST_F(ResilienceTest, ALostLogFilledAgainPastTheConfirmedOffsetsIsNoticed) {
   producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(120)))
       << Tail(dir_.File("producer2.log"));
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+}
+
+// The checkpoints outlived the messages they cover (the table topics lost while the producer was
+// down, the checkpoint topic restored): the last messages the checkpoints say were confirmed are
+// not in the broker, so a restart does not trust them and publishes every change again.
+TEST_F(ResilienceTest, ACheckpointThatOutlivedItsMessagesIsNotTrusted) {
+  auto producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer.log"));
+  workload_->Run(2'000);
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)));
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+  const std::vector<TopicMessage> checkpoints = ReadTopic(broker_.bootstrap(), "_cdc_offsets");
+  ASSERT_GE(checkpoints.size(), kTables.size());
+  std::vector<std::string> topics;
+  for (const std::string& table : kTables) topics.push_back("cdc.main." + table + ":16");
+  broker_.Restart(std::chrono::milliseconds(0), topics);
+  {
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    for (const TopicMessage& m : checkpoints) writer.WriteRaw("_cdc_offsets", m.key, m.value, {});
+    writer.Flush();
+  }
+  for (const std::string& table : kTables) {
+    ASSERT_GT(CheckpointWatermark(broker_.bootstrap(), "main." + table), 0) << table;
+  }
+  producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)))
+      << Tail(dir_.File("producer2.log"), 60);
+  const std::string log = Tail(dir_.File("producer2.log"), 400);
+  EXPECT_NE(log.find("the broker no longer holds messages that checkpoints cover"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("\"tables\":3"), std::string::npos) << log;
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+}
+
+// The same with producer.purge: the change rows are gone, so the tables are backfilled - every
+// row of each table is published again as a snapshot read.
+TEST_F(ResilienceTest, APurgedTableWhoseCheckpointOutlivedItsMessagesIsBackfilled) {
+  const std::string config = dir_.File("purge.yaml");
+  WriteText(config, ProducerConfig(broker_.bootstrap(), source_.ConnectionString(),
+                                   "    - name: main.CUSTOMERS\n"
+                                   "    - name: main.PRODUCTS\n"
+                                   "    - name: main.ORDER_LINES\n",
+                                   "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
+  auto producer = std::make_unique<ProducerProcess>(config, dir_.File("producer.log"));
+  workload_->Run(2'000);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const std::string& table : kTables) {
+          if (!Seqs(workload_->connection(), table + "_CT").empty()) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(60)))
+      << Tail(dir_.File("producer.log"));
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+  const std::vector<TopicMessage> checkpoints = ReadTopic(broker_.bootstrap(), "_cdc_offsets");
+  std::vector<std::string> topics;
+  for (const std::string& table : kTables) topics.push_back("cdc.main." + table + ":16");
+  broker_.Restart(std::chrono::milliseconds(0), topics);
+  {
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    for (const TopicMessage& m : checkpoints) writer.WriteRaw("_cdc_offsets", m.key, m.value, {});
+    writer.Flush();
+  }
+  producer = std::make_unique<ProducerProcess>(config, dir_.File("producer2.log"));
+  for (const std::string& table : kTables) {
+    const size_t rows =
+        std::stoul(*Query(workload_->connection(), "SELECT COUNT(*) FROM " + table)[0][0]);
+    ASSERT_GT(rows, 0u);
+    std::set<std::string> read;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          read.clear();
+          for (const TopicMessage& m : ReadTopic(broker_.bootstrap(), "cdc.main." + table)) {
+            if (m.value && m.op() == "r") read.insert(m.key);
+          }
+          return read.size() == rows;
+        },
+        std::chrono::seconds(60)))
+        << table << ": " << read.size() << " of " << rows << " rows backfilled\n"
+        << Tail(dir_.File("producer2.log"), 60);
+  }
   EXPECT_EQ(producer->Stop(SIGTERM), 0);
 }
 
