@@ -60,6 +60,13 @@ class ConfirmedCheckTest : public ::testing::Test {
     ASSERT_GT(publisher_.BrokerOutages(), before);
   }
 
+  // The broker restarts empty (with --topic orders:1 again); the publisher sees the outage.
+  void LoseEverything() {
+    const uint64_t outages = publisher_.BrokerOutages();
+    broker_.Restart(std::chrono::milliseconds(500));
+    SeeOutage(outages);
+  }
+
   // Polls the watch, serving delivery reports, until a check found lost messages (returned) or
   // the check after the outage passed (empty).
   std::vector<LostMessages> Watch(producer::LossWatch& watch) {
@@ -95,9 +102,7 @@ class ConfirmedCheckTest : public ::testing::Test {
 TEST_F(ConfirmedCheckTest, ALostLogFilledAgainPastTheConfirmedOffsetIsFound) {
   producer::LossWatch watch = MakeWatch(std::chrono::milliseconds(0));
   Publish(5, "old");  // offsets 0..4
-  const uint64_t outages = publisher_.BrokerOutages();
-  broker_.Restart(std::chrono::milliseconds(500));  // with --topic orders:1 again
-  SeeOutage(outages);
+  LoseEverything();
   Publish(20, "new");  // the new log: offsets 0..19, past the confirmed 4
   const std::vector<LostMessages> lost = Watch(watch);
   ASSERT_EQ(lost.size(), 1u);
@@ -112,9 +117,7 @@ TEST_F(ConfirmedCheckTest, ALostLogFilledAgainPastTheConfirmedOffsetIsFound) {
 TEST_F(ConfirmedCheckTest, ALostLogShorterThanTheConfirmedOffsetIsFound) {
   producer::LossWatch watch = MakeWatch(std::chrono::milliseconds(0));
   Publish(5, "old");
-  const uint64_t outages = publisher_.BrokerOutages();
-  broker_.Restart(std::chrono::milliseconds(500));
-  SeeOutage(outages);
+  LoseEverything();
   Publish(2, "new");
   const std::vector<LostMessages> lost = Watch(watch);
   ASSERT_EQ(lost.size(), 1u);
@@ -128,9 +131,7 @@ TEST_F(ConfirmedCheckTest, ALostLogShorterThanTheConfirmedOffsetIsFound) {
 // brokers stayed up, a topic re-created) is found by the periodic check.
 TEST_F(ConfirmedCheckTest, ALossNoOutageAnnouncedIsFoundByThePeriodicCheck) {
   Publish(5, "old");
-  const uint64_t outages = publisher_.BrokerOutages();
-  broker_.Restart(std::chrono::milliseconds(500));
-  SeeOutage(outages);
+  LoseEverything();
   {
     EventWriter other(broker_.bootstrap(), event::Format::kJson);
     for (int i = 0; i < 20; ++i) other.WriteRaw(kTopic, "other-" + std::to_string(i), "x", {});

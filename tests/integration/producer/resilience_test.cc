@@ -17,6 +17,10 @@ namespace cdc::testing {
 namespace {
 
 const std::vector<std::string> kTables = {"CUSTOMERS", "PRODUCTS", "ORDER_LINES"};
+constexpr const char* kTablesYaml =
+    "    - name: main.CUSTOMERS\n"
+    "    - name: main.PRODUCTS\n"
+    "    - name: main.ORDER_LINES\n";
 
 class ResilienceTest : public ::testing::Test {
  protected:
@@ -27,13 +31,48 @@ class ResilienceTest : public ::testing::Test {
     workload_ = std::make_unique<SqliteWorkload>(source_.ConnectionString());
     workload_->CreateTables();
     config_ = dir_.File("config.yaml");
-    WriteText(config_, ProducerConfig(broker_.bootstrap(), source_.ConnectionString(),
-                                      "    - name: main.CUSTOMERS\n"
-                                      "    - name: main.PRODUCTS\n"
-                                      "    - name: main.ORDER_LINES\n",
+    WriteText(config_, ProducerConfig(broker_.bootstrap(), source_.ConnectionString(), kTablesYaml,
                                       "  snapshot: never\n"));
     Process apply({CDC_PRODUCER_PATH, "ddl", "--config", config_, "--apply"}, dir_.File("ddl.log"));
     ASSERT_EQ(apply.Wait(std::chrono::seconds(30)), 0);
+  }
+
+  // The tables' topics as the broker had them, for DevBroker::Restart.
+  static std::vector<std::string> TopicSpecs() {
+    std::vector<std::string> topics;
+    for (const std::string& table : kTables) topics.push_back("cdc.main." + table + ":16");
+    return topics;
+  }
+
+  // The broker loses everything but the checkpoints, which are written back (the checkpoint
+  // topic restored without the table topics).
+  void RestartKeepingTheCheckpoints() {
+    const std::vector<TopicMessage> checkpoints = ReadTopic(broker_.bootstrap(), "_cdc_offsets");
+    ASSERT_GE(checkpoints.size(), kTables.size());
+    broker_.Restart(std::chrono::milliseconds(0), TopicSpecs());
+    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
+    for (const TopicMessage& m : checkpoints) writer.WriteRaw("_cdc_offsets", m.key, m.value, {});
+    writer.Flush();
+  }
+
+  // Waits for `producer` to stop after finding that the broker lost messages it had confirmed,
+  // with no checkpoint written into the new broker; returns its log.
+  std::string ExpectStoppedForLostMessages(ProducerProcess& producer, const std::string& log_file) {
+    const std::optional<int> rc = producer.Wait(std::chrono::seconds(60));
+    EXPECT_TRUE(rc.has_value()) << "the producer kept running after the broker lost its data\n"
+                                << Tail(log_file);
+    EXPECT_NE(rc.value_or(0), 0);
+    const std::string log = Tail(log_file, 300);
+    const size_t lost = log.find("the broker lost messages it had confirmed");
+    EXPECT_NE(lost, std::string::npos) << log;
+    if (lost != std::string::npos) {
+      EXPECT_NE(log.find(": confirmed offset ", lost), std::string::npos) << log;
+    }
+    // A checkpoint in the new broker would cover changes it no longer has.
+    for (const std::string& table : kTables) {
+      EXPECT_EQ(CheckpointWatermark(broker_.bootstrap(), "main." + table), -1) << table;
+    }
+    return log;
   }
 
   // True when every change-table row of every table is in its topic.
@@ -114,20 +153,9 @@ TEST_F(ResilienceTest, ABrokerThatLostConfirmedMessagesStopsTheProducerAndAResta
   ASSERT_EQ(before.size(), 2 * kTables.size());  // a key and a value schema per table
   broker_.Restart();
   workload_->Run(500);  // the producer goes on publishing into the new broker meanwhile
-  const std::optional<int> rc = producer->Wait(std::chrono::seconds(60));
-  ASSERT_TRUE(rc.has_value()) << "the producer kept running after the broker lost its data\n"
-                              << Tail(dir_.File("producer.log"));
-  EXPECT_NE(*rc, 0);
-  const std::string log = Tail(dir_.File("producer.log"), 300);
+  const std::string log = ExpectStoppedForLostMessages(*producer, dir_.File("producer.log"));
   EXPECT_NE(log.find("\"schemas_published_again\":6"), std::string::npos) << log;
-  const size_t lost = log.find("the broker lost messages it had confirmed");
-  ASSERT_NE(lost, std::string::npos) << log;
-  EXPECT_NE(log.find("confirmed offset ", lost), std::string::npos) << log;
   EXPECT_EQ(schemas(), before);
-  // No checkpoint went to the new broker: it would cover changes the broker no longer has.
-  for (const std::string& table : kTables) {
-    EXPECT_EQ(CheckpointWatermark(broker_.bootstrap(), "main." + table), -1) << table;
-  }
   producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(120)))
       << Tail(dir_.File("producer2.log"));
@@ -142,25 +170,13 @@ TEST_F(ResilienceTest, ALostLogFilledAgainPastTheConfirmedOffsetsIsNoticed) {
   auto producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer.log"));
   workload_->Run(300);
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)));
-  std::vector<std::string> topics;
-  for (const std::string& table : kTables) topics.push_back("cdc.main." + table + ":16");
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     workload_->Run(6'000);  // read and queued by the producer while the broker is away
   });
-  broker_.Restart(std::chrono::seconds(4), topics);
+  broker_.Restart(std::chrono::seconds(4), TopicSpecs());
   writer.join();
-  const std::optional<int> rc = producer->Wait(std::chrono::seconds(60));
-  ASSERT_TRUE(rc.has_value()) << "the producer kept running after the broker lost its data\n"
-                              << Tail(dir_.File("producer.log"));
-  EXPECT_NE(*rc, 0);
-  const std::string log = Tail(dir_.File("producer.log"), 300);
-  const size_t lost = log.find("the broker lost messages it had confirmed");
-  ASSERT_NE(lost, std::string::npos) << log;
-  EXPECT_NE(log.find(": confirmed offset ", lost), std::string::npos) << log;
-  for (const std::string& table : kTables) {
-    EXPECT_EQ(CheckpointWatermark(broker_.bootstrap(), "main." + table), -1) << table;
-  }
+  ExpectStoppedForLostMessages(*producer, dir_.File("producer.log"));
   producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(120)))
       << Tail(dir_.File("producer2.log"));
@@ -175,16 +191,7 @@ TEST_F(ResilienceTest, ACheckpointThatOutlivedItsMessagesIsNotTrusted) {
   workload_->Run(2'000);
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)));
   EXPECT_EQ(producer->Stop(SIGTERM), 0);
-  const std::vector<TopicMessage> checkpoints = ReadTopic(broker_.bootstrap(), "_cdc_offsets");
-  ASSERT_GE(checkpoints.size(), kTables.size());
-  std::vector<std::string> topics;
-  for (const std::string& table : kTables) topics.push_back("cdc.main." + table + ":16");
-  broker_.Restart(std::chrono::milliseconds(0), topics);
-  {
-    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
-    for (const TopicMessage& m : checkpoints) writer.WriteRaw("_cdc_offsets", m.key, m.value, {});
-    writer.Flush();
-  }
+  RestartKeepingTheCheckpoints();
   for (const std::string& table : kTables) {
     ASSERT_GT(CheckpointWatermark(broker_.bootstrap(), "main." + table), 0) << table;
   }
@@ -203,10 +210,7 @@ TEST_F(ResilienceTest, ACheckpointThatOutlivedItsMessagesIsNotTrusted) {
 // row of each table is published again as a snapshot read.
 TEST_F(ResilienceTest, APurgedTableWhoseCheckpointOutlivedItsMessagesIsBackfilled) {
   const std::string config = dir_.File("purge.yaml");
-  WriteText(config, ProducerConfig(broker_.bootstrap(), source_.ConnectionString(),
-                                   "    - name: main.CUSTOMERS\n"
-                                   "    - name: main.PRODUCTS\n"
-                                   "    - name: main.ORDER_LINES\n",
+  WriteText(config, ProducerConfig(broker_.bootstrap(), source_.ConnectionString(), kTablesYaml,
                                    "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
   auto producer = std::make_unique<ProducerProcess>(config, dir_.File("producer.log"));
   workload_->Run(2'000);
@@ -220,15 +224,7 @@ TEST_F(ResilienceTest, APurgedTableWhoseCheckpointOutlivedItsMessagesIsBackfille
       std::chrono::seconds(60)))
       << Tail(dir_.File("producer.log"));
   EXPECT_EQ(producer->Stop(SIGTERM), 0);
-  const std::vector<TopicMessage> checkpoints = ReadTopic(broker_.bootstrap(), "_cdc_offsets");
-  std::vector<std::string> topics;
-  for (const std::string& table : kTables) topics.push_back("cdc.main." + table + ":16");
-  broker_.Restart(std::chrono::milliseconds(0), topics);
-  {
-    EventWriter writer(broker_.bootstrap(), event::Format::kJson);
-    for (const TopicMessage& m : checkpoints) writer.WriteRaw("_cdc_offsets", m.key, m.value, {});
-    writer.Flush();
-  }
+  RestartKeepingTheCheckpoints();
   producer = std::make_unique<ProducerProcess>(config, dir_.File("producer2.log"));
   for (const std::string& table : kTables) {
     const size_t rows =
