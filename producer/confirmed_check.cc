@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <bit>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <tuple>
@@ -20,7 +22,8 @@ uint64_t Murmur64(std::string_view bytes, uint64_t seed) {
   const size_t whole = bytes.size() / 8 * 8;
   for (size_t i = 0; i < whole; i += 8) {
     uint64_t k = 0;
-    for (int b = 7; b >= 0; --b) k = (k << 8) | static_cast<unsigned char>(bytes[i + b]);
+    std::memcpy(&k, bytes.data() + i, 8);
+    if constexpr (std::endian::native == std::endian::big) k = __builtin_bswap64(k);
     k *= kM;
     k ^= k >> kR;
     k *= kM;
