@@ -285,6 +285,14 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
   try {
     while (!stop.stop_requested() && !fatal) {
       publisher.Serve(milliseconds(100));
+      if (publisher.refused()) {
+        logger.Error(
+            "Kafka refused a topic (a missing ACL?); stopping: a restart once it is granted"
+            " resumes from the checkpoint",
+            {{"error", *publisher.refused()}});
+        fatal = true;
+        break;
+      }
       if (const std::vector<LostMessages> lost = loss_watch.Poll(); !lost.empty()) {
         logger.Error(
             "the broker lost messages it had confirmed; stopping without writing a checkpoint"

@@ -137,6 +137,9 @@ void Publisher::OnDelivery(const kafka::DeliveryReport& report) {
   }
   table.errors->Inc();
   table.ledger->Failed(ordinal, report.error_code + ": " + report.error_message);
+  if (!refused_ && report.error_code == "TOPIC_AUTHORIZATION_FAILED") {
+    refused_ = report.topic + ": " + report.error_code + ": " + report.error_message;
+  }
   std::lock_guard lock(error_log_mutex_);
   if (clock_.Now() - last_error_log_ > std::chrono::seconds(1)) {
     last_error_log_ = clock_.Now();

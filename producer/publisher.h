@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ class Publisher final : public kafka::DeliveryHandler {
 
   void OnDelivery(const kafka::DeliveryReport& report) override;
 
+  // The first delivery Kafka refused for want of a permission (TOPIC_AUTHORIZATION_FAILED: a
+  // missing ACL), as "topic: error"; nullopt while none was. Retrying cannot help: the producer
+  // stops, and a restart once the ACL is granted resumes from the checkpoint. Main loop only.
+  const std::optional<std::string>& refused() const { return refused_; }
+
   // The last message the broker confirmed in each partition (producer/confirmed_check.h).
   // Main loop only (with Serve), as are the two below.
   const ConfirmedTips& Tips() const { return confirmed_; }
@@ -97,6 +103,7 @@ class Publisher final : public kafka::DeliveryHandler {
   // The last confirmed message per (topic, partition), and the tips still to check after an
   // outage; main loop only (OnDelivery runs inside Serve).
   ConfirmedTips confirmed_;
+  std::optional<std::string> refused_;
   ConfirmedTips unchecked_;
   uint64_t outages_noted_ = 0;
   std::unique_ptr<kafka::Consumer> reader_;    // reads confirmed messages back; made on first use
