@@ -229,18 +229,21 @@ int ReplayConsumer(const config::Config& config, const ConsumerSettings& setting
           kafka::Consumer reader(kafka, settings.group_id, nullptr, logger);
           const std::vector<kafka::TopicPartition> offsets =
               ReplayOffsets(reader, topics, from_ms, logger);
-          RewindOffsets(connection, settings.group_id, offsets,
+          // Each partition's replay is done at the log's end as of now: until then /ready says
+          // so, in this process and in any consumer of the group started before it is done.
+          std::map<PartitionKey, int64_t> until;
+          int64_t total = 0;
+          for (const kafka::TopicPartition& p : offsets) {
+            const int64_t high = reader.Watermarks(p.topic, p.partition, milliseconds(5000)).second;
+            until[{p.topic, p.partition}] = high;
+            total += std::max<int64_t>(0, high - p.offset);
+          }
+          RewindOffsets(connection, settings.group_id, offsets, until,
                         GroupLock::ApplicationName("cdc-consumer-replay"));
           try {
             reader.Commit(offsets);
           } catch (const Error& e) {
             logger.Warn("Kafka offsets not rewound (PostgreSQL's were)", {{"error", e.what()}});
-          }
-          int64_t total = 0;
-          for (const kafka::TopicPartition& p : offsets) {
-            const auto [low, high] = reader.Watermarks(p.topic, p.partition, milliseconds(5000));
-            (void)low;
-            total += high - p.offset;
           }
           progress << "replay: rewound " << offsets.size() << " partitions of " << topics.size()
                    << " topics; " << total << " records to re-apply" << std::endl;

@@ -301,7 +301,7 @@ void ConsumerLoop::Collect() {
         offsets.push_back({partition.first, partition.second, next.next_offset});
         const auto replaying = replaying_.find(partition);
         if (replaying != replaying_.end() && next.next_offset >= replaying->second) {
-          logger_.Info("partition caught up after its offset reset",
+          logger_.Info("partition caught up with its replay",
                        {{"topic", partition.first}, {"partition", partition.second}});
           replaying_.erase(replaying);
           caught_up = true;
@@ -364,12 +364,14 @@ void ConsumerLoop::UpdateLag(bool force) {
   if (progress_ != nullptr && now - last_progress_ >= kProgressInterval) {
     const double seconds = last_progress_ == Clock::TimePoint{} ? 0 : Seconds(now - last_progress_);
     const int64_t group = group_lag_ != nullptr ? group_lag_->total() : -1;
+    // Before the first assignment and the first group lag nothing is known: never "lag 0".
+    const std::string remaining =
+        group >= 0           ? std::to_string(group) + " (every partition of the group's topics)"
+        : !assigned_.empty() ? std::to_string(total_lag_) + " (the partitions held here)"
+                             : std::string("unknown (no partitions assigned yet)");
     *progress_ << "replay: " << applied_since_progress_ << " records in " << seconds << " s ("
                << (seconds > 0 ? static_cast<int64_t>(applied_since_progress_ / seconds) : 0)
-               << " records/s), remaining lag "
-               << (group >= 0 ? std::to_string(group) + " (every partition of the group's topics)"
-                              : std::to_string(total_lag_) + " (the partitions held here)")
-               << std::endl;
+               << " records/s), remaining lag " << remaining << std::endl;
     applied_since_progress_ = 0;
     last_progress_ = now;
   }

@@ -72,6 +72,8 @@ std::string GroupLock::Holders(bool exclusive_only) {
       " to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
       " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
       " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+      // Advisory locks are the database's: a group of the same name elsewhere is another one.
+      " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
       " AND l.classid = (hashtext('cdc-consumer-group')::bigint & 4294967295)::text::oid"
       " AND l.objid = (hashtext($1)::bigint & 4294967295)::text::oid"
       " AND ($2 OR l.mode = 'ExclusiveLock') ORDER BY a.backend_start",

@@ -330,14 +330,14 @@ void ConsumerLoop::UpdateOffsetProblem() {
   for (const auto& [partition, why] : gone_) add(Name(partition) + " no longer exists: " + why);
   for (const auto& [partition, until] : replaying_) {
     const auto at = positions_.find(partition);
-    add(Name(partition) + " replaying from its log's start after an offset reset (at " +
+    add(Name(partition) + " re-applying its log (a replay or an offset reset): at " +
         std::to_string(at == positions_.end() ? 0 : at->second.next_offset) + " of " +
-        std::to_string(until) + ")");
+        std::to_string(until));
   }
   for (const auto& [partition, stored] : unfinished_replays_) {
-    add(Name(partition) + " replaying from its log's start after an offset reset (at " +
+    add(Name(partition) + " re-applying its log (a replay or an offset reset): at " +
         std::to_string(stored.position.next_offset) + " of " +
-        std::to_string(stored.replay_until.value_or(0)) + "; waiting for the group's assignment)");
+        std::to_string(stored.replay_until.value_or(0)) + ", waiting for the group's assignment");
   }
   if (more > 0) problem += "; and " + std::to_string(more) + " more";
   std::lock_guard lock(error_mutex_);

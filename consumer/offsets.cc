@@ -106,7 +106,8 @@ void DeleteOffset(pg::Connection& connection, const std::string& group_id,
 }
 
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
-                   const std::vector<kafka::TopicPartition>& offsets, const std::string& by) {
+                   const std::vector<kafka::TopicPartition>& offsets,
+                   const std::map<PartitionKey, int64_t>& until, const std::string& by) {
   pg::Transaction tx(connection);
   connection.Exec(
       "INSERT INTO cdc.group_rewinds (group_id, rewinds, rewound_at, rewound_by)"
@@ -124,12 +125,17 @@ void RewindOffsets(pg::Connection& connection, const std::string& group_id,
       "  WHERE k.topic = o.topic AND k.partition = o.partition)",
       {group_id, pg::ArrayLiteral(topics), pg::ArrayLiteral(partitions)});
   for (const kafka::TopicPartition& p : offsets) {
+    const auto end = until.find({p.topic, p.partition});
+    const std::optional<std::string> replay_until = end != until.end() && end->second > p.offset
+                                                        ? std::optional(std::to_string(end->second))
+                                                        : std::nullopt;
     connection.Exec(
-        "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, updated_at)"
-        " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (group_id, topic, partition) DO UPDATE"
-        " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL, replay_until = NULL,"
-        "  updated_at = EXCLUDED.updated_at",
-        {group_id, p.topic, std::to_string(p.partition), std::to_string(p.offset)});
+        "INSERT INTO cdc.offsets (group_id, topic, partition, next_offset, replay_until,"
+        " updated_at) VALUES ($1, $2, $3, $4, $5, now())"
+        " ON CONFLICT (group_id, topic, partition) DO UPDATE"
+        " SET next_offset = EXCLUDED.next_offset, last_fingerprint = NULL,"
+        "  replay_until = EXCLUDED.replay_until, updated_at = EXCLUDED.updated_at",
+        {group_id, p.topic, std::to_string(p.partition), std::to_string(p.offset), replay_until});
   }
   tx.Commit();
 }

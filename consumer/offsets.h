@@ -53,11 +53,13 @@ void ResetOffset(pg::Connection& connection, const std::string& group_id,
 void DeleteOffset(pg::Connection& connection, const std::string& group_id,
                   const PartitionKey& partition);
 
-// Sets the stored offsets unconditionally (replay rewinds them), forgets those of partitions of
-// the same topics that `offsets` does not name (they no longer exist: the topic was re-created
-// with fewer), and counts the rewind in cdc.group_rewinds (`by`: who rewound), in one
-// transaction.
+// Sets the stored offsets unconditionally (replay rewinds them) with the offset each partition's
+// replay catches up at (`until`, the log's end when it began; none where nothing is re-applied),
+// forgets those of partitions of the same topics that `offsets` does not name (they no longer
+// exist: the topic was re-created with fewer), and counts the rewind in cdc.group_rewinds (`by`:
+// who rewound), in one transaction.
 void RewindOffsets(pg::Connection& connection, const std::string& group_id,
-                   const std::vector<kafka::TopicPartition>& offsets, const std::string& by);
+                   const std::vector<kafka::TopicPartition>& offsets,
+                   const std::map<PartitionKey, int64_t>& until, const std::string& by);
 
 }  // namespace cdc::consumer

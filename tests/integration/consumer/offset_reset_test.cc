@@ -307,7 +307,7 @@ TEST_F(OffsetResetTest, AReplayInterruptedByKillNineIsStillReportedAfterTheResta
       [&] {
         const auto ready = status.Get("/ready");
         if (ready && ready->status == 503 &&
-            ready->body.find("replaying from its log's start") != std::string::npos) {
+            ready->body.find("re-applying its log") != std::string::npos) {
           said_replaying = true;
         }
         const int64_t applied = AppliedThrough(topic_);

@@ -44,17 +44,30 @@ class ReplayGroupTest : public ConsumerTest {
 TEST_F(ReplayGroupTest, ReplayRefusesWhileAMemberRunsAndAMemberWaitsForAReplay) {
   const std::string topic = Write(1, 500);
   const std::string config = ConfigPath();
+  // Another pipeline (its own Kafka) with the same group name, replicating into another database
+  // of the same server: another group.
+  DevBroker other_broker;
+  cluster_.CreateDatabase("elsewhere");
+  const std::string elsewhere = dir_.path() + "/elsewhere.yaml";
+  WriteFile(elsewhere,
+            ConsumerConfig(other_broker.bootstrap(), cluster_.Url("elsewhere"), "", "avro"));
   {
     ConsumerProcess member({"run", "--config", config}, MemberLog());
+    ConsumerProcess other({"run", "--config", elsewhere}, dir_.path() + "/elsewhere.log");
     ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 500; }, std::chrono::seconds(60)));
     const std::string before = Offsets();
     ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
     EXPECT_EQ(replay.Wait(std::chrono::seconds(30)), 1) << LogTail();
-    EXPECT_NE(LogTail().find("is in use (running members"), std::string::npos) << LogTail();
-    EXPECT_NE(LogTail().find("cdc-consumer@"), std::string::npos) << LogTail();  // names it
-    EXPECT_EQ(Offsets(), before);                                                // nothing rewound
+    const std::string refusal = LogTail();
+    EXPECT_NE(refusal.find("is in use (running members"), std::string::npos) << refusal;
+    // Names the member of this database, and only it.
+    const size_t named = refusal.find("cdc-consumer@");
+    ASSERT_NE(named, std::string::npos) << refusal;
+    EXPECT_EQ(refusal.find("cdc-consumer@", named + 1), std::string::npos) << refusal;
+    EXPECT_EQ(Offsets(), before);  // nothing rewound
     EXPECT_EQ(Sql("SELECT count(*) FROM cdc.group_rewinds"), "0");
     EXPECT_EQ(member.Stop(), 0);
+    EXPECT_EQ(other.Stop(), 0);
   }
   Tamper();
   ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
