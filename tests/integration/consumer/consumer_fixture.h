@@ -144,6 +144,10 @@ class ConsumerProcess {
     return out;
   }
   bool running() const { return process_->running(); }
+  // The next stdout line within `timeout`.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout) {
+    return process_->ReadLine(timeout);
+  }
   // The first stdout line containing `text` within `timeout` ("" when none came).
   std::string WaitForOutput(const std::string& text, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -2,9 +2,11 @@
 // re-applies no effect); replaying from a time re-reads only later records; a dead letter
 // redriven after its cause is fixed is applied once, and a second redrive is a no-op.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <thread>
 
+#include "common/pg/connection.h"
 #include "tests/integration/consumer/consumer_fixture.h"
 
 namespace cdc::testing {
@@ -81,6 +83,73 @@ TEST_F(ConsumerTest, ReplayFromTheBeginningAndFromATime) {
   }
   EXPECT_EQ(Checksum(this, cluster_), before);
   EXPECT_EQ(Sql("SELECT count(*) FROM cdc.dead_letters"), "0");
+}
+
+// A replay is unfinished until it reached the end its partitions' logs had when it began: it
+// answers /ready 503 until then (never "remaining lag 0" before it knows), and so does a
+// consumer of the group started after a replay was stopped early, until it caught up.
+TEST_F(ConsumerTest, AReplayIsNotReadyUntilItCaughtUpNorIsAConsumerStartedBeforeThat) {
+  EventWriter writer(broker_.bootstrap(), event::Format::kAvro);
+  const event::TableMeta table = OrdersTable();
+  const std::string topic = writer.Topic(table);
+  broker_.CreateTopic(topic, 1);
+  for (int64_t id = 1; id <= 500; ++id) {
+    writer.Write(table, OrderEvent(Op::kCreate, id, id, "first", id));
+  }
+  writer.Flush();
+  const std::string config = ConfigPath();
+  {
+    ConsumerProcess consumer({"run", "--config", config}, LogPath());
+    ASSERT_TRUE(WaitUntil([&] { return AppliedThrough(topic) >= 500; }, std::chrono::seconds(60)));
+    EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
+  }
+  // The replica table is locked: nothing can be re-applied yet.
+  pg::Connection blocker(url_, "blocker");
+  blocker.Exec("BEGIN");
+  blocker.Exec("LOCK TABLE replica.orders IN ACCESS EXCLUSIVE MODE");
+  // Every /ready answer for `duration` is 503 and says the log is being re-applied.
+  auto never_ready = [&](std::chrono::seconds duration) {
+    httplib::Client status("127.0.0.1", StatusPort(LogPath()));
+    int answers = 0;
+    const auto end = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < end) {
+      const auto ready = status.Get("/ready");
+      if (ready) {
+        ++answers;
+        EXPECT_EQ(ready->status, 503) << ready->body;
+        EXPECT_TRUE(ready->body.find("re-applying its log") != std::string::npos ||
+                    ready->body.find("starting") != std::string::npos)
+            << ready->body;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_GT(answers, 10);
+  };
+  WriteFile(LogPath(), "");
+  {
+    ConsumerProcess replay({"replay", "--config", config, "--from-beginning"}, LogPath());
+    ASSERT_NE(replay.WaitForOutput("500 records to re-apply", std::chrono::seconds(60)), "")
+        << LogTail();
+    ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+    never_ready(std::chrono::seconds(5));
+    // Its progress lines so far (one every 2 s) never claim it is done.
+    for (int i = 0; i < 2; ++i) {
+      const std::optional<std::string> line = replay.ReadLine(std::chrono::seconds(5));
+      ASSERT_TRUE(line.has_value());
+      EXPECT_EQ(line->find("remaining lag 0"), std::string::npos) << *line;
+    }
+    replay.Stop(SIGKILL);  // stopped early
+  }
+  EXPECT_EQ(Sql("SELECT next_offset || ':' || replay_until FROM cdc.offsets"), "0:500");
+  WriteFile(LogPath(), "");
+  ConsumerProcess consumer({"run", "--config", config}, LogPath());
+  ASSERT_TRUE(WaitUntil([&] { return StatusPort(LogPath()) > 0; }, std::chrono::seconds(30)));
+  never_ready(std::chrono::seconds(3));
+  blocker.Exec("ROLLBACK");
+  EXPECT_TRUE(BecomesReady(StatusPort(LogPath()), std::chrono::seconds(60))) << LogTail();
+  EXPECT_EQ(AppliedThrough(topic), 500);
+  EXPECT_EQ(Sql("SELECT replay_until IS NULL FROM cdc.offsets"), "t");
+  EXPECT_EQ(consumer.Stop(), 0) << LogTail(80);
 }
 
 TEST_F(ConsumerTest, RedriveAppliesOnceAfterTheCauseIsFixed) {
