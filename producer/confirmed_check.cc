@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <random>
+#include <stop_token>
 #include <tuple>
 
 #include "common/error.h"
@@ -51,8 +52,18 @@ uint64_t ContentHash(std::optional<std::string_view> key, std::optional<std::str
 }
 
 std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const ConfirmedTips& tips,
-                                           std::chrono::milliseconds timeout) {
+                                           std::chrono::milliseconds timeout,
+                                           std::stop_token stop) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The time one broker call may take: what is left, 2 s at most (a stop waits no longer).
+  auto call_timeout = [&] {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (stop.stop_requested() || left.count() <= 0) {
+      throw TransientError("CONFIRMED_CHECK", stop.stop_requested() ? "stopping" : "timed out");
+    }
+    return std::min<std::chrono::milliseconds>(left, std::chrono::seconds(2));
+  };
   std::vector<LostMessages> lost;
   std::vector<kafka::TopicPartition> to_read;
   std::map<std::pair<std::string, int32_t>, int64_t> log_ends;
@@ -60,7 +71,7 @@ std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const Confir
     int64_t low = 0;
     int64_t high = 0;
     try {
-      std::tie(low, high) = reader.Watermarks(partition.first, partition.second, timeout);
+      std::tie(low, high) = reader.Watermarks(partition.first, partition.second, call_timeout());
     } catch (const Error& e) {
       const std::string& code = e.code();
       if (code != "_UNKNOWN_PARTITION" && code != "UNKNOWN_TOPIC_OR_PART" &&
@@ -80,7 +91,7 @@ std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const Confir
   if (to_read.empty()) return lost;
   reader.Assign(to_read);
   while (!log_ends.empty()) {
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (std::chrono::steady_clock::now() > deadline || stop.stop_requested()) {
       reader.Assign({});
       throw TransientError(
           "CONFIRMED_CHECK",
@@ -109,6 +120,7 @@ ConfirmedChecker::ConfirmedChecker(const kafka::KafkaSettings& settings, Logger 
     : settings_(settings), logger_(std::move(logger)) {}
 
 ConfirmedChecker::~ConfirmedChecker() {
+  stop_.request_stop();
   if (task_.valid()) task_.wait();
 }
 
@@ -130,14 +142,15 @@ ConfirmedChecker::Outcome ConfirmedChecker::Run(ConfirmedTips tips,
                                                 std::chrono::milliseconds timeout) {
   Outcome outcome;
   try {
-    if (before) outcome.republished = before();
     if (!reader_) {
       // A private group: the reader assigns partitions itself and never commits.
       const std::string group = "cdc-producer-check-" + std::to_string(getpid()) + "-" +
                                 std::to_string(std::random_device{}());
       reader_ = std::make_unique<kafka::Consumer>(settings_, group, nullptr, logger_);
     }
-    outcome.lost = FindLostMessages(*reader_, tips, timeout);
+    outcome.lost = FindLostMessages(*reader_, tips, timeout, stop_.get_token());
+    // Only once the broker answered: while it is away this would wait out its own timeouts.
+    if (before) outcome.republished = before();
   } catch (const Error& e) {
     outcome.error = e.what();
   }

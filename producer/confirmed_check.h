@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,16 +44,18 @@ struct LostMessages {
 
 // Checks each tip against the broker through `reader` (assigned partitions, no group). A tip
 // that retention or compaction removed since cannot be checked and counts as held. Throws
-// TransientError when the broker cannot answer within `timeout`.
+// TransientError when the broker cannot answer within `timeout` (in all), or once `stop` is
+// requested (each broker call waits 2 s at most).
 std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const ConfirmedTips& tips,
-                                           std::chrono::milliseconds timeout);
+                                           std::chrono::milliseconds timeout,
+                                           std::stop_token stop = {});
 
 // Runs checks on a thread of its own with a consumer of its own, so that the caller goes on
 // serving delivery reports meanwhile. One check at a time; not thread-safe (one caller).
 class ConfirmedChecker {
  public:
   explicit ConfirmedChecker(const kafka::KafkaSettings& settings, Logger logger);
-  ~ConfirmedChecker();  // waits for a check in progress (bounded by its timeout)
+  ~ConfirmedChecker();  // stops a check in progress and waits for it (2 s at most)
   ConfirmedChecker(const ConfirmedChecker&) = delete;
   ConfirmedChecker& operator=(const ConfirmedChecker&) = delete;
 
@@ -63,8 +66,8 @@ class ConfirmedChecker {
     std::optional<std::string> error;  // the broker could not say: check again later
   };
   bool running() const { return task_.valid(); }
-  // Checks `tips` after running `before` (e.g. publishing schemas again: its count goes to
-  // Outcome::republished). Requires !running().
+  // Checks `tips`, then, when the broker answered, runs `before` (e.g. publishing schemas
+  // again: its count goes to Outcome::republished). Requires !running().
   void Start(ConfirmedTips tips, std::function<size_t()> before, std::chrono::milliseconds timeout);
   // The outcome of the finished check, once; nullopt while it runs or when none was started.
   std::optional<Outcome> Take();
@@ -76,6 +79,7 @@ class ConfirmedChecker {
   const kafka::KafkaSettings settings_;
   const Logger logger_;
   std::unique_ptr<kafka::Consumer> reader_;  // the task's only; made on first use
+  std::stop_source stop_;
   std::future<Outcome> task_;
 };
 

@@ -317,6 +317,9 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
 
   // Shutdown: stop polling, deliver what is in flight, record the final checkpoints.
   const Clock::TimePoint deadline = clock.Now() + kShutdownBudget;
+  logger.Info("stopping: delivering what is in flight",
+              {{"in_flight", publisher.InFlight()},
+               {"budget_ms", static_cast<int64_t>(milliseconds(kShutdownBudget).count())}});
   workers_stop.request_stop();
   for (std::thread& worker : workers) worker.join();
   bool flushed = false;

@@ -68,6 +68,12 @@ TEST_P(BrokerLoss, TheRunbookRepairsABrokerThatLostEverything) {
     ASSERT_TRUE(pipeline.WaitDrained(std::chrono::seconds(180), &why))
         << why << "\nreplay:\n"
         << pipeline.LogTail("replay", 40);
+    std::pair<int, std::string> replay_ready;
+    for (int i = 0; i < 300 && replay_ready.first != 200; ++i) {
+      replay_ready = pipeline.Status("replay", "/ready");
+      if (replay_ready.first != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(replay_ready.first, 200) << replay_ready.second;
     ASSERT_EQ(pipeline.StopProcess("replay"), 0);
     pipeline.StartProcess("consumer");
   }

@@ -56,8 +56,9 @@ class ResilienceTest : public ::testing::Test {
     writer.Flush();
   }
 
-  // Waits for `producer` to stop after finding that the broker lost messages it had confirmed,
-  // with no checkpoint written into the new broker; returns its log.
+  // Waits for `producer` to stop after finding that the broker lost messages it had confirmed;
+  // returns its log. (A checkpoint written just before the loss may still reach the new broker:
+  // the restart must not trust it - the callers check that it publishes everything again.)
   std::string ExpectStoppedForLostMessages(ProducerProcess& producer, const std::string& log_file) {
     const std::optional<int> rc = producer.Wait(std::chrono::seconds(60));
     EXPECT_TRUE(rc.has_value()) << "the producer kept running after the broker lost its data\n"
@@ -68,10 +69,6 @@ class ResilienceTest : public ::testing::Test {
     EXPECT_NE(lost, std::string::npos) << log;
     if (lost != std::string::npos) {
       EXPECT_NE(log.find(": confirmed offset ", lost), std::string::npos) << log;
-    }
-    // A checkpoint in the new broker would cover changes it no longer has.
-    for (const std::string& table : kTables) {
-      EXPECT_EQ(CheckpointWatermark(broker_.bootstrap(), "main." + table), -1) << table;
     }
     return log;
   }
