@@ -198,7 +198,8 @@ class ConsumerLoop final : public kafka::RebalanceListener {
   std::atomic<int64_t> failing_since_ns_{0};  // the loop's own failures (stored offsets)
   mutable std::mutex error_mutex_;
   std::string last_error_;
-  std::string offset_problem_;  // partitions stopped or replaying after an offset reset
+  // Partitions stopped or re-applying their log; until Run read the stored offsets, that.
+  std::string offset_problem_ = "reading the stored offsets";
 };
 
 }  // namespace cdc::consumer

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <functional>
@@ -67,7 +68,21 @@ std::vector<LostMessages> FindLostMessages(kafka::Consumer& reader, const Confir
   std::vector<LostMessages> lost;
   std::vector<kafka::TopicPartition> to_read;
   std::map<std::pair<std::string, int32_t>, int64_t> log_ends;
+  // Each topic's partitions from a metadata request first: it keeps to its timeout when the
+  // broker is away, where a watermark query may wait for it (librdkafka 2.0.2 waits for the
+  // answer of a request queued to a broker that is down), so a check started during an outage
+  // fails fast instead of holding the producer's shutdown.
+  std::string topic;
+  std::vector<int32_t> partitions;
   for (const auto& [partition, tip] : tips) {
+    if (partition.first != topic) {
+      topic = partition.first;
+      partitions = reader.Partitions(topic, call_timeout());
+    }
+    if (std::find(partitions.begin(), partitions.end(), partition.second) == partitions.end()) {
+      lost.push_back({partition.first, partition.second, tip.offset, -1, "partition_gone"});
+      continue;
+    }
     int64_t low = 0;
     int64_t high = 0;
     try {
@@ -146,7 +161,11 @@ ConfirmedChecker::Outcome ConfirmedChecker::Run(ConfirmedTips tips,
       // A private group: the reader assigns partitions itself and never commits.
       const std::string group = "cdc-producer-check-" + std::to_string(getpid()) + "-" +
                                 std::to_string(std::random_device{}());
-      reader_ = std::make_unique<kafka::Consumer>(settings_, group, nullptr, logger_);
+      // A request a broker never answers (one that is down but still accepts connections)
+      // would hold a check, and a shutdown waiting for it, for socket.timeout.ms (60 s).
+      reader_ = std::make_unique<kafka::Consumer>(
+          settings_, group, nullptr, logger_,
+          std::map<std::string, std::string>{{"socket.timeout.ms", "3000"}});
     }
     outcome.lost = FindLostMessages(*reader_, tips, timeout, stop_.get_token());
     // Only once the broker answered: while it is away this would wait out its own timeouts.

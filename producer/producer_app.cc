@@ -113,10 +113,12 @@ std::set<std::string> TablesPastLostMessages(const kafka::KafkaSettings& kafka,
   const std::vector<LostMessages> lost = FindLostMessages(reader, tips, kStartupTimeout);
   for (const LostMessages& l : lost) past.insert(tables.at({l.topic, l.partition}));
   if (!lost.empty()) {
+    std::string names;
+    for (const std::string& table : past) names += (names.empty() ? "" : ", ") + table;
     logger.Error(
         "the broker no longer holds messages that checkpoints cover; those tables publish their"
         " change tables again from the start (see README, Operations: the broker lost data)",
-        {{"tables", static_cast<int64_t>(past.size())}, {"lost", LossWatch::Describe(lost)}});
+        {{"tables", names}, {"lost", LossWatch::Describe(lost)}});
   }
   return past;
 }
@@ -243,9 +245,10 @@ int RunProducer(const config::Config& config, const ProducerSettings& settings,
       reset.not_null = position.not_null;
       position = std::move(reset);
     }
-    logger.Info("table position", {{"table", table.name},
-                                   {"watermark", position.watermark},
-                                   {"checkpoint", found != positions.end()}});
+    logger.Info("table position",
+                {{"table", table.name},
+                 {"watermark", position.watermark},
+                 {"checkpoint", found != positions.end() && past_lost.count(table.name) == 0}});
     const size_t index = publisher.AddTable(table.name, position);
     checkpoints.Add(index, table.name, table.topic, position);
     sources.push_back(std::make_unique<OdbcChangeSource>(

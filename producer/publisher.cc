@@ -135,8 +135,10 @@ void Publisher::OnDelivery(const kafka::DeliveryReport& report) {
     }
     return;
   }
-  table.errors->Inc();
   table.ledger->Failed(ordinal, report.error_code + ": " + report.error_message);
+  // Dropped at shutdown (PurgeAll): said once there; the next start publishes them again.
+  if (report.error_code == "_PURGE_QUEUE" || report.error_code == "_PURGE_INFLIGHT") return;
+  table.errors->Inc();
   if (!refused_ && report.error_code == "TOPIC_AUTHORIZATION_FAILED") {
     refused_ = report.topic + ": " + report.error_code + ": " + report.error_message;
   }

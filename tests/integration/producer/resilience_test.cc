@@ -132,6 +132,40 @@ TEST_F(ResilienceTest, BrokerDownTenSecondsLosesNothing) {
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
+// SIGTERM while the broker is down (it accepts connections, answers nothing) and the check after
+// the outage waits for it: the producer still ends within its shutdown budget (8 s), and a
+// restart once the broker is back publishes what was not delivered.
+TEST_F(ResilienceTest, ASigtermWhileTheBrokerIsDownEndsTheProducerInTime) {
+  auto producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer.log"));
+  workload_->Run(2'000);
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)));
+  // A first outage: its check passes, and leaves the check's connection to the broker open.
+  broker_.BrokerDown(1);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  broker_.BrokerUp(1);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Tail(dir_.File("producer.log"), 200)
+                   .find("schemas and confirmed messages checked") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << Tail(dir_.File("producer.log"));
+  broker_.BrokerDown(1);
+  workload_->Run(1'000);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(15)) << Tail(dir_.File("producer.log"));
+  std::cout << "stopped in " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+            << " ms\n";
+  broker_.BrokerUp(1);
+  producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
+  ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)))
+      << Tail(dir_.File("producer2.log"));
+  EXPECT_EQ(producer->Stop(SIGTERM), 0);
+}
+
 // The broker loses everything (the dev broker keeps topics in memory): the running producer
 // publishes its schemas again, finds that messages it had confirmed are gone and stops without
 // writing a checkpoint into the new broker; a restart (no checkpoint) re-publishes every change
@@ -227,7 +261,9 @@ TEST_F(ResilienceTest, ACheckpointThatOutlivedItsMessagesIsNotTrusted) {
   EXPECT_NE(log.find("the broker no longer holds messages that checkpoints cover"),
             std::string::npos)
       << log;
-  EXPECT_NE(log.find("\"tables\":3"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"tables\":\"main.CUSTOMERS, main.ORDER_LINES, main.PRODUCTS\""),
+            std::string::npos)
+      << log;
   EXPECT_EQ(producer->Stop(SIGTERM), 0);
 }
 
@@ -301,7 +337,8 @@ TEST_F(ResilienceTest, ARefusedTopicStopsTheProducerAndARestartResumes) {
   ASSERT_TRUE(rc.has_value()) << "the producer kept running after a refused topic\n"
                               << Tail(dir_.File("producer.log"));
   EXPECT_NE(*rc, 0);
-  EXPECT_NE(Tail(dir_.File("producer.log"), 200).find("Kafka refused a topic"), std::string::npos)
+  EXPECT_NE(Tail(dir_.File("producer.log"), 200).find("TOPIC_AUTHORIZATION_FAILED"),
+            std::string::npos)
       << Tail(dir_.File("producer.log"));
   producer = std::make_unique<ProducerProcess>(config_, dir_.File("producer2.log"));
   ASSERT_TRUE(WaitFor([&] { return AllPublished(); }, std::chrono::seconds(60)))
