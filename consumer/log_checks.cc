@@ -12,6 +12,7 @@ namespace {
 
 // Broker round trips made while resolving an offset reset.
 constexpr auto kBrokerTimeout = std::chrono::seconds(5);
+constexpr int kSeekAttempts = 6;
 constexpr auto kResolveRetry = std::chrono::seconds(1);
 // The stored positions are compared with their logs' ranges this often.
 constexpr auto kRangeInterval = std::chrono::milliseconds(500);
@@ -140,13 +141,28 @@ void ConsumerLoop::ResolveTroubles() {
 }
 
 void ConsumerLoop::SeekTo(const PartitionKey& partition, int64_t offset) {
-  try {
-    consumer_->Seek({partition.first, partition.second, offset}, kBrokerTimeout);
-  } catch (const Error& e) {
-    // The partition cannot go on from where it must: stop it rather than skip.
-    StopPartition(partition,
-                  std::string("cannot seek to offset ") + std::to_string(offset) + ": " + e.what());
-    return;
+  // A seek waits for the partition's fetcher, which a busy machine can keep past the timeout;
+  // seeking again to the same offset is harmless.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      consumer_->Seek({partition.first, partition.second, offset}, kBrokerTimeout);
+      break;
+    } catch (const Error& e) {
+      const LogFields fields = {{"topic", partition.first},
+                                {"partition", partition.second},
+                                {"offset", offset},
+                                {"attempt", static_cast<int64_t>(attempt)},
+                                {"error", e.what()}};
+      if (attempt < kSeekAttempts && !stop_.stop_requested()) {
+        logger_.Warn("seek not done yet; retrying", fields);
+        continue;
+      }
+      // The partition cannot go on from where it must: stop it rather than skip.
+      logger_.Error("cannot seek; the partition is stopped (a restart checks it again)", fields);
+      StopPartition(partition, std::string("cannot seek to offset ") + std::to_string(offset) +
+                                   ": " + e.what());
+      return;
+    }
   }
   expected_[partition] = offset;
   sought_.insert(partition);
