@@ -13,6 +13,7 @@ namespace {
 // Broker round trips made while resolving an offset reset.
 constexpr auto kBrokerTimeout = std::chrono::seconds(5);
 constexpr int kSeekAttempts = 6;
+constexpr auto kSeekRetry = std::chrono::milliseconds(500);
 constexpr auto kResolveRetry = std::chrono::seconds(1);
 // The stored positions are compared with their logs' ranges this often.
 constexpr auto kRangeInterval = std::chrono::milliseconds(500);
@@ -141,28 +142,36 @@ void ConsumerLoop::ResolveTroubles() {
 }
 
 void ConsumerLoop::SeekTo(const PartitionKey& partition, int64_t offset) {
-  // A seek waits for the partition's fetcher, which a busy machine can keep past the timeout;
-  // seeking again to the same offset is harmless.
   for (int attempt = 1;; ++attempt) {
+    std::string error;
     try {
-      consumer_->Seek({partition.first, partition.second, offset}, kBrokerTimeout);
+      if (!consumer_->Seek({partition.first, partition.second, offset}, kBrokerTimeout)) {
+        // Queued behind librdkafka's other work: it takes effect when served, and nothing
+        // fetched before it is served after it.
+        logger_.Warn(
+            "seek not confirmed yet; it takes effect when librdkafka gets to it",
+            {{"topic", partition.first}, {"partition", partition.second}, {"offset", offset}});
+      }
       break;
     } catch (const Error& e) {
-      const LogFields fields = {{"topic", partition.first},
-                                {"partition", partition.second},
-                                {"offset", offset},
-                                {"attempt", static_cast<int64_t>(attempt)},
-                                {"error", e.what()}};
-      if (attempt < kSeekAttempts && !stop_.stop_requested()) {
-        logger_.Warn("seek not done yet; retrying", fields);
-        continue;
-      }
-      // The partition cannot go on from where it must: stop it rather than skip.
-      logger_.Error("cannot seek; the partition is stopped (a restart checks it again)", fields);
-      StopPartition(partition, std::string("cannot seek to offset ") + std::to_string(offset) +
-                                   ": " + e.what());
-      return;
+      error = e.what();
     }
+    const LogFields fields = {{"topic", partition.first},
+                              {"partition", partition.second},
+                              {"offset", offset},
+                              {"attempt", int64_t{attempt}},
+                              {"error", error}};
+    // Refused: the partition is not being fetched right now (an assignment or a revocation is
+    // under way) or another operation on it overtook the seek. A later try may succeed.
+    if (attempt < kSeekAttempts && !stop_.stop_requested()) {
+      logger_.Warn("seek refused; trying again", fields);
+      clock_.SleepFor(kSeekRetry, stop_);
+      continue;
+    }
+    // The partition cannot go on from where it must: stop it rather than skip.
+    logger_.Error("cannot seek; the partition is stopped (a restart checks it again)", fields);
+    StopPartition(partition, "cannot seek to offset " + std::to_string(offset) + ": " + error);
+    return;
   }
   expected_[partition] = offset;
   sought_.insert(partition);

@@ -80,8 +80,13 @@ class Consumer {
                                         std::chrono::milliseconds timeout);
   void Pause(const std::vector<TopicPartition>& partitions);
   void Resume(const std::vector<TopicPartition>& partitions);
-  // Moves an assigned partition's fetch position to `partition.offset`.
-  void Seek(const TopicPartition& partition, std::chrono::milliseconds timeout);
+  // Moves an assigned partition's fetch position to `partition.offset`. Whatever was fetched
+  // before the call is never returned after it (librdkafka's version barrier, set before the
+  // call returns). Waits up to `timeout` for librdkafka to confirm the move: false when it has
+  // not yet (the seek stays queued and takes effect when librdkafka serves it); throws when
+  // librdkafka refused it (the partition is not being fetched, or a later operation on it
+  // overtook the seek).
+  bool Seek(const TopicPartition& partition, std::chrono::milliseconds timeout);
   std::vector<TopicPartition> Assignment() const;
   std::string LastClientError() const;
   // How many times every broker was unreachable at once (see ClientState::outages).
