@@ -30,6 +30,16 @@ kafka::KafkaSettings Settings(const DevBroker& broker) { return {broker.bootstra
 const std::map<std::string, std::string> kConsumerTestOverrides = {
     {"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
 
+// Ten messages, keys "0".."9", in partition 0 of "events".
+void ProduceTenEvents(const DevBroker& broker) {
+  CollectingHandler handler;
+  kafka::Producer producer(Settings(broker), handler, TestLogging().Get("producer"));
+  for (int i = 0; i < 10; ++i) {
+    producer.Produce({"events", std::to_string(i), "v" + std::to_string(i), {}, 0, 0});
+  }
+  ASSERT_TRUE(producer.Flush(seconds(30)));
+}
+
 TEST(KafkaRoundTrip, KeyedMessagesWithHeadersAndTombstones) {
   DevBroker broker({"--topic", "orders:4"});
   CollectingHandler handler;
@@ -82,12 +92,7 @@ TEST(KafkaRoundTrip, KeyedMessagesWithHeadersAndTombstones) {
 
 TEST(KafkaRoundTrip, CommitCommittedAndAssignOffsets) {
   DevBroker broker({"--topic", "events:1"});
-  CollectingHandler handler;
-  kafka::Producer producer(Settings(broker), handler, TestLogging().Get("producer"));
-  for (int i = 0; i < 10; ++i) {
-    producer.Produce({"events", std::to_string(i), "v" + std::to_string(i), {}, 0, 0});
-  }
-  ASSERT_TRUE(producer.Flush(seconds(30)));
+  ProduceTenEvents(broker);
 
   {
     kafka::Consumer consumer(Settings(broker), "g1", nullptr, TestLogging().Get("consumer"),
@@ -162,12 +167,7 @@ class SlowSeekSink : public spdlog::sinks::base_sink<std::mutex> {
 // time still takes effect, with nothing fetched before it served after it.
 TEST(KafkaRoundTrip, ASeekWaitsItsWholeTimeoutAndOneNotConfirmedYetStillTakesEffect) {
   DevBroker broker({"--topic", "events:1"});
-  CollectingHandler handler;
-  kafka::Producer producer(Settings(broker), handler, TestLogging().Get("producer"));
-  for (int i = 0; i < 10; ++i) {
-    producer.Produce({"events", std::to_string(i), "v" + std::to_string(i), {}, 0, 0});
-  }
-  ASSERT_TRUE(producer.Flush(seconds(30)));
+  ProduceTenEvents(broker);
   auto sink = std::make_shared<SlowSeekSink>();
   auto spd = std::make_shared<spdlog::logger>("consumer", sink);
   spd->set_level(spdlog::level::trace);
