@@ -438,14 +438,23 @@ ChangeBatch OdbcChangeSource::ReadChanges(int64_t after_seq, const std::vector<S
   });
 }
 
+std::optional<int64_t> OdbcChangeSource::QuerySeq(const std::string& sql) {
+  odbc::Statement statement(*connection_);
+  statement.ExecuteDirect(sql);
+  odbc::RowBatch batch;
+  std::optional<int64_t> seq;
+  if (statement.FetchBatch(batch, 1, 64) && batch.Get(0, 0)) seq = ParseSeq(batch.Get(0, 0));
+  return seq;
+}
+
 std::optional<int64_t> OdbcChangeSource::MaxSeq() {
   Connect();
-  odbc::Statement statement(*connection_);
-  statement.ExecuteDirect(MaxSeqQuery(*dialect_, spec_.change_table));
-  odbc::RowBatch batch;
-  std::optional<int64_t> max;
-  if (statement.FetchBatch(batch, 1, 64) && batch.Get(0, 0)) max = ParseSeq(batch.Get(0, 0));
-  return max;
+  return QuerySeq(MaxSeqQuery(*dialect_, spec_.change_table));
+}
+
+std::optional<int64_t> OdbcChangeSource::MinSeq() {
+  Connect();
+  return QuerySeq(MinSeqQuery(*dialect_, spec_.change_table));
 }
 
 GapRule OdbcChangeSource::gap_rule() {

@@ -76,7 +76,9 @@ class ChangeSource {
   // ascending, at most `limit` (a cut-short read is a prefix in CDC_SEQ order).
   virtual ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges,
                                   bool read_new, size_t limit) = 0;
+  // The highest and lowest CDC_SEQ in the change table; nullopt when it is empty.
   virtual std::optional<int64_t> MaxSeq() = 0;
+  virtual std::optional<int64_t> MinSeq() = 0;
   // The rule this source's gaps follow while its horizon can be read: kSerialWriters (SQLite) or
   // kHorizon (PostgreSQL, Oracle).
   virtual GapRule gap_rule() = 0;
@@ -113,6 +115,7 @@ class OdbcChangeSource final : public ChangeSource {
   ChangeBatch ReadChanges(int64_t after_seq, const std::vector<SeqRange>& ranges, bool read_new,
                           size_t limit) override;
   std::optional<int64_t> MaxSeq() override;
+  std::optional<int64_t> MinSeq() override;
   // What differs between the change table and trigger(s) and what `ddl` would make now (see
   // drift.h); empty when up to date.
   std::vector<std::string> Drift();
@@ -127,6 +130,8 @@ class OdbcChangeSource final : public ChangeSource {
  private:
   void Connect();
   void LoadMetadata();
+  // The one number (or NULL) an aggregate query over the change table returns.
+  std::optional<int64_t> QuerySeq(const std::string& sql);
   // Executes the prepared change query and decodes its rows; reloads the metadata and runs it
   // again when the change table's columns changed.
   ChangeBatch RunChangeQuery(const std::function<void(odbc::Statement&)>& execute);

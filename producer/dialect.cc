@@ -218,6 +218,10 @@ std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table) {
   return "SELECT MAX(" + Q(dialect, kSeqColumn) + ") FROM " + change_table.Quoted(dialect);
 }
 
+std::string MinSeqQuery(SqlDialect dialect, const TableName& change_table) {
+  return "SELECT MIN(" + Q(dialect, kSeqColumn) + ") FROM " + change_table.Quoted(dialect);
+}
+
 std::vector<size_t> KeysetParameterOrder(size_t key_columns) {
   // (k1 > ?) OR (k1 = ? AND k2 > ?) OR (k1 = ? AND k2 = ? AND k3 > ?) ...
   std::vector<size_t> order;

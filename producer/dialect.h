@@ -82,8 +82,9 @@ std::string GapChangesQuery(SqlDialect dialect, const TableName& change_table,
 std::string NewAndGapChangesQuery(SqlDialect dialect, const TableName& change_table,
                                   const std::string& select_list, size_t ranges, size_t limit);
 
-// SELECT MAX(CDC_SEQ) FROM <ct>.
+// SELECT MAX(CDC_SEQ) FROM <ct>, and MIN.
 std::string MaxSeqQuery(SqlDialect dialect, const TableName& change_table);
+std::string MinSeqQuery(SqlDialect dialect, const TableName& change_table);
 
 // SELECT <select_list> FROM <table> cdc_read [WHERE <keyset after ?...>] ORDER BY <key>
 // <limit n>; `select_list` from ColumnReads (kTable), the table's columns in order.

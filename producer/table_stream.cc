@@ -536,16 +536,29 @@ void TableStream::MaybePurge() {
   if (last_purge_ != Clock::TimePoint{} && now - last_purge_ < options_.purge_interval) return;
   last_purge_ = now;
   const int64_t confirmed = ledger_.Confirmed().watermark;
+  if (!purge_started_ && purged_through_ < confirmed) {
+    // The first purge since the start begins at the change table's lowest number, not at 0:
+    // after a restart the numbers below it were purged before (one DELETE per kPurgeStep of
+    // them would be a million statements at a watermark of 10^10).
+    purged_through_ = std::max(purged_through_, source_.MinSeq().value_or(confirmed + 1) - 1);
+    purge_started_ = true;
+  }
+  const int64_t from = purged_through_;
   int64_t purged = 0;
+  int64_t statements = 0;
   while (purged_through_ < confirmed) {
     const int64_t up_to = std::min(confirmed, purged_through_ + kPurgeStep);
     purged += source_.Purge(up_to, purged_through_);
     purged_through_ = up_to;
+    ++statements;
   }
   if (purged > 0) {
     metrics_.purged_rows.WithLabels({name_}).Inc(static_cast<double>(purged));
-    logger_.Info("purged published change rows",
-                 {{"table", name_}, {"rows", purged}, {"through_seq", confirmed}});
+    logger_.Info("purged published change rows", {{"table", name_},
+                                                  {"rows", purged},
+                                                  {"after_seq", from},
+                                                  {"through_seq", confirmed},
+                                                  {"statements", statements}});
   }
 }
 

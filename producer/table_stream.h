@@ -174,6 +174,7 @@ class TableStream {
   event::TableMeta event_table_;
   Clock::TimePoint last_purge_{};
   int64_t purged_through_ = 0;
+  bool purge_started_ = false;  // purged_through_ was moved to the change table's lowest seq
   Clock::TimePoint snapshot_started_{};
   Clock::TimePoint last_progress_{};
   int64_t snapshot_rows_this_run_ = 0;

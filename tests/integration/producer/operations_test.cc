@@ -173,6 +173,48 @@ TEST(ProducerOperations, CheckDeadLetterSchemaChangeAndPurge) {
   EXPECT_EQ(producer.Stop(SIGTERM), 0);
 }
 
+// After a restart the first purge starts at the change table's lowest number: from 0 it took one
+// DELETE per 10,000 numbers up to the checkpoint (a million statements at 10^10).
+TEST(ProducerOperations, APurgeAfterARestartStartsAtTheLowestChangeRow) {
+  DevBroker broker;
+  SqliteSource source;
+  TempDir dir("cdc-producer-ops");
+  odbc::Environment environment;
+  odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
+  db.Execute("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER)");
+  const std::string config = dir.File("config.yaml");
+  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
+                                   "    - name: main.items\n",
+                                   "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
+  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  auto purged = [&] { return *Query(db, "SELECT COUNT(*) FROM items_CT")[0][0] == "0"; };
+  {
+    ProducerProcess producer(config, dir.File("producer.log"));
+    for (int id = 1; id <= 3; ++id) {
+      db.Execute("INSERT INTO items VALUES (" + std::to_string(id) + ", 1)");
+    }
+    ASSERT_TRUE(WaitFor(purged, std::chrono::seconds(30))) << Tail(dir.File("producer.log"));
+    EXPECT_EQ(producer.Stop(SIGTERM), 0);
+  }
+  // While it is away the change numbers move on by five million (a busy source).
+  db.Execute("UPDATE sqlite_sequence SET seq = 5000000 WHERE name = 'items_CT'");
+  for (int id = 4; id <= 6; ++id) {
+    db.Execute("INSERT INTO items VALUES (" + std::to_string(id) + ", 1)");
+  }
+  WriteText(dir.File("producer.log"), "");
+  ProducerProcess producer(config, dir.File("producer.log"));
+  ASSERT_TRUE(WaitFor(purged, std::chrono::seconds(30))) << Tail(dir.File("producer.log"));
+  EXPECT_EQ(producer.Stop(SIGTERM), 0);
+  const std::string log = Tail(dir.File("producer.log"), 400);
+  const size_t line = log.find("purged published change rows");
+  ASSERT_NE(line, std::string::npos) << log;
+  const std::string purge = log.substr(line, log.find('\n', line) - line);
+  EXPECT_NE(purge.find("\"rows\":3"), std::string::npos) << purge;
+  EXPECT_NE(purge.find("\"after_seq\":5000000"), std::string::npos) << purge;
+  EXPECT_NE(purge.find("\"through_seq\":5000003"), std::string::npos) << purge;
+  EXPECT_NE(purge.find("\"statements\":1}"), std::string::npos) << purge;
+}
+
 TEST(ProducerOperations, FailingTableDoesNotStallTheOthers) {
   DevBroker broker;
   SqliteSource source;
