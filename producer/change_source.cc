@@ -27,6 +27,35 @@ int64_t ParseSeq(std::optional<std::string_view> text) {
                                            "\" is not an integer");
 }
 
+// Throws PermanentError("CHARSET") unless the driver delivers TextProbeQuery's text as UTF-8.
+void CheckTextProbe(odbc::Connection& connection, SqlDialect dialect) {
+  constexpr std::string_view kFix =
+      ". For Oracle set NLS_LANG to a .AL32UTF8 character set (e.g. AMERICAN_AMERICA.AL32UTF8) in"
+      " cdc-producer's environment; for PostgreSQL use psqlODBC's Unicode driver";
+  odbc::Statement statement(connection);
+  odbc::RowBatch batch;
+  std::string got = "no row";
+  try {
+    statement.ExecuteDirect(TextProbeQuery(dialect));
+    if (statement.FetchBatch(batch, 1, 64)) got = std::string(batch.Get(0, 0).value_or("NULL"));
+  } catch (const PermanentError& e) {
+    // E.g. a client encoding without these characters refusing them.
+    throw PermanentError("CHARSET", "the source's ODBC driver cannot deliver text as UTF-8 (" +
+                                        std::string(e.what()) + ")" + std::string(kFix));
+  }
+  if (got == kTextProbe) return;
+  std::string hex;
+  for (const unsigned char c : got.substr(0, 32)) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    hex += kDigits[c >> 4];
+    hex += kDigits[c & 15];
+  }
+  throw PermanentError("CHARSET",
+                       "the source's ODBC driver does not deliver text as UTF-8 (U+00E9 U+20AC"
+                       " U+4E2D came back as bytes " +
+                           hex + "): text outside ASCII would be garbled" + std::string(kFix));
+}
+
 // Fetch widths for a result. A column whose declared size is small gets exactly what it needs
 // (the driver's size); one of unknown or large size (TEXT, CLOB, bytea) starts at 1 KB and grows
 // when a value does not fit. Drivers fill the whole bound buffer (strncpy pads it), so binding
@@ -85,20 +114,8 @@ void OdbcChangeSource::Connect() {
   auto connection = std::make_unique<odbc::Connection>(environment_, connection_string_);
   if (!dialect_)
     dialect_ = configured_dialect_.value_or(DialectFromDbmsName(connection->DbmsName()));
-  if (*dialect_ == SqlDialect::kPostgres) {
-    // Timestamps with time zone render without an offset in psqlODBC: make that offset UTC.
-    connection->Execute("SET TIME ZONE 'UTC'");
-    // Each statement sees every commit before it (the gap rule relies on it), and the horizon's
-    // txid_current() commits do not wait for a WAL flush (they wrote nothing worth one).
-    connection->Execute(
-        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    connection->Execute("SET synchronous_commit = off");
-    // Values read as text are exact and read the same whatever the database's defaults are:
-    // floats in their shortest exact form, ISO dates, the default interval and bytea styles.
-    connection->Execute(
-        "SET extra_float_digits = 3; SET DateStyle = 'ISO, YMD'; "
-        "SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'");
-  }
+  for (const std::string& statement : SessionSetup(*dialect_)) connection->Execute(statement);
+  CheckTextProbe(*connection, *dialect_);
   connection_ = std::move(connection);
   if (metadata_version_ == 0) {
     LoadMetadata();

@@ -51,6 +51,39 @@ SqlDialect DialectFromDbmsName(std::string_view dbms_name) {
                                   "\" is not one of oracle|postgres|sqlite");
 }
 
+std::vector<std::string> SessionSetup(SqlDialect dialect) {
+  switch (dialect) {
+    case SqlDialect::kPostgres:
+      return {"SET TIME ZONE 'UTC'",
+              "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+              "SET synchronous_commit = off",
+              "SET extra_float_digits = 3; SET DateStyle = 'ISO, YMD'; "
+              "SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'"};
+    case SqlDialect::kOracle:
+      return {
+          "ALTER SESSION SET NLS_NUMERIC_CHARACTERS = '.,'"
+          " NLS_DATE_FORMAT = 'YYYY-MM-DD HH24:MI:SS'"
+          " NLS_TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9'"
+          " NLS_TIMESTAMP_TZ_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9 TZH:TZM'"
+          " TIME_ZONE = 'UTC' NLS_SORT = BINARY NLS_COMP = BINARY"};
+    case SqlDialect::kSqlite:
+      break;
+  }
+  return {};
+}
+
+std::string TextProbeQuery(SqlDialect dialect) {
+  switch (dialect) {
+    case SqlDialect::kPostgres:
+      return "SELECT U&'\\00E9\\20AC\\4E2D'";
+    case SqlDialect::kOracle:
+      return "SELECT UNISTR('\\00E9\\20AC\\4E2D') FROM DUAL";
+    case SqlDialect::kSqlite:
+      break;
+  }
+  return "SELECT char(233, 8364, 20013)";
+}
+
 TableName TableName::Parse(std::string_view text) {
   TableName name;
   const size_t dot = text.find('.');

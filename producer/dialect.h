@@ -20,6 +20,23 @@ SqlDialect ParseDialect(std::string_view text);
 // FatalError("DIALECT") for any other DBMS, naming it and the source.dialect setting.
 SqlDialect DialectFromDbmsName(std::string_view dbms_name);
 
+// Statements run on every new source connection, so that what the driver returns reads the same
+// whatever the server's, the session's and the client's defaults are:
+//   PostgreSQL: time zone UTC (psqlODBC renders timestamptz without its offset), READ COMMITTED
+//   (the gap rule needs every commit before a statement), synchronous_commit off (the horizon's
+//   txid_current() commits wrote nothing), floats in their shortest exact form, ISO dates, the
+//   default interval and bytea styles.
+//   Oracle: '.' as the decimal separator, ISO date and timestamp formats (time-zone offset as
+//   +HH:MM), TIME_ZONE UTC, binary sorting and comparison (keyset chunks compare with `>`).
+//   SQLite: none.
+std::vector<std::string> SessionSetup(SqlDialect dialect);
+
+// One row, one text column: U+00E9 U+20AC U+4E2D made by the server from their code points (the
+// statement itself is ASCII), which the driver must deliver as kTextProbe (UTF-8). An Oracle
+// client without NLS_LANG=<...>.AL32UTF8 delivers '?' or '¿' instead.
+std::string TextProbeQuery(SqlDialect dialect);
+inline constexpr std::string_view kTextProbe = "\xC3\xA9\xE2\x82\xAC\xE4\xB8\xAD";
+
 // A table name as configured: "SCHEMA.TABLE" (or just "TABLE").
 struct TableName {
   std::string schema;  // empty when the name had no schema part

@@ -137,6 +137,12 @@ TEST(Dockerfile, MultiStageNonRootWithHealthcheckAndNoSecrets) {
   EXPECT_TRUE(has("HEALTHCHECK "));
   EXPECT_TRUE(has("ENTRYPOINT "));
   EXPECT_TRUE(has("CMD "));
+  // The Oracle client delivers text in NLS_LANG's character set (US7ASCII without it: every
+  // non-ASCII character a '?'); cdc-producer refuses a source that does not deliver UTF-8.
+  const std::vector<std::string>& oracle = stage_instructions["runtime-oracle"];
+  EXPECT_TRUE(std::any_of(oracle.begin(), oracle.end(), [](const std::string& line) {
+    return std::regex_search(line, std::regex(R"(^ENV NLS_LANG=\w+_\w+\.AL32UTF8$)"));
+  })) << "the runtime-oracle stage sets NLS_LANG to an AL32UTF8 character set";
 }
 
 // key=value lines of a systemd unit (the last value of a repeated key wins; all kept in order).

@@ -30,6 +30,23 @@ TEST(Dialect, DetectsDialectFromDbmsName) {
   EXPECT_THROW(DialectFromDbmsName("Microsoft SQL Server"), FatalError);
 }
 
+// Oracle's session answers in whatever the client's NLS_LANG and the database's defaults say
+// (decimal comma, local time zone, linguistic sorting): every setting values depend on is pinned.
+TEST(Dialect, OracleSessionsArePinnedToLocaleFreeSettings) {
+  const std::vector<std::string> oracle = SessionSetup(SqlDialect::kOracle);
+  ASSERT_EQ(oracle.size(), 1u);  // one round trip per connection
+  for (const char* setting : {"ALTER SESSION SET ", "NLS_NUMERIC_CHARACTERS = '.,'",
+                              "NLS_DATE_FORMAT = 'YYYY-MM-DD HH24:MI:SS'",
+                              "NLS_TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9'",
+                              "NLS_TIMESTAMP_TZ_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF9 TZH:TZM'",
+                              "TIME_ZONE = 'UTC'", "NLS_SORT = BINARY", "NLS_COMP = BINARY"}) {
+    EXPECT_NE(oracle[0].find(setting), std::string::npos) << setting;
+  }
+  EXPECT_EQ(TextProbeQuery(SqlDialect::kOracle), "SELECT UNISTR('\\00E9\\20AC\\4E2D') FROM DUAL");
+  EXPECT_TRUE(SessionSetup(SqlDialect::kSqlite).empty());
+  EXPECT_EQ(SessionSetup(SqlDialect::kPostgres).front(), "SET TIME ZONE 'UTC'");
+}
+
 TEST(Dialect, TableNames) {
   EXPECT_EQ(TableName::Parse("SHOP.ORDERS").Quoted(SqlDialect::kOracle), "\"SHOP\".\"ORDERS\"");
   EXPECT_EQ(TableName::Parse("ORDERS").Quoted(SqlDialect::kSqlite), "\"ORDERS\"");
