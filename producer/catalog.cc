@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <regex>
+#include <set>
 
 #include "common/error.h"
 #include "producer/pg_types.h"
@@ -116,6 +117,52 @@ event::ColumnMeta SqliteDeclared(const event::ColumnMeta& column) {
   return declared;
 }
 
+namespace {
+
+// Oracle's types as its ODBC driver describes them (tests/unit/producer/catalog_test.cc cites the
+// sources; not run against a real driver here).
+void OracleFixUp(const CatalogColumn& column, const std::string& type_name, int& sql_type,
+                 int64_t& size, int& digits) {
+  auto refuse = [&](const std::string& why) {
+    throw PermanentError("UNSUPPORTED_TYPE", "column " + column.name + " (" + column.type_name +
+                                                 ") cannot be captured: " + why);
+  };
+  if (type_name == "LONG" || type_name == "LONG RAW") {
+    refuse("a trigger cannot read :NEW or :OLD of LONG and LONG RAW (convert it to CLOB or BLOB)");
+  }
+  if (type_name.starts_with("INTERVAL")) {
+    refuse(
+        "the ODBC driver cannot describe INTERVAL columns (keep the interval as a NUMBER of"
+        " seconds or months)");
+  }
+  if (type_name == "BFILE") refuse("a BFILE is a pointer to a file outside the database");
+  if (type_name.find("TIME ZONE") != std::string::npos) {
+    sql_type = -155;  // an instant: read in the session's time zone, UTC
+    return;
+  }
+  if ((type_name == "NUMBER" && column.decimal_digits_null) || type_name == "FLOAT") {
+    // NUMBER without precision (reported as 38 digits, scale NULL) holds fractions; FLOAT(p) is
+    // a decimal of up to 38 digits the driver describes as a double: exact text for both.
+    sql_type = SQL_DECIMAL;
+    size = 0;
+    digits = 0;
+    return;
+  }
+  static const std::set<int> kReadable = {
+      SQL_CHAR,         SQL_VARCHAR,       SQL_LONGVARCHAR, SQL_WCHAR,          SQL_WVARCHAR,
+      SQL_WLONGVARCHAR, SQL_DECIMAL,       SQL_NUMERIC,     SQL_SMALLINT,       SQL_INTEGER,
+      SQL_BIGINT,       SQL_REAL,          SQL_FLOAT,       SQL_DOUBLE,         SQL_BINARY,
+      SQL_VARBINARY,    SQL_LONGVARBINARY, SQL_TYPE_DATE,   SQL_TYPE_TIMESTAMP, SQL_BIT};
+  if (kReadable.count(sql_type) == 0 || type_name.find("XMLTYPE") != std::string::npos ||
+      type_name == "JSON") {
+    refuse(
+        "no tested mapping for this type (XMLTYPE, JSON, object and collection types: capture"
+        " a VARCHAR2, CLOB or BLOB rendering of it instead)");
+  }
+}
+
+}  // namespace
+
 event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column) {
   int sql_type = column.sql_type;
   int64_t size = column.column_size;
@@ -140,6 +187,8 @@ event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& col
       size = 0;  // unconstrained numeric: exact text, not psqlODBC's (28,6) default
       digits = 0;
     }
+  } else if (dialect == SqlDialect::kOracle) {
+    OracleFixUp(column, type_name, sql_type, size, digits);
   }
   event::ColumnMeta mapped =
       event::MapOdbcColumn(column.name, sql_type, size, digits, column.nullable);
@@ -176,6 +225,7 @@ std::vector<event::ColumnMeta> ReadColumns(odbc::Connection& connection, SqlDial
       column.type_name = std::string(batch.Get(r, kColTypeName).value_or(""));
       column.column_size = ToInt(batch.Get(r, kColColumnSize), 0);
       column.decimal_digits = static_cast<int>(ToInt(batch.Get(r, kColDecimalDigits), 0));
+      column.decimal_digits_null = !batch.Get(r, kColDecimalDigits).has_value();
       column.nullable = ToInt(batch.Get(r, kColNullable), SQL_NULLABLE) != SQL_NO_NULLS;
       column.ordinal = static_cast<int>(ToInt(batch.Get(r, kColOrdinal), 0));
       if (dialect == SqlDialect::kPostgres && batch.columns() > kColPgTypmod) {

@@ -22,12 +22,18 @@ struct CatalogColumn {
   std::string type_name;
   int64_t column_size = 0;
   int decimal_digits = 0;
+  bool decimal_digits_null = false;  // DECIMAL_DIGITS was NULL (Oracle's NUMBER without scale)
   bool nullable = true;
   int ordinal = 0;
   std::optional<int> pg_typmod;  // psqlODBC's extra TYPMOD column (-1 = unconstrained)
 };
 
-// The event column for a catalog row of `dialect` (pure; exposed for tests).
+// The event column for a catalog row of `dialect` (pure; exposed for tests). On Oracle, keyed on
+// the type name the driver reports: time-zone types become instants (the driver describes them
+// as plain timestamps shifted to the session's time zone, which SessionSetup pins to UTC), NUMBER
+// without a scale and FLOAT(p) exact decimal text, and a type a trigger cannot copy or the driver
+// cannot read (LONG, LONG RAW, INTERVAL, BFILE, XMLTYPE, JSON, object and collection types)
+// throws PermanentError("UNSUPPORTED_TYPE") naming the column.
 event::ColumnMeta ColumnFromCatalog(SqlDialect dialect, const CatalogColumn& column);
 
 // SQLite's column affinity for a declared type, by SQLite's rules (datatype3.html, 3.1):
