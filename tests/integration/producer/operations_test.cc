@@ -42,18 +42,33 @@ double MetricValue(const std::string& text, const std::string& series) {
   return -1;
 }
 
-TEST(ProducerOperations, CheckDeadLetterSchemaChangeAndPurge) {
+// A SQLite table `items` (created by `create`) captured with purge on, its change table applied.
+struct PurgedItems {
+  explicit PurgedItems(const std::string& create) {
+    db.Execute(create);
+    WriteText(config, ProducerConfig(
+                          broker.bootstrap(), source.ConnectionString(), "    - name: main.items\n",
+                          "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
+    applied = RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first == 0;
+  }
+
   DevBroker broker;
   SqliteSource source;
-  TempDir dir("cdc-producer-ops");
+  TempDir dir{"cdc-producer-ops"};
   odbc::Environment environment;
-  odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
-  db.Execute("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER, note TEXT)");
+  odbc::Connection db{environment, source.ConnectionString() + "Timeout=20000;"};
   const std::string config = dir.File("config.yaml");
-  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
-                                   "    - name: main.items\n",
-                                   "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
-  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  bool applied = false;
+};
+
+TEST(ProducerOperations, CheckDeadLetterSchemaChangeAndPurge) {
+  PurgedItems items("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER, note TEXT)");
+  ASSERT_TRUE(items.applied) << Tail(items.dir.File("ddl.log"));
+  DevBroker& broker = items.broker;
+  SqliteSource& source = items.source;
+  TempDir& dir = items.dir;
+  odbc::Connection& db = items.db;
+  const std::string& config = items.config;
 
   // check: one line per part and a verdict.
   const auto [check_rc, report] = RunCommand({"check", "--config", config}, dir.File("check.log"));
@@ -176,17 +191,11 @@ TEST(ProducerOperations, CheckDeadLetterSchemaChangeAndPurge) {
 // After a restart the first purge starts at the change table's lowest number: from 0 it took one
 // DELETE per 10,000 numbers up to the checkpoint (a million statements at 10^10).
 TEST(ProducerOperations, APurgeAfterARestartStartsAtTheLowestChangeRow) {
-  DevBroker broker;
-  SqliteSource source;
-  TempDir dir("cdc-producer-ops");
-  odbc::Environment environment;
-  odbc::Connection db(environment, source.ConnectionString() + "Timeout=20000;");
-  db.Execute("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER)");
-  const std::string config = dir.File("config.yaml");
-  WriteText(config, ProducerConfig(broker.bootstrap(), source.ConnectionString(),
-                                   "    - name: main.items\n",
-                                   "  snapshot: never\n  purge: true\n  purge_interval_ms: 200\n"));
-  ASSERT_EQ(RunCommand({"ddl", "--config", config, "--apply"}, dir.File("ddl.log")).first, 0);
+  PurgedItems items("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, qty INTEGER)");
+  ASSERT_TRUE(items.applied) << Tail(items.dir.File("ddl.log"));
+  TempDir& dir = items.dir;
+  odbc::Connection& db = items.db;
+  const std::string& config = items.config;
   auto purged = [&] { return *Query(db, "SELECT COUNT(*) FROM items_CT")[0][0] == "0"; };
   {
     ProducerProcess producer(config, dir.File("producer.log"));
